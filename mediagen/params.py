@@ -1,0 +1,239 @@
+"""The base of generated parameter models, and the validators they use.
+
+Generated models (``mediagen.generated.<provider>.models``) are attrs classes that subclass
+`ParamsModel` and validate on construction with the validators below. Each validator raises
+`ParamError` naming the operation, the field, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Self, cast
+
+import attrs
+
+from .errors import MissingParams, ParamError, UnknownParams
+
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+WIRE_NAME = "wire"
+"""attrs field metadata key: the JSON key when it differs from the attribute name."""
+
+
+class ParamsModel:
+    """A validated set of parameters for one operation, convertible to and from the wire dict."""
+
+    OPERATION: ClassVar[str] = ""
+    """``provider.operation`` this model belongs to."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The exact JSON object the vendor expects: wire keys, unset optional params omitted."""
+        out: dict[str, Any] = {}
+        for field in _fields(type(self)):
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            out[field.metadata.get(WIRE_NAME, field.name)] = (
+                list(value) if isinstance(value, tuple) else value
+            )
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Build from a wire dict; unknown and missing keys are errors naming the operation."""
+        by_wire = {f.metadata.get(WIRE_NAME, f.name): f for f in _fields(cls)}
+        unknown = [k for k in data if k not in by_wire]
+        if unknown:
+            raise UnknownParams(cls.OPERATION, unknown, list(by_wire))
+        missing = [w for w, f in by_wire.items() if f.default is attrs.NOTHING and w not in data]
+        if missing:
+            raise MissingParams(cls.OPERATION, missing)
+        return cls(**{by_wire[k].name: v for k, v in data.items()})
+
+    @classmethod
+    def wire_names(cls) -> dict[str, str]:
+        """Attribute name -> wire key, for every field."""
+        return {f.name: f.metadata.get(WIRE_NAME, f.name) for f in _fields(cls)}
+
+
+def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
+    return tuple(attrs.fields(cast("type[attrs.AttrsInstance]", cls)))
+
+
+def _fail(
+    inst: Any, attribute: attrs.Attribute[Any], value: Any, allowed: str, problem: str | None = None
+) -> None:
+    raise ParamError(type(inst).OPERATION, attribute.name, value, allowed, problem=problem)
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def is_type(kind: type) -> Validator:
+    """Exact JSON type: bools are not integers here, integers are numbers."""
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if kind is bool:
+            ok = isinstance(value, bool)
+        elif kind is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, kind) and not isinstance(value, bool)
+        if not ok:
+            _fail(
+                inst,
+                attribute,
+                value,
+                _TYPE_NAMES[kind],
+                problem=f"{attribute.name} must be {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}",
+            )
+
+    return check
+
+
+def is_list_of(kind: type) -> Validator:
+    item_check = is_type(kind)
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, list | tuple):
+            _fail(
+                inst,
+                attribute,
+                value,
+                f"a list of {_TYPE_NAMES[kind]} values",
+                problem=f"{attribute.name} must be a list, got {type(value).__name__}",
+            )
+        for index, item in enumerate(value):
+            try:
+                item_check(inst, attribute, item)
+            except ParamError:
+                _fail(
+                    inst,
+                    attribute,
+                    value,
+                    f"a list of {_TYPE_NAMES[kind]} values",
+                    problem=f"{attribute.name}[{index}]={item!r} is not {_TYPE_NAMES[kind]}",
+                )
+
+    return check
+
+
+def one_of(*allowed: Any) -> Validator:
+    shown = ", ".join(repr(v) for v in allowed)
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        # `True in (1,)` is true in Python: compare types too, so 1 never passes for "1" or True.
+        if not any(value == a and type(value) is type(a) for a in allowed):
+            _fail(inst, attribute, value, shown)
+
+    return check
+
+
+def max_length(limit: int) -> Validator:
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if len(value) > limit:
+            _fail(
+                inst,
+                attribute,
+                value,
+                f"at most {limit} characters",
+                problem=f"{attribute.name} is {len(value)} characters long",
+            )
+
+    return check
+
+
+def min_length(limit: int) -> Validator:
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if len(value) < limit:
+            _fail(
+                inst,
+                attribute,
+                value,
+                f"at least {limit} characters",
+                problem=f"{attribute.name} is {len(value)} characters long",
+            )
+
+    return check
+
+
+def max_items(limit: int) -> Validator:
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if len(value) > limit:
+            _fail(
+                inst,
+                attribute,
+                value,
+                f"at most {limit} items",
+                problem=f"{attribute.name} has {len(value)} items",
+            )
+
+    return check
+
+
+def min_items(limit: int) -> Validator:
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if len(value) < limit:
+            _fail(
+                inst,
+                attribute,
+                value,
+                f"at least {limit} items",
+                problem=f"{attribute.name} has {len(value)} items",
+            )
+
+    return check
+
+
+def in_range(
+    *,
+    ge: float | None = None,
+    le: float | None = None,
+    gt: float | None = None,
+    lt: float | None = None,
+) -> Validator:
+    parts = []
+    if ge is not None:
+        parts.append(f">= {ge}")
+    if gt is not None:
+        parts.append(f"> {gt}")
+    if le is not None:
+        parts.append(f"<= {le}")
+    if lt is not None:
+        parts.append(f"< {lt}")
+    allowed = " and ".join(parts)
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if (
+            (ge is not None and value < ge)
+            or (le is not None and value > le)
+            or (gt is not None and value <= gt)
+            or (lt is not None and value >= lt)
+        ):
+            _fail(inst, attribute, value, allowed)
+
+    return check
+
+
+def matches(pattern: str) -> Validator:
+    compiled = re.compile(pattern)
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not compiled.fullmatch(value):
+            _fail(inst, attribute, value, f"text matching {pattern!r}")
+
+    return check
+
+
+def optional(validators: Iterable[Validator]) -> Validator:
+    """Skip the checks when the value is None (an unset optional parameter)."""
+    chain = tuple(validators)
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        for v in chain:
+            v(inst, attribute, value)
+
+    return check

@@ -1,0 +1,29 @@
+"""What operations produce: typed artifacts plus the vendor's raw payload."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+ArtifactKind = Literal["image", "video", "audio", "mask", "diagram", "other"]
+
+
+@attrs.frozen
+class Artifact:
+    """One generated file, by URL; `source_code` holds a diagram's text source when returned."""
+
+    url: str
+    kind: ArtifactKind
+    source_code: str | None = None
+
+
+@attrs.frozen
+class Result:
+    """A finished operation: its artifacts, and the raw payload the vendor returned."""
+
+    provider: str
+    operation: str
+    artifacts: tuple[Artifact, ...]
+    raw: Any
+    task_id: str | None = None

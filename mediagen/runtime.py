@@ -1,0 +1,75 @@
+"""The interface between generated endpoint stubs and the runtime engine.
+
+Stubs validate parameters by building a `ParamsModel`, then hand it to a runtime. The
+runtime knows which provider and operation a model belongs to (`ParamsModel.OPERATION`), and
+does the rest: auth, transport, task polling, result parsing. Three entry points, one per
+operation kind in the catalog: `submit` (asynchronous tasks), `run` (synchronous APIs whose
+response is the result) and `query` (credits, task results: the raw `data` object).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .params import ParamsModel
+from .results import Result
+
+
+class TaskStatus(Protocol):
+    state: str
+    """One of queued, running, succeeded, failed, cancelled, timed_out."""
+    progress: float | None
+    raw: Any
+
+
+class AsyncTask(Protocol):
+    """A submitted task, awaited asynchronously."""
+
+    provider: str
+    operation: str
+    task_id: str
+
+    async def status(self) -> TaskStatus: ...
+
+    async def wait(
+        self,
+        timeout: float | None = None,
+        on_progress: Callable[[TaskStatus], None] | None = None,
+    ) -> Result: ...
+
+    async def result(self) -> Result: ...
+
+
+class Task(Protocol):
+    """A submitted task, from the blocking client."""
+
+    provider: str
+    operation: str
+    task_id: str
+
+    def status(self) -> TaskStatus: ...
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        on_progress: Callable[[TaskStatus], None] | None = None,
+    ) -> Result: ...
+
+    def result(self) -> Result: ...
+
+
+class AsyncRuntime(Protocol):
+    async def submit(self, params: ParamsModel) -> AsyncTask: ...
+
+    async def run(self, params: ParamsModel) -> Result: ...
+
+    async def query(self, params: ParamsModel) -> dict[str, Any]: ...
+
+
+class SyncRuntime(Protocol):
+    def submit(self, params: ParamsModel) -> Task: ...
+
+    def run(self, params: ParamsModel) -> Result: ...
+
+    def query(self, params: ParamsModel) -> dict[str, Any]: ...
