@@ -39,7 +39,19 @@ PROPERTY_KEYS = frozenset(
 )
 
 # Names that would break or shadow something in generated models and stubs.
-_RESERVED = frozenset({"self", "cls", "attrs", "OPERATION", "to_dict", "from_dict", "mediagen"})
+_RESERVED = frozenset(
+    {
+        "self",
+        "cls",
+        "attrs",
+        "models",
+        "OPERATION",
+        "to_dict",
+        "from_dict",
+        "wire_names",
+        "mediagen",
+    }
+)
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),

@@ -1,0 +1,107 @@
+"""Shared fixtures: the shipped catalog, and a factory for small catalogs on disk."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from mediagen.catalog import Catalog, default_catalog
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+GOLDEN_CATALOG = TESTS / "fixtures" / "golden_catalog"
+GOLDEN_OUTPUT = TESTS / "golden"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return default_catalog()
+
+
+MINIMAL_PROVIDER = """\
+format: mediagen-provider/1
+name: acme
+title: Acme
+base_url: https://api.acme.test
+credential_hosts: [api.acme.test]
+download_hosts: ["*"]
+auth:
+  kind: api_key_header
+  credentials:
+    - {name: api_key, header: X-Key, env: [ACME_KEY], secret: true, required: true}
+response: {code_field: code, success_code: 0, message_field: msg, data_field: data}
+task:
+  id_field: task_id
+  result: {method: POST, path: "/result/{task_id}", task_id_in: path}
+  status_field: status
+  result_field: result
+  states: {running: running, done: succeeded}
+operations:
+  format: mediagen-operations
+  file: operations.yaml
+"""
+
+MINIMAL_OPERATIONS = """\
+format: mediagen-operations/1
+operations:
+  - id: draw
+    name: Draw
+    kind: task
+    output: image
+    path: /draw
+    source: test
+    params:
+      type: object
+      required: [prompt]
+      properties:
+        prompt: {type: string, description: What to draw.}
+        ratio: {type: string, enum: ["1:1", "16:9"], default: "1:1", description: Shape.}
+"""
+
+
+class CatalogDir:
+    """A throwaway catalog folder: start from a minimal valid provider, then break it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.folder = root / "acme"
+        self.folder.mkdir(parents=True)
+        self.write("provider.yaml", MINIMAL_PROVIDER)
+        self.write("operations.yaml", MINIMAL_OPERATIONS)
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.folder / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    def replace(self, name: str, old: str, new: str) -> None:
+        path = self.folder / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture
+def catalog_dir(tmp_path: Path) -> CatalogDir:
+    return CatalogDir(tmp_path / "catalog")
+
+
+def import_generated(out_dir: Path, provider: str, package: str) -> ModuleType:
+    """Import a provider package generated into out_dir under a unique top-level name."""
+    shutil.copytree(out_dir, out_dir.parent / package, dirs_exist_ok=True)
+    spec = importlib.util.spec_from_file_location(
+        package,
+        out_dir.parent / package / "__init__.py",
+        submodule_search_locations=[str(out_dir.parent / package)],
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[package] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module(f"{package}.{provider}")

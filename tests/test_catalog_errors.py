@@ -1,0 +1,249 @@
+"""Catalog validation: each malformed input gives its own error naming file, entry and fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import CatalogDir
+
+from mediagen.catalog import load_catalog
+from mediagen.catalog.errors import (
+    CatalogError,
+    DuplicateName,
+    InvalidDefault,
+    InvalidEntry,
+    MissingFact,
+    UnboundPathParam,
+    UnknownType,
+    UnreadableFile,
+)
+
+
+def load_error(cat: CatalogDir) -> CatalogError:
+    with pytest.raises(CatalogError) as info:
+        load_catalog(cat.root)
+    return info.value
+
+
+def test_the_minimal_catalog_loads(catalog_dir: CatalogDir) -> None:
+    (provider,) = load_catalog(catalog_dir.root).providers
+    assert [op.id for op in provider.operations] == ["draw"]
+
+
+def test_unreadable_yaml_reports_line_and_column(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace("operations.yaml", "    kind: task\n", "    kind: [task\n")
+    err = load_error(catalog_dir)
+    assert isinstance(err, UnreadableFile)
+    assert err.file.endswith("operations.yaml")
+    assert "line 6, column" in str(err) or "line 7, column" in str(err)
+
+
+def test_unreadable_json_reports_line_and_column(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace("provider.yaml", "file: operations.yaml", "file: operations.json")
+    catalog_dir.write(
+        "operations.json", '{\n  "format": "mediagen-operations/1",\n  "operations": [,]\n}\n'
+    )
+    err = load_error(catalog_dir)
+    assert isinstance(err, UnreadableFile)
+    assert "operations.json" in str(err)
+    assert "line 3, column 18" in str(err)
+
+
+def test_unknown_type(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace("operations.yaml", "prompt: {type: string", "prompt: {type: strng")
+    err = load_error(catalog_dir)
+    assert isinstance(err, UnknownType)
+    assert "'draw'" in str(err) and "param 'prompt'" in str(err)
+    assert "unknown type 'strng'" in str(err)
+    assert "string, integer, number, boolean, array" in str(err)
+
+
+def test_unknown_array_item_type(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace(
+        "operations.yaml", "prompt: {type: string", "prompt: {type: array, items: {type: blob}"
+    )
+    assert isinstance(load_error(catalog_dir), UnknownType)
+
+
+def test_duplicate_operation_id(catalog_dir: CatalogDir) -> None:
+    text = (catalog_dir.folder / "operations.yaml").read_text()
+    ops = text.split("operations:\n", 1)[1]
+    catalog_dir.write("operations.yaml", text + ops)
+    err = load_error(catalog_dir)
+    assert isinstance(err, DuplicateName)
+    assert "operation id 'draw' is used twice" in str(err)
+
+
+def test_duplicate_parameter_name_after_renaming(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace(
+        "operations.yaml",
+        "        prompt: {type: string, description: What to draw.}\n",
+        "        prompt: {type: string, description: What to draw.}\n"
+        "        seed-value: {type: integer, description: A.}\n"
+        "        seed_value: {type: integer, description: B.}\n",
+    )
+    err = load_error(catalog_dir)
+    assert isinstance(err, DuplicateName)
+    assert "'seed-value' and 'seed_value'" in str(err)
+
+
+def test_default_not_among_allowed_values(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace("operations.yaml", 'default: "1:1"', 'default: "4:3"')
+    err = load_error(catalog_dir)
+    assert isinstance(err, InvalidDefault)
+    assert "default '4:3' is not among the allowed values" in str(err)
+    assert "'1:1', '16:9'" in str(err)
+
+
+def test_default_outside_range(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace(
+        "operations.yaml",
+        "        prompt: {type: string, description: What to draw.}\n",
+        "        prompt: {type: string, description: What to draw.}\n"
+        "        n: {type: integer, minimum: 1, maximum: 4, default: 9, description: Count.}\n",
+    )
+    assert isinstance(load_error(catalog_dir), InvalidDefault)
+
+
+def test_path_placeholder_without_parameter(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace("operations.yaml", "path: /draw", "path: /draw/{canvas_id}")
+    err = load_error(catalog_dir)
+    assert isinstance(err, UnboundPathParam)
+    assert "['canvas_id']" in str(err)
+
+
+def test_missing_required_provider_fact(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace("provider.yaml", "base_url: https://api.acme.test\n", "")
+    err = load_error(catalog_dir)
+    assert isinstance(err, MissingFact)
+    assert "missing 'base_url'" in str(err)
+
+
+def test_task_operations_need_a_task_protocol(catalog_dir: CatalogDir) -> None:
+    text = (catalog_dir.folder / "provider.yaml").read_text()
+    start, end = text.index("task:\n"), text.index("operations:\n")
+    catalog_dir.write("provider.yaml", text[:start] + text[end:])
+    err = load_error(catalog_dir)
+    assert isinstance(err, MissingFact)
+    assert "no 'task' block" in str(err)
+
+
+def test_unknown_error_category(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace(
+        "provider.yaml",
+        "operations:\n",
+        "errors:\n  vendor_codes:\n    - {code: 1, category: oops, retryable: false}\noperations:\n",
+    )
+    err = load_error(catalog_dir)
+    assert isinstance(err, InvalidEntry)
+    assert "category 'oops'" in str(err) and "rate_limited" in str(err)
+
+
+def test_unknown_property_keyword_is_refused(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace(
+        "operations.yaml", "prompt: {type: string,", "prompt: {type: string, maxLenght: 5,"
+    )
+    err = load_error(catalog_dir)
+    assert isinstance(err, InvalidEntry)
+    assert "maxLenght" in str(err)
+
+
+def _export_catalog(cat: CatalogDir, entries: list[dict[str, object]]) -> None:
+    cat.replace(
+        "provider.yaml",
+        "format: mediagen-operations\n  file: operations.yaml",
+        "format: mediaio-export\n  file: export.json",
+    )
+    (cat.folder / "export.json").write_text(json.dumps(entries), encoding="utf-8")
+
+
+def _entry(
+    name: str, endpoint: str = "https://api.acme.test/gen/x", body: object = None
+) -> dict[str, object]:
+    params = (
+        body
+        if body is not None
+        else [
+            {
+                "name": "prompt",
+                "type": "string",
+                "describe": "Prompt. Maximum string length: 10.",
+                "required": True,
+            }
+        ]
+    )
+    return {
+        "id": 1,
+        "name": name,
+        "model_code": "t2i-x",
+        "method": "POST",
+        "endpoint": endpoint,
+        "api_body": json.dumps({"category": [{"list": params}]}),
+        "api_code_demo": json.dumps(
+            {"title": "Example Request", "request": []}
+        ),  # the known glitch
+        "status": 1,
+    }
+
+
+def test_export_duplicate_names_are_refused(catalog_dir: CatalogDir) -> None:
+    _export_catalog(catalog_dir, [_entry("Imagen 4"), _entry("Imagen 4")])
+    err = load_error(catalog_dir)
+    assert isinstance(err, DuplicateName)
+    assert "name 'Imagen 4' is used twice" in str(err)
+
+
+def test_export_names_that_collide_as_ids_are_refused(catalog_dir: CatalogDir) -> None:
+    _export_catalog(catalog_dir, [_entry("Wan 2.6"), _entry("Wan-2.6")])
+    err = load_error(catalog_dir)
+    assert isinstance(err, DuplicateName)
+    assert "operation id 'wan_2_6'" in str(err)
+
+
+def test_export_unknown_type(catalog_dir: CatalogDir) -> None:
+    body = [{"name": "n", "type": "object<thing>", "describe": "", "required": True}]
+    _export_catalog(catalog_dir, [_entry("X", body=body)])
+    err = load_error(catalog_dir)
+    assert isinstance(err, UnknownType)
+    assert "param 'n'" in str(err)
+
+
+def test_export_endpoint_on_another_host_is_refused(catalog_dir: CatalogDir) -> None:
+    _export_catalog(catalog_dir, [_entry("X", endpoint="https://evil.test/gen/x")])
+    err = load_error(catalog_dir)
+    assert isinstance(err, InvalidEntry)
+    assert "'evil.test'" in str(err)
+
+
+def test_export_invalid_nested_json(catalog_dir: CatalogDir) -> None:
+    entry = _entry("X")
+    entry["api_body"] = '{"category": [}'
+    _export_catalog(catalog_dir, [entry])
+    err = load_error(catalog_dir)
+    assert isinstance(err, UnreadableFile)
+    assert "'api_body'" in str(err) and "line 1, column" in str(err)
+
+
+def test_export_glitches_are_tolerated_and_path_params_bound(catalog_dir: CatalogDir) -> None:
+    body = [{"name": "task_id", "type": "string", "describe": "The task", "required": True}]
+    _export_catalog(
+        catalog_dir,
+        [_entry("Task Result", endpoint="https://api.acme.test/result/{task_id}", body=body)],
+    )
+    (provider,) = load_catalog(catalog_dir.root).providers
+    (op,) = provider.operations
+    assert op.id == "task_result" and op.path == "/result/{task_id}"
+    assert op.param("task_id").location == "path"
+    assert op.vendor_codes == {}
+
+
+def test_export_path_placeholder_without_param(catalog_dir: CatalogDir) -> None:
+    _export_catalog(catalog_dir, [_entry("R", endpoint="https://api.acme.test/result/{task_id}")])
+    assert isinstance(load_error(catalog_dir), UnboundPathParam)
+
+
+def test_missing_catalog_directory(tmp_path: Path) -> None:
+    with pytest.raises(MissingFact):
+        load_catalog(tmp_path / "nowhere")

@@ -1,0 +1,149 @@
+"""The CLI, run as a subprocess the way a person runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+
+def mediagen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mediagen", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_list_json(tmp_path: Path) -> None:
+    out = mediagen("list", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert len(rows) == 39
+    assert {r["provider"] for r in rows} == {"mediaio", "tomoviee", "edrawmax"}
+    assert sum(r["provider"] == "mediaio" for r in rows) == 24
+    assert sum(r["provider"] == "tomoviee" for r in rows) == 11
+    assert sum(r["provider"] == "edrawmax" for r in rows) == 4
+    imagen = next(r for r in rows if r["operation"] == "imagen_4")
+    assert imagen == {
+        "provider": "mediaio",
+        "operation": "imagen_4",
+        "name": "Imagen 4",
+        "kind": "task",
+        "params": [
+            {"name": "prompt", "type": "string", "required": True},
+            {"name": "ratio", "type": "string", "required": False},
+            {"name": "counts", "type": "string", "required": False},
+        ],
+    }
+    banana = next(r for r in rows if r["operation"] == "nano_banana")
+    assert banana["params"][0] == {"name": "images", "type": "array<string>", "required": True}
+
+
+def test_list_one_provider_as_a_table(tmp_path: Path) -> None:
+    out = mediagen("list", "edrawmax", cwd=tmp_path)
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert len(lines) == 4 and lines[0].startswith("edrawmax.flowchart")
+
+
+def test_list_unknown_provider_is_a_one_line_error(tmp_path: Path) -> None:
+    out = mediagen("list", "nope", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert (
+        out.stderr.strip()
+        == "mediagen: error: no provider 'nope'; known: edrawmax, mediaio, tomoviee"
+    )
+
+
+def test_describe(tmp_path: Path) -> None:
+    out = mediagen("describe", "mediaio", "nano_banana", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "mediaio.nano_banana: Nano Banana (Media.io)" in out.stdout
+    assert "max items: 9" in out.stdout
+    assert "default: '16:9'" in out.stdout
+    assert "limit formats: ['PNG', 'JPEG', 'JPG']" in out.stdout
+    as_json = json.loads(
+        mediagen("describe", "tomoviee", "text_to_music", "--json", cwd=tmp_path).stdout
+    )
+    duration = next(p for p in as_json["params"] if p["name"] == "duration")
+    assert (duration["minimum"], duration["maximum"], duration["required"]) == (0, 95, True)
+
+
+def test_describe_unknown_operation(tmp_path: Path) -> None:
+    out = mediagen("describe", "mediaio", "imagen_5", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "mediaio has no operation 'imagen_5'" in out.stderr
+
+
+def make_checkout(tmp_path: Path) -> Path:
+    checkout = tmp_path / "checkout"
+    shutil.copytree(
+        REPO / "catalog", checkout / "catalog", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(
+        REPO / "generated", checkout / "generated", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return checkout
+
+
+def test_generate_check_passes_on_the_committed_tree(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path)
+    out = mediagen("generate", "--check", cwd=checkout / "catalog")  # found from a subfolder too
+    assert out.returncode == 0, out.stderr
+    assert "up to date" in out.stdout
+
+
+def test_generate_check_names_every_stale_file_then_generate_fixes_it(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path)
+    ops = checkout / "catalog" / "edrawmax" / "operations.yaml"
+    ops.write_text(
+        ops.read_text(encoding="utf-8").replace(
+            "enum: [web, win, mac, ios, android, linux]",
+            "enum: [web, win, mac, ios, android, linux, tv]",
+        ),
+        encoding="utf-8",
+    )
+    (checkout / "generated" / "tomoviee" / "endpoints.py").write_text(
+        "# hand edit\n", encoding="utf-8"
+    )
+    out = mediagen("generate", "--check", cwd=checkout)
+    assert out.returncode == 1
+    assert "stale:   edrawmax/endpoints.py" in out.stderr
+    assert "stale:   edrawmax/models.py" in out.stderr
+    assert "stale:   tomoviee/endpoints.py" in out.stderr
+    assert "mediaio" not in out.stderr
+
+    fixed = mediagen("generate", cwd=checkout)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "updated: edrawmax/models.py" in fixed.stdout
+    assert "'tv'" in (checkout / "generated" / "edrawmax" / "models.py").read_text(encoding="utf-8")
+    assert mediagen("generate", "--check", cwd=checkout).returncode == 0
+
+
+def test_generate_with_a_broken_catalog_is_a_one_line_error(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path)
+    ops = checkout / "catalog" / "edrawmax" / "operations.yaml"
+    ops.write_text(
+        ops.read_text(encoding="utf-8").replace("default: cn", "default: xx", 1), encoding="utf-8"
+    )
+    out = mediagen("generate", "--check", cwd=checkout)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert (
+        "operations.yaml" in lines[0] and "default 'xx' is not among the allowed values" in lines[0]
+    )
+
+
+def test_generate_outside_a_checkout(tmp_path: Path) -> None:
+    out = mediagen("generate", "--check", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "no mediagen source checkout here" in out.stderr

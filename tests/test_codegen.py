@@ -1,0 +1,126 @@
+"""Codegen: golden records, determinism, the check mode, and generated code that runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import GOLDEN_CATALOG, GOLDEN_OUTPUT, REPO, import_generated
+
+from mediagen.catalog import load_catalog
+from mediagen.codegen.generate import check, render, write
+from mediagen.errors import ParamError
+
+UPDATE = os.environ.get("MEDIAGEN_UPDATE_GOLDEN") == "1"
+
+
+def test_golden_record() -> None:
+    """The fixture provider's output, byte for byte. Refresh with MEDIAGEN_UPDATE_GOLDEN=1."""
+    files = render(load_catalog(GOLDEN_CATALOG))
+    if UPDATE:
+        shutil.rmtree(GOLDEN_OUTPUT, ignore_errors=True)
+        for rel, text in files.items():
+            (GOLDEN_OUTPUT / rel).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN_OUTPUT / rel).write_text(text, encoding="utf-8")
+    recorded = {
+        p.relative_to(GOLDEN_OUTPUT).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(GOLDEN_OUTPUT.rglob("*.py"))
+    }
+    assert list(recorded) == list(files)
+    for rel, text in files.items():
+        assert text == recorded[rel], f"{rel} differs from its golden record"
+
+
+def test_golden_output_runs(tmp_path: Path) -> None:
+    write(GOLDEN_CATALOG, tmp_path / "out")
+    acme = import_generated(tmp_path / "out", "acme", "golden_pkg")
+    m = acme.models.PaintParams(
+        prompt="sun", control_intensity=0.5, from_="abc", self_="me", layers=["a.png"]
+    )
+    assert m.to_dict() == {
+        "prompt": "sun",
+        "control-intensity": 0.5,
+        "from": "abc",
+        "self": "me",
+        "size": 5,
+        "style": "9:16",
+        "layers": ["a.png"],
+    }
+    back = acme.models.PaintParams.from_dict({"prompt": "sun", "control-intensity": 1, "from": "x"})
+    assert (back.control_intensity, back.from_) == (1, "x")
+    with pytest.raises(
+        ParamError,
+        match=re.escape("acme.paint: size=10 is not accepted; allowed: > 0.0 and < 10.0"),
+    ):
+        acme.models.PaintParams(prompt="sun", control_intensity=0, size=10)
+    with pytest.raises(ParamError, match="from_='ABC'"):
+        acme.models.PaintParams(prompt="sun", control_intensity=0, from_="ABC")
+    with pytest.raises(ParamError, match="at least 1 items"):
+        acme.models.PaintParams(prompt="sun", control_intensity=0, layers=[])
+    with pytest.raises(ParamError, match="at least 1 characters"):
+        acme.models.PaintParams(prompt="", control_intensity=0)
+    with pytest.raises(ParamError, match="allowed: 1, 2"):
+        acme.models.PaintParams(prompt="sun", control_intensity=0, seed=True)
+
+
+def test_output_is_identical_across_hash_seeds() -> None:
+    script = (
+        "import hashlib,sys; from pathlib import Path; from mediagen.codegen.generate import render;"
+        "from mediagen.catalog import load_catalog;"
+        f"f=render(load_catalog(Path({str(REPO / 'catalog')!r})));"
+        "print(hashlib.sha256(repr(sorted(f.items())).encode()).hexdigest())"
+    )
+    digests = set()
+    for seed in ("0", "1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO.parent,
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_committed_generated_package_is_current() -> None:
+    drift = check(REPO / "catalog", REPO / "generated")
+    assert drift.clean, drift.lines()
+
+
+def test_check_names_stale_missing_and_extra_files(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    write(REPO / "catalog", out)
+    assert check(REPO / "catalog", out).clean
+    (out / "mediaio" / "models.py").write_text("# edited by hand\n", encoding="utf-8")
+    (out / "edrawmax" / "endpoints.py").unlink()
+    (out / "leftover.py").write_text("", encoding="utf-8")
+    drift = check(REPO / "catalog", out)
+    assert drift.stale == ("mediaio/models.py",)
+    assert drift.missing == ("edrawmax/endpoints.py",)
+    assert drift.extra == ("leftover.py",)
+    write(REPO / "catalog", out)
+    assert check(REPO / "catalog", out).clean
+    assert not (out / "leftover.py").exists()
+
+
+def test_import_mediagen_loads_no_provider() -> None:
+    code = (
+        "import sys, mediagen, mediagen.generated as g;"
+        "print(sorted(m for m in sys.modules if m.startswith('mediagen.generated.')));"
+        "g.load('edrawmax');"
+        "print(sorted(m for m in sys.modules if m.startswith('mediagen.generated.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO.parent
+    )
+    before, after = out.stdout.splitlines()
+    assert before == "[]"
+    assert "mediagen.generated.edrawmax" in after and "mediaio" not in after
