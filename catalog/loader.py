@@ -8,6 +8,7 @@ endpoint hosts) run here, once, whatever the format.
 from __future__ import annotations
 
 import functools
+import keyword
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +36,18 @@ from .ir import (
 PROVIDER_FILE = "provider.yaml"
 FORMAT = "mediagen-provider/1"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_TASK_KEYS = frozenset(
+    {
+        "id_field",
+        "result",
+        "status_field",
+        "result_field",
+        "states",
+        "result_encoding",
+        "progress_field",
+        "reason_field",
+    }
+)
 _TOP_KEYS = frozenset(
     {
         "format",
@@ -168,6 +181,13 @@ def load_provider(file: Path) -> Provider:
 
 def _check_operation(file: Path, op: Operation) -> None:
     label = f"operation {op.id!r}"
+    if not _NAME.match(op.id) or keyword.iskeyword(op.id):
+        raise InvalidEntry(
+            file,
+            f"operation id {op.id!r} is not usable as a Python method name",
+            entry=label,
+            expected="lowercase letters, digits and _, starting with a letter (rename the entry)",
+        )
     names = {p.name for p in op.params}
     unbound = sorted(placeholders(op.path) - names)
     if unbound:
@@ -179,16 +199,30 @@ def _check_operation(file: Path, op: Operation) -> None:
         )
 
 
+def _known_keys(file: Path, block: Mapping[str, Any], entry: str, allowed: frozenset[str]) -> None:
+    """Refuse keys the loader would otherwise ignore: a typo must not pass silently."""
+    unknown = set(block) - allowed
+    if unknown:
+        raise InvalidEntry(
+            file,
+            f"unknown keys {sorted(unknown)}",
+            entry=entry,
+            expected=", ".join(sorted(allowed)),
+        )
+
+
 def _task(file: Path, raw: object) -> TaskProtocol | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
         raise MissingFact(file, "task is not a mapping", entry="task")
+    _known_keys(file, raw, "task", _TASK_KEYS)
     result = raw.get("result")
     if not isinstance(result, Mapping):
         raise MissingFact(
             file, "no result endpoint", entry="task", expected="result: {method, path, task_id_in}"
         )
+    _known_keys(file, result, "task.result", frozenset({"method", "path", "task_id_in"}))
     task_id_in = result.get("task_id_in")
     if task_id_in not in ("path", "body"):
         raise MissingFact(
@@ -247,11 +281,13 @@ def _auth(file: Path, raw: object) -> Auth:
         raise InvalidEntry(
             file, f"auth kind {kind!r}", entry="auth", expected=f"one of {', '.join(AUTH_KINDS)}"
         )
+    _known_keys(file, raw, "auth", frozenset({"kind", "credentials"}))
     creds = []
     for index, c in enumerate(raw.get("credentials") or []):
         where = f"auth.credentials[{index}]"
         if not isinstance(c, Mapping):
             raise InvalidEntry(file, "is not a mapping", entry=where)
+        _known_keys(file, c, where, frozenset({"name", "env", "secret", "required", "header"}))
         env = c.get("env")
         if not isinstance(env, list) or not env or not all(isinstance(e, str) for e in env):
             raise MissingFact(
@@ -276,6 +312,12 @@ def _response(file: Path, raw: object) -> ResponseShape:
         raise MissingFact(
             file, "no 'response' block", expected="response: {code_field, success_code, ...}"
         )
+    _known_keys(
+        file,
+        raw,
+        "response",
+        frozenset({"code_field", "success_code", "message_field", "data_field", "trace_id_field"}),
+    )
     return ResponseShape(
         code_field=_required(file, raw, "code_field", str, entry="response"),
         success_code=_required(file, raw, "success_code", int, entry="response"),
@@ -290,6 +332,7 @@ def _request_envelope(file: Path, raw: object) -> str | None:
         return None
     if not isinstance(raw, Mapping):
         raise InvalidEntry(file, "request is not a mapping", entry="request")
+    _known_keys(file, raw, "request", frozenset({"envelope"}))
     envelope = raw.get("envelope")
     if envelope is not None and not isinstance(envelope, str):
         raise InvalidEntry(file, f"request.envelope is {envelope!r}", expected="a key name or null")
@@ -301,12 +344,14 @@ def _codes(file: Path, raw: object, key: str, code_key: str) -> tuple[ErrorCode,
         return ()
     if not isinstance(raw, Mapping):
         raise InvalidEntry(file, "errors is not a mapping", entry="errors")
+    _known_keys(file, raw, "errors", frozenset({"vendor_codes", "http_statuses"}))
     out: list[ErrorCode] = []
     seen: set[int] = set()
     for index, item in enumerate(raw.get(key) or []):
         where = f"errors.{key}[{index}]"
         if not isinstance(item, Mapping):
             raise InvalidEntry(file, "is not a mapping", entry=where)
+        _known_keys(file, item, where, frozenset({code_key, "category", "retryable", "message"}))
         code = _required(file, item, code_key, int, entry=where)
         if code in seen:
             raise DuplicateName(file, f"{code_key} {code} is listed twice", entry=where)

@@ -247,3 +247,41 @@ def test_export_path_placeholder_without_param(catalog_dir: CatalogDir) -> None:
 def test_missing_catalog_directory(tmp_path: Path) -> None:
     with pytest.raises(MissingFact):
         load_catalog(tmp_path / "nowhere")
+
+
+def test_unknown_key_in_a_provider_block_is_refused(catalog_dir: CatalogDir) -> None:
+    catalog_dir.replace("provider.yaml", "  status_field: status", "  staus_field: status")
+    err = load_error(catalog_dir)
+    assert isinstance(err, InvalidEntry)
+    assert "task: unknown keys ['staus_field']" in str(err)
+
+
+def test_export_id_that_is_not_a_python_name_is_refused(catalog_dir: CatalogDir) -> None:
+    _export_catalog(catalog_dir, [_entry("3D Model")])
+    err = load_error(catalog_dir)
+    assert isinstance(err, InvalidEntry)
+    assert "operation id '3d_model' is not usable as a Python method name" in str(err)
+
+
+def test_export_numeric_options_become_numbers(catalog_dir: CatalogDir) -> None:
+    body = [
+        {"name": "prompt", "type": "string", "describe": "P.", "required": True},
+        {
+            "name": "count",
+            "type": "integer",
+            "describe": "How many. Options: 1, 2, 4. Default is 2.",
+            "required": False,
+        },
+        {
+            "name": "scale",
+            "type": "number",
+            "describe": "Scale.",
+            "keywords": ["0.5", "1.5"],
+            "required": False,
+        },
+    ]
+    _export_catalog(catalog_dir, [_entry("Multi", body=body)])
+    (provider,) = load_catalog(catalog_dir.root).providers
+    op = provider.operations[0]
+    assert op.param("count").enum == (1, 2, 4) and op.param("count").default == 2
+    assert op.param("scale").enum == (0.5, 1.5)

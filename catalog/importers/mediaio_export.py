@@ -224,11 +224,12 @@ def property_from_vendor(
     prop["description"] = describe
     lifted = lift_constraints(describe)
     note = None
+    value_type = prop["items"]["type"] if prop["type"] == "array" else prop["type"]
     allowed = raw.get("keywords")
-    if isinstance(allowed, list) and allowed:
-        prop["enum"] = [str(v) if prop["type"] == "string" else v for v in allowed]
-    elif lifted.get("options"):
-        prop["enum"] = lifted["options"]
+    if not (isinstance(allowed, list) and allowed):
+        allowed = lifted.get("options")
+    if allowed:
+        prop["enum"] = [_as_type(v, value_type) for v in allowed]
     if lifted.get("options_note"):
         note = lifted["options_note"]
     if "max_length" in lifted and prop["type"] == "string":
@@ -236,7 +237,7 @@ def property_from_vendor(
     if "max_files" in lifted and prop["type"] == "array":
         prop["maxItems"] = lifted["max_files"]
     if "default" in lifted and raw.get("required") is not True:
-        prop["default"] = _default_value(lifted["default"], prop.get("enum"))
+        prop["default"] = _as_type(_default_value(lifted["default"], prop.get("enum")), value_type)
     if lifted.get("limits"):
         prop["x-limits"] = lifted["limits"]
     return prop, note
@@ -278,6 +279,24 @@ def _default_value(text: str, enum: list[Any] | None) -> Any:
             if str(value) == text or text.startswith(f"{value} "):
                 return value
     return text
+
+
+def _as_type(value: Any, type_name: str) -> Any:
+    """Prose and keywords are text; an integer or number parameter gets numbers."""
+    if type_name == "string":
+        return str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if type_name == "integer":
+                return int(text)
+            if type_name == "number":
+                return float(text)
+        except ValueError:
+            return value  # left as text: the schema check reports it with the entry's name
+        if type_name == "boolean" and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+    return value
 
 
 def _number_or_text(value: str) -> Any:
