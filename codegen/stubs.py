@@ -124,6 +124,8 @@ def render_index(catalog: Catalog) -> str:
             "async_class": f"Async{provider_class(p)}",
             "sync_class": provider_class(p),
             "operations": [op.id for op in p.operations],
+            "title": p.title,
+            "count": len(p.operations),
         }
         for p in catalog.providers
     ]

@@ -1,4 +1,24 @@
-"""mediagen's error tree. Everything the library raises on purpose is a `MediagenError`."""
+"""mediagen's error tree. Everything the library raises on purpose is a `MediagenError`.
+
+```
+MediagenError
+├── ParamError (also ValueError)           bad parameter, raised before any network call
+│   ├── UnknownParams, MissingParams
+├── ConfigurationError                     bad client setup, raised before any network call
+│   └── MissingCredentialError
+├── APIError                               the vendor answered with an error
+│   ├── AuthenticationError, InsufficientCreditsError, ContentRejectedError,
+│   │   RateLimitError, InvalidParameterError, PayloadTooLargeError, NotFoundError,
+│   │   GenerationFailedError (terminal task states too), ServerError
+├── TransportError                         no usable answer: connection, timeout
+├── MalformedResponseError                 an answer we cannot read
+├── TaskTimeoutError                       we stopped waiting; the task may still finish
+└── UnsafeDownloadError                    an artifact URL we refuse to fetch
+```
+
+Errors from a call carry provider, operation, task id (when known), vendor code, vendor
+message and trace id, and say in words what to do next.
+"""
 
 from __future__ import annotations
 
@@ -61,11 +81,193 @@ class MissingParams(ParamError):
         )
 
 
+class ConfigurationError(MediagenError, ValueError):
+    """The client is set up in a way that cannot work (unknown provider, bad base URL, ...)."""
+
+
+class MissingCredentialError(ConfigurationError):
+    def __init__(self, provider: str, credential: str, env: Sequence[str]) -> None:
+        self.provider = provider
+        self.credential = credential
+        self.env = tuple(env)
+        names = " or ".join(env)
+        super().__init__(
+            f"{provider}: no {credential} given; set {names} or pass it to the client "
+            f"(credentials={{{provider!r}: {{{credential!r}: ...}}}})"
+        )
+
+
+class CallError(MediagenError):
+    """An error from a call to a provider; carries everything known about the call."""
+
+    hint = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        operation: str | None = None,
+        task_id: str | None = None,
+        code: int | str | None = None,
+        vendor_message: str | None = None,
+        trace_id: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.task_id = task_id
+        self.code = code
+        self.vendor_message = vendor_message
+        self.trace_id = trace_id
+        self.status = status
+        self.detail = message
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        where = ".".join(x for x in (self.provider, self.operation) if x)
+        parts = [f"{where}: {self.detail}" if where else self.detail]
+        facts = []
+        if self.task_id:
+            facts.append(f"task {self.task_id}")
+        if self.status is not None:
+            facts.append(f"HTTP {self.status}")
+        if self.code is not None:
+            facts.append(f"vendor code {self.code}")
+        if self.trace_id:
+            facts.append(f"trace {self.trace_id}")
+        if facts:
+            parts.append(f"({', '.join(facts)})")
+        if self.hint:
+            parts.append(f"- {self.hint}")
+        return " ".join(parts)
+
+    def locate(
+        self, provider: str | None = None, operation: str | None = None, task_id: str | None = None
+    ) -> CallError:
+        """Fill in where the error happened, where it is not known yet; returns self."""
+        self.provider = self.provider or provider
+        self.operation = self.operation or operation
+        self.task_id = self.task_id or task_id
+        self.args = (self._compose(),)
+        return self
+
+
+class APIError(CallError):
+    """The vendor answered with an error."""
+
+    category = "api"
+
+
+class AuthenticationError(APIError):
+    category = "auth"
+    hint = "check the credentials (API key / app key and secret)"
+
+
+class InsufficientCreditsError(APIError):
+    category = "credits"
+    hint = "top up the account's credits"
+
+
+class ContentRejectedError(APIError):
+    category = "content_rejected"
+    hint = "the vendor's content check refused the input; rephrase it"
+
+
+class RateLimitError(APIError):
+    category = "rate_limited"
+    hint = "too many requests or concurrent tasks; retry later"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class InvalidParameterError(APIError):
+    category = "invalid_param"
+    hint = "the vendor refused a parameter value"
+
+
+class PayloadTooLargeError(APIError):
+    category = "payload_too_large"
+    hint = "an input file is too large for the vendor"
+
+
+class NotFoundError(APIError):
+    category = "not_found"
+    hint = "the vendor does not know this task or resource"
+
+
+class GenerationFailedError(APIError):
+    """The vendor could not produce the result (failed, cancelled or timed-out task)."""
+
+    category = "generation_failed"
+
+    def __init__(self, message: str, *, state: str | None = None, **kw: Any) -> None:
+        self.state = state
+        super().__init__(message, **kw)
+
+
+class TransientError(APIError):
+    category = "transient"
+    hint = "a temporary vendor problem; retry later"
+
+
+class ServerError(APIError):
+    category = "server"
+    hint = "the vendor's server failed; retry later"
+
+
+class TransportError(CallError):
+    """No usable answer reached us: connection refused or reset, DNS, timeout."""
+
+    hint = "check the network and the base URL"
+
+    def __init__(self, message: str, *, sent: bool | None = None, **kw: Any) -> None:
+        self.sent = sent
+        """False when the request provably never left (connection refused), else None/True."""
+        super().__init__(message, **kw)
+
+
+class MalformedResponseError(CallError):
+    """The vendor answered with something we cannot read (not JSON, wrong shape)."""
+
+    hint = "the vendor's answer did not match its documented protocol"
+
+
+class TaskTimeoutError(CallError):
+    """We stopped waiting; the task itself may still finish: resume it by id."""
+
+    hint = "wait again later with the task id"
+
+
+class UnsafeDownloadError(CallError):
+    """An artifact URL outside the provider's allowed hosts, not https, or too large."""
+
+
+CATEGORY_ERRORS: dict[str, type[APIError]] = {
+    cls.category: cls
+    for cls in (
+        AuthenticationError,
+        InsufficientCreditsError,
+        ContentRejectedError,
+        RateLimitError,
+        InvalidParameterError,
+        PayloadTooLargeError,
+        NotFoundError,
+        GenerationFailedError,
+        TransientError,
+        ServerError,
+    )
+}
+
+
 def _short_repr(value: Any, limit: int = 80) -> str:
     text = repr(value)
     if len(text) > limit:
-        size = (
-            f"{len(value)} items" if isinstance(value, list | tuple) else f"{len(str(value))} chars"
-        )
+        if isinstance(value, list | tuple):
+            size = f"{len(value)} items"
+        else:
+            size = f"{len(str(value))} chars"
         text = f"{text[: limit - 20]}... ({size})"
     return text

@@ -57,6 +57,23 @@ class ParamsModel:
         return {f.name: f.metadata.get(WIRE_NAME, f.name) for f in _fields(cls)}
 
 
+def model_for(operation: str) -> type[ParamsModel]:
+    """The generated parameter model of "provider.operation"."""
+    from .generated import PROVIDERS, load
+
+    provider, _, _ = operation.partition(".")
+    if provider not in PROVIDERS:
+        raise KeyError(f"no generated provider {provider!r}")
+    for value in vars(load(provider).models).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, ParamsModel)
+            and operation == value.OPERATION
+        ):
+            return value
+    raise KeyError(f"no generated model for {operation!r}")
+
+
 def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
     return tuple(attrs.fields(cast("type[attrs.AttrsInstance]", cls)))
 

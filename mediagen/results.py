@@ -16,6 +16,8 @@ class Artifact:
     url: str
     kind: ArtifactKind
     source_code: str | None = None
+    source_language: str | None = None
+    """What `source_code` is written in, e.g. "mermaid", when the vendor says."""
 
 
 @attrs.frozen

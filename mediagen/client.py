@@ -1,0 +1,217 @@
+"""The public clients: `AsyncClient`, and `Client` with the same shape for blocking code.
+
+async with mediagen.AsyncClient() as client:
+    task = await client.mediaio.imagen_4(prompt="a cat")
+    result = await task.wait()
+    paths = await client.download(result, "out")
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from .credentials import CredentialStore
+from .defaults import MAX_DOWNLOAD_BYTES, PollSchedule, Timeouts
+from .engine import AsyncTaskHandle, Engine
+from .generated import PROVIDERS, AsyncProviders, Providers, load
+from .loop import LoopThread
+from .params import ParamsModel
+from .registry import Registry
+from .results import Result
+from .tasks import TaskHandle
+
+CredentialMap = Mapping[str, Mapping[str, str | None]]
+
+
+def _credentials(
+    credentials: CredentialMap | None,
+    mediaio_api_key: str | None,
+    tomoviee_app_key: str | None,
+    tomoviee_app_secret: str | None,
+    edrawmax_user_id: str | None,
+) -> CredentialStore:
+    merged: dict[str, dict[str, str | None]] = {p: dict(v) for p, v in (credentials or {}).items()}
+    shortcuts = {
+        ("mediaio", "api_key"): mediaio_api_key,
+        ("tomoviee", "app_key"): tomoviee_app_key,
+        ("tomoviee", "app_secret"): tomoviee_app_secret,
+        ("edrawmax", "user_id"): edrawmax_user_id,
+    }
+    for (provider, name), value in shortcuts.items():
+        if value is not None:
+            merged.setdefault(provider, {})[name] = value
+    return CredentialStore(merged)
+
+
+class AsyncClient(AsyncProviders):
+    """The async client. Use it as an async context manager; `client.<provider>.<operation>()`.
+
+    Args:
+        credentials: `{provider: {credential: value}}`; missing ones come from the environment
+            (MEDIAIO_API_KEY or API_KEY, TOMOVIEE_APP_KEY + TOMOVIEE_APP_SECRET,
+            EDRAWMAX_USER_ID).
+        mediaio_api_key, tomoviee_app_key, tomoviee_app_secret, edrawmax_user_id: shortcuts.
+        base_urls: `{provider: url}` overrides (else MEDIAGEN_<PROVIDER>_BASE_URL); https, or
+            http on loopback only.
+        timeouts: connect / request / download timeouts (see mediagen.defaults).
+        polling: one poll schedule for every task, instead of the per-output defaults.
+        registry: a plugin registry (default: built-ins plus installed entry points).
+    """
+
+    def __init__(
+        self,
+        *,
+        credentials: CredentialMap | None = None,
+        mediaio_api_key: str | None = None,
+        tomoviee_app_key: str | None = None,
+        tomoviee_app_secret: str | None = None,
+        edrawmax_user_id: str | None = None,
+        base_urls: Mapping[str, str] | None = None,
+        timeouts: Timeouts | None = None,
+        polling: PollSchedule | None = None,
+        registry: Registry | None = None,
+        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+    ) -> None:
+        self._engine = Engine(
+            registry=registry,
+            credentials=_credentials(
+                credentials,
+                mediaio_api_key,
+                tomoviee_app_key,
+                tomoviee_app_secret,
+                edrawmax_user_id,
+            ),
+            base_urls=base_urls,
+            timeouts=timeouts,
+            polling=polling,
+            max_download_bytes=max_download_bytes,
+        )
+        self._endpoint_cache: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"AsyncClient({self._engine!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._engine.close()
+
+    def _endpoints(self, provider: str) -> Any:
+        if provider not in self._endpoint_cache:
+            async_name, _ = PROVIDERS[provider]
+            self._endpoint_cache[provider] = getattr(load(provider), async_name)(self._engine)
+        return self._endpoint_cache[provider]
+
+    def task(self, provider: str, operation: str, task_id: str) -> AsyncTaskHandle:
+        """A handle on a task submitted earlier (by this process or another), from its id."""
+        return self._engine.task(provider, operation, task_id)
+
+    async def download(
+        self, result: Result, directory: str | Path, *, overwrite: bool = False
+    ) -> list[Path]:
+        """Save a result's artifacts into directory; returns the paths written."""
+        return await self._engine.download(result, directory, overwrite=overwrite)
+
+    async def submit(self, params: ParamsModel) -> AsyncTaskHandle:
+        """Submit a parameter model built by hand (the generated methods do this for you)."""
+        return await self._engine.submit(params)
+
+
+class Client(Providers):
+    """The blocking client: the same shape as `AsyncClient`, for code without an event loop."""
+
+    def __init__(
+        self,
+        *,
+        credentials: CredentialMap | None = None,
+        mediaio_api_key: str | None = None,
+        tomoviee_app_key: str | None = None,
+        tomoviee_app_secret: str | None = None,
+        edrawmax_user_id: str | None = None,
+        base_urls: Mapping[str, str] | None = None,
+        timeouts: Timeouts | None = None,
+        polling: PollSchedule | None = None,
+        registry: Registry | None = None,
+        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+    ) -> None:
+        self._loop = LoopThread()
+        self._async = AsyncClient(
+            credentials=credentials,
+            mediaio_api_key=mediaio_api_key,
+            tomoviee_app_key=tomoviee_app_key,
+            tomoviee_app_secret=tomoviee_app_secret,
+            edrawmax_user_id=edrawmax_user_id,
+            base_urls=base_urls,
+            timeouts=timeouts,
+            polling=polling,
+            registry=registry,
+            max_download_bytes=max_download_bytes,
+        )
+        self._endpoint_cache: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"Client({self._async._engine!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(RuntimeError):  # already closed
+            self._loop.run(self._async.close())
+        self._loop.close()
+
+    def _endpoints(self, provider: str) -> Any:
+        if provider not in self._endpoint_cache:
+            _, sync_name = PROVIDERS[provider]
+            runtime = _BlockingRuntime(self._loop, self._async)
+            self._endpoint_cache[provider] = getattr(load(provider), sync_name)(runtime)
+        return self._endpoint_cache[provider]
+
+    def task(self, provider: str, operation: str, task_id: str) -> TaskHandle:
+        return TaskHandle(self._loop, self._async.task(provider, operation, task_id))
+
+    def download(
+        self, result: Result, directory: str | Path, *, overwrite: bool = False
+    ) -> list[Path]:
+        return self._loop.run(self._async.download(result, directory, overwrite=overwrite))
+
+    def submit(self, params: ParamsModel) -> TaskHandle:
+        return TaskHandle(self._loop, self._loop.run(self._async.submit(params)))
+
+
+class _BlockingRuntime:
+    """The SyncRuntime the generated blocking classes call: each call runs on the loop thread."""
+
+    def __init__(self, loop: LoopThread, client: AsyncClient) -> None:
+        self._loop = loop
+        self._engine = client._engine
+
+    def submit(self, params: ParamsModel) -> TaskHandle:
+        return TaskHandle(self._loop, self._loop.run(self._engine.submit(params)))
+
+    def run(self, params: ParamsModel) -> Result:
+        return self._loop.run(self._engine.run(params))
+
+    def query(self, params: ParamsModel) -> dict[str, Any]:
+        return self._loop.run(self._engine.query(params))

@@ -1,0 +1,74 @@
+"""Credentials: explicit values first, then the environment variables the catalog names.
+
+Values are kept in `Secret` wrappers so they never show up in a repr, a log line or a
+traceback's locals by accident; `reveal()` is the one way to read them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from .catalog import Provider
+from .errors import MissingCredentialError
+
+
+class Secret:
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+
+class CredentialStore:
+    """Credentials given to a client, per provider and credential name."""
+
+    def __init__(self, given: Mapping[str, Mapping[str, str | None]] | None = None) -> None:
+        self._given: dict[str, dict[str, Secret]] = {}
+        for provider, values in (given or {}).items():
+            for name, value in values.items():
+                if value is not None and value != "":
+                    self._given.setdefault(provider, {})[name] = Secret(str(value))
+
+    def __repr__(self) -> str:
+        listed = {p: sorted(v) for p, v in self._given.items()}
+        return f"CredentialStore({listed})"
+
+    def resolve(self, provider: Provider) -> dict[str, str]:
+        """name -> value for the provider; a missing required one raises before any network."""
+        given = self._given.get(provider.name, {})
+        out: dict[str, str] = {}
+        for cred in provider.auth.credentials:
+            secret = given.get(cred.name)
+            value = (
+                secret.reveal()
+                if secret
+                else next((os.environ[e] for e in cred.env if os.environ.get(e)), None)
+            )
+            if value:
+                out[cred.name] = value
+            elif cred.required:
+                raise MissingCredentialError(provider.name, cred.name, cred.env)
+        return out
+
+    def secrets(self, provider: Provider) -> list[str]:
+        """The secret values in use for a provider (for scrubbing output)."""
+        try:
+            values = self.resolve(provider)
+        except MissingCredentialError:
+            values = {}
+        return [values[c.name] for c in provider.auth.credentials if c.secret and c.name in values]

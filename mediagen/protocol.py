@@ -1,0 +1,327 @@
+"""Strategies driven by the catalog's provider facts, for plugins to use or extend.
+
+A provider whose protocol the catalog describes fully (auth kind, body envelope, task
+endpoint, status vocabulary, error tables) needs little code of its own: its plugin returns
+these, and overrides only what its vendor does differently (result shapes, quirks).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from .catalog.ir import ErrorCode, Operation, Provider
+from .defaults import POLLING, PollSchedule
+from .errors import (
+    CATEGORY_ERRORS,
+    APIError,
+    AuthenticationError,
+    CallError,
+    InvalidParameterError,
+    MalformedResponseError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitError,
+    ServerError,
+)
+from .results import Artifact, ArtifactKind
+from .strategies import Call, HttpRequest, HttpResponse, TaskStatus
+
+
+class CatalogAuth:
+    """Headers for the catalog's auth kinds: api_key_header, basic_app_key, none."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for cred in self.provider.auth.credentials:
+            value = credentials.get(cred.name)
+            if value and cred.header:
+                out[cred.header] = value
+        if self.provider.auth.kind == "basic_app_key":
+            token = f"{credentials['app_key']}:{credentials['app_secret']}".encode()
+            out["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+        return out
+
+
+class CatalogTaskStrategy:
+    """Submit, poll and status interpretation from the catalog's task protocol."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    def submit_request(self, op: Operation, params: Mapping[str, Any]) -> HttpRequest:
+        path = fill_path(op.path, {p.name: params[p.name] for p in op.path_params})
+        return HttpRequest(op.method, path, self.provider.request_body(op, params))
+
+    def task_id(self, op: Operation, data: Any) -> str:
+        task = self._task()
+        value = data.get(task.id_field) if isinstance(data, Mapping) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip():
+            raise MalformedResponseError(
+                f"the submit response has no {task.id_field!r} in its data: {_clip(data)}"
+            )
+        return value
+
+    def poll_request(self, op: Operation, task_id: str) -> HttpRequest:
+        endpoint = self._task().result
+        if endpoint.task_id_in == "path":
+            return HttpRequest(endpoint.method, fill_path(endpoint.path, {"task_id": task_id}), {})
+        return HttpRequest(endpoint.method, endpoint.path, {self._task().id_field: task_id})
+
+    def status(self, op: Operation, data: Any) -> TaskStatus:
+        task = self._task()
+        if not isinstance(data, Mapping):
+            raise MalformedResponseError(f"the task status is not an object: {_clip(data)}")
+        vendor_status = data.get(task.status_field)
+        state = task.state_of(vendor_status)
+        if state is None:
+            known = ", ".join(task.states)
+            raise MalformedResponseError(f"unknown task status {vendor_status!r} (known: {known})")
+        payload = None
+        if state == "succeeded":
+            payload = self.decode_result(data.get(task.result_field))
+        reason = data.get(task.reason_field) if task.reason_field else None
+        return TaskStatus(
+            state=state,
+            progress=_percent(data.get(task.progress_field)) if task.progress_field else None,
+            raw=dict(data),
+            payload=payload,
+            reason=str(reason) if reason not in (None, "") else None,
+            vendor_status=vendor_status,
+        )
+
+    def decode_result(self, value: Any) -> Any:
+        if self._task().result_encoding != "json_string" or not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise MalformedResponseError(
+                f"the task result is not the JSON string the vendor documents: {_clip(value)}"
+            ) from None
+
+    def poll_schedule(self, op: Operation) -> PollSchedule:
+        return POLLING.get(op.output, POLLING["none"])
+
+    def _task(self) -> Any:
+        if self.provider.task is None:
+            raise TypeError(f"{self.provider.name} has no task protocol")
+        return self.provider.task
+
+
+class CatalogErrorClassifier:
+    """Maps HTTP statuses and vendor codes to the error tree, from the catalog's tables."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.vendor_codes = {c.code: c for c in provider.vendor_codes}
+        self.http_statuses = {c.code: c for c in provider.http_statuses}
+
+    def check(self, call: Call, response: HttpResponse) -> Any:
+        shape = self.provider.response
+        try:
+            body = response.json()
+        except MalformedResponseError as exc:
+            if response.status >= 400:
+                raise self.http_error(call, response, None) from None
+            raise self._located(exc, call) from None
+        if response.status >= 400:
+            raise self.http_error(call, response, body)
+        if not isinstance(body, Mapping):
+            raise self._located(
+                MalformedResponseError(f"expected a JSON object, got {_clip(body)}"), call
+            )
+        code = body.get(shape.code_field)
+        if code != shape.success_code:
+            if self.accept_failed_code(call, body):
+                return body.get(shape.data_field)
+            raise self.vendor_error(call, response, body)
+        return body.get(shape.data_field)
+
+    def accept_failed_code(self, call: Call, body: Mapping[str, Any]) -> bool:
+        """Whether a body with a non-success code still carries usable data (vendor quirks)."""
+        return False
+
+    def vendor_error(
+        self, call: Call, response: HttpResponse, body: Mapping[str, Any]
+    ) -> CallError:
+        shape = self.provider.response
+        code = body.get(shape.code_field)
+        entry = self.vendor_codes.get(code) if isinstance(code, int) else None
+        if code is None:
+            return self._located(
+                MalformedResponseError(f"the response has no {shape.code_field!r}: {_clip(body)}"),
+                call,
+            )
+        return self._build(call, response, body, entry, code=code)
+
+    def http_error(self, call: Call, response: HttpResponse, body: Any) -> CallError:
+        code = body.get(self.provider.response.code_field) if isinstance(body, Mapping) else None
+        entry = self.vendor_codes.get(code) if isinstance(code, int) else None
+        entry = entry or self.http_statuses.get(response.status)
+        return self._build(
+            call, response, body if isinstance(body, Mapping) else None, entry, code=code
+        )
+
+    def _build(
+        self,
+        call: Call,
+        response: HttpResponse,
+        body: Mapping[str, Any] | None,
+        entry: ErrorCode | None,
+        *,
+        code: Any,
+    ) -> CallError:
+        shape = self.provider.response
+        vendor_message = None
+        trace_id = None
+        if body is not None:
+            msg = body.get(shape.message_field)
+            vendor_message = str(msg) if msg not in (None, "") else None
+            if shape.trace_id_field and body.get(shape.trace_id_field):
+                trace_id = str(body[shape.trace_id_field])
+        if entry is not None:
+            cls: type[APIError] = CATEGORY_ERRORS[entry.category]
+            summary = entry.message or vendor_message or cls.__name__
+        else:
+            cls = _by_status(response.status)
+            summary = vendor_message or f"the vendor answered HTTP {response.status}"
+            if body is None and response.status >= 400:
+                snippet = response.body[:80].decode("utf-8", "replace").strip()
+                summary = (
+                    f"the vendor answered HTTP {response.status} with a non-JSON body {snippet!r}"
+                )
+        if vendor_message and entry is not None and vendor_message != summary:
+            summary = f"{summary}: {vendor_message}"
+        kwargs: dict[str, Any] = {
+            "provider": self.provider.name,
+            "operation": call.operation.id,
+            "task_id": call.task_id,
+            "code": code if isinstance(code, int | str) and not isinstance(code, bool) else None,
+            "vendor_message": vendor_message,
+            "trace_id": trace_id,
+            "status": response.status,
+        }
+        if cls is RateLimitError:
+            kwargs["retry_after"] = retry_after(response.headers)
+        return cls(summary, **kwargs)
+
+    def _located(self, error: CallError, call: Call) -> CallError:
+        return error.locate(self.provider.name, call.operation.id, call.task_id)
+
+
+def _by_status(status: int) -> type[APIError]:
+    if status == 429:
+        return RateLimitError
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 404:
+        return NotFoundError
+    if status == 413:
+        return PayloadTooLargeError
+    if status in (400, 422):
+        return InvalidParameterError
+    if status >= 500:
+        return ServerError
+    return APIError
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), if any."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+_URL = re.compile(r"^https?://", re.I)
+_EXTENSIONS: dict[str, ArtifactKind] = {
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".webp": "image",
+    ".gif": "image",
+    ".mp4": "video",
+    ".mov": "video",
+    ".webm": "video",
+    ".mp3": "audio",
+    ".wav": "audio",
+    ".m4a": "audio",
+    ".aac": "audio",
+    ".flac": "audio",
+    ".svg": "diagram",
+}
+
+
+def iter_urls(value: Any) -> Iterator[str]:
+    """Every http(s) URL anywhere inside a JSON value, depth first, in document order."""
+    if isinstance(value, str):
+        if _URL.match(value.strip()):
+            yield value.strip()
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from iter_urls(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from iter_urls(item)
+
+
+def kind_for(url: str, default: ArtifactKind) -> ArtifactKind:
+    """An artifact's kind from its URL's extension, else the operation's output kind."""
+    path = urlsplit(url).path.lower()
+    for ext, kind in _EXTENSIONS.items():
+        if path.endswith(ext):
+            return kind if default not in ("mask", "diagram") else default
+    return default
+
+
+def output_kind(op: Operation) -> ArtifactKind:
+    return op.output if op.output != "none" else "other"
+
+
+def unique_artifacts(
+    urls: Iterator[str] | list[str], default: ArtifactKind
+) -> tuple[Artifact, ...]:
+    seen: dict[str, Artifact] = {}
+    for url in urls:
+        seen.setdefault(url, Artifact(url=url, kind=kind_for(url, default)))
+    return tuple(seen.values())
+
+
+def fill_path(template: str, values: Mapping[str, Any]) -> str:
+    """A path with its {placeholders} filled, each value URL-encoded (no `/` injection)."""
+    return re.sub(r"\{([^{}]+)\}", lambda m: quote(str(values[m.group(1)]), safe=""), template)
+
+
+def _percent(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(100.0, number))
+
+
+def _clip(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

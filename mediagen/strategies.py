@@ -1,0 +1,164 @@
+"""What provider plugins supply: small strategy objects, resolved once per provider.
+
+Each hook in `mediagen.hookspecs` returns one of these. The runtime never branches on a
+vendor's name: everything vendor-specific goes through a strategy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import attrs
+
+from .catalog.ir import Operation, Provider, TaskState
+from .defaults import PollSchedule
+from .errors import MalformedResponseError
+from .results import Artifact
+
+
+@attrs.frozen
+class HttpRequest:
+    method: str
+    path: str
+    """Relative to the provider's base URL, placeholders already filled."""
+    json: Any = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            snippet = self.body[:120].decode("utf-8", "replace")
+            raise MalformedResponseError(
+                f"expected JSON, got {len(self.body)} bytes starting {snippet!r} ({exc})",
+                status=self.status,
+            ) from None
+
+
+@attrs.frozen
+class TaskStatus:
+    """One observation of a task."""
+
+    state: TaskState
+    progress: float | None = None
+    """Percent complete, when the vendor says."""
+    raw: Any = None
+    """The vendor's `data` object for this poll."""
+    payload: Any = None
+    """The result payload (decoded) once the task succeeded."""
+    reason: str | None = None
+    """The vendor's failure text, when it gives one."""
+    vendor_status: Any = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in ("succeeded", "failed", "cancelled", "timed_out")
+
+
+@attrs.frozen
+class Call:
+    """What a strategy knows about the call it is handling."""
+
+    provider: Provider
+    operation: Operation
+    phase: str
+    """submit, poll, query or run."""
+    task_id: str | None = None
+
+
+class AuthStrategy(Protocol):
+    def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        """Request headers carrying the credentials (names as in the catalog)."""
+        ...
+
+
+class TaskStrategy(Protocol):
+    def submit_request(self, op: Operation, params: Mapping[str, Any]) -> HttpRequest: ...
+
+    def task_id(self, op: Operation, data: Any) -> str:
+        """The task id from a submit response's data."""
+        ...
+
+    def poll_request(self, op: Operation, task_id: str) -> HttpRequest: ...
+
+    def status(self, op: Operation, data: Any) -> TaskStatus:
+        """Interpret a poll response's data."""
+        ...
+
+    def poll_schedule(self, op: Operation) -> PollSchedule: ...
+
+
+class ResultParser(Protocol):
+    def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]: ...
+
+
+class ErrorClassifier(Protocol):
+    def check(self, call: Call, response: HttpResponse) -> Any:
+        """The response's `data` when it is a success, else raise a `CallError`."""
+        ...
+
+
+class EmulatorProfile(Protocol):
+    """How the emulator speaks one provider's wire protocol (see mediagen.testing)."""
+
+    def check_auth(self, headers: Mapping[str, str], credentials: Mapping[str, str]) -> str | None:
+        """None when the headers carry the expected credentials, else what is wrong."""
+        ...
+
+    def request_params(
+        self, op: Operation, body: Any, path_params: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The operation's wire params from a request (raise ValueError on a bad body shape)."""
+        ...
+
+    def poll_task_id(self, body: Any, path_params: Mapping[str, str]) -> str | None: ...
+
+    def success(self, data: Any) -> Any:
+        """A full success response body around `data`."""
+        ...
+
+    def error(self, category: str, message: str) -> tuple[int, Any]:
+        """(HTTP status, body) for an error of a catalog category."""
+        ...
+
+    def vendor_error(self, code: int, message: str) -> tuple[int, Any]:
+        """(HTTP status, body) carrying a vendor error code."""
+        ...
+
+    def submit_data(self, task_id: str) -> Any: ...
+
+    def poll_data(self, op: Operation, task: EmulatedTask) -> Any: ...
+
+    def sync_data(self, op: Operation, urls: Mapping[str, str]) -> Any:
+        """A synchronous operation's data; urls maps file kind (png, svg, ...) to its URL."""
+        ...
+
+    def query_data(
+        self, op: Operation, params: Mapping[str, Any], tasks: Mapping[str, EmulatedTask]
+    ) -> Any: ...
+
+    def file_kinds(self, op: Operation) -> tuple[str, ...]:
+        """Which files a finished operation produces: png, svg, mp3, mp4."""
+        ...
+
+
+@attrs.define
+class EmulatedTask:
+    """A task inside the emulator, as profiles see it."""
+
+    task_id: str
+    operation: Operation
+    state: TaskState
+    progress: float
+    urls: dict[str, str]
+    """File kind -> URL, once succeeded."""
+    reason: str | None = None

@@ -1,0 +1,448 @@
+"""A local emulator of every catalog provider: one aiohttp server on loopback.
+
+Each provider's wire behaviour comes from its plugin's emulator profile, so third-party
+providers can be emulated too. The emulator checks auth headers and body shapes, validates
+parameters against the catalog (the same generated models the client uses), runs a task
+lifecycle with configurable durations and outcomes, serves small valid artifact files, and
+injects faults on request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+import zlib
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+from aiohttp import web
+
+from ..catalog.ir import Operation, Provider
+from ..defaults import PollSchedule
+from ..errors import ParamError
+from ..generated import PROVIDERS
+from ..params import model_for
+from ..registry import Registry, default_registry
+from ..strategies import EmulatedTask, EmulatorProfile
+from . import artifacts
+
+log = logging.getLogger(__name__)
+
+EMULATOR_CREDENTIALS: dict[str, dict[str, str]] = {
+    "mediaio": {"api_key": "emulator-mediaio-key"},
+    "tomoviee": {"app_key": "emulator-app-key", "app_secret": "emulator-app-secret"},
+    "edrawmax": {},
+}
+"""The credentials the emulator expects by default (never real ones)."""
+
+FAST_POLLING = PollSchedule(initial=0.02, maximum=0.1, factor=1.5, jitter=0.0)
+"""A poll schedule that suits the emulator's sub-second tasks."""
+
+Phase = Literal["submit", "poll", "query", "run", "any"]
+FaultKind = Literal[
+    "status", "vendor_code", "reset", "reset_after", "slow", "malformed", "truncated", "html"
+]
+TerminalState = Literal["succeeded", "failed", "cancelled", "timed_out"]
+
+
+@attrs.define
+class Fault:
+    """One injected misbehaviour, applied to the next `times` matching requests.
+
+    kinds: status (HTTP `status`, vendor error body, optional Retry-After), vendor_code
+    (HTTP 200 with error `code`), reset (connection dropped before any processing),
+    reset_after (request processed, e.g. the task created, then the connection dropped),
+    slow (answer after `delay` seconds), malformed (not JSON), truncated (half a JSON
+    body), html (an HTML error page with `status`).
+    """
+
+    kind: FaultKind
+    provider: str | None = None
+    phase: Phase = "any"
+    operation: str | None = None
+    times: int = 1
+    status: int = 503
+    code: int | None = None
+    retry_after: float | None = None
+    delay: float = 0.0
+    message: str = "injected by the mediagen emulator"
+
+    def matches(self, provider: str, phase: str, operation: str | None) -> bool:
+        return (
+            self.times > 0
+            and self.provider in (None, provider)
+            and self.phase in ("any", phase)
+            and self.operation in (None, operation)
+        )
+
+
+@attrs.frozen
+class RecordedRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: Any
+    provider: str | None
+    phase: str | None
+    operation: str | None
+
+
+@attrs.define
+class _Task:
+    task: EmulatedTask
+    created: float
+    duration: float
+    outcome: TerminalState
+    reason: str | None
+
+
+@attrs.frozen
+class _Route:
+    provider: Provider
+    profile: EmulatorProfile
+    method: str
+    pattern: re.Pattern[str]
+    phase: str
+    operation: Operation | None
+
+
+class Emulator:
+    """The emulator server. `async with Emulator() as emu:` or `await emu.start()`.
+
+    Args:
+        duration: seconds each task takes (queued for the first quarter, then running).
+        durations: per-operation overrides, keyed "provider.operation".
+        credentials: what the emulator accepts (default: EMULATOR_CREDENTIALS).
+        host, port: where to listen (port 0: any free port).
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: Registry | None = None,
+        duration: float = 0.2,
+        durations: Mapping[str, float] | None = None,
+        credentials: Mapping[str, Mapping[str, str]] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.registry = registry or default_registry()
+        self.duration = duration
+        self.durations = dict(durations or {})
+        self.credentials = {p: dict(v) for p, v in (credentials or EMULATOR_CREDENTIALS).items()}
+        self.host = host
+        self.port = port
+        self.faults: list[Fault] = []
+        self.requests: list[RecordedRequest] = []
+        self.tasks: dict[str, EmulatedTask] = {}
+        self._tasks: dict[str, _Task] = {}
+        self._outcomes: dict[str, list[tuple[TerminalState, str | None]]] = {}
+        self._files: dict[str, tuple[bytes, str]] = {}
+        self._routes = self._build_routes()
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> Emulator:
+        app = web.Application(client_max_size=8 * 1024**2)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[attr-defined]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        log.info("emulator listening on %s", self.url)
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Emulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_urls(self) -> dict[str, str]:
+        return {name: f"{self.url}/{name}" for name in self._providers()}
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for AsyncClient / Client to talk to this emulator quickly."""
+        return {
+            "base_urls": self.base_urls,
+            "credentials": self.credentials,
+            "polling": FAST_POLLING,
+            "registry": self.registry,
+        }
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> Fault:
+        self.faults.append(fault)
+        return fault
+
+    def set_outcome(
+        self, operation: str, state: TerminalState, reason: str | None = None, *, times: int = 1
+    ) -> None:
+        """The next `times` tasks of "provider.operation" end in `state` (default: succeeded)."""
+        self._outcomes.setdefault(operation, []).extend([(state, reason)] * times)
+
+    def requests_for(self, provider: str, phase: str | None = None) -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.requests
+            if r.provider == provider and (phase is None or r.phase == phase)
+        ]
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def _providers(self) -> list[str]:
+        return [p.name for p in self.registry.catalog.providers if p.name in PROVIDERS]
+
+    def _build_routes(self) -> list[_Route]:
+        routes: list[_Route] = []
+        for name in self._providers():
+            strategies = self.registry.strategies(name)
+            profile = strategies.emulator
+            if profile is None:
+                continue
+            provider = strategies.provider
+            for op in provider.operations:
+                phase = {"task": "submit", "sync": "run", "query": "query"}[op.kind]
+                routes.append(
+                    _Route(provider, profile, op.method, _regex(name, op.path), phase, op)
+                )
+            if provider.task is not None:
+                result = provider.task.result
+                routes.append(
+                    _Route(
+                        provider, profile, result.method, _regex(name, result.path), "poll", None
+                    )
+                )
+        return routes
+
+    def _match(self, method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
+        for route in self._routes:
+            m = route.pattern.fullmatch(path)
+            if m and route.method == method:
+                return route, m.groupdict()
+        return None
+
+    # -- handling -----------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/_files/"):
+            return self._file(request)
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        found = self._match(request.method, request.path)
+        route, path_params = found if found else (None, {})
+        self.requests.append(
+            RecordedRequest(
+                request.method,
+                request.path,
+                dict(request.headers),
+                body,
+                route.provider.name if route else None,
+                route.phase if route else None,
+                route.operation.id if route and route.operation else None,
+            )
+        )
+        if route is None:
+            return web.json_response(
+                {"code": 404, "msg": f"no such endpoint: {request.method} {request.path}"},
+                status=404,
+            )
+        fault = self._take_fault(route)
+        if fault is not None and fault.kind != "reset_after":
+            early = await self._apply_fault(fault, route, request)
+            if early is not None:
+                return early
+        response = self._respond(route, path_params, request, body)
+        if fault is not None and fault.kind == "reset_after":
+            _drop(request)
+        return response
+
+    def _take_fault(self, route: _Route) -> Fault | None:
+        op = route.operation.id if route.operation else None
+        for fault in self.faults:
+            if fault.matches(route.provider.name, route.phase, op):
+                fault.times -= 1
+                return fault
+        return None
+
+    async def _apply_fault(
+        self, fault: Fault, route: _Route, request: web.Request
+    ) -> web.StreamResponse | None:
+        profile = route.profile
+        if fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+            return None
+        if fault.kind == "reset":
+            _drop(request)
+            return web.Response(status=500)
+        if fault.kind == "malformed":
+            return web.Response(text="this is not json {", content_type="application/json")
+        if fault.kind == "truncated":
+            whole = json.dumps(profile.success({"task_id": "x" * 40}))
+            return web.Response(text=whole[: len(whole) // 2], content_type="application/json")
+        if fault.kind == "html":
+            page = f"<html><head><title>{fault.status} Error</title></head><body>Bad Gateway</body></html>"
+            return web.Response(text=page, status=fault.status, content_type="text/html")
+        if fault.kind == "vendor_code":
+            status, payload = profile.vendor_error(fault.code or 500, fault.message)
+            return web.json_response(payload, status=status)
+        status, payload = (
+            profile.vendor_error(fault.code, fault.message)
+            if fault.code is not None
+            else (fault.status, _error_body(profile, fault.status, fault.message))
+        )
+        headers = (
+            {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
+        )
+        return web.json_response(
+            payload, status=fault.status if fault.code is None else status, headers=headers
+        )
+
+    def _respond(
+        self, route: _Route, path_params: dict[str, str], request: web.Request, body: Any
+    ) -> web.Response:
+        profile, provider = route.profile, route.provider
+        problem = profile.check_auth(request.headers, self.credentials.get(provider.name, {}))
+        if problem:
+            return self._error(profile, "auth", f"authentication failed: {problem}")
+        if route.phase == "poll":
+            return self._poll(route, path_params, body)
+        op = route.operation
+        assert op is not None
+        try:
+            params = profile.request_params(op, body if body is not None else {}, path_params)
+            model_for(op.qualified_id).from_dict(params)
+        except (ValueError, ParamError) as exc:
+            return self._error(profile, "invalid_param", str(exc))
+        if op.kind == "task":
+            task_id = uuid.uuid4().hex
+            self._create_task(provider, op, task_id)
+            return web.json_response(profile.success(profile.submit_data(task_id)))
+        if op.kind == "sync":
+            urls = self._make_files(profile, op, uuid.uuid4().hex)
+            return web.json_response(profile.success(profile.sync_data(op, urls)))
+        try:
+            self._refresh_all()
+            data = profile.query_data(op, params, self.tasks)
+        except LookupError as exc:
+            return self._error(profile, "not_found", str(exc.args[0] if exc.args else exc))
+        return web.json_response(profile.success(data))
+
+    def _poll(self, route: _Route, path_params: dict[str, str], body: Any) -> web.Response:
+        profile = route.profile
+        task_id = profile.poll_task_id(body, path_params)
+        if task_id is None or task_id not in self._tasks:
+            return self._error(profile, "not_found", f"task {task_id!r} not found")
+        entry = self._tasks[task_id]
+        self._refresh(entry)
+        return web.json_response(
+            profile.success(profile.poll_data(entry.task.operation, entry.task))
+        )
+
+    def _error(self, profile: EmulatorProfile, category: str, message: str) -> web.Response:
+        status, payload = profile.error(category, message)
+        return web.json_response(payload, status=status)
+
+    # -- tasks and files ----------------------------------------------------------------------
+
+    def _create_task(self, provider: Provider, op: Operation, task_id: str) -> None:
+        queue = self._outcomes.get(op.qualified_id)
+        outcome, reason = queue.pop(0) if queue else ("succeeded", None)
+        duration = self.durations.get(op.qualified_id, self.duration)
+        task = EmulatedTask(task_id=task_id, operation=op, state="queued", progress=0.0, urls={})
+        self.tasks[task_id] = task
+        self._tasks[task_id] = _Task(task, time.monotonic(), duration, outcome, reason)
+
+    def _refresh_all(self) -> None:
+        for entry in self._tasks.values():
+            self._refresh(entry)
+
+    def _refresh(self, entry: _Task) -> None:
+        task = entry.task
+        if task.state in ("succeeded", "failed", "cancelled", "timed_out"):
+            return
+        elapsed = time.monotonic() - entry.created
+        if elapsed < entry.duration * 0.25:
+            task.state, task.progress = "queued", 0.0
+        elif elapsed < entry.duration:
+            task.state, task.progress = (
+                "running",
+                min(99.0, 100.0 * elapsed / max(entry.duration, 1e-9)),
+            )
+        else:
+            task.state = entry.outcome
+            task.progress = 100.0 if entry.outcome == "succeeded" else task.progress
+            if entry.outcome == "succeeded":
+                profile = self.registry.strategies(task.operation.provider).emulator
+                assert profile is not None
+                task.urls = self._make_files(profile, task.operation, task.task_id)
+            else:
+                task.reason = entry.reason or f"emulated {entry.outcome.replace('_', ' ')}"
+
+    def _make_files(self, profile: EmulatorProfile, op: Operation, stem: str) -> dict[str, str]:
+        urls: dict[str, str] = {}
+        for index, kind in enumerate(profile.file_kinds(op)):
+            seed = zlib.crc32(f"{stem}/{index}".encode()) & 0xFFFF
+            data = _file_bytes(kind, seed, f"{op.qualified_id} {stem}")
+            ext, content_type = artifacts.MEDIA_TYPES[kind]
+            name = f"{stem}-{index}{ext}"
+            self._files[name] = (data, content_type)
+            urls[kind] = f"{self.url}/_files/{name}"
+        return urls
+
+    def _file(self, request: web.Request) -> web.Response:
+        name = request.path.rsplit("/", 1)[-1]
+        found = self._files.get(name)
+        if found is None:
+            return web.Response(status=404, text="no such file")
+        data, content_type = found
+        return web.Response(body=data, content_type=content_type)
+
+
+def _file_bytes(kind: str, seed: int, title: str) -> bytes:
+    if kind == "png":
+        return artifacts.png(seed=seed)
+    if kind == "svg":
+        return artifacts.svg(title=title, seed=seed)
+    if kind == "mp3":
+        return artifacts.mp3(1.0)
+    return artifacts.mp4(seconds=1)
+
+
+def _regex(provider: str, path: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^{}]+\})", path)
+    pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(f"/{re.escape(provider)}{pattern}")
+
+
+def _error_body(profile: EmulatorProfile, status: int, message: str) -> Any:
+    return profile.vendor_error(status, message)[1]
+
+
+def _drop(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()

@@ -1,0 +1,127 @@
+"""HTTP over one pooled aiohttp session per client; aiohttp's exceptions stop here.
+
+Everything above this module sees `HttpResponse` or a `TransportError` that says whether the
+request provably never left (connection refused): the fact retry decisions need.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from .defaults import POOL_SIZE, USER_AGENT, Timeouts
+from .errors import TransportError, UnsafeDownloadError
+from .strategies import HttpResponse
+
+log = logging.getLogger(__name__)
+
+
+class Transport:
+    def __init__(self, timeouts: Timeouts, *, pool_size: int = POOL_SIZE) -> None:
+        self.timeouts = timeouts
+        self.pool_size = pool_size
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running loop, as aiohttp requires.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.pool_size),
+                timeout=aiohttp.ClientTimeout(
+                    total=self.timeouts.request, sock_connect=self.timeouts.connect
+                ),
+                headers={"User-Agent": USER_AGENT},
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def request(
+        self, method: str, url: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> HttpResponse:
+        log.debug("%s %s", method, url)
+        try:
+            async with self._client().request(
+                method, url, json=json, headers=dict(headers or {})
+            ) as resp:
+                body = await resp.read()
+                log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
+                return HttpResponse(resp.status, dict(resp.headers), body)
+        except aiohttp.ClientConnectorError as exc:
+            # Refused / unreachable / DNS: no byte of the request reached the server.
+            raise TransportError(
+                f"cannot connect to {_origin(url)}: {exc.os_error or exc}", sent=False
+            ) from None
+        except TimeoutError:
+            raise TransportError(
+                f"no answer from {_origin(url)} within {self.timeouts.request:g}s"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise TransportError(
+                f"connection to {_origin(url)} failed: {type(exc).__name__}: {exc}"
+            ) from None
+
+    async def fetch_to_temp(
+        self, url: str, directory: Path, *, max_bytes: int
+    ) -> tuple[Path, str | None]:
+        """Stream url into a hidden temp file in directory; returns (temp path, content type).
+
+        The caller moves it into place; on any failure the partial file is removed here.
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".mediagen-", suffix=".part", dir=directory)
+        tmp = Path(tmp_name)
+        size = 0
+        done = False
+        try:
+            timeout = aiohttp.ClientTimeout(
+                total=self.timeouts.download, sock_connect=self.timeouts.connect
+            )
+            with os.fdopen(fd, "wb") as out:
+                async with self._client().get(url, timeout=timeout) as resp:
+                    if resp.status != 200:
+                        raise TransportError(
+                            f"downloading {url} failed: HTTP {resp.status}", status=resp.status
+                        )
+                    declared = resp.content_length
+                    if declared is not None and declared > max_bytes:
+                        raise UnsafeDownloadError(
+                            f"{url} is {declared} bytes, over the {max_bytes}-byte cap"
+                        )
+                    async for chunk in resp.content.iter_chunked(1 << 16):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise UnsafeDownloadError(f"{url} is over the {max_bytes}-byte cap")
+                        out.write(chunk)
+                    content_type = resp.headers.get("Content-Type")
+                out.flush()
+                os.fsync(out.fileno())
+            done = True
+            log.debug("downloaded %s (%d bytes)", url, size)
+            return tmp, content_type
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"downloading {url} failed: {type(exc).__name__}: {exc}") from None
+        except TimeoutError:
+            raise TransportError(
+                f"downloading {url} took over {self.timeouts.download:g}s"
+            ) from None
+        finally:
+            if not done:
+                tmp.unlink(missing_ok=True)
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

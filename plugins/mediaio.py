@@ -1,0 +1,80 @@
+"""Media.io: X-API-KEY auth, `{"data": {...}}` bodies, POST /generation/result/{task_id}.
+
+The shape of a finished task's `data.result` is undocumented, so every http(s) URL found
+anywhere inside it becomes an artifact, and the raw object stays on the Result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mediagen.catalog.ir import Operation, Provider
+from mediagen.emulation import CatalogEmulatorProfile
+from mediagen.hookspecs import hookimpl
+from mediagen.protocol import (
+    CatalogAuth,
+    CatalogErrorClassifier,
+    CatalogTaskStrategy,
+    iter_urls,
+    output_kind,
+    unique_artifacts,
+)
+from mediagen.results import Artifact
+from mediagen.strategies import EmulatedTask
+
+NAME = "mediaio"
+
+
+class UrlCollector:
+    """Artifacts from an object of unknown shape: every URL in it, in document order."""
+
+    def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
+        return unique_artifacts(list(iter_urls(payload)), output_kind(op))
+
+
+class MediaioEmulator(CatalogEmulatorProfile):
+    def result_payload(self, op: Operation, task: EmulatedTask) -> Any:
+        # Nested on purpose: the client must find URLs wherever the vendor puts them.
+        if op.output == "video":
+            return {"videos": [{"url": task.urls["mp4"], "duration": 5}]}
+        return {"images": [{"url": url, "width": 64, "height": 64} for url in task.urls.values()]}
+
+    def query_data(
+        self, op: Operation, params: Mapping[str, Any], tasks: Mapping[str, EmulatedTask]
+    ) -> Any:
+        if op.id == "credits":
+            return {"credits": 1000}
+        task = tasks.get(str(params.get("task_id")))
+        if task is None:
+            raise LookupError("Task not found")
+        return self.poll_data(task.operation, task)
+
+
+def _mine(provider: Provider) -> bool:
+    return provider.name == NAME
+
+
+@hookimpl
+def mediagen_auth(provider: Provider) -> CatalogAuth | None:
+    return CatalogAuth(provider) if _mine(provider) else None
+
+
+@hookimpl
+def mediagen_task_strategy(provider: Provider) -> CatalogTaskStrategy | None:
+    return CatalogTaskStrategy(provider) if _mine(provider) else None
+
+
+@hookimpl
+def mediagen_result_parser(provider: Provider) -> UrlCollector | None:
+    return UrlCollector() if _mine(provider) else None
+
+
+@hookimpl
+def mediagen_error_classifier(provider: Provider) -> CatalogErrorClassifier | None:
+    return CatalogErrorClassifier(provider) if _mine(provider) else None
+
+
+@hookimpl
+def mediagen_emulator_profile(provider: Provider) -> MediaioEmulator | None:
+    return MediaioEmulator(provider) if _mine(provider) else None
