@@ -126,8 +126,16 @@ class AsyncClient(AsyncProviders):
         return await self._engine.download(result, directory, overwrite=overwrite)
 
     async def submit(self, params: ParamsModel) -> AsyncTaskHandle:
-        """Submit a parameter model built by hand (the generated methods do this for you)."""
+        """Submit a task from a parameter model built by hand (the generated methods do this)."""
         return await self._engine.submit(params)
+
+    async def run(self, params: ParamsModel) -> Result:
+        """Call a synchronous operation from a parameter model built by hand."""
+        return await self._engine.run(params)
+
+    async def query(self, params: ParamsModel) -> dict[str, Any]:
+        """Call a query operation from a parameter model built by hand."""
+        return await self._engine.query(params)
 
 
 class Client(Providers):
@@ -184,8 +192,8 @@ class Client(Providers):
     def _endpoints(self, provider: str) -> Any:
         if provider not in self._endpoint_cache:
             _, sync_name = PROVIDERS[provider]
-            runtime = _BlockingRuntime(self._loop, self._async)
-            self._endpoint_cache[provider] = getattr(load(provider), sync_name)(runtime)
+            # This client is the SyncRuntime its endpoints call: submit / run / query.
+            self._endpoint_cache[provider] = getattr(load(provider), sync_name)(self)
         return self._endpoint_cache[provider]
 
     def task(self, provider: str, operation: str, task_id: str) -> TaskHandle:
@@ -199,19 +207,8 @@ class Client(Providers):
     def submit(self, params: ParamsModel) -> TaskHandle:
         return TaskHandle(self._loop, self._loop.run(self._async.submit(params)))
 
-
-class _BlockingRuntime:
-    """The SyncRuntime the generated blocking classes call: each call runs on the loop thread."""
-
-    def __init__(self, loop: LoopThread, client: AsyncClient) -> None:
-        self._loop = loop
-        self._engine = client._engine
-
-    def submit(self, params: ParamsModel) -> TaskHandle:
-        return TaskHandle(self._loop, self._loop.run(self._engine.submit(params)))
-
     def run(self, params: ParamsModel) -> Result:
-        return self._loop.run(self._engine.run(params))
+        return self._loop.run(self._async.run(params))
 
     def query(self, params: ParamsModel) -> dict[str, Any]:
-        return self._loop.run(self._engine.query(params))
+        return self._loop.run(self._async.query(params))

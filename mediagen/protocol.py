@@ -190,19 +190,20 @@ class CatalogErrorClassifier:
             vendor_message = str(msg) if msg not in (None, "") else None
             if shape.trace_id_field and body.get(shape.trace_id_field):
                 trace_id = str(body[shape.trace_id_field])
-        if entry is not None:
-            cls: type[APIError] = CATEGORY_ERRORS[entry.category]
-            summary = entry.message or vendor_message or cls.__name__
+        cls: type[APIError] = (
+            CATEGORY_ERRORS[entry.category] if entry else _by_status(response.status)
+        )
+        if body is None and response.status >= 400:
+            snippet = response.body[:80].decode("utf-8", "replace").strip()
+            detail = f"the vendor answered HTTP {response.status} with a non-JSON body {snippet!r}"
+        elif vendor_message:
+            detail = vendor_message
+        elif response.status >= 400:
+            detail = f"the vendor answered HTTP {response.status}"
         else:
-            cls = _by_status(response.status)
-            summary = vendor_message or f"the vendor answered HTTP {response.status}"
-            if body is None and response.status >= 400:
-                snippet = response.body[:80].decode("utf-8", "replace").strip()
-                summary = (
-                    f"the vendor answered HTTP {response.status} with a non-JSON body {snippet!r}"
-                )
-        if vendor_message and entry is not None and vendor_message != summary:
-            summary = f"{summary}: {vendor_message}"
+            detail = f"the vendor answered code {code}"
+        known = entry.message if entry is not None and entry.message else None
+        summary = f"{known}: {detail}" if known and detail != known else (known or detail)
         kwargs: dict[str, Any] = {
             "provider": self.provider.name,
             "operation": call.operation.id,

@@ -221,17 +221,16 @@ class Emulator:
             if profile is None:
                 continue
             provider = strategies.provider
+            # The task endpoint first: where an operation shares it (Media.io's task_result),
+            # its calls are polls too, and poll faults apply to them.
+            if provider.task is not None:
+                result = provider.task.result
+                pattern = _regex(name, result.path)
+                routes.append(_Route(provider, profile, result.method, pattern, "poll", None))
             for op in provider.operations:
                 phase = {"task": "submit", "sync": "run", "query": "query"}[op.kind]
                 routes.append(
                     _Route(provider, profile, op.method, _regex(name, op.path), phase, op)
-                )
-            if provider.task is not None:
-                result = provider.task.result
-                routes.append(
-                    _Route(
-                        provider, profile, result.method, _regex(name, result.path), "poll", None
-                    )
                 )
         return routes
 

@@ -1,41 +1,17 @@
-"""The `mediagen` command line. Each subcommand is one small function."""
+"""`mediagen list` and `mediagen describe`: the catalog, for people at a terminal."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, CatalogError, Operation, default_catalog
-from .catalog.ir import Param
+from ..catalog import Catalog, Operation, default_catalog
+from ..catalog.ir import Param
+from .common import UsageError
 
 
-class UsageError(Exception):
-    """A command-line mistake: printed as one line, exit status 2."""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (UsageError, CatalogError) as exc:
-        print(f"mediagen: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        return 0
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mediagen",
-        description="A typed client for AI media-generation APIs, compiled from a spec catalog.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_parsers(sub: Any) -> None:
     p = sub.add_parser("list", help="list the operations of every provider (or one)")
     p.add_argument("provider", nargs="?", help="only this provider")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -48,24 +24,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("operation")
     p.add_argument("--json", action="store_true", help="print the operation as JSON")
     p.set_defaults(func=cmd_describe)
-
-    p = sub.add_parser(
-        "generate",
-        help="compile catalog/ into generated/ (run in a source checkout)",
-        description="Compile the catalog into the generated/ package. Both folders are found "
-        "from the working directory upward, or given with --catalog and --out.",
-    )
-    p.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 naming every stale file"
-    )
-    p.add_argument(
-        "--catalog", type=Path, help="catalog directory (default: ./catalog of the checkout)"
-    )
-    p.add_argument(
-        "--out", type=Path, help="output directory (default: ./generated of the checkout)"
-    )
-    p.set_defaults(func=cmd_generate)
-    return parser
 
 
 def _select(catalog: Catalog, provider: str | None) -> list[Operation]:
@@ -206,45 +164,3 @@ def _operation_json(op: Operation) -> dict[str, Any]:
             for p in op.params
         ],
     }
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    from .codegen.generate import check, write
-
-    catalog_dir, out_dir = _checkout_dirs(args.catalog, args.out)
-    if args.check:
-        drift = check(catalog_dir, out_dir)
-        if drift.clean:
-            print(f"{out_dir} is up to date with {catalog_dir}")
-            return 0
-        print(f"{out_dir} does not match {catalog_dir}; run `mediagen generate`:", file=sys.stderr)
-        for line in drift.lines():
-            print(f"  {line}", file=sys.stderr)
-        return 1
-    drift = write(catalog_dir, out_dir)
-    for line in drift.lines():
-        print(
-            line.replace("stale:  ", "updated:")
-            .replace("missing:", "created:")
-            .replace("extra:  ", "removed:")
-        )
-    print(f"{out_dir}: {'up to date' if drift.clean else 'regenerated'}")
-    return 0
-
-
-def _checkout_dirs(catalog: Path | None, out: Path | None) -> tuple[Path, Path]:
-    """catalog/ and generated/ of the source checkout that holds the working directory."""
-    if catalog is not None and out is not None:
-        return catalog, out
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if any((folder / "catalog").glob("*/provider.yaml")) and (folder / "generated").is_dir():
-            return catalog or folder / "catalog", out or folder / "generated"
-    raise UsageError(
-        "no mediagen source checkout here (a folder with catalog/ and generated/); "
-        "run from the checkout or pass --catalog and --out"
-    )
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

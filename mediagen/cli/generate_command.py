@@ -1,0 +1,67 @@
+"""`mediagen generate [--check]`: compile catalog/ into generated/ in a source checkout."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .common import UsageError
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="compile catalog/ into generated/ (run in a source checkout)",
+        description="Compile the catalog into the generated/ package. Both folders are found "
+        "from the working directory upward, or given with --catalog and --out.",
+    )
+    p.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 naming every stale file"
+    )
+    p.add_argument(
+        "--catalog", type=Path, help="catalog directory (default: ./catalog of the checkout)"
+    )
+    p.add_argument(
+        "--out", type=Path, help="output directory (default: ./generated of the checkout)"
+    )
+    p.set_defaults(func=cmd_generate)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ..codegen.generate import check, write
+
+    catalog_dir, out_dir = _checkout_dirs(args.catalog, args.out)
+    if args.check:
+        drift = check(catalog_dir, out_dir)
+        if drift.clean:
+            print(f"{out_dir} is up to date with {catalog_dir}")
+            return 0
+        print(f"{out_dir} does not match {catalog_dir}; run `mediagen generate`:", file=sys.stderr)
+        for line in drift.lines():
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    drift = write(catalog_dir, out_dir)
+    for line in drift.lines():
+        print(
+            line.replace("stale:  ", "updated:")
+            .replace("missing:", "created:")
+            .replace("extra:  ", "removed:")
+        )
+    print(f"{out_dir}: {'up to date' if drift.clean else 'regenerated'}")
+    return 0
+
+
+def _checkout_dirs(catalog: Path | None, out: Path | None) -> tuple[Path, Path]:
+    """catalog/ and generated/ of the source checkout that holds the working directory."""
+    if catalog is not None and out is not None:
+        return catalog, out
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if any((folder / "catalog").glob("*/provider.yaml")) and (folder / "generated").is_dir():
+            return catalog or folder / "catalog", out or folder / "generated"
+    raise UsageError(
+        "no mediagen source checkout here (a folder with catalog/ and generated/); "
+        "run from the checkout or pass --catalog and --out"
+    )

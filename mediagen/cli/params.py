@@ -1,0 +1,78 @@
+"""`key=value` arguments -> a validated parameter model, before anything touches the network.
+
+Values are converted by the catalog's type for the key: integers, numbers, booleans
+(true/false/yes/no/1/0), and arrays as a JSON list (`images='["a.png","b.png"]'`) or by
+repeating the key (`images=a.png images=b.png`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..catalog import Operation
+from ..catalog.ir import Param
+from ..errors import ParamError, UnknownParams
+from ..params import ParamsModel, model_for
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def build_params(op: Operation, pairs: Sequence[str]) -> ParamsModel:
+    by_name = {p.python_name: p for p in op.params} | {p.name: p for p in op.params}
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ParamError(
+                op.qualified_id, pair, pair, "key=value pairs", problem=f"{pair!r} is not key=value"
+            )
+        param = by_name.get(key)
+        if param is None:
+            raise UnknownParams(op.qualified_id, [key], [p.python_name for p in op.params])
+        value = convert(op, param, text)
+        if param.type == "array" and param.name in values and not text.lstrip().startswith("["):
+            values[param.name].extend(value)
+        else:
+            values[param.name] = value
+    return model_for(op.qualified_id).from_dict(values)
+
+
+def convert(op: Operation, param: Param, text: str) -> Any:
+    if param.type == "array":
+        if text.lstrip().startswith("["):
+            try:
+                items = json.loads(text)
+            except ValueError as exc:
+                raise ParamError(
+                    op.qualified_id,
+                    param.python_name,
+                    text,
+                    "a JSON list",
+                    problem=f"{param.python_name} is not a valid JSON list ({exc})",
+                ) from None
+            if not isinstance(items, list):
+                raise ParamError(op.qualified_id, param.python_name, text, "a JSON list")
+            return [
+                convert_scalar(op, param, param.items or "string", i) if isinstance(i, str) else i
+                for i in items
+            ]
+        return [convert_scalar(op, param, param.items or "string", text)]
+    return convert_scalar(op, param, param.type, text)
+
+
+def convert_scalar(op: Operation, param: Param, type_name: str, text: str) -> Any:
+    if type_name == "string":
+        return text
+    if type_name == "boolean":
+        lowered = text.strip().lower()
+        if lowered in _TRUE | _FALSE:
+            return lowered in _TRUE
+        raise ParamError(op.qualified_id, param.python_name, text, "true or false")
+    try:
+        return int(text) if type_name == "integer" else float(text)
+    except ValueError:
+        kind = "an integer" if type_name == "integer" else "a number"
+        raise ParamError(op.qualified_id, param.python_name, text, kind) from None

@@ -1,0 +1,259 @@
+"""`mediagen run`, `mediagen wait` and `mediagen demo`: operations end to end from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from ..catalog import Operation, default_catalog
+from ..client import AsyncClient
+from ..engine import AsyncTaskHandle
+from ..errors import CallError, TaskTimeoutError
+from ..results import Result
+from .common import UsageError, err
+from .params import build_params
+from .progress import Progress
+
+DEFAULT_OUTPUT = Path("mediagen-output")
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("run", help="run one operation: validate, submit, wait, download")
+    p.add_argument("provider")
+    p.add_argument("operation")
+    p.add_argument(
+        "params",
+        nargs="*",
+        metavar="key=value",
+        help="parameters; arrays as a JSON list or by repeating the key",
+    )
+    _common_options(p)
+    p.add_argument(
+        "--no-wait", action="store_true", help="print the task id and exit once submitted"
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("wait", help="wait for a task submitted earlier, then download its result")
+    p.add_argument("provider")
+    p.add_argument("operation")
+    p.add_argument("task_id")
+    _common_options(p)
+    p.set_defaults(func=cmd_wait)
+
+    p = sub.add_parser("demo", help="run one operation per provider against the built-in emulator")
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"download folder (default: ./{DEFAULT_OUTPUT})",
+    )
+    p.set_defaults(func=cmd_demo)
+
+
+def _common_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"download folder (default: ./{DEFAULT_OUTPUT})",
+    )
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    p.add_argument(
+        "--emulate", action="store_true", help="run against an in-process emulator (no credentials)"
+    )
+    p.add_argument(
+        "--timeout", type=float, help="seconds to wait for the task (default: by output kind)"
+    )
+
+
+def _operation(provider: str, operation: str) -> Operation:
+    catalog = default_catalog()
+    try:
+        return catalog.provider(provider).operation(operation)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+
+
+@contextlib.asynccontextmanager
+async def _client(emulate: bool) -> AsyncIterator[AsyncClient]:
+    if not emulate:
+        async with AsyncClient() as client:
+            yield client
+        return
+    from ..testing import Emulator
+
+    async with Emulator() as emulator, AsyncClient(**emulator.client_options()) as client:
+        yield client
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    op = _operation(args.provider, args.operation)
+    params = build_params(op, args.params)  # validation errors stop here, before any network
+    return asyncio.run(_run(args, op, params))
+
+
+async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
+    async with _client(args.emulate) as client:
+        if op.kind == "query":
+            data = await client.query(params)
+            _emit(args, op, None, "succeeded", [], data)
+            if not args.json:
+                print(json.dumps(data, indent=2, ensure_ascii=False))
+            return 0
+        if op.kind == "sync":
+            progress = Progress(enabled=None if not args.json else False)
+            progress.add(op.qualified_id, "running")
+            try:
+                result = await client.run(params)
+            finally:
+                progress.close()
+            return await _deliver(args, client, op, result, started=progress.started)
+        task = await client.submit(params)
+        if args.no_wait:
+            _emit(args, op, task.task_id, "queued", [], None)
+            if not args.json:
+                print(task.task_id)
+                err(
+                    f"submitted; wait for it with: mediagen wait {op.provider} {op.id} {task.task_id}"
+                )
+            return 0
+        return await _wait_and_deliver(args, client, op, task)
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    op = _operation(args.provider, args.operation)
+    if op.kind != "task":
+        raise UsageError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks to wait for")
+    return asyncio.run(_wait(args, op))
+
+
+async def _wait(args: argparse.Namespace, op: Operation) -> int:
+    async with _client(args.emulate) as client:
+        return await _wait_and_deliver(
+            args, client, op, client.task(op.provider, op.id, args.task_id)
+        )
+
+
+async def _wait_and_deliver(
+    args: argparse.Namespace, client: AsyncClient, op: Operation, task: AsyncTaskHandle
+) -> int:
+    progress = Progress(enabled=None if not args.json else False)
+    label = op.qualified_id
+    progress.add(label, "submitted")
+    try:
+        result = await task.wait(
+            timeout=args.timeout, on_progress=lambda s: progress.update(label, s)
+        )
+    except CallError as exc:
+        progress.close()
+        state = getattr(exc, "state", None) or (
+            "timed_out" if isinstance(exc, TaskTimeoutError) else "failed"
+        )
+        raw = task.last_status.raw if task.last_status else None
+        _emit(args, op, task.task_id, state, [], raw)
+        raise
+    progress.close()
+    return await _deliver(args, client, op, result, started=progress.started)
+
+
+async def _deliver(
+    args: argparse.Namespace, client: AsyncClient, op: Operation, result: Result, *, started: float
+) -> int:
+    paths = await client.download(result, args.output)
+    artifacts = [
+        {"url": a.url, "kind": a.kind, "path": str(p.resolve())}
+        for a, p in zip(result.artifacts, paths, strict=False)
+    ]
+    _emit(args, op, result.task_id, "succeeded", artifacts, result.raw)
+    if not args.json:
+        took = time.monotonic() - started
+        task = f" (task {result.task_id})" if result.task_id else ""
+        print(f"{op.qualified_id} succeeded{task} in {took:.1f}s")
+        for path in paths:
+            print(f"  {path}")
+    return 0
+
+
+def _emit(
+    args: argparse.Namespace,
+    op: Operation,
+    task_id: str | None,
+    state: str,
+    artifacts: list[dict[str, str]],
+    raw: Any,
+) -> None:
+    """--json: the one JSON object on stdout (`provider, operation, task_id, state, artifacts, raw`)."""
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "provider": op.provider,
+                    "operation": op.id,
+                    "task_id": task_id,
+                    "state": state,
+                    "artifacts": artifacts,
+                    "raw": raw,
+                },
+                ensure_ascii=False,
+            )
+        )
+
+
+DEMO = (
+    ("mediaio", "imagen_4", {"prompt": "a lighthouse at dusk, watercolour"}),
+    (
+        "tomoviee",
+        "text_to_video",
+        {"prompt": "a paper boat drifting down a rainy street", "camera_move_index": 24},
+    ),
+    ("edrawmax", "flowchart", {"prompt": "user sign-up with email verification", "lang": "en"}),
+)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return asyncio.run(_demo(args.output))
+
+
+async def _demo(output: Path) -> int:
+    from ..params import model_for
+    from ..testing import Emulator
+
+    print("Starting the local emulator (no credentials, no internet)...")
+    progress = Progress()
+    async with (
+        Emulator(duration=1.5) as emulator,
+        AsyncClient(**emulator.client_options()) as client,
+    ):
+        print(f"Emulator at {emulator.url}; running one operation per provider:")
+
+        async def one(
+            provider: str, operation: str, values: dict[str, Any]
+        ) -> tuple[str, list[Path]]:
+            label = f"{provider}.{operation}"
+            params = model_for(label).from_dict(values)
+            progress.add(label)
+            if default_catalog().provider(provider).operation(operation).kind == "sync":
+                progress.set(label, "running")
+                result = await client.run(params)
+                progress.set(label, "succeeded")
+            else:
+                task = await client.submit(params)
+                result = await task.wait(on_progress=lambda s: progress.update(label, s))
+            return label, await client.download(result, output)
+
+        try:
+            done = await asyncio.gather(*(one(*job) for job in DEMO))
+        finally:
+            progress.close()
+    for label, paths in done:
+        print(f"{label}:")
+        for path in paths:
+            print(f"  {path}")
+    print(f"All artifacts are in {output.resolve()}")
+    return 0

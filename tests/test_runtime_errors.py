@@ -1,0 +1,192 @@
+"""Typed errors from real answers: auth, vendor codes, terminal states, bad bodies, transport."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+import mediagen
+from mediagen.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ContentRejectedError,
+    GenerationFailedError,
+    InsufficientCreditsError,
+    MalformedResponseError,
+    MissingCredentialError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    TaskTimeoutError,
+    TransportError,
+)
+from mediagen.testing import Emulator, Fault
+
+
+def with_client(
+    body: Callable[[Emulator, mediagen.AsyncClient], Awaitable[Any]], **client: Any
+) -> Any:
+    async def go() -> Any:
+        async with Emulator(duration=0.05) as emu:
+            options = {**emu.client_options(), **client}
+            async with mediagen.AsyncClient(**options) as c:
+                return await body(emu, c)
+
+    return asyncio.run(go())
+
+
+def test_wrong_key_is_an_authentication_error() -> None:
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        with pytest.raises(AuthenticationError) as info:
+            await client.mediaio.imagen_4(prompt="x")
+        err = info.value
+        assert (err.provider, err.operation, err.code) == ("mediaio", "imagen_4", 374004)
+        assert "authentication failed: wrong X-API-KEY header" in (err.vendor_message or "")
+        assert "wrong-key" not in str(err)
+
+    with_client(body, credentials={"mediaio": {"api_key": "wrong-key"}})
+
+
+def test_missing_credential_raises_before_any_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOMOVIEE_APP_KEY", raising=False)
+    monkeypatch.delenv("TOMOVIEE_APP_SECRET", raising=False)
+
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        with pytest.raises(MissingCredentialError, match="TOMOVIEE_APP_SECRET"):
+            await client.tomoviee.text_to_video(prompt="x")
+        assert emu.requests == []
+
+    with_client(body, credentials={"tomoviee": {"app_key": "k"}})
+
+
+def test_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEDIAIO_API_KEY", raising=False)
+    monkeypatch.setenv("API_KEY", "emulator-mediaio-key")
+
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        assert await client.mediaio.credits() == {"credits": 1000}
+
+    with_client(body, credentials={})
+
+
+def test_vendor_codes_map_to_the_error_tree() -> None:
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        emu.inject(Fault("vendor_code", provider="mediaio", code=490505, message="no credits left"))
+        with pytest.raises(InsufficientCreditsError) as credits:
+            await client.mediaio.imagen_4(prompt="x")
+        assert credits.value.vendor_message == "no credits left" and credits.value.trace_id
+        emu.inject(
+            Fault("vendor_code", provider="edrawmax", code=2406, message="risk control rejection")
+        )
+        with pytest.raises(ContentRejectedError, match="risk control rejection"):
+            await client.edrawmax.gantt(prompt="x")
+        emu.inject(Fault("vendor_code", provider="edrawmax", code=3001, times=1))
+        with pytest.raises(RateLimitError):
+            await client.edrawmax.gantt(prompt="x")
+        with pytest.raises(NotFoundError) as missing:
+            await client.mediaio.task_result(task_id="nope")
+        assert missing.value.code == 40003
+
+    with_client(body)
+
+
+def test_terminal_failure_states() -> None:
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        for state in ("failed", "cancelled", "timed_out"):
+            emu.set_outcome("tomoviee.text_to_music", state, reason=f"boom {state}")
+            task = await client.tomoviee.text_to_music(prompt="x", duration=10, qty=1)
+            with pytest.raises(GenerationFailedError) as info:
+                await task.wait()
+            assert info.value.state == state
+            assert info.value.task_id == task.task_id
+            assert f"boom {state}" in str(info.value)
+        emu.set_outcome("mediaio.imagen_4", "failed")
+        task = await client.mediaio.imagen_4(prompt="x")
+        with pytest.raises(GenerationFailedError, match="the task failed"):
+            await task.wait()
+
+    with_client(body)
+
+
+def test_http_errors_and_bodies_we_cannot_read() -> None:
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        emu.inject(Fault("status", provider="tomoviee", phase="submit", status=500))
+        with pytest.raises(ServerError) as server:
+            await client.tomoviee.text_to_video(prompt="x")
+        assert server.value.status == 500
+        emu.inject(Fault("malformed", provider="mediaio", phase="submit"))
+        with pytest.raises(MalformedResponseError, match="expected JSON"):
+            await client.mediaio.imagen_4(prompt="x")
+        emu.inject(Fault("html", provider="mediaio", phase="submit", status=502))
+        with pytest.raises(ServerError, match="non-JSON body"):
+            await client.mediaio.imagen_4(prompt="x")
+        emu.inject(Fault("status", provider="mediaio", phase="submit", status=429, retry_after=7))
+        with pytest.raises(RateLimitError) as limited:
+            await client.mediaio.imagen_4(prompt="x")
+        assert limited.value.retry_after == 7
+
+    with_client(body)
+
+
+def test_transient_poll_failures_are_retried() -> None:
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        task = await client.mediaio.imagen_4(prompt="x")
+        emu.inject(Fault("status", provider="mediaio", phase="poll", status=503, times=2))
+        emu.inject(Fault("malformed", provider="mediaio", phase="poll", times=1))
+        result = await task.wait()
+        assert result.artifacts
+
+    with_client(body)
+
+
+def test_wait_timeout_leaves_the_task_resumable() -> None:
+    async def go() -> None:
+        async with (
+            Emulator(duration=5) as emu,
+            mediagen.AsyncClient(**emu.client_options()) as client,
+        ):
+            task = await client.tomoviee.video_soundtrack(video="https://example.test/v.mp4")
+            with pytest.raises(TaskTimeoutError, match=r"stopped waiting after 0\.2s"):
+                await task.wait(timeout=0.2)
+            assert (await task.status()).state in ("queued", "running")
+
+    asyncio.run(go())
+
+
+def test_connection_refused_is_a_transport_error_that_was_not_sent() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def go() -> None:
+        async with mediagen.AsyncClient(
+            base_urls={"edrawmax": f"http://127.0.0.1:{port}"}
+        ) as client:
+            with pytest.raises(TransportError) as info:
+                await client.edrawmax.flowchart(prompt="x")
+            assert info.value.sent is False
+            assert info.value.operation == "flowchart"
+
+    asyncio.run(go())
+
+
+def test_base_url_must_be_https_or_loopback() -> None:
+    async def go() -> None:
+        async with mediagen.AsyncClient(base_urls={"edrawmax": "http://example.com"}) as client:
+            with pytest.raises(ConfigurationError, match="loopback"):
+                await client.edrawmax.flowchart(prompt="x")
+
+    asyncio.run(go())
+
+
+def test_rebuilding_a_handle_checks_the_operation() -> None:
+    client = mediagen.AsyncClient()
+    with pytest.raises(ConfigurationError, match="sync operation"):
+        client.task("edrawmax", "flowchart", "t1")
+    with pytest.raises(ConfigurationError, match="no operation 'imagen_9'"):
+        client.task("mediaio", "imagen_9", "t1")
+    asyncio.run(client.close())
