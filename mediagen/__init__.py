@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .defaults import PollSchedule, Timeouts
 from .errors import MediagenError, ParamError
 from .results import Artifact, Result
 

@@ -88,7 +88,11 @@ async def _client(emulate: bool) -> AsyncIterator[AsyncClient]:
         return
     from ..testing import Emulator
 
-    async with Emulator() as emulator, AsyncClient(**emulator.client_options()) as client:
+    # Long enough to watch the progress line, short enough not to wait for.
+    async with (
+        Emulator(duration=0.8) as emulator,
+        AsyncClient(**emulator.client_options()) as client,
+    ):
         yield client
 
 
