@@ -23,7 +23,9 @@ __all__ = [
     "Client",
     "MediagenError",
     "ParamError",
+    "PollSchedule",
     "Result",
+    "Timeouts",
     "__version__",
 ]
 
