@@ -190,3 +190,23 @@ def test_rebuilding_a_handle_checks_the_operation() -> None:
     with pytest.raises(ConfigurationError, match="no operation 'imagen_9'"):
         client.task("mediaio", "imagen_9", "t1")
     asyncio.run(client.close())
+
+
+def test_dropped_connections_and_slow_answers_are_transport_errors() -> None:
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        emu.inject(Fault("reset", provider="edrawmax", phase="run"))
+        with pytest.raises(TransportError) as reset:
+            await client.edrawmax.infographic(prompt="x")
+        assert reset.value.sent is None  # unknown: the request may have been read
+        emu.inject(Fault("reset_after", provider="mediaio", phase="submit"))
+        with pytest.raises(TransportError):
+            await client.mediaio.imagen_4(prompt="x")
+        assert len(emu.tasks) == 1  # the emulator created the task; the client never heard
+        emu.inject(Fault("slow", provider="edrawmax", phase="run", delay=1.0))
+        with pytest.raises(TransportError, match="no answer .* within 0.3s"):
+            await client.edrawmax.infographic(prompt="x")
+        assert (await client.edrawmax.infographic(prompt="x")).artifacts  # and then it works
+
+    from mediagen import Timeouts
+
+    with_client(body, timeouts=Timeouts(request=0.3))
