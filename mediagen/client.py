@@ -9,15 +9,17 @@ async with mediagen.AsyncClient() as client:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from .batch import DEFAULT_CONCURRENCY, BatchItem, Outcome, resume, run_batch
 from .credentials import CredentialStore
-from .defaults import MAX_DOWNLOAD_BYTES, PollSchedule, Timeouts
+from .defaults import MAX_DOWNLOAD_BYTES, PollSchedule, RetryPolicy, Timeouts
 from .engine import AsyncTaskHandle, Engine
 from .generated import PROVIDERS, AsyncProviders, Providers, load
+from .journal import Journal, configured_path
 from .loop import LoopThread
 from .params import ParamsModel
 from .registry import Registry
@@ -25,6 +27,18 @@ from .results import Result
 from .tasks import TaskHandle
 
 CredentialMap = Mapping[str, Mapping[str, str | None]]
+JournalOption = Journal | str | Path | bool | None
+
+
+def open_journal(option: JournalOption) -> Journal | None:
+    """True/None: the configured journal ($MEDIAGEN_JOURNAL, else the user data dir); False:
+    none; a path or a Journal: that one."""
+    if isinstance(option, Journal):
+        return option
+    if option is False:
+        return None
+    path = configured_path(None if option in (None, True) else Path(option))  # type: ignore[arg-type]
+    return Journal(path) if path is not None else None
 
 
 def _credentials(
@@ -59,6 +73,9 @@ class AsyncClient(AsyncProviders):
             http on loopback only.
         timeouts: connect / request / download timeouts (see mediagen.defaults).
         polling: one poll schedule for every task, instead of the per-output defaults.
+        retry: how hard to retry (see mediagen.defaults.RetryPolicy and mediagen.retry).
+        journal: the task journal: None (default) uses $MEDIAGEN_JOURNAL or the user data
+            directory, False turns it off, a path or a Journal picks one.
         registry: a plugin registry (default: built-ins plus installed entry points).
     """
 
@@ -73,9 +90,12 @@ class AsyncClient(AsyncProviders):
         base_urls: Mapping[str, str] | None = None,
         timeouts: Timeouts | None = None,
         polling: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        journal: JournalOption = None,
         registry: Registry | None = None,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
     ) -> None:
+        self._owns_journal = not isinstance(journal, Journal)
         self._engine = Engine(
             registry=registry,
             credentials=_credentials(
@@ -88,12 +108,33 @@ class AsyncClient(AsyncProviders):
             base_urls=base_urls,
             timeouts=timeouts,
             polling=polling,
+            retry=retry,
+            journal=open_journal(journal),
             max_download_bytes=max_download_bytes,
         )
         self._endpoint_cache: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"AsyncClient({self._engine!r})"
+
+    @property
+    def journal(self) -> Journal | None:
+        return self._engine.journal
+
+    def with_options(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        polling: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AsyncClient:
+        """The same client (session, credentials, journal) with other policies, for some calls:
+        `await client.with_options(retry=RetryPolicy(attempts=1)).mediaio.credits()`."""
+        clone = object.__new__(AsyncClient)
+        clone._owns_journal = False
+        clone._engine = self._engine.with_options(timeouts=timeouts, polling=polling, retry=retry)
+        clone._endpoint_cache = {}
+        return clone
 
     async def __aenter__(self) -> Self:
         return self
@@ -108,6 +149,8 @@ class AsyncClient(AsyncProviders):
 
     async def close(self) -> None:
         await self._engine.close()
+        if self._owns_journal and self._engine.journal is not None:
+            self._engine.journal.close()
 
     def _endpoints(self, provider: str) -> Any:
         if provider not in self._endpoint_cache:
@@ -133,6 +176,31 @@ class AsyncClient(AsyncProviders):
         """Call a synchronous operation from a parameter model built by hand."""
         return await self._engine.run(params)
 
+    async def batch(
+        self,
+        items: Sequence[BatchItem | ParamsModel],
+        *,
+        concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
+        output: str | Path | None = None,
+        on_update: Callable[[int, str], None] | None = None,
+    ) -> list[Outcome]:
+        """Run many operations: at most `concurrency` in flight per provider, failures kept
+        per item, outcomes in input order, every item journaled before anything is sent."""
+        return await run_batch(
+            self, items, concurrency=concurrency, output=output, on_update=on_update
+        )
+
+    async def resume(
+        self,
+        *,
+        concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
+        output: str | Path | None = None,
+        on_update: Callable[[int, str], None] | None = None,
+    ) -> list[Outcome]:
+        """Finish every unfinished task in the journal (never resubmitting one) and download
+        missing artifacts."""
+        return await resume(self, concurrency=concurrency, output=output, on_update=on_update)
+
     async def query(self, params: ParamsModel) -> dict[str, Any]:
         """Call a query operation from a parameter model built by hand."""
         return await self._engine.query(params)
@@ -152,6 +220,8 @@ class Client(Providers):
         base_urls: Mapping[str, str] | None = None,
         timeouts: Timeouts | None = None,
         polling: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        journal: JournalOption = None,
         registry: Registry | None = None,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
     ) -> None:
@@ -165,6 +235,8 @@ class Client(Providers):
             base_urls=base_urls,
             timeouts=timeouts,
             polling=polling,
+            retry=retry,
+            journal=journal,
             registry=registry,
             max_download_bytes=max_download_bytes,
         )
@@ -172,6 +244,23 @@ class Client(Providers):
 
     def __repr__(self) -> str:
         return f"Client({self._async._engine!r})"
+
+    @property
+    def journal(self) -> Journal | None:
+        return self._async.journal
+
+    def with_options(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        polling: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Client:
+        clone = object.__new__(Client)
+        clone._loop = self._loop
+        clone._async = self._async.with_options(timeouts=timeouts, polling=polling, retry=retry)
+        clone._endpoint_cache = {}
+        return clone
 
     def __enter__(self) -> Self:
         return self
@@ -209,6 +298,29 @@ class Client(Providers):
 
     def run(self, params: ParamsModel) -> Result:
         return self._loop.run(self._async.run(params))
+
+    def batch(
+        self,
+        items: Sequence[BatchItem | ParamsModel],
+        *,
+        concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
+        output: str | Path | None = None,
+        on_update: Callable[[int, str], None] | None = None,
+    ) -> list[Outcome]:
+        return self._loop.run(
+            self._async.batch(items, concurrency=concurrency, output=output, on_update=on_update)
+        )
+
+    def resume(
+        self,
+        *,
+        concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
+        output: str | Path | None = None,
+        on_update: Callable[[int, str], None] | None = None,
+    ) -> list[Outcome]:
+        return self._loop.run(
+            self._async.resume(concurrency=concurrency, output=output, on_update=on_update)
+        )
 
     def query(self, params: ParamsModel) -> dict[str, Any]:
         return self._loop.run(self._async.query(params))

@@ -53,6 +53,21 @@ WAIT_TIMEOUT: dict[str, float] = {
 }
 """Seconds `wait()` waits by default, per output kind (video can take many minutes)."""
 
+
+@attrs.frozen
+class RetryPolicy:
+    """How hard to try again. Which errors are retried is decided in mediagen.retry."""
+
+    attempts: int = 4
+    """Tries per request (the first one included) for polls, queries and safe resubmits."""
+    wait_failures: int = 6
+    """Consecutive polls that may fail (each after its own retries) before wait() gives up."""
+    base: float = 0.5
+    """Seconds before the first retry; doubles each time, with full jitter."""
+    cap: float = 30.0
+    """The longest single pause, Retry-After included."""
+
+
 POOL_SIZE = 100
 """Concurrent connections per client; thousands of waiting tasks share them."""
 

@@ -12,18 +12,27 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .catalog import Operation, Provider
 from .credentials import CredentialStore
-from .defaults import MAX_DOWNLOAD_BYTES, WAIT_TIMEOUT, PollSchedule, Timeouts
+from .defaults import MAX_DOWNLOAD_BYTES, WAIT_TIMEOUT, PollSchedule, RetryPolicy, Timeouts
 from .download import save_result
-from .errors import CallError, ConfigurationError, GenerationFailedError, TaskTimeoutError
+from .errors import (
+    CallError,
+    ConfigurationError,
+    GenerationFailedError,
+    MalformedResponseError,
+    SubmitOutcomeUnknownError,
+    TaskTimeoutError,
+)
 from .events import TaskEvent
 from .hosts import Target, resolve_target
+from .journal import Journal
 from .params import ParamsModel
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Result
-from .retry import POLL_ATTEMPTS, backoff, jittered, poll_is_retryable
+from .retry import backoff, decide, jittered
 from .strategies import Call, HttpRequest, TaskStatus
 from .transport import Transport
 
@@ -41,9 +50,13 @@ class Engine:
         base_urls: Mapping[str, str] | None = None,
         timeouts: Timeouts | None = None,
         polling: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        journal: Journal | None = None,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
     ) -> None:
         self.registry = registry or default_registry()
+        self.retry = retry or RetryPolicy()
+        self.journal = journal
         self.credentials = credentials or CredentialStore()
         self.base_urls = dict(base_urls or {})
         self.timeouts = timeouts or Timeouts()
@@ -52,8 +65,31 @@ class Engine:
         self.transport = Transport(self.timeouts)
         self._targets: dict[str, Target] = {}
 
+    def with_options(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        polling: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Engine:
+        """A copy with other policies, sharing this engine's session, journal and plugins."""
+        clone = Engine(
+            registry=self.registry,
+            credentials=self.credentials,
+            base_urls=self.base_urls,
+            timeouts=timeouts or self.timeouts,
+            polling=polling or self.polling,
+            retry=retry or self.retry,
+            journal=self.journal,
+            max_download_bytes=self.max_download_bytes,
+        )
+        if timeouts is None:
+            clone.transport = self.transport
+        clone._targets = self._targets
+        return clone
+
     def __repr__(self) -> str:
-        return f"Engine(base_urls={self.base_urls!r}, credentials={self.credentials!r})"
+        return f"Engine(base_urls={self.base_urls!r}, credentials={self.credentials!r}, journal={self.journal!r})"
 
     async def close(self) -> None:
         await self.transport.close()
@@ -89,6 +125,7 @@ class Engine:
         provider = strategies.provider
         credentials = self.credentials.resolve(provider)  # before any network
         target = self.target(provider)
+        url = destination(target, request.path)
         headers = {
             "Content-Type": "application/json",
             **strategies.auth.headers(credentials),
@@ -96,55 +133,152 @@ class Engine:
         }
         try:
             response = await self.transport.request(
-                request.method, target.base_url + request.path, json=request.json, headers=headers
+                request.method, url, json=request.json, headers=headers
             )
             return strategies.errors.check(call, response)
         except CallError as exc:
             raise exc.locate(provider.name, call.operation.id, call.task_id) from None
 
-    async def submit(self, params: ParamsModel) -> AsyncTaskHandle:
+    async def call(self, strategies: ProviderStrategies, call: Call, request: HttpRequest) -> Any:
+        """send() with the retry policy: reads retry transient failures; writes retry only when
+        the vendor provably did nothing, and turn a lost answer into SubmitOutcomeUnknownError."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self.send(strategies, call, request)
+            except CallError as exc:
+                verdict = decide(exc, call.phase, attempt, self.retry)
+                if verdict == "raise":
+                    raise
+                if verdict == "unknown":
+                    raise SubmitOutcomeUnknownError(
+                        f"the answer to the submit was lost ({exc.detail}); the vendor may have created the task",
+                        provider=exc.provider,
+                        operation=exc.operation,
+                        status=exc.status,
+                        code=exc.code,
+                    ) from exc
+                delay = backoff(
+                    attempt,
+                    base=self.retry.base,
+                    cap=self.retry.cap,
+                    retry_after=getattr(exc, "retry_after", None),
+                )
+                log.info(
+                    "%s of %s failed (%s); retry %d in %.2fs",
+                    call.phase,
+                    call.operation.qualified_id,
+                    type(exc).__name__,
+                    attempt,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def submit(
+        self, params: ParamsModel, *, journal_id: int | None = None
+    ) -> AsyncTaskHandle:
+        """Submit a task. With a journal, the intent is written first (or `journal_id`, a
+        planned entry, is used), then the task id or what became of the submit."""
         strategies, op = self._for_params(params, "task")
         call = Call(strategies.provider, op, "submit")
-        data = await self.send(
-            strategies, call, strategies.task.submit_request(op, params.to_dict())
-        )
+        request = strategies.task.submit_request(op, params.to_dict())
+        self.credentials.resolve(strategies.provider)  # a missing credential is not an intent
+        entry = self._intent(op, params, journal_id)
         try:
+            data = await self.call(strategies, call, request)
             task_id = strategies.task.task_id(op, data)
+        except SubmitOutcomeUnknownError as exc:
+            self._journal(entry, "record_unknown", str(exc))
+            raise
         except CallError as exc:
-            raise exc.locate(op.provider, op.id) from None
+            exc.locate(op.provider, op.id)
+            if isinstance(exc, MalformedResponseError):  # answered 2xx, but no readable task id
+                unknown = SubmitOutcomeUnknownError(
+                    f"the submit was answered without a usable task id ({exc.detail}); the vendor may have created the task",
+                    provider=op.provider,
+                    operation=op.id,
+                    status=exc.status,
+                )
+                self._journal(entry, "record_unknown", str(unknown))
+                raise unknown from exc
+            self._journal(entry, "record_rejected", str(exc))
+            raise
+        except BaseException:
+            # Cancelled or interrupted mid-submit: the outcome is unknown, and stays recorded so.
+            self._journal(entry, "record_unknown", "interrupted while submitting")
+            raise
+        self._journal(entry, "record_submitted", task_id)
         self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
-        return AsyncTaskHandle(self, op.provider, op.id, task_id)
+        return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry)
 
-    async def run(self, params: ParamsModel) -> Result:
+    def _intent(self, op: Operation, params: ParamsModel, journal_id: int | None) -> int | None:
+        if self.journal is None:
+            return None
+        if journal_id is not None:
+            if not self.journal.claim(journal_id):
+                raise ConfigurationError(
+                    f"journal entry {journal_id} is not planned any more (another process took it)"
+                )
+            return journal_id
+        return self.journal.record_intent(op.provider, op.id, params.to_dict())
+
+    def _journal(self, entry: int | None, method: str, *args: Any) -> None:
+        """Journal.<method>(entry, *args); a failing journal is logged and the task goes on."""
+        if self.journal is None or entry is None:
+            return
+        try:
+            getattr(self.journal, method)(entry, *args)
+        except Exception:
+            log.exception("could not write to the task journal %s", self.journal.path)
+
+    async def run(self, params: ParamsModel, *, journal_id: int | None = None) -> Result:
         strategies, op = self._for_params(params, "sync")
         call = Call(strategies.provider, op, "run")
-        data = await self.send(
-            strategies, call, strategies.task.submit_request(op, params.to_dict())
-        )
+        request = strategies.task.submit_request(op, params.to_dict())
+        self.credentials.resolve(strategies.provider)
+        entry = self._intent(op, params, journal_id)
         try:
+            data = await self.call(strategies, call, request)
             artifacts = strategies.results.artifacts(op, data)
+        except SubmitOutcomeUnknownError as exc:
+            self._journal(entry, "record_unknown", str(exc))
+            raise
         except CallError as exc:
-            raise exc.locate(op.provider, op.id) from None
+            exc.locate(op.provider, op.id)
+            self._journal(entry, "record_rejected", str(exc))
+            raise
         result = Result(provider=op.provider, operation=op.id, artifacts=artifacts, raw=data)
+        self._journal(entry, "record_result", result)
         self.registry.emit(
             TaskEvent("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
         )
         return result
 
-    async def query(self, params: ParamsModel) -> dict[str, Any]:
+    async def query(self, params: ParamsModel, *, journal_id: int | None = None) -> dict[str, Any]:
+        """A query (credits, a task's raw state). Journaled only as part of a batch."""
         strategies, op = self._for_params(params, "query")
         call = Call(strategies.provider, op, "query")
-        data = await self.send(
-            strategies, call, strategies.task.submit_request(op, params.to_dict())
+        entry = self._intent(op, params, journal_id) if journal_id is not None else None
+        try:
+            data = await self.call(
+                strategies, call, strategies.task.submit_request(op, params.to_dict())
+            )
+        except CallError as exc:
+            self._journal(entry, "record_failure", "failed", str(exc))
+            raise
+        out = {} if data is None else dict(data) if isinstance(data, Mapping) else {"value": data}
+        self._journal(
+            entry,
+            "record_result",
+            Result(provider=op.provider, operation=op.id, artifacts=(), raw=out),
         )
-        if data is None:
-            return {}
-        return dict(data) if isinstance(data, Mapping) else {"value": data}
+        return out
 
     async def poll(self, provider: str, operation: str, task_id: str) -> TaskStatus:
         strategies, op = self.operation(provider, operation)
         call = Call(strategies.provider, op, "poll", task_id)
-        data = await self.send(strategies, call, strategies.task.poll_request(op, task_id))
+        data = await self.call(strategies, call, strategies.task.poll_request(op, task_id))
         try:
             return strategies.task.status(op, data)
         except CallError as exc:
@@ -184,10 +318,15 @@ class Engine:
         )
 
     async def download(
-        self, result: Result, directory: str | Path, *, overwrite: bool = False
+        self,
+        result: Result,
+        directory: str | Path,
+        *,
+        overwrite: bool = False,
+        journal_id: int | None = None,
     ) -> list[Path]:
         provider = self.strategies(result.provider).provider
-        return await save_result(
+        paths = await save_result(
             self.transport,
             provider,
             self.target(provider),
@@ -196,6 +335,12 @@ class Engine:
             overwrite=overwrite,
             max_bytes=self.max_download_bytes,
         )
+        if journal_id is None and self.journal is not None and result.task_id:
+            found = self.journal.find(result.provider, result.task_id)
+            journal_id = found.id if found else None
+        pairs = [(a.url, str(p.resolve())) for a, p in zip(result.artifacts, paths, strict=False)]
+        self._journal(journal_id, "record_files", pairs)
+        return paths
 
     def task(self, provider: str, operation: str, task_id: str) -> AsyncTaskHandle:
         _, op = self.operation(provider, operation)
@@ -203,18 +348,34 @@ class Engine:
             raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks")
         if not task_id or not task_id.strip():
             raise ConfigurationError("a task id is required")
-        return AsyncTaskHandle(self, provider, operation, task_id.strip())
+        task_id = task_id.strip()
+        entry = None
+        if self.journal is not None:
+            try:
+                entry = self.journal.adopt(provider, operation, task_id)
+            except Exception:
+                log.exception("could not read the task journal %s", self.journal.path)
+        return AsyncTaskHandle(self, provider, operation, task_id, journal_id=entry)
 
 
 class AsyncTaskHandle:
     """A submitted task: poll it, wait for it, fetch its result. Rebuild one from its id alone
     with `client.task(provider, operation, task_id)`."""
 
-    def __init__(self, engine: Engine, provider: str, operation: str, task_id: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        provider: str,
+        operation: str,
+        task_id: str,
+        *,
+        journal_id: int | None = None,
+    ) -> None:
         self._engine = engine
         self.provider = provider
         self.operation = operation
         self.task_id = task_id
+        self.journal_id = journal_id
         self.last_status: TaskStatus | None = None
 
     def __repr__(self) -> str:
@@ -230,6 +391,10 @@ class AsyncTaskHandle:
             status.state,
             status.progress,
         ):
+            if not status.terminal:  # terminal states are journaled with their result or error
+                self._engine._journal(
+                    self.journal_id, "record_state", status.state, status.progress
+                )
             self._engine.registry.emit(
                 TaskEvent(
                     "state_changed",
@@ -271,16 +436,22 @@ class AsyncTaskHandle:
         )
         deadline = loop.time() + limit
         polls = failures = 0
+        policy = self._engine.retry
         while True:
             try:
                 status = await self.status()
                 failures = 0
             except CallError as exc:
                 failures += 1
-                if not poll_is_retryable(exc) or failures >= POLL_ATTEMPTS:
+                if decide(exc, "poll", 1, policy) != "retry" or failures >= policy.wait_failures:
                     raise
-                log.info("poll of %s failed (%s); retrying", self.task_id, exc)
-                delay = backoff(failures, retry_after=getattr(exc, "retry_after", None))
+                log.info("polling %s keeps failing (%s); trying again", self.task_id, exc)
+                delay = backoff(
+                    failures,
+                    base=policy.base,
+                    cap=policy.cap,
+                    retry_after=getattr(exc, "retry_after", None),
+                )
             else:
                 if on_progress is not None:
                     on_progress(status)
@@ -300,10 +471,12 @@ class AsyncTaskHandle:
             await asyncio.sleep(min(delay, remaining))
 
     def _finish(self, status: TaskStatus) -> Result:
+        engine = self._engine
         try:
-            result = self._engine.result_of(self.provider, self.operation, self.task_id, status)
+            result = engine.result_of(self.provider, self.operation, self.task_id, status)
         except CallError as exc:
-            self._engine.registry.emit(
+            engine._journal(self.journal_id, "record_failure", status.state, str(exc))
+            engine.registry.emit(
                 TaskEvent(
                     "finished",
                     self.provider,
@@ -315,7 +488,8 @@ class AsyncTaskHandle:
                 )
             )
             raise
-        self._engine.registry.emit(
+        engine._journal(self.journal_id, "record_result", result)
+        engine.registry.emit(
             TaskEvent(
                 "finished",
                 self.provider,
@@ -334,4 +508,23 @@ class AsyncTaskHandle:
         result = (
             self._finish(status) if status is not None and status.terminal else await self.wait()
         )
-        return await self._engine.download(result, directory, overwrite=overwrite)
+        return await self._engine.download(
+            result, directory, overwrite=overwrite, journal_id=self.journal_id
+        )
+
+
+def destination(target: Target, path: str) -> str:
+    """base URL + path, refusing any path that would leave the provider's host."""
+    url = target.base_url + path
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or "@" in path.split("?", 1)[0]
+        or "\\" in path
+    ):
+        raise ConfigurationError(
+            f"refusing request path {path!r}: it must be a plain path under {target.base_url}"
+        )
+    if urlsplit(url).netloc != urlsplit(target.base_url).netloc:
+        raise ConfigurationError(f"refusing request path {path!r}: it leaves {target.base_url}")
+    return url

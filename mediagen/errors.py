@@ -12,6 +12,7 @@ MediagenError
 │   │   GenerationFailedError (terminal task states too), ServerError
 ├── TransportError                         no usable answer: connection, timeout
 ├── MalformedResponseError                 an answer we cannot read
+├── SubmitOutcomeUnknownError               a submit's answer was lost: never resubmitted
 ├── TaskTimeoutError                       we stopped waiting; the task may still finish
 └── UnsafeDownloadError                    an artifact URL we refuse to fetch
 ```
@@ -113,7 +114,10 @@ class CallError(MediagenError):
         vendor_message: str | None = None,
         trace_id: str | None = None,
         status: int | None = None,
+        retryable: bool | None = None,
     ) -> None:
+        self.retryable = retryable
+        """The catalog's word on this vendor code or status, when it has one."""
         self.provider = provider
         self.operation = operation
         self.task_id = task_id
@@ -233,6 +237,16 @@ class MalformedResponseError(CallError):
     """The vendor answered with something we cannot read (not JSON, wrong shape)."""
 
     hint = "the vendor's answer did not match its documented protocol"
+
+
+class SubmitOutcomeUnknownError(CallError):
+    """A submit whose answer was lost: the vendor may or may not have created the task.
+
+    Never retried (a blind resubmit could pay twice). The intent stays in the task journal
+    as `unknown`; check the vendor's console before submitting again.
+    """
+
+    hint = "not resubmitted; check the vendor's console before trying again (mediagen tasks --state unknown)"
 
 
 class TaskTimeoutError(CallError):

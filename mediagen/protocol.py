@@ -212,6 +212,7 @@ class CatalogErrorClassifier:
             "vendor_message": vendor_message,
             "trace_id": trace_id,
             "status": response.status,
+            "retryable": entry.retryable if entry is not None else None,
         }
         if cls is RateLimitError:
             kwargs["retry_after"] = retry_after(response.headers)

@@ -1,9 +1,16 @@
-"""Retry decisions as small pure functions: what to retry, and how long to wait first."""
+"""Retry decisions as small pure functions: what to retry, and how long to wait first.
+
+The rule that matters most: a submit is retried only when it provably created no task (the
+connection was refused before the request left, or the vendor explicitly rejected it for load:
+429, 3001). Any other lost answer is an unknown outcome, raised and never resubmitted.
+"""
 
 from __future__ import annotations
 
 import random
+from typing import Literal
 
+from .defaults import RetryPolicy
 from .errors import (
     CallError,
     MalformedResponseError,
@@ -13,25 +20,64 @@ from .errors import (
     TransportError,
 )
 
-POLL_ATTEMPTS = 6
-"""Consecutive failed polls tolerated before `wait()` gives up (the task is not lost: resume)."""
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 30.0
+Decision = Literal["retry", "raise", "unknown"]
+READ_PHASES = ("poll", "query")
 
 
-def poll_is_retryable(error: CallError) -> bool:
-    """Polls and queries are read-only: retry anything that may pass on its own."""
-    return isinstance(
-        error,
-        TransportError | ServerError | RateLimitError | TransientError | MalformedResponseError,
-    )
+def is_transient(error: CallError) -> bool:
+    """May pass on its own: connection trouble, 5xx, rate limits, or a code the catalog marks so."""
+    if isinstance(error, TransportError | ServerError | RateLimitError | TransientError):
+        return True
+    return error.retryable is True
+
+
+def provably_not_created(error: CallError) -> bool:
+    """The vendor certainly did not act on the request."""
+    if isinstance(error, TransportError):
+        return error.sent is False
+    return isinstance(error, RateLimitError)
+
+
+def answer_lost(error: CallError) -> bool:
+    """We cannot tell whether the vendor acted: no answer, a 5xx, or one we cannot read."""
+    if isinstance(error, TransportError):
+        return error.sent is not False
+    if isinstance(error, MalformedResponseError):
+        return True
+    if isinstance(error, ServerError | TransientError):
+        # A 5xx may come after the vendor acted; an HTTP 200 carrying a failure code is an answer.
+        return error.status is None or error.status >= 500 or error.code is None
+    return False
+
+
+def decide(error: CallError, phase: str, attempt: int, policy: RetryPolicy) -> Decision:
+    """What to do after `attempt` tries of a request in `phase` failed with `error`."""
+    if phase in READ_PHASES:
+        # Reading has no side effects; a body we cannot read may be a truncated answer.
+        retry = is_transient(error) or isinstance(error, MalformedResponseError)
+        return "retry" if retry and attempt < policy.attempts else "raise"
+    # submit (a task) or run (a synchronous operation): writes.
+    if provably_not_created(error):
+        return "retry" if attempt < policy.attempts else "raise"
+    if (
+        phase == "run"
+        and error.retryable is True
+        and error.code is not None
+        and not answer_lost(error)
+    ):
+        # An explicit vendor failure code the vendor says to retry (EdrawMax 212200/212201,
+        # 500 "panic"): it answered, and a synchronous call leaves nothing behind.
+        return "retry" if attempt < policy.attempts else "raise"
+    if answer_lost(error):
+        return "unknown"
+    return "raise"
 
 
 def backoff(
     attempt: int,
     *,
-    base: float = BACKOFF_BASE,
-    cap: float = BACKOFF_CAP,
+    base: float = 0.5,
+    cap: float = 30.0,
     retry_after: float | None = None,
     rng: random.Random | None = None,
 ) -> float:

@@ -105,3 +105,11 @@ def import_generated(out_dir: Path, provider: str, package: str) -> ModuleType:
     sys.modules[package] = module
     spec.loader.exec_module(module)
     return importlib.import_module(f"{package}.{provider}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _journal_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests (and the CLI processes they start) never write to the user's own journal."""
+    import os
+
+    os.environ["MEDIAGEN_JOURNAL"] = str(tmp_path_factory.mktemp("journal") / "tasks.sqlite3")

@@ -10,17 +10,18 @@ from typing import Any
 import pytest
 
 import mediagen
+from mediagen.defaults import RetryPolicy, Timeouts
 from mediagen.errors import (
     AuthenticationError,
     ConfigurationError,
     ContentRejectedError,
     GenerationFailedError,
     InsufficientCreditsError,
-    MalformedResponseError,
     MissingCredentialError,
     NotFoundError,
     RateLimitError,
     ServerError,
+    SubmitOutcomeUnknownError,
     TaskTimeoutError,
     TransportError,
 )
@@ -85,8 +86,11 @@ def test_vendor_codes_map_to_the_error_tree() -> None:
         with pytest.raises(ContentRejectedError, match="risk control rejection"):
             await client.edrawmax.gantt(prompt="x")
         emu.inject(Fault("vendor_code", provider="edrawmax", code=3001, times=1))
+        assert (await client.edrawmax.gantt(prompt="x")).artifacts  # retried: 3001 is a rejection
+        emu.inject(Fault("vendor_code", provider="edrawmax", code=3001, times=10))
         with pytest.raises(RateLimitError):
             await client.edrawmax.gantt(prompt="x")
+        emu.faults.clear()
         with pytest.raises(NotFoundError) as missing:
             await client.mediaio.task_result(task_id="nope")
         assert missing.value.code == 40003
@@ -112,24 +116,37 @@ def test_terminal_failure_states() -> None:
     with_client(body)
 
 
-def test_http_errors_and_bodies_we_cannot_read() -> None:
+def test_lost_submit_answers_are_unknown_and_never_resubmitted() -> None:
     async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
         emu.inject(Fault("status", provider="tomoviee", phase="submit", status=500))
-        with pytest.raises(ServerError) as server:
+        with pytest.raises(SubmitOutcomeUnknownError) as server:
             await client.tomoviee.text_to_video(prompt="x")
-        assert server.value.status == 500
+        assert isinstance(server.value.__cause__, ServerError) and server.value.status == 500
         emu.inject(Fault("malformed", provider="mediaio", phase="submit"))
-        with pytest.raises(MalformedResponseError, match="expected JSON"):
+        with pytest.raises(SubmitOutcomeUnknownError, match="the answer to the submit was lost"):
             await client.mediaio.imagen_4(prompt="x")
         emu.inject(Fault("html", provider="mediaio", phase="submit", status=502))
-        with pytest.raises(ServerError, match="non-JSON body"):
+        with pytest.raises(SubmitOutcomeUnknownError, match="non-JSON body"):
             await client.mediaio.imagen_4(prompt="x")
-        emu.inject(Fault("status", provider="mediaio", phase="submit", status=429, retry_after=7))
-        with pytest.raises(RateLimitError) as limited:
-            await client.mediaio.imagen_4(prompt="x")
-        assert limited.value.retry_after == 7
+        assert len(emu.requests_for("mediaio", "submit")) == 2
+        assert len(emu.requests_for("tomoviee", "submit")) == 1
 
     with_client(body)
+
+
+def test_rate_limits_honour_retry_after_then_give_up() -> None:
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        emu.inject(
+            Fault(
+                "status", provider="mediaio", phase="submit", status=429, retry_after=0.1, times=5
+            )
+        )
+        with pytest.raises(RateLimitError) as limited:
+            await client.mediaio.imagen_4(prompt="x")
+        assert limited.value.retry_after == 0.1
+        assert len(emu.requests_for("mediaio", "submit")) == 2  # RetryPolicy(attempts=2)
+
+    with_client(body, retry=RetryPolicy(attempts=2))
 
 
 def test_transient_poll_failures_are_retried() -> None:
@@ -192,21 +209,23 @@ def test_rebuilding_a_handle_checks_the_operation() -> None:
     asyncio.run(client.close())
 
 
-def test_dropped_connections_and_slow_answers_are_transport_errors() -> None:
+def test_dropped_connections_and_slow_answers() -> None:
     async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
         emu.inject(Fault("reset", provider="edrawmax", phase="run"))
-        with pytest.raises(TransportError) as reset:
+        with pytest.raises(SubmitOutcomeUnknownError) as reset:
             await client.edrawmax.infographic(prompt="x")
-        assert reset.value.sent is None  # unknown: the request may have been read
+        assert isinstance(reset.value.__cause__, TransportError)
+        assert reset.value.__cause__.sent is None  # unknown: the request may have been read
         emu.inject(Fault("reset_after", provider="mediaio", phase="submit"))
-        with pytest.raises(TransportError):
+        with pytest.raises(SubmitOutcomeUnknownError):
             await client.mediaio.imagen_4(prompt="x")
         assert len(emu.tasks) == 1  # the emulator created the task; the client never heard
         emu.inject(Fault("slow", provider="edrawmax", phase="run", delay=1.0))
-        with pytest.raises(TransportError, match="no answer .* within 0.3s"):
+        with pytest.raises(SubmitOutcomeUnknownError, match=r"no answer .* within 0\.3s"):
             await client.edrawmax.infographic(prompt="x")
         assert (await client.edrawmax.infographic(prompt="x")).artifacts  # and then it works
-
-    from mediagen import Timeouts
+        emu.inject(Fault("reset", provider="mediaio", phase="poll"))
+        emu.inject(Fault("slow", provider="mediaio", phase="query", delay=1.0))
+        assert await client.mediaio.credits() == {"credits": 1000}  # reads are retried
 
     with_client(body, timeouts=Timeouts(request=0.3))

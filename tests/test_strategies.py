@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,6 @@ from mediagen.errors import (
     MalformedResponseError,
     NotFoundError,
     RateLimitError,
-    ServerError,
-    TransportError,
     UnsafeDownloadError,
 )
 from mediagen.hosts import Target, download_allowed, is_loopback
@@ -27,7 +24,6 @@ from mediagen.plugins.mediaio import UrlCollector
 from mediagen.plugins.tomoviee import TomovieeErrors, TomovieeResults
 from mediagen.protocol import CatalogAuth, CatalogTaskStrategy, fill_path, iter_urls, retry_after
 from mediagen.results import Artifact, Result
-from mediagen.retry import backoff, jittered, poll_is_retryable
 from mediagen.strategies import Call, HttpResponse
 from mediagen.testing import Emulator
 
@@ -173,22 +169,6 @@ def test_retry_after_header_forms() -> None:
     assert retry_after({}) is None
     assert retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
     assert retry_after({"Retry-After": "soon"}) is None
-
-
-def test_retry_decisions() -> None:
-    rng = random.Random(1)
-    assert poll_is_retryable(TransportError("x"))
-    assert poll_is_retryable(ServerError("x"))
-    assert poll_is_retryable(RateLimitError("x"))
-    assert not poll_is_retryable(AuthenticationError("x"))
-    assert not poll_is_retryable(NotFoundError("x"))
-    for attempt in range(1, 10):
-        delay = backoff(attempt, base=0.5, cap=8, rng=rng)
-        assert min(8, 0.5 * 2 ** (attempt - 1)) / 2 <= delay <= min(8, 0.5 * 2 ** (attempt - 1))
-    assert backoff(3, retry_after=4.0) == 4.0
-    assert backoff(3, retry_after=400.0, cap=30) == 30
-    assert 0.9 <= jittered(1.0, 0.1, rng) <= 1.1
-    assert jittered(1.0, 0.0) == 1.0
 
 
 def test_poll_schedule_backs_off_to_a_cap() -> None:

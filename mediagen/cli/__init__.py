@@ -14,7 +14,14 @@ from collections.abc import Sequence
 
 from ..catalog import CatalogError
 from ..errors import ConfigurationError, MediagenError, ParamError
-from . import catalog_commands, emulate_command, generate_command, plugins_command, run_commands
+from . import (
+    catalog_commands,
+    emulate_command,
+    generate_command,
+    journal_commands,
+    plugins_command,
+    run_commands,
+)
 from .common import UsageError, err
 
 
@@ -48,6 +55,7 @@ def parser() -> argparse.ArgumentParser:
     for module in (
         catalog_commands,
         run_commands,
+        journal_commands,
         generate_command,
         emulate_command,
         plugins_command,

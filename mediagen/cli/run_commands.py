@@ -86,12 +86,13 @@ async def _client(emulate: bool) -> AsyncIterator[AsyncClient]:
         async with AsyncClient() as client:
             yield client
         return
+    # An in-process emulator dies with the process: its tasks are not journaled.
     from ..testing import Emulator
 
     # Long enough to watch the progress line, short enough not to wait for.
     async with (
         Emulator(duration=0.8) as emulator,
-        AsyncClient(**emulator.client_options()) as client,
+        AsyncClient(**emulator.client_options(), journal=False) as client,
     ):
         yield client
 
@@ -232,7 +233,7 @@ async def _demo(output: Path) -> int:
     progress = Progress()
     async with (
         Emulator(duration=1.5) as emulator,
-        AsyncClient(**emulator.client_options()) as client,
+        AsyncClient(**emulator.client_options(), journal=False) as client,
     ):
         print(f"Emulator at {emulator.url}; running one operation per provider:")
 

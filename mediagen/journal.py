@@ -1,0 +1,320 @@
+"""The task journal: a SQLite file recording every task, so a crash never loses a paid one.
+
+Before a submit, the intent (provider, operation, parameters) is written; then the task id,
+every state change, the final result and the files downloaded. `mediagen resume` reads it back
+to finish what a killed process left. Several processes may write at once (WAL mode, a busy
+timeout, one short transaction per write). Credentials are never written: they are not
+parameters, and the journal never sees request headers.
+
+Journal states, beyond the task states (queued, running, succeeded, failed, cancelled,
+timed_out):
+    planned   recorded, not yet sent (a batch item waiting its turn): safe to submit
+    pending   the submit is in flight; after a crash its outcome is unknown
+    unknown   the submit's answer was lost: never resubmitted automatically
+    rejected  the vendor refused the submit (no task exists)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .results import Artifact, Result
+
+JOURNAL_ENV = "MEDIAGEN_JOURNAL"
+UNFINISHED = ("planned", "pending", "queued", "running")
+RESUMABLE = ("planned", "queued", "running")
+TERMINAL = ("succeeded", "failed", "cancelled", "timed_out", "rejected", "unknown")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id INTEGER PRIMARY KEY,
+    provider TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    params TEXT NOT NULL,
+    task_id TEXT,
+    state TEXT NOT NULL,
+    progress REAL,
+    error TEXT,
+    result TEXT,
+    batch TEXT,
+    item INTEGER,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_vendor_id ON tasks (provider, task_id) WHERE task_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    task INTEGER NOT NULL REFERENCES tasks (id),
+    at REAL NOT NULL,
+    state TEXT NOT NULL,
+    progress REAL
+);
+CREATE TABLE IF NOT EXISTS files (
+    task INTEGER NOT NULL REFERENCES tasks (id),
+    url TEXT NOT NULL,
+    path TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (task, url)
+);
+"""
+
+
+@attrs.frozen
+class Entry:
+    id: int
+    provider: str
+    operation: str
+    params: dict[str, Any]
+    task_id: str | None
+    state: str
+    progress: float | None
+    error: str | None
+    result: Result | None
+    batch: str | None
+    item: int | None
+    created_at: float
+    updated_at: float
+    files: tuple[tuple[str, str], ...] = ()
+    """(url, path) of each file saved."""
+
+    @property
+    def qualified_operation(self) -> str:
+        return f"{self.provider}.{self.operation}"
+
+
+def default_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("mediagen", appauthor=False) / "tasks.sqlite3"
+
+
+def configured_path(explicit: str | Path | None = None) -> Path | None:
+    """The journal file to use: an explicit path, else $MEDIAGEN_JOURNAL ("off" disables), else
+    the user data directory."""
+    if explicit is not None:
+        return Path(explicit)
+    env = os.environ.get(JOURNAL_ENV)
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "none", "0") else Path(env)
+    return default_path()
+
+
+class Journal:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA busy_timeout = 30000")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes
+        self._db.executescript(_SCHEMA)  # idempotent; executescript commits on its own
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def record_intent(
+        self,
+        provider: str,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        state: str = "pending",
+        batch: str | None = None,
+        item: int | None = None,
+    ) -> int:
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO tasks (provider, operation, params, state, batch, item, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    provider,
+                    operation,
+                    json.dumps(params, sort_keys=True),
+                    state,
+                    batch,
+                    item,
+                    now,
+                    now,
+                ),
+            )
+            entry_id = int(cur.lastrowid or 0)
+            db.execute(
+                "INSERT INTO events (task, at, state) VALUES (?, ?, ?)", (entry_id, now, state)
+            )
+        return entry_id
+
+    def claim(self, entry_id: int) -> bool:
+        """planned -> pending, atomically: only one process may submit a planned entry."""
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE tasks SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'planned'",
+                (now, entry_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            db.execute(
+                "INSERT INTO events (task, at, state) VALUES (?, ?, 'pending')", (entry_id, now)
+            )
+        return True
+
+    def record_submitted(self, entry_id: int, task_id: str) -> None:
+        self._set(entry_id, state="queued", task_id=task_id)
+
+    def record_rejected(self, entry_id: int, error: str) -> None:
+        self._set(entry_id, state="rejected", error=error)
+
+    def record_unknown(self, entry_id: int, error: str) -> None:
+        self._set(entry_id, state="unknown", error=error)
+
+    def record_state(self, entry_id: int, state: str, progress: float | None) -> None:
+        self._set(entry_id, state=state, progress=progress)
+
+    def record_result(self, entry_id: int, result: Result) -> None:
+        self._set(entry_id, state="succeeded", progress=100.0, result=_dump_result(result))
+
+    def record_failure(self, entry_id: int, state: str, error: str) -> None:
+        self._set(entry_id, state=state, error=error)
+
+    def record_files(self, entry_id: int, files: Sequence[tuple[str, str]]) -> None:
+        now = time.time()
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO files (task, url, path, at) VALUES (?, ?, ?, ?)",
+                [(entry_id, url, path, now) for url, path in files],
+            )
+
+    def adopt(self, provider: str, operation: str, task_id: str) -> int:
+        """The entry of a task known only by id (resumed from elsewhere); created if new."""
+        found = self.find(provider, task_id)
+        if found is not None:
+            return found.id
+        entry_id = self.record_intent(provider, operation, {}, state="queued")
+        self._set(entry_id, task_id=task_id)
+        return entry_id
+
+    def _set(self, entry_id: int, **fields: Any) -> None:
+        now = time.time()
+        columns = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE tasks SET {columns}, updated_at = ? WHERE id = ?",
+                (*fields.values(), now, entry_id),
+            )
+            if "state" in fields:
+                db.execute(
+                    "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)",
+                    (entry_id, now, fields["state"], fields.get("progress")),
+                )
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def get(self, entry_id: int) -> Entry:
+        row = self._db.execute("SELECT * FROM tasks WHERE id = ?", (entry_id,)).fetchone()
+        if row is None:
+            raise KeyError(entry_id)
+        return self._entry(row)
+
+    def find(self, provider: str, task_id: str) -> Entry | None:
+        row = self._db.execute(
+            "SELECT * FROM tasks WHERE provider = ? AND task_id = ?", (provider, task_id)
+        ).fetchone()
+        return self._entry(row) if row else None
+
+    def entries(
+        self, *, states: Sequence[str] | None = None, batch: str | None = None
+    ) -> list[Entry]:
+        sql = "SELECT * FROM tasks"
+        args: list[Any] = []
+        where = []
+        if states:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            args.extend(states)
+        if batch is not None:
+            where.append("batch = ?")
+            args.append(batch)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [self._entry(r) for r in self._db.execute(sql + " ORDER BY id", args).fetchall()]
+
+    def events(self, entry_id: int) -> list[tuple[str, float | None]]:
+        rows = self._db.execute(
+            "SELECT state, progress FROM events WHERE task = ? ORDER BY id", (entry_id,)
+        )
+        return [(r["state"], r["progress"]) for r in rows.fetchall()]
+
+    def _entry(self, row: sqlite3.Row) -> Entry:
+        files = self._db.execute(
+            "SELECT url, path FROM files WHERE task = ? ORDER BY at, url", (row["id"],)
+        )
+        return Entry(
+            id=row["id"],
+            provider=row["provider"],
+            operation=row["operation"],
+            params=json.loads(row["params"]),
+            task_id=row["task_id"],
+            state=row["state"],
+            progress=row["progress"],
+            error=row["error"],
+            result=_load_result(row["result"]),
+            batch=row["batch"],
+            item=row["item"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            files=tuple((r["url"], r["path"]) for r in files.fetchall()),
+        )
+
+
+def _dump_result(result: Result) -> str:
+    return json.dumps(
+        {
+            "provider": result.provider,
+            "operation": result.operation,
+            "task_id": result.task_id,
+            "artifacts": [attrs.asdict(a) for a in result.artifacts],
+            "raw": result.raw,
+        },
+        default=str,
+    )
+
+
+def _load_result(text: str | None) -> Result | None:
+    if not text:
+        return None
+    doc = json.loads(text)
+    return Result(
+        provider=doc["provider"],
+        operation=doc["operation"],
+        task_id=doc["task_id"],
+        artifacts=tuple(Artifact(**a) for a in doc["artifacts"]),
+        raw=doc["raw"],
+    )
