@@ -126,18 +126,17 @@ class Engine:
         credentials = self.credentials.resolve(provider)  # before any network
         target = self.target(provider)
         url = destination(target, request.path)
-        headers = {
-            "Content-Type": "application/json",
-            **strategies.auth.headers(credentials),
-            **request.headers,
-        }
+        auth = strategies.auth.headers(credentials)
+        headers = {"Content-Type": "application/json", **auth, **request.headers}
         try:
             response = await self.transport.request(
                 request.method, url, json=request.json, headers=headers
             )
             return strategies.errors.check(call, response)
         except CallError as exc:
-            raise exc.locate(provider.name, call.operation.id, call.task_id) from None
+            exc.locate(provider.name, call.operation.id, call.task_id)
+            # A vendor may echo a key back in its error text: never let it into our messages.
+            raise scrub(exc, secret_values(provider, credentials, auth)) from None
 
     async def call(self, strategies: ProviderStrategies, call: Call, request: HttpRequest) -> Any:
         """send() with the retry policy: reads retry transient failures; writes retry only when
@@ -528,3 +527,35 @@ def destination(target: Target, path: str) -> str:
     if urlsplit(url).netloc != urlsplit(target.base_url).netloc:
         raise ConfigurationError(f"refusing request path {path!r}: it leaves {target.base_url}")
     return url
+
+
+def secret_values(
+    provider: Provider, credentials: Mapping[str, str], auth: Mapping[str, str]
+) -> list[str]:
+    """Every string that must never be shown: secret credentials and the auth header's token."""
+    values = [
+        credentials[c.name] for c in provider.auth.credentials if c.secret and c.name in credentials
+    ]
+    for name, value in auth.items():
+        if name.lower() == "authorization":
+            values.append(value)
+            values.append(value.split(" ", 1)[-1])
+    return [v for v in values if len(v) >= 4]
+
+
+def scrub(error: CallError, secrets: list[str]) -> CallError:
+    """The error with every secret replaced by *** in its message and fields."""
+
+    def clean(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    if not secrets:
+        return error
+    error.detail = clean(error.detail) or ""
+    error.vendor_message = clean(error.vendor_message)
+    error.args = (clean(error._compose()),)
+    return error
