@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s typecheck`, `nox -s generate`.
+"""Developer sessions: tests, lint, typecheck, generate, generate_check, bench.
 
 CI runs .ci/run instead (no nox needed on a fresh machine); both run the same tools.
 """
@@ -48,3 +48,10 @@ def generate(session: nox.Session) -> None:
 def generate_check(session: nox.Session) -> None:
     session.install("-e", ".[codegen]")
     session.run("mediagen", "generate", "--check")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks print ratios against a baseline run in the same process."""
+    session.install("-e", ".")
+    session.run("python", "bench/concurrent_tasks.py", *session.posargs)

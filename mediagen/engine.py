@@ -209,7 +209,7 @@ class Engine:
             raise
         self._journal(entry, "record_submitted", task_id)
         self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
-        return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry)
+        return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
 
     def _intent(self, op: Operation, params: ParamsModel, journal_id: int | None) -> int | None:
         if self.journal is None:
@@ -369,6 +369,7 @@ class AsyncTaskHandle:
         task_id: str,
         *,
         journal_id: int | None = None,
+        fresh: bool = False,
     ) -> None:
         self._engine = engine
         self.provider = provider
@@ -376,6 +377,7 @@ class AsyncTaskHandle:
         self.task_id = task_id
         self.journal_id = journal_id
         self.last_status: TaskStatus | None = None
+        self._fresh = fresh
 
     def __repr__(self) -> str:
         state = self.last_status.state if self.last_status else "unknown"
@@ -436,6 +438,10 @@ class AsyncTaskHandle:
         deadline = loop.time() + limit
         polls = failures = 0
         policy = self._engine.retry
+        if self._fresh and self.last_status is None:
+            # Just submitted: nothing can be done yet, so the first poll waits one interval.
+            await asyncio.sleep(min(jittered(schedule.interval(0), schedule.jitter), limit))
+            polls = 1
         while True:
             try:
                 status = await self.status()
