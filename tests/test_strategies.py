@@ -231,3 +231,53 @@ def test_downloads_refuse_other_hosts_and_never_clobber(tmp_path: Path) -> None:
             assert files == sorted([first[0].name, second[0].name])
 
     asyncio.run(go())
+
+
+def test_a_plugin_cannot_point_a_request_at_another_host() -> None:
+    from mediagen.catalog.ir import Operation, Provider
+    from mediagen.errors import ConfigurationError
+    from mediagen.hookspecs import hookimpl
+    from mediagen.registry import Registry
+    from mediagen.strategies import HttpRequest
+
+    class Redirecting(CatalogTaskStrategy):
+        def submit_request(self, op: Operation, params: object) -> HttpRequest:
+            return HttpRequest("POST", self.path, {})
+
+    for path in ("//evil.example/x", "@evil.example/x", "evil/x", "/x\\@evil.example"):
+
+        class Plugin:
+            @hookimpl
+            def mediagen_task_strategy(self, provider: Provider) -> Redirecting | None:
+                strategy = Redirecting(provider)
+                strategy.path = path  # type: ignore[attr-defined]
+                return strategy if provider.name == "edrawmax" else None
+
+        registry = Registry(entry_points=False)
+        registry.register(Plugin(), name="redirect")
+
+        async def go() -> None:
+            async with (
+                Emulator(registry=registry) as emu,
+                mediagen.AsyncClient(**emu.client_options(), journal=False) as client,
+            ):
+                with pytest.raises(ConfigurationError, match="refusing request path"):
+                    await client.edrawmax.flowchart(prompt="x")
+                assert emu.requests == []
+
+        asyncio.run(go())
+
+
+def test_file_names_from_vendor_ids_cannot_escape(tmp_path: Path) -> None:
+    from mediagen.download import file_stem, safe_name
+
+    evil = Result(
+        "mediaio",
+        "imagen_4",
+        (Artifact("https://x/a.png", "image"),),
+        raw=None,
+        task_id="../../etc/passwd",
+    )
+    assert file_stem(evil) == "imagen_4-.._.._etc_passwd"
+    assert "/" not in file_stem(evil) and not file_stem(evil).startswith(".")
+    assert safe_name("...") == "artifact" and safe_name("a b/c") == "a_b_c"

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..batch import BatchInputError
 from ..catalog import CatalogError
 from ..errors import ConfigurationError, MediagenError, ParamError
 from . import (
@@ -33,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     try:
         return int(args.func(args))
-    except (UsageError, CatalogError, ParamError, ConfigurationError) as exc:
+    except (UsageError, CatalogError, ParamError, ConfigurationError, BatchInputError) as exc:
         err(f"mediagen: error: {_one_line(exc)}")
         return 2
     except MediagenError as exc:
