@@ -10,21 +10,25 @@ import pytest
 
 import mediagen
 from mediagen.catalog import default_catalog
+from mediagen.catalog.ir import Operation, Provider
 from mediagen.errors import (
     APIError,
     AuthenticationError,
+    ConfigurationError,
     MalformedResponseError,
     NotFoundError,
     RateLimitError,
     UnsafeDownloadError,
 )
+from mediagen.hookspecs import hookimpl
 from mediagen.hosts import Target, download_allowed, is_loopback
 from mediagen.plugins.edrawmax import DiagramResults
 from mediagen.plugins.mediaio import UrlCollector
 from mediagen.plugins.tomoviee import TomovieeErrors, TomovieeResults
 from mediagen.protocol import CatalogAuth, CatalogTaskStrategy, fill_path, iter_urls, retry_after
+from mediagen.registry import Registry
 from mediagen.results import Artifact, Result
-from mediagen.strategies import Call, HttpResponse
+from mediagen.strategies import Call, HttpRequest, HttpResponse
 from mediagen.testing import Emulator
 
 CATALOG = default_catalog()
@@ -233,39 +237,39 @@ def test_downloads_refuse_other_hosts_and_never_clobber(tmp_path: Path) -> None:
     asyncio.run(go())
 
 
-def test_a_plugin_cannot_point_a_request_at_another_host() -> None:
-    from mediagen.catalog.ir import Operation, Provider
-    from mediagen.errors import ConfigurationError
-    from mediagen.hookspecs import hookimpl
-    from mediagen.registry import Registry
-    from mediagen.strategies import HttpRequest
+class _Redirecting(CatalogTaskStrategy):
+    """A task strategy whose submit request tries to leave the provider's host."""
 
-    class Redirecting(CatalogTaskStrategy):
-        def submit_request(self, op: Operation, params: object) -> HttpRequest:
-            return HttpRequest("POST", self.path, {})
+    def __init__(self, provider: Provider, path: str) -> None:
+        super().__init__(provider)
+        self.path = path
 
-    for path in ("//evil.example/x", "@evil.example/x", "evil/x", "/x\\@evil.example"):
+    def submit_request(self, op: Operation, params: object) -> HttpRequest:
+        return HttpRequest("POST", self.path, {})
 
-        class Plugin:
-            @hookimpl
-            def mediagen_task_strategy(self, provider: Provider) -> Redirecting | None:
-                strategy = Redirecting(provider)
-                strategy.path = path  # type: ignore[attr-defined]
-                return strategy if provider.name == "edrawmax" else None
 
-        registry = Registry(entry_points=False)
-        registry.register(Plugin(), name="redirect")
+@pytest.mark.parametrize(
+    "path", ["//evil.example/x", "@evil.example/x", "evil/x", "/x\\@evil.example"]
+)
+def test_a_plugin_cannot_point_a_request_at_another_host(path: str) -> None:
+    class Plugin:
+        @hookimpl
+        def mediagen_task_strategy(self, provider: Provider) -> _Redirecting | None:
+            return _Redirecting(provider, path) if provider.name == "edrawmax" else None
 
-        async def go() -> None:
-            async with (
-                Emulator(registry=registry) as emu,
-                mediagen.AsyncClient(**emu.client_options(), journal=False) as client,
-            ):
-                with pytest.raises(ConfigurationError, match="refusing request path"):
-                    await client.edrawmax.flowchart(prompt="x")
-                assert emu.requests == []
+    registry = Registry(entry_points=False)
+    registry.register(Plugin(), name="redirect")
 
-        asyncio.run(go())
+    async def go() -> None:
+        async with (
+            Emulator(registry=registry) as emu,
+            mediagen.AsyncClient(**emu.client_options(), journal=False) as client,
+        ):
+            with pytest.raises(ConfigurationError, match="refusing request path"):
+                await client.edrawmax.flowchart(prompt="x")
+            assert emu.requests == []
+
+    asyncio.run(go())
 
 
 def test_file_names_from_vendor_ids_cannot_escape(tmp_path: Path) -> None:
