@@ -61,9 +61,8 @@ class Registry:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         for module_name in BUILTIN_PLUGINS:
-            self.pm.register(
-                importlib.import_module(module_name), name=module_name.rsplit(".", 1)[-1]
-            )
+            module = importlib.import_module(module_name)
+            self.pm.register(module.plugin, name=module_name.rsplit(".", 1)[-1])
         if entry_points:
             self._load_entry_points()
         self._cache: dict[str, ProviderStrategies] = {}

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mediagen.catalog.ir import Operation, Provider
+from mediagen.catalog.ir import Operation
 from mediagen.emulation import CatalogEmulatorProfile
 from mediagen.errors import MalformedResponseError
-from mediagen.hookspecs import hookimpl
-from mediagen.protocol import CatalogAuth, CatalogErrorClassifier, CatalogTaskStrategy
+from mediagen.provider_plugin import ProviderPlugin
 from mediagen.results import Artifact
 
 NAME = "edrawmax"
@@ -54,31 +53,4 @@ class DiagramEmulator(CatalogEmulatorProfile):
         return {"png_url": urls["png"], "svg_url": urls["svg"], field: source}
 
 
-def _mine(provider: Provider) -> bool:
-    return provider.name == NAME
-
-
-@hookimpl
-def mediagen_auth(provider: Provider) -> CatalogAuth | None:
-    return CatalogAuth(provider) if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_task_strategy(provider: Provider) -> CatalogTaskStrategy | None:
-    # Only submit_request is used: every EdrawMax operation is synchronous.
-    return CatalogTaskStrategy(provider) if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_result_parser(provider: Provider) -> DiagramResults | None:
-    return DiagramResults() if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_error_classifier(provider: Provider) -> CatalogErrorClassifier | None:
-    return CatalogErrorClassifier(provider) if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_emulator_profile(provider: Provider) -> DiagramEmulator | None:
-    return DiagramEmulator(provider) if _mine(provider) else None
+plugin = ProviderPlugin(NAME, results=lambda provider: DiagramResults(), emulator=DiagramEmulator)

@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mediagen.catalog.ir import Operation, Provider
+from mediagen.catalog.ir import Operation
 from mediagen.emulation import CatalogEmulatorProfile
-from mediagen.hookspecs import hookimpl
 from mediagen.protocol import (
-    CatalogAuth,
-    CatalogErrorClassifier,
-    CatalogTaskStrategy,
     iter_urls,
     output_kind,
     unique_artifacts,
 )
+from mediagen.provider_plugin import ProviderPlugin
 from mediagen.results import Artifact
 from mediagen.strategies import EmulatedTask
 
@@ -51,30 +48,4 @@ class MediaioEmulator(CatalogEmulatorProfile):
         return self.poll_data(task.operation, task)
 
 
-def _mine(provider: Provider) -> bool:
-    return provider.name == NAME
-
-
-@hookimpl
-def mediagen_auth(provider: Provider) -> CatalogAuth | None:
-    return CatalogAuth(provider) if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_task_strategy(provider: Provider) -> CatalogTaskStrategy | None:
-    return CatalogTaskStrategy(provider) if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_result_parser(provider: Provider) -> UrlCollector | None:
-    return UrlCollector() if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_error_classifier(provider: Provider) -> CatalogErrorClassifier | None:
-    return CatalogErrorClassifier(provider) if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_emulator_profile(provider: Provider) -> MediaioEmulator | None:
-    return MediaioEmulator(provider) if _mine(provider) else None
+plugin = ProviderPlugin(NAME, results=lambda provider: UrlCollector(), emulator=MediaioEmulator)

@@ -13,15 +13,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mediagen.catalog.ir import Operation, Provider
+from mediagen.catalog.ir import Operation
 from mediagen.emulation import CatalogEmulatorProfile
-from mediagen.hookspecs import hookimpl
 from mediagen.protocol import (
-    CatalogAuth,
     CatalogErrorClassifier,
-    CatalogTaskStrategy,
     unique_artifacts,
 )
+from mediagen.provider_plugin import ProviderPlugin
 from mediagen.results import Artifact, ArtifactKind
 from mediagen.strategies import Call, EmulatedTask
 
@@ -70,30 +68,9 @@ class TomovieeEmulator(CatalogEmulatorProfile):
         return json.dumps({key: list(task.urls.values())})
 
 
-def _mine(provider: Provider) -> bool:
-    return provider.name == NAME
-
-
-@hookimpl
-def mediagen_auth(provider: Provider) -> CatalogAuth | None:
-    return CatalogAuth(provider) if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_task_strategy(provider: Provider) -> CatalogTaskStrategy | None:
-    return CatalogTaskStrategy(provider) if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_result_parser(provider: Provider) -> TomovieeResults | None:
-    return TomovieeResults() if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_error_classifier(provider: Provider) -> TomovieeErrors | None:
-    return TomovieeErrors(provider) if _mine(provider) else None
-
-
-@hookimpl
-def mediagen_emulator_profile(provider: Provider) -> TomovieeEmulator | None:
-    return TomovieeEmulator(provider) if _mine(provider) else None
+plugin = ProviderPlugin(
+    NAME,
+    results=lambda provider: TomovieeResults(),
+    errors=TomovieeErrors,
+    emulator=TomovieeEmulator,
+)
