@@ -22,7 +22,6 @@ from .errors import (
     CallError,
     ConfigurationError,
     GenerationFailedError,
-    MalformedResponseError,
     SubmitOutcomeUnknownError,
     TaskTimeoutError,
 )
@@ -120,8 +119,15 @@ class Engine:
 
     # -- calls ------------------------------------------------------------------------------
 
-    async def send(self, strategies: ProviderStrategies, call: Call, request: HttpRequest) -> Any:
-        """One request; returns the response's data or raises a located CallError."""
+    async def send(
+        self,
+        strategies: ProviderStrategies,
+        call: Call,
+        request: HttpRequest,
+        parse: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """One request; returns the response's data (through `parse`, which may raise a
+        MalformedResponseError), or raises a located CallError with no secret in it."""
         provider = strategies.provider
         credentials = self.credentials.resolve(provider)  # before any network
         target = self.target(provider)
@@ -132,20 +138,28 @@ class Engine:
             response = await self.transport.request(
                 request.method, url, json=request.json, headers=headers
             )
-            return strategies.errors.check(call, response)
+            data = strategies.errors.check(call, response)
+            return parse(data) if parse is not None else data
         except CallError as exc:
             exc.locate(provider.name, call.operation.id, call.task_id)
             # A vendor may echo a key back in its error text: never let it into our messages.
             raise scrub(exc, secret_values(provider, credentials, auth)) from None
 
-    async def call(self, strategies: ProviderStrategies, call: Call, request: HttpRequest) -> Any:
-        """send() with the retry policy: reads retry transient failures; writes retry only when
-        the vendor provably did nothing, and turn a lost answer into SubmitOutcomeUnknownError."""
+    async def call(
+        self,
+        strategies: ProviderStrategies,
+        call: Call,
+        request: HttpRequest,
+        parse: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """send() with the retry policy: reads retry transient failures (unreadable answers
+        included); writes retry only when the vendor provably did nothing, and turn a lost or
+        unreadable answer into SubmitOutcomeUnknownError."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self.send(strategies, call, request)
+                return await self.send(strategies, call, request, parse)
             except CallError as exc:
                 verdict = decide(exc, call.phase, attempt, self.retry)
                 if verdict == "raise":
@@ -180,36 +194,64 @@ class Engine:
         """Submit a task. With a journal, the intent is written first (or `journal_id`, a
         planned entry, is used), then the task id or what became of the submit."""
         strategies, op = self._for_params(params, "task")
-        call = Call(strategies.provider, op, "submit")
+        task_id, entry = await self._write(
+            strategies,
+            op,
+            "submit",
+            params,
+            journal_id,
+            lambda data: strategies.task.task_id(op, data),
+        )
+        self._journal(entry, "record_submitted", task_id)
+        self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
+        return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
+
+    async def run(self, params: ParamsModel, *, journal_id: int | None = None) -> Result:
+        """A synchronous operation: the answer is the result."""
+        strategies, op = self._for_params(params, "sync")
+        (data, artifacts), entry = await self._write(
+            strategies,
+            op,
+            "run",
+            params,
+            journal_id,
+            lambda data: (data, strategies.results.artifacts(op, data)),
+        )
+        result = Result(provider=op.provider, operation=op.id, artifacts=artifacts, raw=data)
+        self._journal(entry, "record_result", result)
+        self.registry.emit(
+            TaskEvent("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
+        )
+        return result
+
+    async def _write(
+        self,
+        strategies: ProviderStrategies,
+        op: Operation,
+        phase: str,
+        params: ParamsModel,
+        journal_id: int | None,
+        parse: Callable[[Any], Any],
+    ) -> tuple[Any, int | None]:
+        """A request that may create something at the vendor, journaled around it: the intent
+        first; after it, rejected (nothing exists) or unknown (the answer was lost or cut off)."""
+        call = Call(strategies.provider, op, phase)
         request = strategies.task.submit_request(op, params.to_dict())
         self.credentials.resolve(strategies.provider)  # a missing credential is not an intent
         entry = self._intent(op, params, journal_id)
         try:
-            data = await self.call(strategies, call, request)
-            task_id = strategies.task.task_id(op, data)
+            value = await self.call(strategies, call, request, parse)
         except SubmitOutcomeUnknownError as exc:
             self._journal(entry, "record_unknown", str(exc))
             raise
         except CallError as exc:
-            exc.locate(op.provider, op.id)
-            if isinstance(exc, MalformedResponseError):  # answered 2xx, but no readable task id
-                unknown = SubmitOutcomeUnknownError(
-                    f"the submit was answered without a usable task id ({exc.detail}); the vendor may have created the task",
-                    provider=op.provider,
-                    operation=op.id,
-                    status=exc.status,
-                )
-                self._journal(entry, "record_unknown", str(unknown))
-                raise unknown from exc
             self._journal(entry, "record_rejected", str(exc))
             raise
         except BaseException:
-            # Cancelled or interrupted mid-submit: the outcome is unknown, and stays recorded so.
+            # Cancelled or interrupted mid-request: the outcome is unknown, and stays so.
             self._journal(entry, "record_unknown", "interrupted while submitting")
             raise
-        self._journal(entry, "record_submitted", task_id)
-        self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
-        return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
+        return value, entry
 
     def _intent(self, op: Operation, params: ParamsModel, journal_id: int | None) -> int | None:
         if self.journal is None:
@@ -230,29 +272,6 @@ class Engine:
             getattr(self.journal, method)(entry, *args)
         except Exception:
             log.exception("could not write to the task journal %s", self.journal.path)
-
-    async def run(self, params: ParamsModel, *, journal_id: int | None = None) -> Result:
-        strategies, op = self._for_params(params, "sync")
-        call = Call(strategies.provider, op, "run")
-        request = strategies.task.submit_request(op, params.to_dict())
-        self.credentials.resolve(strategies.provider)
-        entry = self._intent(op, params, journal_id)
-        try:
-            data = await self.call(strategies, call, request)
-            artifacts = strategies.results.artifacts(op, data)
-        except SubmitOutcomeUnknownError as exc:
-            self._journal(entry, "record_unknown", str(exc))
-            raise
-        except CallError as exc:
-            exc.locate(op.provider, op.id)
-            self._journal(entry, "record_rejected", str(exc))
-            raise
-        result = Result(provider=op.provider, operation=op.id, artifacts=artifacts, raw=data)
-        self._journal(entry, "record_result", result)
-        self.registry.emit(
-            TaskEvent("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
-        )
-        return result
 
     async def query(self, params: ParamsModel, *, journal_id: int | None = None) -> dict[str, Any]:
         """A query (credits, a task's raw state). Journaled only as part of a batch."""
@@ -277,11 +296,13 @@ class Engine:
     async def poll(self, provider: str, operation: str, task_id: str) -> TaskStatus:
         strategies, op = self.operation(provider, operation)
         call = Call(strategies.provider, op, "poll", task_id)
-        data = await self.call(strategies, call, strategies.task.poll_request(op, task_id))
-        try:
-            return strategies.task.status(op, data)
-        except CallError as exc:
-            raise exc.locate(provider, operation, task_id) from None
+        status: TaskStatus = await self.call(
+            strategies,
+            call,
+            strategies.task.poll_request(op, task_id),
+            lambda data: strategies.task.status(op, data),
+        )
+        return status
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
         strategies, op = self.operation(provider, operation)
