@@ -51,8 +51,7 @@ class ParamError(MediagenError, ValueError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        shown = _short_repr(value)
-        what = problem or f"{field}={shown} is not accepted"
+        what = problem or f"{field}={shown(value)} is not accepted"
         super().__init__(f"{operation}: {what}; allowed: {allowed}")
 
 
@@ -276,12 +275,16 @@ CATEGORY_ERRORS: dict[str, type[APIError]] = {
 }
 
 
-def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+def shown(value: Any, limit: int = 80) -> str:
+    """A short, safe repr for messages: clipped, and never failing (huge ints, odd objects)."""
+    try:
+        text = repr(value)
+    except Exception:  # e.g. an int past the 4300-digit repr limit
+        return f"<{type(value).__name__} too large to show>"
     if len(text) > limit:
         if isinstance(value, list | tuple):
             size = f"{len(value)} items"
         else:
-            size = f"{len(str(value))} chars"
+            size = f"{len(value) if isinstance(value, str) else len(text)} chars"
         text = f"{text[: limit - 20]}... ({size})"
     return text

@@ -7,13 +7,14 @@ Generated models (``mediagen.generated.<provider>.models``) are attrs classes th
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Self, cast
 
 import attrs
 
-from .errors import MissingParams, ParamError, UnknownParams
+from .errors import MissingParams, ParamError, UnknownParams, shown
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
@@ -41,7 +42,12 @@ class ParamsModel:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Build from a wire dict; unknown and missing keys are errors naming the operation."""
+        """Build from a wire dict, exactly: `from_dict(d).to_dict() == d` for a valid `d`.
+
+        An optional key that is absent stays unset (the vendor applies its default), unlike
+        the keyword constructor, which fills in the documented defaults. Unknown and missing
+        keys are errors naming the operation.
+        """
         by_wire = {f.metadata.get(WIRE_NAME, f.name): f for f in _fields(cls)}
         unknown = [k for k in data if k not in by_wire]
         if unknown:
@@ -49,7 +55,8 @@ class ParamsModel:
         missing = [w for w, f in by_wire.items() if f.default is attrs.NOTHING and w not in data]
         if missing:
             raise MissingParams(cls.OPERATION, missing)
-        return cls(**{by_wire[k].name: v for k, v in data.items()})
+        values = {f.name: data.get(wire) for wire, f in by_wire.items()}
+        return cls(**values)
 
     @classmethod
     def wire_names(cls) -> dict[str, str]:
@@ -84,7 +91,7 @@ def _fail(
     raise ParamError(type(inst).OPERATION, attribute.name, value, allowed, problem=problem)
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a finite number", bool: "true or false"}
 
 
 def is_type(kind: type) -> Validator:
@@ -94,7 +101,12 @@ def is_type(kind: type) -> Validator:
         if kind is bool:
             ok = isinstance(value, bool)
         elif kind is float:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            # JSON has no NaN or infinity: a vendor would refuse the body.
+            ok = (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            )
         else:
             ok = isinstance(value, kind) and not isinstance(value, bool)
         if not ok:
@@ -103,7 +115,7 @@ def is_type(kind: type) -> Validator:
                 attribute,
                 value,
                 _TYPE_NAMES[kind],
-                problem=f"{attribute.name} must be {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}",
+                problem=f"{attribute.name} must be {_TYPE_NAMES[kind]}, got {type(value).__name__} {shown(value)}",
             )
 
     return check
@@ -130,19 +142,19 @@ def is_list_of(kind: type) -> Validator:
                     attribute,
                     value,
                     f"a list of {_TYPE_NAMES[kind]} values",
-                    problem=f"{attribute.name}[{index}]={item!r} is not {_TYPE_NAMES[kind]}",
+                    problem=f"{attribute.name}[{index}]={shown(item)} is not {_TYPE_NAMES[kind]}",
                 )
 
     return check
 
 
 def one_of(*allowed: Any) -> Validator:
-    shown = ", ".join(repr(v) for v in allowed)
+    listed = ", ".join(repr(v) for v in allowed)
 
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         # `True in (1,)` is true in Python: compare types too, so 1 never passes for "1" or True.
         if not any(value == a and type(value) is type(a) for a in allowed):
-            _fail(inst, attribute, value, shown)
+            _fail(inst, attribute, value, listed)
 
     return check
 

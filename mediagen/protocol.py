@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from email.utils import parsedate_to_datetime
@@ -105,7 +106,7 @@ class CatalogTaskStrategy:
             return value
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise MalformedResponseError(
                 f"the task result is not the JSON string the vendor documents: {_clip(value)}"
             ) from None
@@ -142,7 +143,7 @@ class CatalogErrorClassifier:
                 MalformedResponseError(f"expected a JSON object, got {_clip(body)}"), call
             )
         code = body.get(shape.code_field)
-        if code != shape.success_code:
+        if code != shape.success_code or isinstance(code, bool):  # false == 0 in Python
             if self.accept_failed_code(call, body):
                 return body.get(shape.data_field)
             raise self.vendor_error(call, response, body)
@@ -244,14 +245,16 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        seconds = None
+    if seconds is not None:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         from datetime import UTC, datetime
 
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
 
 
@@ -274,10 +277,21 @@ _EXTENSIONS: dict[str, ArtifactKind] = {
 }
 
 
+def is_http_url(value: object) -> bool:
+    """An absolute http(s) URL with a host, that the standard parser can read."""
+    if not isinstance(value, str) or not _URL.match(value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "http://[x": an unterminated IPv6 literal
+        return False
+    return bool(parts.hostname) and not any(c.isspace() for c in value)
+
+
 def iter_urls(value: Any) -> Iterator[str]:
     """Every http(s) URL anywhere inside a JSON value, depth first, in document order."""
     if isinstance(value, str):
-        if _URL.match(value.strip()):
+        if is_http_url(value.strip()):
             yield value.strip()
     elif isinstance(value, Mapping):
         for item in value.values():
@@ -303,9 +317,11 @@ def output_kind(op: Operation) -> ArtifactKind:
 def unique_artifacts(
     urls: Iterator[str] | list[str], default: ArtifactKind
 ) -> tuple[Artifact, ...]:
+    """One artifact per distinct http(s) URL; anything that is not one is dropped."""
     seen: dict[str, Artifact] = {}
     for url in urls:
-        seen.setdefault(url, Artifact(url=url, kind=kind_for(url, default)))
+        if is_http_url(url):
+            seen.setdefault(url, Artifact(url=url, kind=kind_for(url, default)))
     return tuple(seen.values())
 
 
@@ -319,7 +335,9 @@ def _percent(value: Any) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if math.isnan(number):
         return None
     return max(0.0, min(100.0, number))
 

@@ -36,7 +36,7 @@ class HttpResponse:
     def json(self) -> Any:
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             snippet = self.body[:120].decode("utf-8", "replace")
             raise MalformedResponseError(
                 f"expected JSON, got {len(self.body)} bytes starting {snippet!r} ({exc})",

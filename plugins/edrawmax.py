@@ -12,6 +12,7 @@ from typing import Any
 from mediagen.catalog.ir import Operation
 from mediagen.emulation import CatalogEmulatorProfile
 from mediagen.errors import MalformedResponseError
+from mediagen.protocol import is_http_url
 from mediagen.provider_plugin import ProviderPlugin
 from mediagen.results import Artifact
 
@@ -31,13 +32,9 @@ class DiagramResults:
             if isinstance(payload.get(field), str) and payload[field]:
                 source, language = payload[field], lang
                 break
-        urls = [
-            payload[k]
-            for k in ("png_url", "svg_url")
-            if isinstance(payload.get(k), str) and payload[k]
-        ]
+        urls = [payload[k] for k in ("png_url", "svg_url") if is_http_url(payload.get(k))]
         if not urls:
-            raise MalformedResponseError("the diagram answer has neither png_url nor svg_url")
+            raise MalformedResponseError("the diagram answer has no http(s) png_url or svg_url")
         return tuple(
             Artifact(url=u, kind="diagram", source_code=source, source_language=language)
             for u in urls

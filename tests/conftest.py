@@ -113,3 +113,15 @@ def _journal_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     import os
 
     os.environ["MEDIAGEN_JOURNAL"] = str(tmp_path_factory.mktemp("journal") / "tasks.sqlite3")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI, hypothesis replays a fixed sequence of examples: a red run is reproducible, and
+    never a new random find on an unrelated change. Locally it keeps exploring."""
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
