@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypedDict, Unpack
 
 from .batch import DEFAULT_CONCURRENCY, BatchItem, Outcome, resume, run_batch
 from .credentials import CredentialStore
@@ -61,56 +61,60 @@ def _credentials(
     return CredentialStore(merged)
 
 
+class ClientOptions(TypedDict, total=False):
+    """Everything `AsyncClient` and `Client` accept, as keyword arguments (all optional)."""
+
+    credentials: CredentialMap
+    """`{provider: {credential: value}}`; missing ones come from the environment (MEDIAIO_API_KEY
+    or API_KEY, TOMOVIEE_APP_KEY + TOMOVIEE_APP_SECRET, EDRAWMAX_USER_ID)."""
+    mediaio_api_key: str | None
+    tomoviee_app_key: str | None
+    tomoviee_app_secret: str | None
+    edrawmax_user_id: str | None
+    base_urls: Mapping[str, str]
+    """`{provider: url}` overrides (else MEDIAGEN_<PROVIDER>_BASE_URL); https, or http on
+    loopback only."""
+    timeouts: Timeouts
+    polling: PollSchedule
+    """One poll schedule for every task, instead of the per-output defaults."""
+    retry: RetryPolicy
+    journal: JournalOption
+    """None (default): $MEDIAGEN_JOURNAL or the user data directory; False: off; a path or a
+    Journal: that one."""
+    registry: Registry
+    """A plugin registry (default: built-ins plus installed entry points)."""
+    max_download_bytes: int
+
+
 class AsyncClient(AsyncProviders):
     """The async client. Use it as an async context manager; `client.<provider>.<operation>()`.
 
-    Args:
-        credentials: `{provider: {credential: value}}`; missing ones come from the environment
-            (MEDIAIO_API_KEY or API_KEY, TOMOVIEE_APP_KEY + TOMOVIEE_APP_SECRET,
-            EDRAWMAX_USER_ID).
-        mediaio_api_key, tomoviee_app_key, tomoviee_app_secret, edrawmax_user_id: shortcuts.
-        base_urls: `{provider: url}` overrides (else MEDIAGEN_<PROVIDER>_BASE_URL); https, or
-            http on loopback only.
-        timeouts: connect / request / download timeouts (see mediagen.defaults).
-        polling: one poll schedule for every task, instead of the per-output defaults.
-        retry: how hard to retry (see mediagen.defaults.RetryPolicy and mediagen.retry).
-        journal: the task journal: None (default) uses $MEDIAGEN_JOURNAL or the user data
-            directory, False turns it off, a path or a Journal picks one.
-        registry: a plugin registry (default: built-ins plus installed entry points).
+    Options (see `ClientOptions`): credentials and the mediaio_api_key / tomoviee_app_key /
+    tomoviee_app_secret / edrawmax_user_id shortcuts, base_urls, timeouts, polling, retry,
+    journal, registry, max_download_bytes. Defaults live in mediagen.defaults.
     """
 
-    def __init__(
-        self,
-        *,
-        credentials: CredentialMap | None = None,
-        mediaio_api_key: str | None = None,
-        tomoviee_app_key: str | None = None,
-        tomoviee_app_secret: str | None = None,
-        edrawmax_user_id: str | None = None,
-        base_urls: Mapping[str, str] | None = None,
-        timeouts: Timeouts | None = None,
-        polling: PollSchedule | None = None,
-        retry: RetryPolicy | None = None,
-        journal: JournalOption = None,
-        registry: Registry | None = None,
-        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
-    ) -> None:
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        unknown = set(options) - set(ClientOptions.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown client option(s): {', '.join(sorted(unknown))}")
+        journal = options.get("journal")
         self._owns_journal = not isinstance(journal, Journal)
         self._engine = Engine(
-            registry=registry,
+            registry=options.get("registry"),
             credentials=_credentials(
-                credentials,
-                mediaio_api_key,
-                tomoviee_app_key,
-                tomoviee_app_secret,
-                edrawmax_user_id,
+                options.get("credentials"),
+                options.get("mediaio_api_key"),
+                options.get("tomoviee_app_key"),
+                options.get("tomoviee_app_secret"),
+                options.get("edrawmax_user_id"),
             ),
-            base_urls=base_urls,
-            timeouts=timeouts,
-            polling=polling,
-            retry=retry,
+            base_urls=options.get("base_urls"),
+            timeouts=options.get("timeouts"),
+            polling=options.get("polling"),
+            retry=options.get("retry"),
             journal=open_journal(journal),
-            max_download_bytes=max_download_bytes,
+            max_download_bytes=options.get("max_download_bytes", MAX_DOWNLOAD_BYTES),
         )
         self._endpoint_cache: dict[str, Any] = {}
 
@@ -209,37 +213,9 @@ class AsyncClient(AsyncProviders):
 class Client(Providers):
     """The blocking client: the same shape as `AsyncClient`, for code without an event loop."""
 
-    def __init__(
-        self,
-        *,
-        credentials: CredentialMap | None = None,
-        mediaio_api_key: str | None = None,
-        tomoviee_app_key: str | None = None,
-        tomoviee_app_secret: str | None = None,
-        edrawmax_user_id: str | None = None,
-        base_urls: Mapping[str, str] | None = None,
-        timeouts: Timeouts | None = None,
-        polling: PollSchedule | None = None,
-        retry: RetryPolicy | None = None,
-        journal: JournalOption = None,
-        registry: Registry | None = None,
-        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
-    ) -> None:
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        self._async = AsyncClient(**options)  # first: a bad option leaves no thread behind
         self._loop = LoopThread()
-        self._async = AsyncClient(
-            credentials=credentials,
-            mediaio_api_key=mediaio_api_key,
-            tomoviee_app_key=tomoviee_app_key,
-            tomoviee_app_secret=tomoviee_app_secret,
-            edrawmax_user_id=edrawmax_user_id,
-            base_urls=base_urls,
-            timeouts=timeouts,
-            polling=polling,
-            retry=retry,
-            journal=journal,
-            registry=registry,
-            max_download_bytes=max_download_bytes,
-        )
         self._endpoint_cache: dict[str, Any] = {}
 
     def __repr__(self) -> str:

@@ -229,3 +229,19 @@ def test_dropped_connections_and_slow_answers() -> None:
         assert await client.mediaio.credits() == {"credits": 1000}  # reads are retried
 
     with_client(body, timeouts=Timeouts(request=0.3))
+
+
+def test_options_per_client_and_per_call() -> None:
+    with pytest.raises(TypeError, match=r"unknown client option.*retries"):
+        mediagen.AsyncClient(retries=3)  # type: ignore[call-arg]
+
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        emu.inject(Fault("status", provider="mediaio", phase="query", status=503, times=2))
+        patient = client.with_options(retry=RetryPolicy(attempts=3, base=0.01, cap=0.02))
+        assert await patient.mediaio.credits() == {"credits": 1000}  # 2 failures, 3rd try
+        emu.inject(Fault("status", provider="mediaio", phase="query", status=503, times=2))
+        with pytest.raises(ServerError):
+            await client.mediaio.credits()  # this client's own policy: 1 attempt
+        assert patient.journal is client.journal
+
+    with_client(body, retry=RetryPolicy(attempts=1))
