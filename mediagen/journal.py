@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import cattrs
 
-from .results import Artifact, Result
+from .results import Result
 
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
 UNFINISHED = ("planned", "pending", "queued", "running")
@@ -294,27 +295,15 @@ class Journal:
         )
 
 
+# Results are stored as JSON through cattrs: attrs classes in, plain data out, and back.
+_converter = cattrs.Converter()
+
+
 def _dump_result(result: Result) -> str:
-    return json.dumps(
-        {
-            "provider": result.provider,
-            "operation": result.operation,
-            "task_id": result.task_id,
-            "artifacts": [attrs.asdict(a) for a in result.artifacts],
-            "raw": result.raw,
-        },
-        default=str,
-    )
+    return json.dumps(_converter.unstructure(result), default=str)
 
 
 def _load_result(text: str | None) -> Result | None:
     if not text:
         return None
-    doc = json.loads(text)
-    return Result(
-        provider=doc["provider"],
-        operation=doc["operation"],
-        task_id=doc["task_id"],
-        artifacts=tuple(Artifact(**a) for a in doc["artifacts"]),
-        raw=doc["raw"],
-    )
+    return _converter.structure(json.loads(text), Result)
