@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,12 +21,15 @@ import attrs
 from .catalog import default_catalog
 from .engine import AsyncTaskHandle
 from .errors import MediagenError, ParamError
-from .journal import Entry
+from .journal import UNFINISHED, Entry
 from .params import ParamsModel, model_for
 from .results import Result
+from .strategies import TaskStatus
 
 if TYPE_CHECKING:
     from .client import AsyncClient
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 4
 """Jobs in flight per provider, unless told otherwise."""
@@ -55,7 +59,9 @@ class Outcome:
     provider: str
     operation: str
     state: str
-    """succeeded, failed, cancelled, timed_out, rejected, unknown, or error."""
+    """succeeded; failed, cancelled or timed_out (by the vendor); rejected (refused before a
+    task existed); unknown (a lost submit answer); download_failed (the result exists, its
+    files could not be saved); or queued/running when we stopped waiting first."""
     task_id: str | None = None
     result: Result | None = None
     data: Any = None
@@ -144,6 +150,7 @@ class _Job:
     params: ParamsModel | None
     journal_id: int | None
     task_id: str | None = None
+    last_state: str | None = None
 
 
 async def run_batch(
@@ -193,7 +200,7 @@ async def resume(
         raise MediagenError("resume needs the task journal; it is turned off")
     jobs: list[_Job] = []
     outcomes: list[Outcome] = []
-    for entry in journal.entries(states=("planned", "pending", "queued", "running", "succeeded")):
+    for entry in journal.entries(states=(*UNFINISHED, "succeeded")):
         if entry.state == "pending":
             journal.record_unknown(
                 entry.id, "the process stopped while submitting; the vendor may have the task"
@@ -201,6 +208,10 @@ async def resume(
             outcomes.append(_unknown(len(jobs) + len(outcomes), entry))
             continue
         if entry.state == "succeeded" and not _missing_files(entry):
+            continue
+        if entry.state in ("queued", "running") and not entry.task_id:
+            journal.record_unknown(entry.id, "no task id was recorded for this entry")
+            outcomes.append(_unknown(len(jobs) + len(outcomes), entry))
             continue
         params = None
         if entry.state == "planned":
@@ -268,10 +279,11 @@ async def _run_jobs(
 async def _run_job(
     client: AsyncClient, job: _Job, output: str | Path | None, notify: Callable[[_Job, str], None]
 ) -> Outcome:
+    """One item, start to finish; whatever happens is an Outcome, never an exception that
+    would stop the other items."""
     engine = client._engine
     try:
         _, op = engine.operation(job.provider, job.operation)
-        result: Result | None = None
         if op.kind == "query":
             assert job.params is not None
             notify(job, "running")
@@ -286,15 +298,49 @@ async def _run_job(
                 result = await engine.run(job.params, journal_id=job.journal_id)
         else:
             result = await _task_result(client, job, notify)
-        paths: tuple[Path, ...] = ()
-        if output is not None:
-            paths = tuple(await engine.download(result, output, journal_id=job.journal_id))
-        notify(job, "succeeded")
-        return _outcome(job, "succeeded", task_id=result.task_id, result=result, paths=paths)
-    except MediagenError as exc:
-        state = getattr(exc, "state", None) or _state_of(exc, submitted=job.task_id is not None)
+    except Exception as exc:  # a failed item, not a failed batch
+        error = _as_mediagen_error(exc, job)
+        _reject_if_unsent(client, job, error)
+        state = getattr(error, "state", None) or _state_of(error, job)
         notify(job, state)
-        return _outcome(job, state, task_id=job.task_id or getattr(exc, "task_id", None), error=exc)
+        return _outcome(
+            job, state, task_id=job.task_id or getattr(error, "task_id", None), error=error
+        )
+    paths: tuple[Path, ...] = ()
+    if output is not None:
+        try:
+            paths = tuple(await engine.download(result, output, journal_id=job.journal_id))
+        except Exception as exc:  # the result exists and is journaled: only the files are missing
+            notify(job, "download_failed")
+            return _outcome(
+                job,
+                "download_failed",
+                task_id=result.task_id,
+                result=result,
+                error=_as_mediagen_error(exc, job),
+            )
+    notify(job, "succeeded")
+    return _outcome(job, "succeeded", task_id=result.task_id, result=result, paths=paths)
+
+
+def _as_mediagen_error(exc: Exception, job: _Job) -> MediagenError:
+    if isinstance(exc, MediagenError):
+        return exc
+    log.error("%s.%s failed unexpectedly", job.provider, job.operation, exc_info=exc)
+    return MediagenError(f"{job.provider}.{job.operation}: unexpected {type(exc).__name__}: {exc}")
+
+
+def _reject_if_unsent(client: AsyncClient, job: _Job, error: MediagenError) -> None:
+    """A planned entry that failed before it was sent stays resumable unless marked: mark it
+    rejected, so a later `resume` does not submit it behind the user's back."""
+    journal = client.journal
+    if journal is None or job.journal_id is None:
+        return
+    try:
+        if journal.get(job.journal_id).state == "planned":
+            journal.record_rejected(job.journal_id, str(error))
+    except Exception:
+        log.exception("could not update journal entry %s", job.journal_id)
 
 
 def _outcome(
@@ -338,7 +384,12 @@ async def _task_result(
         if journaled is not None:
             return journaled
     notify(job, "queued")
-    return await handle.wait(on_progress=lambda s: notify(job, s.state))
+
+    def progress(status: TaskStatus) -> None:
+        job.last_state = status.state
+        notify(job, status.state)
+
+    return await handle.wait(on_progress=progress)
 
 
 @overload
@@ -364,11 +415,13 @@ def _journaled_result(client: AsyncClient, job: _Job, *, missing_ok: bool) -> Re
     raise MediagenError(f"journal entry {job.journal_id} has no result to download")
 
 
-def _state_of(exc: MediagenError, *, submitted: bool) -> str:
+def _state_of(exc: MediagenError, job: _Job) -> str:
+    """An item's state after an error: unknown for a lost submit, the task's last known state
+    when we merely stopped waiting (it may still finish), failed or rejected otherwise."""
     from .errors import SubmitOutcomeUnknownError, TaskTimeoutError
 
     if isinstance(exc, SubmitOutcomeUnknownError):
         return "unknown"
     if isinstance(exc, TaskTimeoutError):
-        return "timed_out"
-    return "failed" if submitted else "rejected"
+        return job.last_state or "queued"
+    return "failed" if job.task_id is not None else "rejected"

@@ -22,9 +22,10 @@ from .generated import PROVIDERS, AsyncProviders, Providers, load
 from .journal import Journal, configured_path
 from .loop import LoopThread
 from .params import ParamsModel
-from .registry import Registry
+from .registry import Registry, default_registry
 from .results import Result
 from .tasks import TaskHandle
+from .transport import Transport
 
 CredentialMap = Mapping[str, Mapping[str, str | None]]
 JournalOption = Journal | str | Path | bool | None
@@ -35,7 +36,9 @@ def open_journal(option: JournalOption) -> Journal | None:
     none; a path or a Journal: that one."""
     if isinstance(option, Journal):
         return option
-    if option is False:
+    if option is False or (
+        isinstance(option, str) and option.strip().lower() in ("off", "none", "")
+    ):
         return None
     path = configured_path(None if option in (None, True) else Path(option))  # type: ignore[arg-type]
     return Journal(path) if path is not None else None
@@ -99,9 +102,12 @@ class AsyncClient(AsyncProviders):
         if unknown:
             raise TypeError(f"unknown client option(s): {', '.join(sorted(unknown))}")
         journal = options.get("journal")
+        registry = options.get("registry") or default_registry()  # first: it may fail (a plugin)
         self._owns_journal = not isinstance(journal, Journal)
+        self._owns_engine = True
+        self._parent_transport: Transport | None = None
         self._engine = Engine(
-            registry=options.get("registry"),
+            registry=registry,
             credentials=_credentials(
                 options.get("credentials"),
                 options.get("mediaio_api_key"),
@@ -136,7 +142,9 @@ class AsyncClient(AsyncProviders):
         `await client.with_options(retry=RetryPolicy(attempts=1)).mediaio.credits()`."""
         clone = object.__new__(AsyncClient)
         clone._owns_journal = False
+        clone._owns_engine = False
         clone._engine = self._engine.with_options(timeouts=timeouts, polling=polling, retry=retry)
+        clone._parent_transport = self._engine.transport
         clone._endpoint_cache = {}
         return clone
 
@@ -152,6 +160,11 @@ class AsyncClient(AsyncProviders):
         await self.close()
 
     async def close(self) -> None:
+        """Close the session and the journal; a `with_options` copy closes only what it made."""
+        if not self._owns_engine:
+            if self._engine.transport is not self._parent_transport:
+                await self._engine.transport.close()
+            return
         await self._engine.close()
         if self._owns_journal and self._engine.journal is not None:
             self._engine.journal.close()
@@ -216,6 +229,7 @@ class Client(Providers):
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         self._async = AsyncClient(**options)  # first: a bad option leaves no thread behind
         self._loop = LoopThread()
+        self._owns_loop = True
         self._endpoint_cache: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -234,6 +248,7 @@ class Client(Providers):
     ) -> Client:
         clone = object.__new__(Client)
         clone._loop = self._loop
+        clone._owns_loop = False
         clone._async = self._async.with_options(timeouts=timeouts, polling=polling, retry=retry)
         clone._endpoint_cache = {}
         return clone
@@ -252,7 +267,8 @@ class Client(Providers):
     def close(self) -> None:
         with contextlib.suppress(RuntimeError):  # already closed
             self._loop.run(self._async.close())
-        self._loop.close()
+        if self._owns_loop:  # a with_options copy shares its parent's loop thread
+            self._loop.close()
 
     def _endpoints(self, provider: str) -> Any:
         if provider not in self._endpoint_cache:

@@ -34,6 +34,16 @@ class Secret:
         return hash(("Secret", self._value))
 
 
+class SecretMapping(dict[str, str]):
+    """A dict whose repr hides the values: credentials and auth headers in flight, so a
+    traceback printed with its locals (Sentry, pytest --showlocals) shows no key."""
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: '***'" for k in self) + "}"
+
+    __str__ = __repr__
+
+
 class CredentialStore:
     """Credentials given to a client, per provider and credential name."""
 
@@ -48,10 +58,10 @@ class CredentialStore:
         listed = {p: sorted(v) for p, v in self._given.items()}
         return f"CredentialStore({listed})"
 
-    def resolve(self, provider: Provider) -> dict[str, str]:
+    def resolve(self, provider: Provider) -> SecretMapping:
         """name -> value for the provider; a missing required one raises before any network."""
         given = self._given.get(provider.name, {})
-        out: dict[str, str] = {}
+        out = SecretMapping()
         for cred in provider.auth.credentials:
             secret = given.get(cred.name)
             value = (
@@ -64,11 +74,3 @@ class CredentialStore:
             elif cred.required:
                 raise MissingCredentialError(provider.name, cred.name, cred.env)
         return out
-
-    def secrets(self, provider: Provider) -> list[str]:
-        """The secret values in use for a provider (for scrubbing output)."""
-        try:
-            values = self.resolve(provider)
-        except MissingCredentialError:
-            values = {}
-        return [values[c.name] for c in provider.auth.credentials if c.secret and c.name in values]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from .catalog import Provider
 from .defaults import MAX_DOWNLOAD_BYTES
-from .errors import UnsafeDownloadError
+from .errors import CallError, DownloadError, UnsafeDownloadError
 from .hosts import Target, download_allowed
 from .results import Result
 from .transport import Transport
@@ -80,13 +80,38 @@ async def save_result(
                 task_id=result.task_id,
             )
     directory = Path(directory)
+    try:
+        return await _save_all(transport, provider, target, result, directory, overwrite, max_bytes)
+    except OSError as exc:
+        raise DownloadError(
+            f"cannot save into {directory}: {exc.strerror or exc}",
+            provider=result.provider,
+            operation=result.operation,
+            task_id=result.task_id,
+        ) from None
+    except CallError as exc:
+        raise exc.locate(result.provider, result.operation, result.task_id) from None
+
+
+async def _save_all(
+    transport: Transport,
+    provider: Provider,
+    target: Target,
+    result: Result,
+    directory: Path,
+    overwrite: bool,
+    max_bytes: int,
+) -> list[Path]:
     stem = file_stem(result)
     many = len(result.artifacts) > 1
     paths: list[Path] = []
     sources: dict[str, Path] = {}
     for index, artifact in enumerate(result.artifacts, 1):
         tmp, content_type = await transport.fetch_to_temp(
-            artifact.url, directory, max_bytes=max_bytes
+            artifact.url,
+            directory,
+            max_bytes=max_bytes,
+            allowed=lambda url: download_allowed(provider, target, url),
         )
         try:
             name = f"{stem}-{index}" if many else stem

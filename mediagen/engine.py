@@ -15,13 +15,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .catalog import Operation, Provider
-from .credentials import CredentialStore
+from .credentials import CredentialStore, SecretMapping
 from .defaults import MAX_DOWNLOAD_BYTES, WAIT_TIMEOUT, PollSchedule, RetryPolicy, Timeouts
 from .download import save_result
 from .errors import (
     CallError,
     ConfigurationError,
     GenerationFailedError,
+    NotFoundError,
     SubmitOutcomeUnknownError,
     TaskTimeoutError,
 )
@@ -129,11 +130,9 @@ class Engine:
         """One request; returns the response's data (through `parse`, which may raise a
         MalformedResponseError), or raises a located CallError with no secret in it."""
         provider = strategies.provider
-        credentials = self.credentials.resolve(provider)  # before any network
-        target = self.target(provider)
-        url = destination(target, request.path)
-        auth = strategies.auth.headers(credentials)
-        headers = {"Content-Type": "application/json", **auth, **request.headers}
+        credentials, url = self.preflight(strategies, request)
+        auth = SecretMapping(strategies.auth.headers(credentials))
+        headers = SecretMapping({"Content-Type": "application/json", **auth, **request.headers})
         try:
             response = await self.transport.request(
                 request.method, url, json=request.json, headers=headers
@@ -144,6 +143,16 @@ class Engine:
             exc.locate(provider.name, call.operation.id, call.task_id)
             # A vendor may echo a key back in its error text: never let it into our messages.
             raise scrub(exc, secret_values(provider, credentials, auth)) from None
+
+    def preflight(
+        self, strategies: ProviderStrategies, request: HttpRequest
+    ) -> tuple[SecretMapping, str]:
+        """Everything that can fail before the network, checked before anything is journaled:
+        the client is open, credentials exist, the URL stays on the provider's host."""
+        if self.transport.closed:
+            raise ConfigurationError("the client is closed")
+        credentials = self.credentials.resolve(strategies.provider)
+        return credentials, destination(self.target(strategies.provider), request.path)
 
     async def call(
         self,
@@ -237,7 +246,7 @@ class Engine:
         first; after it, rejected (nothing exists) or unknown (the answer was lost or cut off)."""
         call = Call(strategies.provider, op, phase)
         request = strategies.task.submit_request(op, params.to_dict())
-        self.credentials.resolve(strategies.provider)  # a missing credential is not an intent
+        self.preflight(strategies, request)  # what fails here is not an intent: nothing was sent
         entry = self._intent(op, params, journal_id)
         try:
             value = await self.call(strategies, call, request, parse)
@@ -277,11 +286,11 @@ class Engine:
         """A query (credits, a task's raw state). Journaled only as part of a batch."""
         strategies, op = self._for_params(params, "query")
         call = Call(strategies.provider, op, "query")
+        request = strategies.task.submit_request(op, params.to_dict())
+        self.preflight(strategies, request)
         entry = self._intent(op, params, journal_id) if journal_id is not None else None
         try:
-            data = await self.call(
-                strategies, call, strategies.task.submit_request(op, params.to_dict())
-            )
+            data = await self.call(strategies, call, request)
         except CallError as exc:
             self._journal(entry, "record_failure", "failed", str(exc))
             raise
@@ -399,6 +408,7 @@ class AsyncTaskHandle:
         self.journal_id = journal_id
         self.last_status: TaskStatus | None = None
         self._fresh = fresh
+        self._result: Result | None = None
 
     def __repr__(self) -> str:
         state = self.last_status.state if self.last_status else "unknown"
@@ -465,11 +475,16 @@ class AsyncTaskHandle:
             polls = 1
         while True:
             try:
-                status = await self.status()
+                async with asyncio.timeout(max(deadline - loop.time(), 0.001)):
+                    status = await self.status()
                 failures = 0
+            except TimeoutError:
+                raise self._timeout(limit) from None
             except CallError as exc:
                 failures += 1
                 if decide(exc, "poll", 1, policy) != "retry" or failures >= policy.wait_failures:
+                    if isinstance(exc, NotFoundError):  # the vendor does not know this task
+                        self._engine._journal(self.journal_id, "record_failure", "failed", str(exc))
                     raise
                 log.info("polling %s keeps failing (%s); trying again", self.task_id, exc)
                 delay = backoff(
@@ -487,16 +502,21 @@ class AsyncTaskHandle:
                 polls += 1
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TaskTimeoutError(
-                    f"stopped waiting after {limit:g}s; the task is still "
-                    f"{self.last_status.state if self.last_status else 'unknown'}",
-                    provider=self.provider,
-                    operation=self.operation,
-                    task_id=self.task_id,
-                )
+                raise self._timeout(limit)
             await asyncio.sleep(min(delay, remaining))
 
+    def _timeout(self, limit: float) -> TaskTimeoutError:
+        state = self.last_status.state if self.last_status else "unknown"
+        return TaskTimeoutError(
+            f"stopped waiting after {limit:g}s; the task is still {state}",
+            provider=self.provider,
+            operation=self.operation,
+            task_id=self.task_id,
+        )
+
     def _finish(self, status: TaskStatus) -> Result:
+        if self._result is not None:
+            return self._result
         engine = self._engine
         try:
             result = engine.result_of(self.provider, self.operation, self.task_id, status)
@@ -515,6 +535,7 @@ class AsyncTaskHandle:
             )
             raise
         engine._journal(self.journal_id, "record_result", result)
+        self._result = result
         engine.registry.emit(
             TaskEvent(
                 "finished",

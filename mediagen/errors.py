@@ -9,11 +9,12 @@ MediagenError
 ├── APIError                               the vendor answered with an error
 │   ├── AuthenticationError, InsufficientCreditsError, ContentRejectedError,
 │   │   RateLimitError, InvalidParameterError, PayloadTooLargeError, NotFoundError,
-│   │   GenerationFailedError (terminal task states too), ServerError
+│   │   GenerationFailedError (terminal task states too), TransientError, ServerError
 ├── TransportError                         no usable answer: connection, timeout
 ├── MalformedResponseError                 an answer we cannot read
 ├── SubmitOutcomeUnknownError               a submit's answer was lost: never resubmitted
 ├── TaskTimeoutError                       we stopped waiting; the task may still finish
+├── DownloadError                          an artifact we could not save
 └── UnsafeDownloadError                    an artifact URL we refuse to fetch
 ```
 
@@ -252,6 +253,12 @@ class TaskTimeoutError(CallError):
     """We stopped waiting; the task itself may still finish: resume it by id."""
 
     hint = "wait again later with the task id"
+
+
+class DownloadError(CallError):
+    """An artifact could not be saved (the output folder is not writable, the disk is full)."""
+
+    hint = "check the output folder"
 
 
 class UnsafeDownloadError(CallError):

@@ -17,8 +17,10 @@ timed_out):
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,9 +32,10 @@ import cattrs
 
 from .results import Result
 
+log = logging.getLogger(__name__)
+
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
 UNFINISHED = ("planned", "pending", "queued", "running")
-RESUMABLE = ("planned", "queued", "running")
 TERMINAL = ("succeeded", "failed", "cancelled", "timed_out", "rejected", "unknown")
 
 _SCHEMA = """
@@ -117,8 +120,10 @@ class Journal:
         self._db = sqlite3.connect(
             self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
+        # One connection may serve several threads (clients on their own loop threads): every
+        # use of it holds this lock, so transactions never interleave.
+        self._lock = threading.RLock()
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout = 30000")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes
         self._db.executescript(_SCHEMA)  # idempotent; executescript commits on its own
@@ -131,13 +136,18 @@ class Journal:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -215,12 +225,24 @@ class Journal:
             )
 
     def adopt(self, provider: str, operation: str, task_id: str) -> int:
-        """The entry of a task known only by id (resumed from elsewhere); created if new."""
-        found = self.find(provider, task_id)
-        if found is not None:
-            return found.id
-        entry_id = self.record_intent(provider, operation, {}, state="queued")
-        self._set(entry_id, task_id=task_id)
+        """The entry of a task known only by id (resumed from elsewhere); created if new, in
+        one transaction, so two processes adopting the same id share one entry."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT id FROM tasks WHERE provider = ? AND task_id = ?", (provider, task_id)
+            ).fetchone()
+            if row is not None:
+                return int(row["id"])
+            cur = db.execute(
+                "INSERT INTO tasks (provider, operation, params, task_id, state, created_at, updated_at)"
+                " VALUES (?, ?, '{}', ?, 'queued', ?, ?)",
+                (provider, operation, task_id, now, now),
+            )
+            entry_id = int(cur.lastrowid or 0)
+            db.execute(
+                "INSERT INTO events (task, at, state) VALUES (?, ?, 'queued')", (entry_id, now)
+            )
         return entry_id
 
     def _set(self, entry_id: int, **fields: Any) -> None:
@@ -240,16 +262,16 @@ class Journal:
     # -- reads --------------------------------------------------------------------------------
 
     def get(self, entry_id: int) -> Entry:
-        row = self._db.execute("SELECT * FROM tasks WHERE id = ?", (entry_id,)).fetchone()
-        if row is None:
+        rows = self._read("SELECT * FROM tasks WHERE id = ?", (entry_id,))
+        if not rows:
             raise KeyError(entry_id)
-        return self._entry(row)
+        return self._entry(rows[0])
 
     def find(self, provider: str, task_id: str) -> Entry | None:
-        row = self._db.execute(
+        rows = self._read(
             "SELECT * FROM tasks WHERE provider = ? AND task_id = ?", (provider, task_id)
-        ).fetchone()
-        return self._entry(row) if row else None
+        )
+        return self._entry(rows[0]) if rows else None
 
     def entries(
         self, *, states: Sequence[str] | None = None, batch: str | None = None
@@ -265,16 +287,16 @@ class Journal:
             args.append(batch)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [self._entry(r) for r in self._db.execute(sql + " ORDER BY id", args).fetchall()]
+        return [self._entry(r) for r in self._read(sql + " ORDER BY id", args)]
 
     def events(self, entry_id: int) -> list[tuple[str, float | None]]:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT state, progress FROM events WHERE task = ? ORDER BY id", (entry_id,)
         )
-        return [(r["state"], r["progress"]) for r in rows.fetchall()]
+        return [(r["state"], r["progress"]) for r in rows]
 
     def _entry(self, row: sqlite3.Row) -> Entry:
-        files = self._db.execute(
+        files = self._read(
             "SELECT url, path FROM files WHERE task = ? ORDER BY at, url", (row["id"],)
         )
         return Entry(
@@ -291,7 +313,7 @@ class Journal:
             item=row["item"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
-            files=tuple((r["url"], r["path"]) for r in files.fetchall()),
+            files=tuple((r["url"], r["path"]) for r in files),
         )
 
 
@@ -304,6 +326,12 @@ def _dump_result(result: Result) -> str:
 
 
 def _load_result(text: str | None) -> Result | None:
+    """A stored result; one that no longer reads (a plugin's odd artifact kind, a hand edit)
+    is logged and skipped, so one row never makes the whole journal unreadable."""
     if not text:
         return None
-    return _converter.structure(json.loads(text), Result)
+    try:
+        return _converter.structure(json.loads(text), Result)
+    except Exception:
+        log.warning("a stored result in the task journal could not be read; skipped", exc_info=True)
+        return None

@@ -21,6 +21,12 @@ class LoopThread:
         if self._loop.is_closed():
             coro.close()
             raise RuntimeError("the client is closed")
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError(
+                "the blocking client was called from its own callback (on_progress or an event "
+                "hook), which would wait forever; use AsyncClient there"
+            )
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
             return future.result()
@@ -29,7 +35,7 @@ class LoopThread:
             raise
 
     def close(self) -> None:
-        if self._loop.is_closed():
+        if self._loop.is_closed() or threading.current_thread() is self._thread:
             return
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)

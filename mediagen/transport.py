@@ -9,17 +9,20 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import aiohttp
 
 from .defaults import POOL_SIZE, USER_AGENT, Timeouts
-from .errors import TransportError, UnsafeDownloadError
+from .errors import ConfigurationError, DownloadError, TransportError, UnsafeDownloadError
 from .strategies import HttpResponse
 
 log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
 
 
 class Transport:
@@ -27,8 +30,11 @@ class Transport:
         self.timeouts = timeouts
         self.pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
+        self.closed = False
 
     def _client(self) -> aiohttp.ClientSession:
+        if self.closed:
+            raise ConfigurationError("the client is closed")
         # Created on first use, inside the running loop, as aiohttp requires.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
@@ -42,6 +48,7 @@ class Transport:
         return self._session
 
     async def close(self) -> None:
+        self.closed = True
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
@@ -51,9 +58,8 @@ class Transport:
     ) -> HttpResponse:
         log.debug("%s %s", method, url)
         try:
-            async with self._client().request(
-                method, url, json=json, headers=dict(headers or {})
-            ) as resp:
+            # `headers` is passed as given: the engine's masked mapping keeps keys out of reprs.
+            async with self._client().request(method, url, json=json, headers=headers) as resp:
                 body = await resp.read()
                 log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
                 return HttpResponse(resp.status, dict(resp.headers), body)
@@ -61,6 +67,11 @@ class Transport:
             # Refused / unreachable / DNS: no byte of the request reached the server.
             raise TransportError(
                 f"cannot connect to {_origin(url)}: {exc.os_error or exc}", sent=False
+            ) from None
+        except aiohttp.ConnectionTimeoutError:
+            # The connection never opened: nothing was sent either.
+            raise TransportError(
+                f"cannot connect to {_origin(url)} within {self.timeouts.connect:g}s", sent=False
             ) from None
         except TimeoutError:
             raise TransportError(
@@ -72,23 +83,61 @@ class Transport:
             ) from None
 
     async def fetch_to_temp(
-        self, url: str, directory: Path, *, max_bytes: int
+        self,
+        url: str,
+        directory: Path,
+        *,
+        max_bytes: int,
+        allowed: Callable[[str], str | None] = lambda url: None,
     ) -> tuple[Path, str | None]:
         """Stream url into a hidden temp file in directory; returns (temp path, content type).
 
-        The caller moves it into place; on any failure the partial file is removed here.
+        Redirects are followed by hand, each target checked with `allowed` (None: fine, else
+        the reason it is refused), so a redirect cannot lead around the host allow-list. The
+        caller moves the file into place; on any failure the partial file is removed here.
         """
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".mediagen-", suffix=".part", dir=directory)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".mediagen-", suffix=".part", dir=directory)
+        except OSError as exc:
+            raise DownloadError(f"cannot write into {directory}: {exc.strerror or exc}") from None
         tmp = Path(tmp_name)
-        size = 0
         done = False
         try:
-            timeout = aiohttp.ClientTimeout(
-                total=self.timeouts.download, sock_connect=self.timeouts.connect
-            )
             with os.fdopen(fd, "wb") as out:
-                async with self._client().get(url, timeout=timeout) as resp:
+                content_type = await self._stream(url, out, max_bytes, allowed)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; an artifact is an ordinary file
+            done = True
+            return tmp, content_type
+        except OSError as exc:
+            raise DownloadError(
+                f"cannot write {url} into {directory}: {exc.strerror or exc}"
+            ) from None
+        finally:
+            if not done:
+                tmp.unlink(missing_ok=True)
+
+    async def _stream(
+        self, url: str, out: Any, max_bytes: int, allowed: Callable[[str], str | None]
+    ) -> str | None:
+        timeout = aiohttp.ClientTimeout(
+            total=self.timeouts.download, sock_connect=self.timeouts.connect
+        )
+        size = 0
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                async with self._client().get(url, timeout=timeout, allow_redirects=False) as resp:
+                    if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
+                        target = urljoin(url, resp.headers["Location"])
+                        reason = allowed(target)
+                        if reason:
+                            raise UnsafeDownloadError(
+                                f"{url} redirects to a refused place: {reason}"
+                            )
+                        url = target
+                        continue
                     if resp.status != 200:
                         raise TransportError(
                             f"downloading {url} failed: HTTP {resp.status}", status=resp.status
@@ -103,21 +152,15 @@ class Transport:
                         if size > max_bytes:
                             raise UnsafeDownloadError(f"{url} is over the {max_bytes}-byte cap")
                         out.write(chunk)
-                    content_type = resp.headers.get("Content-Type")
-                out.flush()
-                os.fsync(out.fileno())
-            done = True
-            log.debug("downloaded %s (%d bytes)", url, size)
-            return tmp, content_type
+                    log.debug("downloaded %s (%d bytes)", url, size)
+                    return resp.headers.get("Content-Type")
+            raise TransportError(f"downloading {url}: more than {MAX_REDIRECTS} redirects")
         except aiohttp.ClientError as exc:
             raise TransportError(f"downloading {url} failed: {type(exc).__name__}: {exc}") from None
         except TimeoutError:
             raise TransportError(
                 f"downloading {url} took over {self.timeouts.download:g}s"
             ) from None
-        finally:
-            if not done:
-                tmp.unlink(missing_ok=True)
 
 
 def _origin(url: str) -> str:

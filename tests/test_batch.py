@@ -43,7 +43,9 @@ def test_batch_runs_everything_in_order_with_a_per_provider_limit(tmp_path: Path
     async def go() -> list[mediagen.batch.Outcome]:
         async with (
             Emulator(duration=0.2) as emu,
-            mediagen.AsyncClient(**emu.client_options(), journal=tmp_path / "j.sqlite3") as client,
+            mediagen.AsyncClient(
+                **{**emu.client_options(), "journal": tmp_path / "j.sqlite3"}
+            ) as client,
         ):
             emu.set_outcome("tomoviee.text_to_music", "failed", reason="out of tune")
             emu.inject(

@@ -20,7 +20,9 @@ def run_with(journal: Path, body, **options):  # type: ignore[no-untyped-def]
     async def go():  # type: ignore[no-untyped-def]
         async with (
             Emulator(duration=0.1) as emu,
-            mediagen.AsyncClient(**{**emu.client_options(), **options}, journal=journal) as client,
+            mediagen.AsyncClient(
+                **{**emu.client_options(), **options, "journal": journal}
+            ) as client,
         ):
             return await body(emu, client)
 
@@ -90,7 +92,7 @@ def test_resuming_by_id_adopts_an_unknown_task(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
 
     async def body(emu: Emulator, client: mediagen.AsyncClient) -> str:
-        async with mediagen.AsyncClient(**emu.client_options(), journal=False) as other:
+        async with mediagen.AsyncClient(**emu.client_options()) as other:
             task = await other.mediaio.imagen_4(prompt="x")
         await client.task("mediaio", "imagen_4", task.task_id).wait()
         return task.task_id

@@ -37,7 +37,7 @@ def assert_clean(label: str, text: str | bytes) -> None:
 
 
 async def workload(emu: Emulator, out: Path, journal: Path, texts: list[str]) -> None:
-    async with mediagen.AsyncClient(**emu.client_options(), journal=journal) as client:
+    async with mediagen.AsyncClient(**{**emu.client_options(), "journal": journal}) as client:
         texts.append(repr(client))
         task = await client.mediaio.imagen_4(prompt="a cat")
         texts += [repr(task), repr(await task.status())]
@@ -76,8 +76,11 @@ async def workload(emu: Emulator, out: Path, journal: Path, texts: list[str]) ->
         except MediagenError as exc:
             texts += [str(exc), "".join(traceback.format_exception(exc))]
     bad = mediagen.AsyncClient(
-        **{**emu.client_options(), "credentials": {"mediaio": {"api_key": MEDIAIO_KEY + "x"}}},
-        journal=journal,
+        **{
+            **emu.client_options(),
+            "credentials": {"mediaio": {"api_key": MEDIAIO_KEY + "x"}},
+            "journal": journal,
+        }
     )
     try:
         await bad.mediaio.imagen_4(prompt="x")

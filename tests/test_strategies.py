@@ -263,7 +263,7 @@ def test_a_plugin_cannot_point_a_request_at_another_host(path: str) -> None:
     async def go() -> None:
         async with (
             Emulator(registry=registry) as emu,
-            mediagen.AsyncClient(**emu.client_options(), journal=False) as client,
+            mediagen.AsyncClient(**emu.client_options()) as client,
         ):
             with pytest.raises(ConfigurationError, match="refusing request path"):
                 await client.edrawmax.flowchart(prompt="x")

@@ -92,7 +92,7 @@ async def _client(emulate: bool) -> AsyncIterator[AsyncClient]:
     # Long enough to watch the progress line, short enough not to wait for.
     async with (
         Emulator(duration=0.8) as emulator,
-        AsyncClient(**emulator.client_options(), journal=False) as client,
+        AsyncClient(**emulator.client_options()) as client,
     ):
         yield client
 
@@ -233,7 +233,7 @@ async def _demo(output: Path) -> int:
     progress = Progress()
     async with (
         Emulator(duration=1.5) as emulator,
-        AsyncClient(**emulator.client_options(), journal=False) as client,
+        AsyncClient(**emulator.client_options()) as client,
     ):
         print(f"Emulator at {emulator.url}; running one operation per provider:")
 

@@ -181,12 +181,14 @@ class Emulator:
         return {name: f"{self.url}/{name}" for name in self._providers()}
 
     def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for AsyncClient / Client to talk to this emulator quickly."""
+        """Keyword arguments for AsyncClient / Client to talk to this emulator quickly. The task
+        journal is off: emulated tasks must not mix with real ones in the user's journal."""
         return {
             "base_urls": self.base_urls,
             "credentials": self.credentials,
             "polling": FAST_POLLING,
             "registry": self.registry,
+            "journal": False,
         }
 
     # -- configuration ------------------------------------------------------------------------
@@ -199,6 +201,14 @@ class Emulator:
         self, operation: str, state: TerminalState, reason: str | None = None, *, times: int = 1
     ) -> None:
         """The next `times` tasks of "provider.operation" end in `state` (default: succeeded)."""
+        provider, _, op_id = operation.partition(".")
+        task = self.registry.catalog.provider(provider).task
+        if task is None or state not in task.states.values():
+            known = sorted(set(task.states.values())) if task else []
+            raise ValueError(
+                f"{provider} has no vendor status for {state!r}; it has {', '.join(known)}"
+            )
+        self.registry.catalog.provider(provider).operation(op_id)  # KeyError names known ones
         self._outcomes.setdefault(operation, []).extend([(state, reason)] * times)
 
     def requests_for(self, provider: str, phase: str | None = None) -> list[RecordedRequest]:
@@ -311,7 +321,7 @@ class Emulator:
         status, payload = (
             profile.vendor_error(fault.code, fault.message)
             if fault.code is not None
-            else (fault.status, _error_body(profile, fault.status, fault.message))
+            else (fault.status, profile.vendor_error(fault.status, fault.message)[1])
         )
         headers = (
             {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
@@ -435,10 +445,6 @@ def _regex(provider: str, path: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^{}]+\})", path)
     pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
     return re.compile(f"/{re.escape(provider)}{pattern}")
-
-
-def _error_body(profile: EmulatorProfile, status: int, message: str) -> Any:
-    return profile.vendor_error(status, message)[1]
 
 
 def _drop(request: web.Request) -> None:
