@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .defaults import PollSchedule, Timeouts
+from .defaults import PollSchedule, RetryPolicy, Timeouts
 from .errors import MediagenError, ParamError
 from .results import Artifact, Result
 
@@ -25,6 +25,7 @@ __all__ = [
     "ParamError",
     "PollSchedule",
     "Result",
+    "RetryPolicy",
     "Timeouts",
     "__version__",
 ]

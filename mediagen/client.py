@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
 
 from .batch import DEFAULT_CONCURRENCY, BatchItem, Outcome, resume, run_batch
 from .credentials import CredentialStore
@@ -24,6 +24,7 @@ from .loop import LoopThread
 from .params import ParamsModel
 from .registry import Registry, default_registry
 from .results import Result
+from .runtime import AsyncRuntime, SyncRuntime
 from .tasks import TaskHandle
 from .transport import Transport
 
@@ -316,3 +317,9 @@ class Client(Providers):
 
     def query(self, params: ParamsModel) -> dict[str, Any]:
         return self._loop.run(self._async.query(params))
+
+
+if TYPE_CHECKING:  # mypy proves the engine and the blocking client fit the stubs' interface
+
+    def _conforms(engine: Engine, client: Client) -> tuple[AsyncRuntime, SyncRuntime]:
+        return engine, client

@@ -1,7 +1,8 @@
 """The plugin contract (pluggy project "mediagen").
 
 Hooks resolve strategies; they are called once per provider and the results cached, never
-per request. A plugin may add a provider or override one strategy of an existing one:
+per request. A plugin may override one strategy of a catalog provider (or supply all of them
+for a provider that has catalog files):
 plugins registered later are asked first, and the first non-None answer wins.
 """
 

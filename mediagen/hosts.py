@@ -33,6 +33,11 @@ def resolve_target(provider: Provider, overrides: Mapping[str, str] | None = Non
     if not url:
         return Target(provider.base_url, overridden=False)
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError(
+            f"{provider.name}: a base URL must not carry a user name or password; "
+            "give credentials to the client instead"
+        )
     if parts.scheme == "https" and parts.hostname:
         return Target(url.rstrip("/"), overridden=True)
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):

@@ -124,9 +124,21 @@ class Journal:
         # use of it holds this lock, so transactions never interleave.
         self._lock = threading.RLock()
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes
-        self._db.executescript(_SCHEMA)  # idempotent; executescript commits on its own
+        self._setup()
+
+    def _setup(self) -> None:
+        """WAL mode and the schema. Processes opening a new file at the same moment can meet
+        SQLITE_BUSY where SQLite skips the busy handler (switching the journal mode): retry."""
+        for attempt in range(100):
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across crashes
+                self._db.executescript(_SCHEMA)  # idempotent; commits on its own
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 99:
+                    raise
+                time.sleep(0.05)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"

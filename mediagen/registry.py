@@ -76,7 +76,14 @@ class Registry:
                 continue
             if self.pm.has_plugin(ep.name):
                 continue
-            self.pm.register(ep.load(), name=ep.name)
+            try:
+                plugin = ep.load()
+                self.pm.register(plugin, name=ep.name)
+            except Exception as exc:
+                raise ConfigurationError(
+                    f"the mediagen plugin {ep.name!r} ({ep.value}) failed to load: {exc}; "
+                    f"leave it out with {ALLOW_LIST_ENV}=<the plugins to load>"
+                ) from exc
 
     def register(self, plugin: Any, name: str | None = None) -> None:
         self.pm.register(plugin, name=name)

@@ -10,17 +10,12 @@ response is the result) and `query` (credits, task results: the raw `data` objec
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from .params import ParamsModel
 from .results import Result
-
-
-class TaskStatus(Protocol):
-    state: str
-    """One of queued, running, succeeded, failed, cancelled, timed_out."""
-    progress: float | None
-    raw: Any
+from .strategies import TaskStatus
 
 
 class AsyncTask(Protocol):
@@ -29,6 +24,7 @@ class AsyncTask(Protocol):
     provider: str
     operation: str
     task_id: str
+    last_status: TaskStatus | None
 
     async def status(self) -> TaskStatus: ...
 
@@ -40,6 +36,8 @@ class AsyncTask(Protocol):
 
     async def result(self) -> Result: ...
 
+    async def download(self, directory: str | Path, *, overwrite: bool = False) -> list[Path]: ...
+
 
 class Task(Protocol):
     """A submitted task, from the blocking client."""
@@ -47,6 +45,9 @@ class Task(Protocol):
     provider: str
     operation: str
     task_id: str
+
+    @property
+    def last_status(self) -> TaskStatus | None: ...
 
     def status(self) -> TaskStatus: ...
 
@@ -57,6 +58,8 @@ class Task(Protocol):
     ) -> Result: ...
 
     def result(self) -> Result: ...
+
+    def download(self, directory: str | Path, *, overwrite: bool = False) -> list[Path]: ...
 
 
 class AsyncRuntime(Protocol):

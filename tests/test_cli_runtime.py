@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread
+from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
 from mediagen.testing.artifacts import sniff
 
 
@@ -238,3 +238,38 @@ def test_emulate_serves_until_stopped(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_json_keeps_its_promise_when_a_submit_fails(
+    emulator_env: tuple[Emulator, dict[str, str]], tmp_path: Path
+) -> None:
+    emu, env = emulator_env
+    emu.inject(Fault("status", provider="mediaio", phase="submit", status=502))
+    out = mediagen("run", "mediaio", "imagen_4", "prompt=x", "--json", cwd=tmp_path, env=env)
+    assert out.returncode == 1
+    doc = json.loads(out.stdout)
+    assert (doc["state"], doc["task_id"], doc["artifacts"]) == ("failed", None, [])
+    assert "may have created the task" in out.stderr
+
+
+def test_operational_errors_are_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    out = mediagen(
+        "run",
+        "edrawmax",
+        "flowchart",
+        "prompt=x",
+        "--emulate",
+        "--output",
+        str(blocker),
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1
+    assert (
+        out.stderr.count("\n") == 1
+        and "mediagen: error:" in out.stderr
+        and "Traceback" not in out.stderr
+    )
+    bad_log = mediagen("list", cwd=tmp_path, env={"MEDIAGEN_LOG": "verbose"})
+    assert bad_log.returncode == 2 and "allowed: debug, info, warning, error" in bad_log.stderr

@@ -138,3 +138,25 @@ def test_entry_point_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "acme" in Registry().plugin_names()
     monkeypatch.delenv("MEDIAGEN_PLUGINS")
     assert "acme" in Registry().plugin_names()
+
+
+def test_a_broken_entry_point_is_a_clear_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.metadata
+
+    from mediagen.errors import ConfigurationError
+
+    class BrokenEntryPoint:
+        name = "broken"
+        value = "broken_pkg.plugin"
+
+        def load(self) -> Any:
+            raise ImportError("No module named 'broken_pkg'")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [BrokenEntryPoint()])
+    monkeypatch.delenv("MEDIAGEN_PLUGINS", raising=False)
+    with pytest.raises(ConfigurationError, match=r"'broken' .* failed to load.*MEDIAGEN_PLUGINS"):
+        Registry()
+    monkeypatch.setenv("MEDIAGEN_PLUGINS", "")
+    assert "broken" not in Registry().plugin_names()

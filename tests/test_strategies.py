@@ -285,3 +285,11 @@ def test_file_names_from_vendor_ids_cannot_escape(tmp_path: Path) -> None:
     assert file_stem(evil) == "imagen_4-.._.._etc_passwd"
     assert "/" not in file_stem(evil) and not file_stem(evil).startswith(".")
     assert safe_name("...") == "artifact" and safe_name("a b/c") == "a_b_c"
+
+
+def test_a_base_url_with_a_password_is_refused() -> None:
+    from mediagen.hosts import resolve_target
+
+    with pytest.raises(ConfigurationError, match="must not carry a user name or password"):
+        resolve_target(MEDIAIO, {"mediaio": "https://me:pw@openapi.media.io"})
+    assert resolve_target(MEDIAIO, {"mediaio": "https://proxy.example/media"}).overridden

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -28,10 +29,15 @@ from .common import UsageError, err
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if os.environ.get("MEDIAGEN_LOG"):
-        logging.basicConfig(
-            level=os.environ["MEDIAGEN_LOG"].upper(), format="%(levelname)s %(name)s: %(message)s"
-        )
+    level = os.environ.get("MEDIAGEN_LOG", "").strip().upper()
+    if level:
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            err(
+                f"mediagen: error: MEDIAGEN_LOG={level.lower()!r}; allowed: debug, info, warning, error"
+            )
+            return 2
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
     try:
         return int(args.func(args))
     except (UsageError, CatalogError, ParamError, ConfigurationError, BatchInputError) as exc:
@@ -39,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except MediagenError as exc:
         err(f"mediagen: error: {_one_line(exc)}")
+        return 1
+    except (OSError, sqlite3.Error) as exc:  # a folder or journal file we cannot use
+        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        err(f"mediagen: error: {_one_line(exc)}{where}")
         return 1
     except KeyboardInterrupt:
         err("mediagen: interrupted")

@@ -105,21 +105,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
     async with _client(args.emulate) as client:
-        if op.kind == "query":
-            data = await client.query(params)
-            _emit(args, op, None, "succeeded", [], data)
-            if not args.json:
-                print(json.dumps(data, indent=2, ensure_ascii=False))
-            return 0
-        if op.kind == "sync":
-            progress = Progress(enabled=None if not args.json else False)
-            progress.add(op.qualified_id, "running")
-            try:
-                result = await client.run(params)
-            finally:
-                progress.close()
-            return await _deliver(args, client, op, result, started=progress.started)
-        task = await client.submit(params)
+        try:
+            if op.kind == "query":
+                data = await client.query(params)
+                _emit(args, op, None, "succeeded", [], data)
+                if not args.json:
+                    print(json.dumps(data, indent=2, ensure_ascii=False))
+                return 0
+            if op.kind == "sync":
+                progress = Progress(enabled=None if not args.json else False)
+                progress.add(op.qualified_id, "running")
+                try:
+                    result = await client.run(params)
+                finally:
+                    progress.close()
+                return await _deliver(args, client, op, result, started=progress.started)
+            task = await client.submit(params)
+        except CallError:
+            # --json keeps its state vocabulary: a refused or lost submit is "failed"; the
+            # error line on stderr says which (a lost one is journaled as unknown).
+            _emit(args, op, None, "failed", [], None)
+            raise
         if args.no_wait:
             _emit(args, op, task.task_id, "queued", [], None)
             if not args.json:
@@ -157,8 +163,10 @@ async def _wait_and_deliver(
         )
     except CallError as exc:
         progress.close()
+        # Our own wait timeout leaves the task running: report its last known state.
+        last = task.last_status.state if task.last_status else "queued"
         state = getattr(exc, "state", None) or (
-            "timed_out" if isinstance(exc, TaskTimeoutError) else "failed"
+            last if isinstance(exc, TaskTimeoutError) else "failed"
         )
         raw = task.last_status.raw if task.last_status else None
         _emit(args, op, task.task_id, state, [], raw)
@@ -170,8 +178,14 @@ async def _wait_and_deliver(
 async def _deliver(
     args: argparse.Namespace, client: AsyncClient, op: Operation, result: Result, *, started: float
 ) -> int:
-    paths = await client.download(result, args.output)
-    artifacts = [
+    try:
+        paths = await client.download(result, args.output)
+    except CallError:
+        # The result exists (and is journaled): report it, with the files that are missing.
+        missing = [{"url": a.url, "kind": a.kind, "path": None} for a in result.artifacts]
+        _emit(args, op, result.task_id, "succeeded", missing, result.raw)
+        raise
+    artifacts: list[dict[str, str | None]] = [
         {"url": a.url, "kind": a.kind, "path": str(p.resolve())}
         for a, p in zip(result.artifacts, paths, strict=False)
     ]
@@ -190,7 +204,7 @@ def _emit(
     op: Operation,
     task_id: str | None,
     state: str,
-    artifacts: list[dict[str, str]],
+    artifacts: list[dict[str, str | None]],
     raw: Any,
 ) -> None:
     """--json: the one JSON object on stdout (`provider, operation, task_id, state, artifacts, raw`)."""
