@@ -53,6 +53,7 @@ TASK_STATES: tuple[str, ...] = (
     "cancelled",
     "timed_out",
 )
+TERMINAL_STATES: tuple[str, ...] = ("succeeded", "failed", "cancelled", "timed_out")
 AUTH_KINDS: tuple[str, ...] = ("api_key_header", "basic_app_key", "none")
 
 

@@ -30,13 +30,14 @@ from typing import Any
 import attrs
 import cattrs
 
+from .catalog.ir import TERMINAL_STATES
 from .results import Result
 
 log = logging.getLogger(__name__)
 
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
 UNFINISHED = ("planned", "pending", "queued", "running")
-TERMINAL = ("succeeded", "failed", "cancelled", "timed_out", "rejected", "unknown")
+TERMINAL = (*TERMINAL_STATES, "rejected", "unknown")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (

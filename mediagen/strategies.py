@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from .catalog.ir import Operation, Provider, TaskState
+from .catalog.ir import TERMINAL_STATES, Operation, Provider, TaskState
 from .defaults import PollSchedule
 from .errors import MalformedResponseError
 from .results import Artifact
@@ -61,7 +61,7 @@ class TaskStatus:
 
     @property
     def terminal(self) -> bool:
-        return self.state in ("succeeded", "failed", "cancelled", "timed_out")
+        return self.state in TERMINAL_STATES
 
 
 @attrs.frozen

@@ -156,9 +156,17 @@ def _operation_json(op: Operation) -> dict[str, Any]:
                 "default": p.default if p.has_default else None,
                 "minimum": p.minimum,
                 "maximum": p.maximum,
+                "exclusive_minimum": p.exclusive_minimum,
+                "exclusive_maximum": p.exclusive_maximum,
+                "min_length": p.min_length,
                 "max_length": p.max_length,
+                "min_items": p.min_items,
                 "max_items": p.max_items,
+                "pattern": p.pattern,
+                "format": p.format,
+                "value_labels": dict(p.value_labels),
                 "limits": dict(p.limits),
+                "note": p.note,
                 "description": p.description,
             }
             for p in op.params

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import attrs
 from aiohttp import web
 
-from ..catalog.ir import Operation, Provider
+from ..catalog.ir import TERMINAL_STATES, Operation, Provider
 from ..defaults import PollSchedule
 from ..errors import ParamError
 from ..generated import PROVIDERS
@@ -391,7 +391,7 @@ class Emulator:
 
     def _refresh(self, entry: _Task) -> None:
         task = entry.task
-        if task.state in ("succeeded", "failed", "cancelled", "timed_out"):
+        if task.state in TERMINAL_STATES:
             return
         elapsed = time.monotonic() - entry.created
         if elapsed < entry.duration * 0.25:
