@@ -201,6 +201,12 @@ async def resume(
     jobs: list[_Job] = []
     outcomes: list[Outcome] = []
     for entry in journal.entries(states=(*UNFINISHED, "succeeded")):
+        if entry.state != "succeeded" and entry.owned_by_a_live_process:
+            # A batch or run still going in another process: its entries are its own.
+            log.warning(
+                "journal entry %s belongs to running process %s; skipped", entry.id, entry.owner
+            )
+            continue
         if entry.state == "pending":
             journal.record_unknown(
                 entry.id, "the process stopped while submitting; the vendor may have the task"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -53,7 +54,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     batch TEXT,
     item INTEGER,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    owner TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_vendor_id ON tasks (provider, task_id) WHERE task_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state);
@@ -91,10 +93,38 @@ class Entry:
     updated_at: float
     files: tuple[tuple[str, str], ...] = ()
     """(url, path) of each file saved."""
+    owner: str | None = None
+    """pid@host of the process that wrote or claimed the entry."""
+
+    @property
+    def owned_by_a_live_process(self) -> bool:
+        """Another process still running on this machine is working on this entry."""
+        return owner_alive(self.owner)
 
     @property
     def qualified_operation(self) -> str:
         return f"{self.provider}.{self.operation}"
+
+
+OWNER = f"{os.getpid()}@{socket.gethostname()}"
+"""This process, as recorded on the entries it writes or claims."""
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether `owner` (pid@host) is another process alive on this machine. An owner on another
+    machine cannot be checked from here and counts as alive: better to skip than to double."""
+    if not owner or owner == OWNER:
+        return False
+    pid_text, _, host = owner.partition("@")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, OverflowError):
+        return True
+    return True
 
 
 def default_path() -> Path:
@@ -135,6 +165,9 @@ class Journal:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across crashes
                 self._db.executescript(_SCHEMA)  # idempotent; commits on its own
+                columns = {r[1] for r in self._db.execute("PRAGMA table_info(tasks)")}
+                if "owner" not in columns:  # a journal written before owners were recorded
+                    self._db.execute("ALTER TABLE tasks ADD COLUMN owner TEXT")
                 return
             except sqlite3.OperationalError as exc:
                 if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 99:
@@ -177,8 +210,8 @@ class Journal:
         now = time.time()
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO tasks (provider, operation, params, state, batch, item, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tasks (provider, operation, params, state, batch, item, created_at,"
+                " updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     provider,
                     operation,
@@ -188,6 +221,7 @@ class Journal:
                     item,
                     now,
                     now,
+                    OWNER,
                 ),
             )
             entry_id = int(cur.lastrowid or 0)
@@ -201,8 +235,9 @@ class Journal:
         now = time.time()
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE tasks SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'planned'",
-                (now, entry_id),
+                "UPDATE tasks SET state = 'pending', updated_at = ?, owner = ?"
+                " WHERE id = ? AND state = 'planned'",
+                (now, OWNER, entry_id),
             )
             if cur.rowcount != 1:
                 return False
@@ -248,9 +283,9 @@ class Journal:
             if row is not None:
                 return int(row["id"])
             cur = db.execute(
-                "INSERT INTO tasks (provider, operation, params, task_id, state, created_at, updated_at)"
-                " VALUES (?, ?, '{}', ?, 'queued', ?, ?)",
-                (provider, operation, task_id, now, now),
+                "INSERT INTO tasks (provider, operation, params, task_id, state, created_at,"
+                " updated_at, owner) VALUES (?, ?, '{}', ?, 'queued', ?, ?, ?)",
+                (provider, operation, task_id, now, now, OWNER),
             )
             entry_id = int(cur.lastrowid or 0)
             db.execute(
@@ -327,6 +362,7 @@ class Journal:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             files=tuple((r["url"], r["path"]) for r in files),
+            owner=row["owner"],
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -43,6 +44,14 @@ def env_for(emu_urls: dict[str, str], journal: Path) -> dict[str, str]:
     env["TOMOVIEE_APP_KEY"] = EMULATOR_CREDENTIALS["tomoviee"]["app_key"]
     env["TOMOVIEE_APP_SECRET"] = EMULATOR_CREDENTIALS["tomoviee"]["app_secret"]
     return env
+
+
+def dead_owner() -> str:
+    """pid@host of a process that has exited."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return f"{proc.stdout.strip()}@{socket.gethostname()}"
 
 
 def journal_counts(path: Path) -> tuple[int, int, int]:
@@ -167,6 +176,7 @@ def test_resume_downloads_missing_files_and_marks_cut_off_submits_unknown(tmp_pa
         first_file.unlink()  # the file is gone: resume fetches it again
         journal = Journal(journal_path)
         cut = journal.record_intent("tomoviee", "text_to_video", {"prompt": "p"})  # left "pending"
+        journal._set(cut, owner=dead_owner())  # ...by a process that has since died
         resumed = subprocess.run(
             [sys.executable, "-m", "mediagen", "resume", "--output", "again", "--json"],
             cwd=tmp_path,
@@ -182,3 +192,37 @@ def test_resume_downloads_missing_files_and_marks_cut_off_submits_unknown(tmp_pa
         assert len(list((tmp_path / "again").iterdir())) == 1
         assert len(emu.requests_for("mediaio", "submit")) == 1
         assert emu.requests_for("tomoviee", "submit") == []
+
+
+def test_resume_leaves_the_entries_of_a_live_process_alone(tmp_path: Path) -> None:
+    journal_path = tmp_path / "journal.sqlite3"
+    journal = Journal(journal_path)
+    mine = journal.record_intent(
+        "mediaio", "imagen_4", {"prompt": "x"}, state="planned"
+    )  # this process
+    with EmulatorThread(duration=0.1) as emu:
+        env = env_for(emu.base_urls, journal_path)
+        resumed = subprocess.run(
+            [sys.executable, "-m", "mediagen", "resume", "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        assert resumed.stdout == ""
+        assert journal.get(mine).state == "planned"  # still ours: not claimed, not submitted
+        assert emu.requests == []
+        journal._set(mine, owner=dead_owner())
+        again = subprocess.run(
+            [sys.executable, "-m", "mediagen", "resume", "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["state"] == "succeeded"
+        assert len(emu.requests_for("mediaio", "submit")) == 1
