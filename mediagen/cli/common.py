@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
+
+DEFAULT_OUTPUT = Path("mediagen-output")
 
 
 class UsageError(Exception):
@@ -11,3 +15,12 @@ class UsageError(Exception):
 
 def err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def add_output_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"download folder (default: ./{DEFAULT_OUTPUT})",
+    )

@@ -14,9 +14,8 @@ from typing import Any
 from ..batch import DEFAULT_CONCURRENCY, Outcome, parse_jsonl
 from ..client import AsyncClient
 from ..journal import TERMINAL, UNFINISHED, Journal, configured_path
-from .common import UsageError, err
+from .common import UsageError, add_output_option, err
 from .progress import Progress
-from .run_commands import DEFAULT_OUTPUT
 
 STATES = (*UNFINISHED, *TERMINAL)
 
@@ -54,12 +53,7 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_CONCURRENCY,
         help=f"operations in flight per provider (default: {DEFAULT_CONCURRENCY})",
     )
-    p.add_argument(
-        "--output",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help=f"download folder (default: ./{DEFAULT_OUTPUT})",
-    )
+    add_output_option(p)
     p.add_argument(
         "--json", action="store_true", help="print one JSON object per item, in input order"
     )

@@ -16,11 +16,9 @@ from ..client import AsyncClient
 from ..engine import AsyncTaskHandle
 from ..errors import CallError, TaskTimeoutError
 from ..results import Result
-from .common import UsageError, err
+from .common import UsageError, add_output_option, err
 from .params import build_params
 from .progress import Progress
-
-DEFAULT_OUTPUT = Path("mediagen-output")
 
 
 def add_parsers(sub: Any) -> None:
@@ -47,22 +45,12 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_wait)
 
     p = sub.add_parser("demo", help="run one operation per provider against the built-in emulator")
-    p.add_argument(
-        "--output",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help=f"download folder (default: ./{DEFAULT_OUTPUT})",
-    )
+    add_output_option(p)
     p.set_defaults(func=cmd_demo)
 
 
 def _common_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--output",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help=f"download folder (default: ./{DEFAULT_OUTPUT})",
-    )
+    add_output_option(p)
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.add_argument(
         "--emulate", action="store_true", help="run against an in-process emulator (no credentials)"
