@@ -24,6 +24,7 @@ from mediagen.engine import next_poll_delay
 from mediagen.errors import (
     AuthenticationError,
     GenerationFailedError,
+    InsufficientCreditsError,
     NotFoundError,
 )
 from mediagen.hookspecs import hookimpl
@@ -31,7 +32,7 @@ from mediagen.params import ParamsModel
 from mediagen.protocol import CatalogResults, CatalogTaskStrategy
 from mediagen.provider_plugin import ProviderPlugin
 from mediagen.registry import Registry
-from mediagen.testing import Emulator
+from mediagen.testing import Emulator, Fault
 from mediagen.testing.artifacts import sniff
 
 FIXTURES = TESTS / "fixtures" / "task_apis"
@@ -158,6 +159,13 @@ def test_acme_errors_are_http_statuses_with_string_codes(
         with pytest.raises(NotFoundError) as missing:
             await client.task("acme", "text_to_image", "no-such-job").result()
         assert (missing.value.status, missing.value.code) == (404, "not_found")
+
+        emu.inject(
+            Fault("vendor_code", provider="acme", phase="submit", code="insufficient_credits")
+        )
+        with pytest.raises(InsufficientCreditsError) as broke:
+            await client.submit(params)
+        assert (broke.value.status, broke.value.code) == (402, "insufficient_credits")
 
     serve(body)
 

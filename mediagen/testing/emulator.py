@@ -69,7 +69,8 @@ class Fault:
     """One injected misbehaviour, applied to the next `times` matching requests.
 
     kinds: status (HTTP `status`, vendor error body, optional Retry-After), vendor_code
-    (HTTP 200 with error `code`), reset (connection dropped before any processing),
+    (error `code`, an int or a string: HTTP 200 in the provider's envelope, or without one
+    the HTTP status of the code's category), reset (connection dropped before any processing),
     reset_after (request processed, e.g. the task created, then the connection dropped),
     slow (answer after `delay` seconds), malformed (not JSON), truncated (half a JSON
     body), html (an HTML error page with `status`).
@@ -81,7 +82,7 @@ class Fault:
     operation: str | None = None
     times: int = 1
     status: int = 503
-    code: int | None = None
+    code: int | str | None = None
     retry_after: float | None = None
     delay: float = 0.0
     message: str = "injected by the mediagen emulator"
