@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
-from conftest import TESTS
+from conftest import TESTS, CatalogDir
 
 import mediagen
 from mediagen.catalog import load_catalog
@@ -23,6 +23,7 @@ from mediagen.defaults import PollSchedule
 from mediagen.engine import next_poll_delay
 from mediagen.errors import (
     AuthenticationError,
+    ConfigurationError,
     GenerationFailedError,
     InsufficientCreditsError,
     NotFoundError,
@@ -362,5 +363,41 @@ def test_served_from_the_catalog_alone_without_a_plugin() -> None:
                     assert (await resp.json())["error"]["code"] == "invalid_params"
                 async with session.get(f"{url}/{job['id']}", headers=headers) as resp:
                     assert (await resp.json())["status"] in ("queued", "running", "done")
+
+    asyncio.run(go())
+
+
+class SignedAuth:
+    """A scheme the catalog cannot describe: what `auth: {kind: custom}` leaves to a plugin."""
+
+    def headers(self, credentials: dict[str, str]) -> dict[str, str]:
+        return {"X-Signature": "signed:" + credentials["api_key"][::-1]}
+
+
+def test_custom_auth_comes_from_a_plugins_hook(catalog_dir: CatalogDir) -> None:
+    text = (catalog_dir.folder / "provider.yaml").read_text()
+    start, end = text.index("auth:\n"), text.index("response:\n")
+    custom = "auth:\n  kind: custom\n  credentials:\n    - {name: api_key, env: [ACME_KEY]}\n"
+    catalog_dir.write("provider.yaml", text[:start] + custom + text[end:])
+    catalog = load_catalog(catalog_dir.root)
+    draw = params_model(catalog.provider("acme").operation("draw"))(prompt="x")
+
+    def registry(**factories: Any) -> Registry:
+        reg = Registry(catalog=catalog, entry_points=False)
+        reg.register(ProviderPlugin("acme", results=CatalogResults, **factories), name="acme")
+        return reg
+
+    async def go() -> None:
+        async with Emulator(registry=registry()) as emu:
+            async with mediagen.AsyncClient(**emu.client_options()) as client:
+                with pytest.raises(ConfigurationError, match="'custom' needs a plugin"):
+                    await client.submit(draw)
+            assert emu.requests == []
+        async with Emulator(registry=registry(auth=lambda p: SignedAuth())) as emu:
+            async with mediagen.AsyncClient(**emu.client_options()) as client:
+                result = await (await client.submit(draw)).wait(timeout=30)
+            assert len(result.artifacts) == 1
+            (submit,) = emu.requests_for("acme", "submit")
+            assert submit.headers["X-Signature"] == "signed:yek_ipa-emca-rotalume"
 
     asyncio.run(go())
