@@ -358,9 +358,17 @@ def test_served_from_the_catalog_alone_without_a_plugin() -> None:
                 async with session.post(url, json={"prompt": "x"}, headers=headers) as resp:
                     assert resp.status == 200 and "Retry-After" in resp.headers
                     job = await resp.json()
-                async with session.post(url, json={"n": 2}, headers=headers) as resp:
-                    assert resp.status == 422
-                    assert (await resp.json())["error"]["code"] == "invalid_params"
+                # Checked against the catalog: names, types, bounds (no generated model here).
+                for bad, words in [
+                    ({"n": 2}, "missing required parameter(s) prompt"),
+                    ({"prompt": 5}, "prompt=5 is not accepted; allowed: a string"),
+                    ({"prompt": "x", "n": 99}, "n=99 is not accepted; allowed: <= 8"),
+                    ({"prompt": "x", "n": True}, "allowed: an integer"),
+                ]:
+                    async with session.post(url, json=bad, headers=headers) as resp:
+                        assert resp.status == 422
+                        error = (await resp.json())["error"]
+                        assert error["code"] == "invalid_params" and words in error["message"]
                 async with session.get(f"{url}/{job['id']}", headers=headers) as resp:
                     assert (await resp.json())["status"] in ("queued", "running", "done")
 

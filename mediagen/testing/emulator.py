@@ -26,11 +26,12 @@ from ..catalog import Catalog, default_catalog
 from ..catalog.ir import TERMINAL_STATES, Operation, Provider
 from ..defaults import PollSchedule
 from ..emulation import CatalogEmulatorProfile, fake_credential
-from ..errors import MissingParams, ParamError, UnknownParams
+from ..errors import ParamError
 from ..params import model_for
 from ..registry import Registry, default_registry
 from ..strategies import EmulatedTask, EmulatorProfile
 from . import artifacts
+from .catalog_params import check_catalog_params
 
 log = logging.getLogger(__name__)
 
@@ -519,17 +520,11 @@ def _regex(provider: str, path: str) -> re.Pattern[str]:
 
 def check_params(op: Operation, params: Mapping[str, Any]) -> None:
     """Validate a call's wire params: through the generated model when the provider has
-    generated code, else against the catalog's names (unknown and missing ones)."""
+    generated code, else against the catalog (names, types, allowed values, bounds)."""
     try:
         model = model_for(op.qualified_id)
     except KeyError:
-        known = {p.name for p in op.params}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise UnknownParams(op.qualified_id, unknown, sorted(known)) from None
-        missing = [p.name for p in op.params if p.required and p.name not in params]
-        if missing:
-            raise MissingParams(op.qualified_id, missing) from None
+        check_catalog_params(op, params)
         return
     model.from_dict(params)
 
