@@ -29,6 +29,7 @@ from mediagen.errors import (
     NotFoundError,
 )
 from mediagen.hookspecs import hookimpl
+from mediagen.journal import Journal
 from mediagen.params import ParamsModel
 from mediagen.protocol import CatalogResults, CatalogTaskStrategy
 from mediagen.provider_plugin import ProviderPlugin
@@ -382,7 +383,7 @@ class SignedAuth:
         return {"X-Signature": "signed:" + credentials["api_key"][::-1]}
 
 
-def test_custom_auth_comes_from_a_plugins_hook(catalog_dir: CatalogDir) -> None:
+def test_custom_auth_comes_from_a_plugins_hook(catalog_dir: CatalogDir, tmp_path: Path) -> None:
     text = (catalog_dir.folder / "provider.yaml").read_text()
     start, end = text.index("auth:\n"), text.index("response:\n")
     custom = "auth:\n  kind: custom\n  credentials:\n    - {name: api_key, env: [ACME_KEY]}\n"
@@ -397,10 +398,13 @@ def test_custom_auth_comes_from_a_plugins_hook(catalog_dir: CatalogDir) -> None:
 
     async def go() -> None:
         async with Emulator(registry=registry()) as emu:
-            async with mediagen.AsyncClient(**emu.client_options()) as client:
+            journal = tmp_path / "j.sqlite3"
+            options = {**emu.client_options(), "journal": journal}
+            async with mediagen.AsyncClient(**options) as client:
                 with pytest.raises(ConfigurationError, match="'custom' needs a plugin"):
                     await client.submit(draw)
-            assert emu.requests == []
+            # Refused before anything: no request, and no intent left behind as "unknown".
+            assert emu.requests == [] and Journal(journal).entries() == []
         async with Emulator(registry=registry(auth=lambda p: SignedAuth())) as emu:
             async with mediagen.AsyncClient(**emu.client_options()) as client:
                 result = await (await client.submit(draw)).wait(timeout=30)
