@@ -6,17 +6,19 @@ decoded answer, and every error from a call, through a `Scrubber` before anythin
 it, so statuses, results, the journal, logs and the CLI only ever hold the `MARKER`.
 
 A secret is looked for in every encoding we send it in or a vendor is likely to echo it in:
-plain, percent-encoded (`quote`, `quote_plus`, upper- and lower-case hex), base64 (standard
-and URL-safe, with and without padding, and at each of the three byte alignments it can have
-inside a longer base64 stream, e.g. a Basic token), and percent-encoded base64. Secrets and
-forms shorter than `SECRET_MIN_LENGTH` characters are left alone: replacing them would
-mangle ordinary text, and no real key is that short.
+plain (also as escaped inside a repr or a JSON string), percent-encoded (`quote`,
+`quote_plus`, upper- and lower-case hex), base64 (standard and URL-safe, with and without
+padding, and at each of the three byte alignments it can have inside a longer base64
+stream, e.g. a Basic token), and percent-encoded base64. Secrets and forms shorter than
+`SECRET_MIN_LENGTH` characters are left alone: replacing them would mangle ordinary text,
+and no real key is that short.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -37,8 +39,8 @@ def secret_values(
     provider: Provider, credentials: Mapping[str, str], auth: Mapping[str, str]
 ) -> frozenset[str]:
     """Every string that must never be shown: the provider's secret credentials, and each
-    auth header value (and its token after a scheme such as `Basic `) that is not a public
-    credential such as an app key."""
+    auth header value that is not a public credential such as an app key, with its token
+    alone when it has a scheme (`Basic <token>`, `Bearer <token>`)."""
     public = {
         credentials[c.name]
         for c in provider.auth.credentials
@@ -49,14 +51,18 @@ def secret_values(
     }
     for value in auth.values():
         if value not in public:
-            values.add(value.split(" ", 1)[-1])
+            values.add(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.isalpha():
+                values.add(token)
     return frozenset(v for v in values if len(v) >= SECRET_MIN_LENGTH)
 
 
 def encoded_forms(secret: str) -> set[str]:
     """The secret as it may appear in text: see the module docstring for the encodings."""
     raw = secret.encode("utf-8")
-    forms = {secret}
+    # As written, and as escaped inside a Python repr or a JSON string (error snippets).
+    forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]}
     whole = base64.b64encode(raw).decode("ascii")
     for form in (whole, whole.rstrip("=")):
         forms |= {form, form.translate(_URLSAFE)}

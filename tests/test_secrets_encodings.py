@@ -25,7 +25,7 @@ import pytest
 import mediagen
 from mediagen.cli import main
 from mediagen.errors import GenerationFailedError, MediagenError, NotFoundError
-from mediagen.secrets import MARKER, Scrubber
+from mediagen.secrets import MARKER, Scrubber, secret_values
 from mediagen.testing import Emulator, EmulatorThread, Fault
 
 # Characters that change under each encoding: "/", "+", " ", "=", "?", "&", and lengths
@@ -139,6 +139,24 @@ def test_short_secrets_are_left_alone_and_clean_data_is_not_copied() -> None:
     data = {"status": "completed", "result": {"images": [{"url": "https://x.test/a.png"}]}}
     assert Scrubber(SECRETS).data(data) is data
     assert MEDIAIO_KEY not in repr(Scrubber(SECRETS))
+
+
+def test_escaped_forms_in_reprs_and_json_strings_are_scrubbed() -> None:
+    secret = 'sk-"quoted"\\back'
+    scrubber = Scrubber([secret])
+    for text in (repr({"msg": secret}), json.dumps({"msg": secret})):
+        assert secret not in text and MARKER in scrubber.text(text)
+
+
+def test_secret_values_split_a_scheme_from_its_token_only() -> None:
+    catalog = mediagen.catalog.default_catalog()
+    mediaio, tomoviee = catalog.provider("mediaio"), catalog.provider("tomoviee")
+    key = {"api_key": MEDIAIO_KEY}
+    assert secret_values(mediaio, key, {"X-API-KEY": MEDIAIO_KEY}) == {MEDIAIO_KEY}
+    creds = {"app_key": APP_KEY, "app_secret": TOMOVIEE_SECRET}
+    token = _b64(f"{APP_KEY}:{TOMOVIEE_SECRET}")
+    auth = {"X-App-Key": APP_KEY, "Authorization": f"Basic {token}"}
+    assert secret_values(tomoviee, creds, auth) == {TOMOVIEE_SECRET, f"Basic {token}", token}
 
 
 async def _workload(emu: Emulator, journal: Path, message: Callable[[str], str]) -> list[str]:
