@@ -75,3 +75,7 @@ MAX_DOWNLOAD_BYTES = 2 * 1024**3
 """Refuse artifacts larger than this (2 GiB)."""
 
 USER_AGENT = "mediagen"
+
+SECRET_MIN_LENGTH = 4
+"""Secrets (and each encoded form of one) shorter than this are not scrubbed from vendor
+answers: replacing so short a string would mangle ordinary text (see mediagen.secrets)."""

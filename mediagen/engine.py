@@ -33,6 +33,7 @@ from .params import ParamsModel
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Result
 from .retry import backoff, decide, jittered
+from .secrets import scrubber_for, secret_values
 from .strategies import Call, HttpRequest, TaskStatus
 from .transport import Transport
 
@@ -133,16 +134,18 @@ class Engine:
         credentials, url = self.preflight(strategies, request)
         auth = SecretMapping(strategies.auth.headers(credentials))
         headers = SecretMapping({"Content-Type": "application/json", **auth, **request.headers})
+        # A vendor may echo a key back anywhere (errors, reasons, results, trace ids): the
+        # answer is scrubbed once, here, so nothing downstream ever holds one.
+        scrubber = scrubber_for(secret_values(provider, credentials, auth))
         try:
             response = await self.transport.request(
                 request.method, url, json=request.json, headers=headers
             )
-            data = strategies.errors.check(call, response)
+            data = scrubber.data(strategies.errors.check(call, response))
             return parse(data) if parse is not None else data
         except CallError as exc:
             exc.locate(provider.name, call.operation.id, call.task_id)
-            # A vendor may echo a key back in its error text: never let it into our messages.
-            raise scrub(exc, secret_values(provider, credentials, auth)) from None
+            raise scrubber.error(exc) from None
 
     def preflight(
         self, strategies: ProviderStrategies, request: HttpRequest
@@ -575,35 +578,3 @@ def destination(target: Target, path: str) -> str:
     if urlsplit(url).netloc != urlsplit(target.base_url).netloc:
         raise ConfigurationError(f"refusing request path {path!r}: it leaves {target.base_url}")
     return url
-
-
-def secret_values(
-    provider: Provider, credentials: Mapping[str, str], auth: Mapping[str, str]
-) -> list[str]:
-    """Every string that must never be shown: secret credentials and the auth header's token."""
-    values = [
-        credentials[c.name] for c in provider.auth.credentials if c.secret and c.name in credentials
-    ]
-    for name, value in auth.items():
-        if name.lower() == "authorization":
-            values.append(value)
-            values.append(value.split(" ", 1)[-1])
-    return [v for v in values if len(v) >= 4]
-
-
-def scrub(error: CallError, secrets: list[str]) -> CallError:
-    """The error with every secret replaced by *** in its message and fields."""
-
-    def clean(text: str | None) -> str | None:
-        if text is None:
-            return None
-        for secret in sorted(secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
-
-    if not secrets:
-        return error
-    error.detail = clean(error.detail) or ""
-    error.vendor_message = clean(error.vendor_message)
-    error.args = (clean(error._compose()),)
-    return error

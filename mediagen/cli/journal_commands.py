@@ -14,7 +14,7 @@ from typing import Any
 from ..batch import DEFAULT_CONCURRENCY, Outcome, parse_jsonl
 from ..client import AsyncClient
 from ..journal import TERMINAL, UNFINISHED, Journal, configured_path
-from .common import UsageError, add_output_option, err
+from .common import UsageError, add_output_option, err, json_text, out
 from .progress import Progress
 
 STATES = (*UNFINISHED, *TERMINAL)
@@ -102,15 +102,13 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         )
         return 0
     if not entries:
-        print(
-            f"no tasks in {journal.path}" + (f" with state {', '.join(states)}" if states else "")
-        )
+        out(f"no tasks in {journal.path}" + (f" with state {', '.join(states)}" if states else ""))
         return 0
     for e in entries:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created_at))
         extra = f"  {e.error}" if e.error and e.state not in ("succeeded",) else ""
         files = f"  {len(e.files)} file(s)" if e.files else ""
-        print(
+        out(
             f"{e.id:>5}  {when}  {e.state:<9}  {e.qualified_operation:<36}  {e.task_id or '-'}{files}{extra}"
         )
     return 0
@@ -164,7 +162,7 @@ async def _run(args: argparse.Namespace, journal: Journal, items: list[Any] | No
 def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool) -> None:
     if args.json:
         for outcome in outcomes:
-            print(json.dumps(outcome.to_json(), ensure_ascii=False))
+            print(json_text(outcome.to_json()))
         return
     if resumed and not outcomes:
         print("nothing to resume: every task in the journal is finished")
@@ -173,9 +171,10 @@ def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool)
         label = f"{o.provider}.{o.operation}"
         task = f" {o.task_id}" if o.task_id else ""
         if o.ok:
-            files = "".join(f"\n      {p}" for p in o.paths)
-            print(f"  [{o.index}] {label}{task}: succeeded{files}")
+            out(f"  [{o.index}] {label}{task}: succeeded")
+            for path in o.paths:
+                out(f"      {path}")
         else:
-            print(f"  [{o.index}] {label}{task}: {o.state}: {o.error}")
+            out(f"  [{o.index}] {label}{task}: {o.state}: {o.error}")
     counts = Counter(o.state for o in outcomes)
     err(f"{len(outcomes)} item(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from ..client import AsyncClient
 from ..engine import AsyncTaskHandle
 from ..errors import CallError, TaskTimeoutError
 from ..results import Result
-from .common import UsageError, add_output_option, err
+from .common import UsageError, add_output_option, err, json_text, out
 from .params import build_params
 from .progress import Progress
 
@@ -98,7 +97,7 @@ async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
                 data = await client.query(params)
                 _emit(args, op, None, "succeeded", [], data)
                 if not args.json:
-                    print(json.dumps(data, indent=2, ensure_ascii=False))
+                    print(json_text(data, indent=2))
                 return 0
             if op.kind == "sync":
                 progress = Progress(enabled=None if not args.json else False)
@@ -117,7 +116,7 @@ async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
         if args.no_wait:
             _emit(args, op, task.task_id, "queued", [], None)
             if not args.json:
-                print(task.task_id)
+                out(task.task_id)
                 err(
                     f"submitted; wait for it with: mediagen wait {op.provider} {op.id} {task.task_id}"
                 )
@@ -181,9 +180,9 @@ async def _deliver(
     if not args.json:
         took = time.monotonic() - started
         task = f" (task {result.task_id})" if result.task_id else ""
-        print(f"{op.qualified_id} succeeded{task} in {took:.1f}s")
+        out(f"{op.qualified_id} succeeded{task} in {took:.1f}s")
         for path in paths:
-            print(f"  {path}")
+            out(f"  {path}")
     return 0
 
 
@@ -198,7 +197,7 @@ def _emit(
     """--json: the one JSON object on stdout (`provider, operation, task_id, state, artifacts, raw`)."""
     if args.json:
         print(
-            json.dumps(
+            json_text(
                 {
                     "provider": op.provider,
                     "operation": op.id,
@@ -206,8 +205,7 @@ def _emit(
                     "state": state,
                     "artifacts": artifacts,
                     "raw": raw,
-                },
-                ensure_ascii=False,
+                }
             )
         )
 
@@ -261,6 +259,6 @@ async def _demo(output: Path) -> int:
     for label, paths in done:
         print(f"{label}:")
         for path in paths:
-            print(f"  {path}")
-    print(f"All artifacts are in {output.resolve()}")
+            out(f"  {path}")
+    out(f"All artifacts are in {output.resolve()}")
     return 0

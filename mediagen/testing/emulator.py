@@ -45,7 +45,15 @@ FAST_POLLING = PollSchedule(initial=0.02, maximum=0.1, factor=1.5, jitter=0.0)
 
 Phase = Literal["submit", "poll", "query", "run", "any"]
 FaultKind = Literal[
-    "status", "vendor_code", "reset", "reset_after", "slow", "malformed", "truncated", "html"
+    "status",
+    "vendor_code",
+    "reset",
+    "reset_after",
+    "slow",
+    "malformed",
+    "truncated",
+    "html",
+    "echo",
 ]
 TerminalState = Literal["succeeded", "failed", "cancelled", "timed_out"]
 
@@ -58,7 +66,10 @@ class Fault:
     (HTTP 200 with error `code`), reset (connection dropped before any processing),
     reset_after (request processed, e.g. the task created, then the connection dropped),
     slow (answer after `delay` seconds), malformed (not JSON), truncated (half a JSON
-    body), html (an HTML error page with `status`).
+    body), html (an HTML error page with `status`), echo (the usual answer with `message`
+    written at each dotted path of `fields` into its body, e.g. "trace_id", "data.reason",
+    "data.result.note", "data.task_id": a vendor echoing text, such as the credentials it
+    received, where nobody expects it; objects missing on the way are created).
     """
 
     kind: FaultKind
@@ -71,6 +82,7 @@ class Fault:
     retry_after: float | None = None
     delay: float = 0.0
     message: str = "injected by the mediagen emulator"
+    fields: tuple[str, ...] = ()
 
     def matches(self, provider: str, phase: str, operation: str | None) -> bool:
         return (
@@ -280,13 +292,15 @@ class Emulator:
                 status=404,
             )
         fault = self._take_fault(route)
-        if fault is not None and fault.kind != "reset_after":
+        if fault is not None and fault.kind not in ("reset_after", "echo"):
             early = await self._apply_fault(fault, route, request)
             if early is not None:
                 return early
         response = self._respond(route, path_params, request, body)
         if fault is not None and fault.kind == "reset_after":
             _drop(request)
+        if fault is not None and fault.kind == "echo":
+            response = _echo(response, fault)
         return response
 
     def _take_fault(self, route: _Route) -> Fault | None:
@@ -445,6 +459,21 @@ def _regex(provider: str, path: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^{}]+\})", path)
     pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
     return re.compile(f"/{re.escape(provider)}{pattern}")
+
+
+def _echo(response: web.Response, fault: Fault) -> web.Response:
+    """The response with fault.message written at each of fault.fields (dotted paths)."""
+    assert isinstance(response.body, bytes)
+    body = json.loads(response.body)
+    for field in fault.fields:
+        *parents, last = field.split(".")
+        node = body
+        for name in parents:
+            if not isinstance(node.get(name), dict):
+                node[name] = {}
+            node = node[name]
+        node[last] = fault.message
+    return web.json_response(body, status=response.status)
 
 
 def _drop(request: web.Request) -> None:
