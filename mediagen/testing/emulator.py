@@ -45,7 +45,16 @@ FAST_POLLING = PollSchedule(initial=0.02, maximum=0.1, factor=1.5, jitter=0.0)
 
 Phase = Literal["submit", "poll", "query", "run", "any"]
 FaultKind = Literal[
-    "status", "vendor_code", "reset", "reset_after", "slow", "malformed", "truncated", "html"
+    "status",
+    "vendor_code",
+    "reset",
+    "reset_after",
+    "slow",
+    "malformed",
+    "truncated",
+    "html",
+    "redirect",
+    "huge",
 ]
 TerminalState = Literal["succeeded", "failed", "cancelled", "timed_out"]
 
@@ -58,7 +67,10 @@ class Fault:
     (HTTP 200 with error `code`), reset (connection dropped before any processing),
     reset_after (request processed, e.g. the task created, then the connection dropped),
     slow (answer after `delay` seconds), malformed (not JSON), truncated (half a JSON
-    body), html (an HTML error page with `status`).
+    body), html (an HTML error page with `status`), redirect (HTTP `status` if it is a 3xx,
+    else 307, to `location`; no Location header when it is None), huge (a JSON-looking body
+    of `size` bytes, streamed with that Content-Length, or chunked without one when
+    `chunked`; `written` counts the bytes it managed to send before the client hung up).
     """
 
     kind: FaultKind
@@ -71,6 +83,10 @@ class Fault:
     retry_after: float | None = None
     delay: float = 0.0
     message: str = "injected by the mediagen emulator"
+    location: str | None = None
+    size: int = 20 * 1024**2
+    chunked: bool = False
+    written: int = attrs.field(default=0, init=False)
 
     def matches(self, provider: str, phase: str, operation: str | None) -> bool:
         return (
@@ -315,6 +331,13 @@ class Emulator:
         if fault.kind == "html":
             page = f"<html><head><title>{fault.status} Error</title></head><body>Bad Gateway</body></html>"
             return web.Response(text=page, status=fault.status, content_type="text/html")
+        if fault.kind == "redirect":
+            status = fault.status if 300 <= fault.status < 400 else 307
+            location = {"Location": fault.location} if fault.location is not None else None
+            payload = profile.vendor_error(status, "moved")[1]
+            return web.json_response(payload, status=status, headers=location)
+        if fault.kind == "huge":
+            return await _stream_huge(fault, request)
         if fault.kind == "vendor_code":
             status, payload = profile.vendor_error(fault.code or 500, fault.message)
             return web.json_response(payload, status=status)
@@ -445,6 +468,31 @@ def _regex(provider: str, path: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^{}]+\})", path)
     pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
     return re.compile(f"/{re.escape(provider)}{pattern}")
+
+
+async def _stream_huge(fault: Fault, request: web.Request) -> web.StreamResponse:
+    """fault.size bytes that start like a JSON answer, counting into fault.written what was
+    sent before the client hung up."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    if fault.chunked:
+        response.enable_chunked_encoding()
+    else:
+        response.content_length = fault.size
+    await response.prepare(request)
+    head = b'{"code": 0, "data": {"padding": "'
+    chunk = b"x" * (1 << 16)
+    left = fault.size
+    try:
+        piece = head[:left]
+        while left > 0:
+            await response.write(piece)
+            fault.written += len(piece)
+            left -= len(piece)
+            piece = chunk[:left]
+        await response.write_eof()
+    except ConnectionError:  # the client refused the rest, as it should
+        pass
+    return response
 
 
 def _drop(request: web.Request) -> None:
