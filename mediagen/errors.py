@@ -232,7 +232,7 @@ class RedirectRefusedError(APIError):
     """
 
     category = "redirect"
-    hint = "API calls never follow redirects; check the provider's base URL"
+    hint = "check the provider's base URL, and any proxy in between"
 
 
 class TransportError(CallError):

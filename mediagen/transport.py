@@ -245,13 +245,13 @@ def _redirect_refused(status: int, url: str, location: str | None) -> RedirectRe
     # asking again would only be redirected again.
     if location is None:
         return RedirectRefusedError(
-            f"{_origin(url)} answered HTTP {status}, a redirect without a Location; "
+            f"{_origin(url)} answered with a redirect without a Location; "
             "API calls never follow redirects",
             status=status,
         )
     target = _origin(urljoin(url, location))
     return RedirectRefusedError(
-        f"{_origin(url)} answered HTTP {status}, a redirect to {target}; API calls never follow "
+        f"{_origin(url)} answered with a redirect to {target}; API calls never follow "
         f"redirects, so nothing was sent to {target} and nothing was created there",
         status=status,
     )
