@@ -261,10 +261,13 @@ def _origin(url: str) -> str:
     """scheme://host[:port] of url, never its user info, path or query (they may hold secrets)."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
     except ValueError:
         return "an invalid URL"
+    try:
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a port out of range or not a number: show it as written
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
