@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
 
 from .batch import DEFAULT_CONCURRENCY, BatchItem, Outcome, resume, run_batch
 from .credentials import CredentialStore
-from .defaults import MAX_DOWNLOAD_BYTES, PollSchedule, RetryPolicy, Timeouts
+from .defaults import MAX_DOWNLOAD_BYTES, MAX_RESPONSE_BYTES, PollSchedule, RetryPolicy, Timeouts
 from .engine import AsyncTaskHandle, Engine
 from .generated import PROVIDERS, AsyncProviders, Providers, load
 from .journal import Journal, configured_path
@@ -88,6 +88,9 @@ class ClientOptions(TypedDict, total=False):
     registry: Registry
     """A plugin registry (default: built-ins plus installed entry points)."""
     max_download_bytes: int
+    max_response_bytes: int
+    """The largest API answer (submit, poll, query, run) accepted, in bytes; a bigger one is a
+    MalformedResponseError, refused without being read whole (default 8 MiB)."""
 
 
 class AsyncClient(AsyncProviders):
@@ -95,7 +98,7 @@ class AsyncClient(AsyncProviders):
 
     Options (see `ClientOptions`): credentials and the mediaio_api_key / tomoviee_app_key /
     tomoviee_app_secret / edrawmax_user_id shortcuts, base_urls, timeouts, polling, retry,
-    journal, registry, max_download_bytes. Defaults live in mediagen.defaults.
+    journal, registry, max_download_bytes, max_response_bytes. Defaults live in mediagen.defaults.
     """
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
@@ -122,6 +125,7 @@ class AsyncClient(AsyncProviders):
             retry=options.get("retry"),
             journal=open_journal(journal),
             max_download_bytes=options.get("max_download_bytes", MAX_DOWNLOAD_BYTES),
+            max_response_bytes=options.get("max_response_bytes", MAX_RESPONSE_BYTES),
         )
         self._endpoint_cache: dict[str, Any] = {}
 

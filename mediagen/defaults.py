@@ -1,4 +1,4 @@
-"""Every runtime default in one place: timeouts, polling, connection pool, downloads.
+"""Every runtime default in one place: timeouts, polling, connection pool, size caps, downloads.
 
 Override per client (`AsyncClient(timeouts=..., polling=...)`) or per call (`wait(timeout=)`).
 """
@@ -73,6 +73,13 @@ POOL_SIZE = 100
 
 MAX_DOWNLOAD_BYTES = 2 * 1024**3
 """Refuse artifacts larger than this (2 GiB)."""
+
+MAX_RESPONSE_BYTES = 8 * 1024**2
+"""Refuse API answers (submit, poll, query, run) larger than this (8 MiB): the vendors' JSON
+answers are a few KiB, and a bigger one is refused without being read into memory."""
+
+MAX_REDIRECTS = 5
+"""Redirects an artifact download may follow (each hop checked again). API calls follow none."""
 
 USER_AGENT = "mediagen"
 

@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 
 from .catalog import Operation, Provider
 from .credentials import CredentialStore, SecretMapping
-from .defaults import MAX_DOWNLOAD_BYTES, WAIT_TIMEOUT, PollSchedule, RetryPolicy, Timeouts
+from .defaults import (
+    MAX_DOWNLOAD_BYTES,
+    MAX_RESPONSE_BYTES,
+    WAIT_TIMEOUT,
+    PollSchedule,
+    RetryPolicy,
+    Timeouts,
+)
 from .download import save_result
 from .errors import (
     CallError,
@@ -54,6 +61,7 @@ class Engine:
         retry: RetryPolicy | None = None,
         journal: Journal | None = None,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.registry = registry or default_registry()
         self.retry = retry or RetryPolicy()
@@ -63,7 +71,7 @@ class Engine:
         self.timeouts = timeouts or Timeouts()
         self.polling = polling
         self.max_download_bytes = max_download_bytes
-        self.transport = Transport(self.timeouts)
+        self.transport = Transport(self.timeouts, max_response_bytes=max_response_bytes)
         self._targets: dict[str, Target] = {}
 
     def with_options(
@@ -83,6 +91,7 @@ class Engine:
             retry=retry or self.retry,
             journal=self.journal,
             max_download_bytes=self.max_download_bytes,
+            max_response_bytes=self.transport.max_response_bytes,
         )
         if timeouts is None:
             clone.transport = self.transport

@@ -54,6 +54,8 @@ FaultKind = Literal[
     "truncated",
     "html",
     "echo",
+    "redirect",
+    "huge",
 ]
 TerminalState = Literal["succeeded", "failed", "cancelled", "timed_out"]
 
@@ -69,7 +71,11 @@ class Fault:
     body), html (an HTML error page with `status`), echo (the usual answer with `message`
     written at each dotted path of `fields` into its body, e.g. "trace_id", "data.reason",
     "data.result.note", "data.task_id": a vendor echoing text, such as the credentials it
-    received, where nobody expects it; objects missing on the way are created).
+    received, where nobody expects it; objects missing on the way are created), redirect
+    (HTTP `status` if it is a 3xx, else 307, to `location`; no Location header when it is
+    None), huge (a JSON-looking body of `size` bytes, streamed with that Content-Length, or
+    chunked without one when `chunked`; `written` counts the bytes it managed to send before
+    the client hung up).
     """
 
     kind: FaultKind
@@ -83,6 +89,10 @@ class Fault:
     delay: float = 0.0
     message: str = "injected by the mediagen emulator"
     fields: tuple[str, ...] = ()
+    location: str | None = None
+    size: int = 20 * 1024**2
+    chunked: bool = False
+    written: int = attrs.field(default=0, init=False)
 
     def matches(self, provider: str, phase: str, operation: str | None) -> bool:
         return (
@@ -329,6 +339,13 @@ class Emulator:
         if fault.kind == "html":
             page = f"<html><head><title>{fault.status} Error</title></head><body>Bad Gateway</body></html>"
             return web.Response(text=page, status=fault.status, content_type="text/html")
+        if fault.kind == "redirect":
+            status = fault.status if 300 <= fault.status < 400 else 307
+            location = {"Location": fault.location} if fault.location is not None else None
+            payload = profile.vendor_error(status, "moved")[1]
+            return web.json_response(payload, status=status, headers=location)
+        if fault.kind == "huge":
+            return await _stream_huge(fault, request)
         if fault.kind == "vendor_code":
             status, payload = profile.vendor_error(fault.code or 500, fault.message)
             return web.json_response(payload, status=status)
@@ -474,6 +491,31 @@ def _echo(response: web.Response, fault: Fault) -> web.Response:
             node = node[name]
         node[last] = fault.message
     return web.json_response(body, status=response.status)
+
+
+async def _stream_huge(fault: Fault, request: web.Request) -> web.StreamResponse:
+    """fault.size bytes that start like a JSON answer, counting into fault.written what was
+    sent before the client hung up."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    if fault.chunked:
+        response.enable_chunked_encoding()
+    else:
+        response.content_length = fault.size
+    await response.prepare(request)
+    head = b'{"code": 0, "data": {"padding": "'
+    chunk = b"x" * (1 << 16)
+    left = fault.size
+    try:
+        piece = head[:left]
+        while left > 0:
+            await response.write(piece)
+            fault.written += len(piece)
+            left -= len(piece)
+            piece = chunk[:left]
+        await response.write_eof()
+    except ConnectionError:  # the client refused the rest, as it should
+        pass
+    return response
 
 
 def _drop(request: web.Request) -> None:
