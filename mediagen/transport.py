@@ -17,12 +17,22 @@ from urllib.parse import urljoin
 import aiohttp
 
 from .defaults import POOL_SIZE, USER_AGENT, Timeouts
-from .errors import ConfigurationError, DownloadError, TransportError, UnsafeDownloadError
+from .errors import (
+    ConfigurationError,
+    DownloadError,
+    RateLimitError,
+    TransportError,
+    UnsafeDownloadError,
+)
+from .protocol import retry_after
 from .strategies import HttpResponse
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
+PART_PREFIX = ".mediagen-"
+PART_SUFFIX = ".part"
+"""Downloads stream into `.mediagen-<pid>-<random>.part` in the target folder."""
 
 
 class Transport:
@@ -98,7 +108,11 @@ class Transport:
         """
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".mediagen-", suffix=".part", dir=directory)
+            # The owner's pid is in the name: a later download into this folder removes the
+            # .part files of dead processes (a kill -9), never those of a live one.
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, dir=directory
+            )
         except OSError as exc:
             raise DownloadError(f"cannot write into {directory}: {exc.strerror or exc}") from None
         tmp = Path(tmp_name)
@@ -138,6 +152,12 @@ class Transport:
                             )
                         url = target
                         continue
+                    if resp.status == 429:
+                        raise RateLimitError(
+                            f"downloading {url} failed: HTTP 429",
+                            status=429,
+                            retry_after=retry_after(resp.headers),
+                        )
                     if resp.status != 200:
                         raise TransportError(
                             f"downloading {url} failed: HTTP {resp.status}", status=resp.status

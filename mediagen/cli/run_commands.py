@@ -166,6 +166,8 @@ async def _wait_and_deliver(
 async def _deliver(
     args: argparse.Namespace, client: AsyncClient, op: Operation, result: Result, *, started: float
 ) -> int:
+    for warning in result.warnings:
+        err(f"mediagen: warning: {warning}")
     try:
         paths = await client.download(result, args.output)
     except CallError:
