@@ -140,6 +140,8 @@ async def _save_all(
     many = len(result.artifacts) > 1
     paths: list[Path] = []
     sources: dict[str, Path] = {}
+    # A source that came with an artifact saved earlier was written then, next to it.
+    written = {a.source_code for a in result.artifacts if a.url in saved and a.source_code}
     for index, artifact in enumerate(result.artifacts, 1):
         if artifact.url in saved:
             paths.append(saved[artifact.url])
@@ -161,7 +163,7 @@ async def _save_all(
         paths.append(path)
         if on_saved is not None:
             on_saved(artifact.url, path)
-        if artifact.source_code and artifact.source_code not in sources:
+        if artifact.source_code and artifact.source_code not in {*sources, *written}:
             ext = _SOURCE_EXTENSIONS.get(artifact.source_language or "", ".txt")
             try:
                 sources[artifact.source_code] = write_text(

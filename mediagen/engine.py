@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[TaskStatus], None]
 
+RESULT_WARNING = "mediagen_result_warning"
+"""Set on the log records of `Result.warnings`, for callers that show those warnings
+themselves (the CLI) and filter the records out."""
+
 
 class Engine:
     def __init__(
@@ -352,7 +356,9 @@ class Engine:
             warning = f"{len(skipped)} URL(s) in the result are not downloaded: {reasons}"
         if warning:
             # The raw result stays out of the log: it is on the Result and in the journal.
-            log.warning("%s task %s: %s", op.qualified_id, task_id, warning)
+            log.warning(
+                "%s task %s: %s", op.qualified_id, task_id, warning, extra={RESULT_WARNING: True}
+            )
             warning += f"; raw result kept: {_clip(status.raw)}"
         return Result(
             provider=provider,

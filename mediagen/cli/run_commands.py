@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from ..catalog import Operation, default_catalog
 from ..client import AsyncClient
-from ..engine import AsyncTaskHandle
+from ..engine import RESULT_WARNING, AsyncTaskHandle
 from ..errors import CallError, TaskTimeoutError
 from ..results import Result
 from .common import UsageError, add_output_option, err
@@ -68,8 +69,24 @@ def _operation(provider: str, operation: str) -> Operation:
         raise UsageError(exc.args[0]) from None
 
 
+def _not_shown_by_us(record: logging.LogRecord) -> bool:
+    """_deliver prints a result's warnings on stderr itself: not twice."""
+    return not getattr(record, RESULT_WARNING, False)
+
+
 @contextlib.asynccontextmanager
 async def _client(emulate: bool) -> AsyncIterator[AsyncClient]:
+    engine_log = logging.getLogger("mediagen.engine")
+    engine_log.addFilter(_not_shown_by_us)
+    try:
+        async with _plain_client(emulate) as client:
+            yield client
+    finally:
+        engine_log.removeFilter(_not_shown_by_us)
+
+
+@contextlib.asynccontextmanager
+async def _plain_client(emulate: bool) -> AsyncIterator[AsyncClient]:
     if not emulate:
         async with AsyncClient() as client:
             yield client
