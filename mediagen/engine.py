@@ -32,7 +32,7 @@ from .hosts import Target, download_allowed, resolve_target
 from .journal import Journal
 from .params import ParamsModel
 from .registry import ProviderStrategies, Registry, default_registry
-from .results import Result
+from .results import Artifact, Result
 from .retry import backoff, decide, jittered, not_found_is_transient
 from .strategies import Call, HttpRequest, TaskStatus
 from .transport import Transport
@@ -343,17 +343,9 @@ class Engine:
             found = strategies.results.artifacts(op, status.payload)
         except CallError as exc:
             raise exc.locate(provider, operation, task_id) from None
-        target = self.target(strategies.provider)
-        refused = {a.url: download_allowed(strategies.provider, target, a.url) for a in found}
-        artifacts = tuple(a for a in found if not refused[a.url])
-        skipped = tuple(url for url, reason in refused.items() if reason)
-        reasons = "; ".join(r for r in refused.values() if r)
-        warning = None
-        if not artifacts and (skipped or op.output != "none"):
-            why = f" ({reasons})" if skipped else ""
-            warning = f"the vendor's result has no downloadable file{why}"
-        elif skipped:
-            warning = f"{len(skipped)} URL(s) in the result are not downloaded: {reasons}"
+        artifacts, skipped, warning = _downloadable(
+            strategies.provider, self.target(strategies.provider), op, found, status.raw
+        )
         if warning:
             # The raw result stays out of the log: it is on the Result and in the journal.
             log.warning(
@@ -635,6 +627,27 @@ class AsyncTaskHandle:
         return await self._engine.download(
             result, directory, overwrite=overwrite, journal_id=self.journal_id
         )
+
+
+def _downloadable(
+    provider: Provider, target: Target, op: Operation, found: tuple[Artifact, ...], raw: Any
+) -> tuple[tuple[Artifact, ...], tuple[str, ...], str | None]:
+    """(the artifacts we may download, the URLs we may not, a warning when something is off):
+    a result that promises files but has none to download must not pass as a quiet success."""
+    refused = {a.url: download_allowed(provider, target, a.url) for a in found}
+    artifacts = tuple(a for a in found if not refused[a.url])
+    skipped = tuple(url for url, reason in refused.items() if reason)
+    reasons = "; ".join(r for r in refused.values() if r)
+    if not artifacts and (skipped or op.output != "none"):
+        why = f" ({reasons})" if skipped else ""
+        return artifacts, skipped, f"the vendor's result has no downloadable file{why}"
+    if skipped:
+        return (
+            artifacts,
+            skipped,
+            f"{len(skipped)} URL(s) in the result are not downloaded: {reasons}",
+        )
+    return artifacts, skipped, None
 
 
 def _clip(value: Any, limit: int = 200) -> str:
