@@ -12,13 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 import mediagen
 from mediagen.catalog import default_catalog
 from mediagen.cli import main
 from mediagen.defaults import MAX_ANSWER_DEPTH, NOT_FOUND_GRACE, NOT_FOUND_GRACE_POLLS, RetryPolicy
 from mediagen.engine import AsyncTaskHandle
-from mediagen.errors import MalformedResponseError, NotFoundError, TaskTimeoutError
+from mediagen.errors import (
+    MalformedResponseError,
+    NotFoundError,
+    SubmitOutcomeUnknownError,
+    TaskTimeoutError,
+)
 from mediagen.journal import Journal
 from mediagen.nesting import nested_deeper_than
 from mediagen.protocol import CatalogErrorClassifier
@@ -85,6 +91,41 @@ def test_a_deeply_nested_result_is_refused_and_the_entry_stays_resumable(tmp_pat
             assert c.journal is not None and task.journal_id is not None
             entry = c.journal.get(task.journal_id)
             assert entry.state in ("queued", "running") and entry.result is None
+
+    asyncio.run(go())
+
+
+def test_a_deeply_nested_submit_answer_is_an_unknown_outcome(tmp_path: Path) -> None:
+    """The answer to a submit that we cannot read may still mean a created task: never
+    resubmitted, journaled unknown."""
+    submits: list[str] = []
+
+    async def deep(request: web.Request) -> web.Response:
+        submits.append(request.path)
+        return web.json_response({"code": 0, "data": {"task_id": "t-1", "extra": nested(100)}})
+
+    async def go() -> None:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", deep)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with mediagen.AsyncClient(
+                base_urls={"mediaio": f"http://127.0.0.1:{port}"},
+                credentials=EMULATOR_CREDENTIALS,
+                retry=POLICY,
+                journal=tmp_path / "j.sqlite3",
+            ) as client:
+                with pytest.raises(SubmitOutcomeUnknownError, match="nests deeper than"):
+                    await client.mediaio.imagen_4(prompt="deep")
+                assert client.journal is not None
+                (entry,) = client.journal.entries()
+                assert entry.state == "unknown" and len(submits) == 1
+        finally:
+            await runner.cleanup()
 
     asyncio.run(go())
 
