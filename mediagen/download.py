@@ -247,26 +247,28 @@ def remove_stale_parts(
     now = time.time() if now is None else now
     removed: list[Path] = []
     try:
-        candidates = [p for p in directory.iterdir() if _PART_FILE.fullmatch(p.name)]
+        entries = list(directory.iterdir())
     except OSError:  # no folder yet, or not readable: nothing to clean
         return removed
-    for path in candidates:
+    for path in entries:
         match = _PART_FILE.fullmatch(path.name)
+        if match is None:
+            continue
         try:
             info = path.lstat()
         except OSError:
             continue
-        if match is None or not stat.S_ISREG(info.st_mode):
+        if not stat.S_ISREG(info.st_mode):
             continue
         pid = int(match.group(1)) if match.group(1) else None
-        abandoned = now - info.st_mtime > max_age or (pid is not None and not pid_alive(pid))
-        if abandoned:
-            try:
-                path.unlink()
-            except OSError:
-                continue
-            log.info("removed %s, left by a download that did not finish", path)
-            removed.append(path)
+        if now - info.st_mtime <= max_age and (pid is None or pid_alive(pid)):
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        log.info("removed %s, left by a download that did not finish", path)
+        removed.append(path)
     return removed
 
 
@@ -284,7 +286,7 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # EPERM: it exists, as another user
+    except (OSError, OverflowError):  # EPERM: it exists, as another user; or it cannot be asked
         return True
     return True
 
