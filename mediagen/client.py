@@ -187,7 +187,9 @@ class AsyncClient(AsyncProviders):
     async def download(
         self, result: Result, directory: str | Path, *, overwrite: bool = False
     ) -> list[Path]:
-        """Save a result's artifacts into directory; returns the paths written."""
+        """Save a result's artifacts into directory; returns their paths. With the journal on,
+        a file an earlier download of the same task placed (and still there) is not fetched
+        again: its path is returned."""
         return await self._engine.download(result, directory, overwrite=overwrite)
 
     async def submit(self, params: ParamsModel) -> AsyncTaskHandle:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,12 @@ from .errors import (
     TaskTimeoutError,
 )
 from .events import TaskEvent
-from .hosts import Target, resolve_target
+from .hosts import Target, download_allowed, resolve_target
 from .journal import Journal
 from .params import ParamsModel
 from .registry import ProviderStrategies, Registry, default_registry
-from .results import Result
-from .retry import backoff, decide, jittered
+from .results import Artifact, Result
+from .retry import backoff, decide, jittered, not_found_is_transient
 from .secrets import scrubber_for, secret_values
 from .strategies import Call, HttpRequest, TaskStatus
 from .transport import Transport
@@ -47,6 +48,10 @@ from .transport import Transport
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[TaskStatus], None]
+
+RESULT_WARNING = "mediagen_result_warning"
+"""Set on the log records of `Result.warnings`, for callers that show those warnings
+themselves (the CLI) and filter the records out."""
 
 
 class Engine:
@@ -347,15 +352,26 @@ class Engine:
                 vendor_message=status.reason,
             )
         try:
-            artifacts = strategies.results.artifacts(op, status.payload)
+            found = strategies.results.artifacts(op, status.payload)
         except CallError as exc:
             raise exc.locate(provider, operation, task_id) from None
+        artifacts, skipped, warning = _downloadable(
+            strategies.provider, self.target(strategies.provider), op, found, status.raw
+        )
+        if warning:
+            # The raw result stays out of the log: it is on the Result and in the journal.
+            log.warning(
+                "%s task %s: %s", op.qualified_id, task_id, warning, extra={RESULT_WARNING: True}
+            )
+            warning += f"; raw result kept: {_clip(status.raw)}"
         return Result(
             provider=provider,
             operation=operation,
             artifacts=artifacts,
             raw=status.raw,
             task_id=task_id,
+            skipped_urls=skipped,
+            warnings=(warning,) if warning else (),
         )
 
     async def download(
@@ -366,8 +382,26 @@ class Engine:
         overwrite: bool = False,
         journal_id: int | None = None,
     ) -> list[Path]:
+        """Save the result's artifacts into directory; returns their paths in artifact order
+        (then any diagram source files).
+
+        With a journal entry (`journal_id`, or the one holding the result's task id) each file
+        is recorded as soon as it is in place, and an artifact recorded earlier whose file still
+        exists is not downloaded again: its recorded path is returned instead.
+        """
         provider = self.strategies(result.provider).provider
-        paths = await save_result(
+        if journal_id is None and self.journal is not None and result.task_id:
+            try:
+                found = self.journal.find(result.provider, result.task_id)
+            except Exception:
+                log.exception("could not read the task journal %s", self.journal.path)
+                found = None
+            journal_id = found.id if found else None
+
+        def record(url: str, path: Path) -> None:
+            self._journal(journal_id, "record_files", [(url, str(path.resolve()))])
+
+        return await save_result(
             self.transport,
             provider,
             self.target(provider),
@@ -375,13 +409,21 @@ class Engine:
             Path(directory),
             overwrite=overwrite,
             max_bytes=self.max_download_bytes,
+            retry=self.retry,
+            saved=self._saved_files(journal_id),
+            on_saved=record,
         )
-        if journal_id is None and self.journal is not None and result.task_id:
-            found = self.journal.find(result.provider, result.task_id)
-            journal_id = found.id if found else None
-        pairs = [(a.url, str(p.resolve())) for a, p in zip(result.artifacts, paths, strict=False)]
-        self._journal(journal_id, "record_files", pairs)
-        return paths
+
+    def _saved_files(self, journal_id: int | None) -> dict[str, Path]:
+        """Artifact URL -> the file an earlier download of this entry placed, if still there."""
+        if self.journal is None or journal_id is None:
+            return {}
+        try:
+            files = self.journal.get(journal_id).files
+        except Exception:
+            log.exception("could not read the task journal %s", self.journal.path)
+            return {}
+        return {url: Path(path) for url, path in files if Path(path).is_file()}
 
     def task(self, provider: str, operation: str, task_id: str) -> AsyncTaskHandle:
         _, op = self.operation(provider, operation)
@@ -420,6 +462,7 @@ class AsyncTaskHandle:
         self.journal_id = journal_id
         self.last_status: TaskStatus | None = None
         self._fresh = fresh
+        self._submitted_at = time.time() if fresh else None
         self._result: Result | None = None
 
     def __repr__(self) -> str:
@@ -479,8 +522,9 @@ class AsyncTaskHandle:
             timeout if timeout is not None else WAIT_TIMEOUT.get(op.output, WAIT_TIMEOUT["none"])
         )
         deadline = loop.time() + limit
-        polls = failures = 0
+        polls = failures = not_found = 0
         policy = self._engine.retry
+        submitted_at = self._submit_time()
         if self._fresh and self.last_status is None:
             # Just submitted: nothing can be done yet, so the first poll waits one interval.
             await asyncio.sleep(min(jittered(schedule.interval(0), schedule.jitter), limit))
@@ -492,11 +536,19 @@ class AsyncTaskHandle:
                 failures = 0
             except TimeoutError:
                 raise self._timeout(limit) from None
+            except NotFoundError as exc:
+                not_found += 1
+                since = None if submitted_at is None else time.time() - submitted_at
+                if not not_found_is_transient(since, not_found):
+                    # The vendor does not know this task, past any read-after-write lag.
+                    self._engine._journal(self.journal_id, "record_failure", "failed", str(exc))
+                    raise
+                log.info("%s not found yet (%s); polling again", self.task_id, exc.detail)
+                delay = jittered(schedule.interval(polls), schedule.jitter)
+                polls += 1
             except CallError as exc:
                 failures += 1
                 if decide(exc, "poll", 1, policy) != "retry" or failures >= policy.wait_failures:
-                    if isinstance(exc, NotFoundError):  # the vendor does not know this task
-                        self._engine._journal(self.journal_id, "record_failure", "failed", str(exc))
                     raise
                 log.info("polling %s keeps failing (%s); trying again", self.task_id, exc)
                 delay = backoff(
@@ -516,6 +568,23 @@ class AsyncTaskHandle:
             if remaining <= 0:
                 raise self._timeout(limit)
             await asyncio.sleep(min(delay, remaining))
+
+    def _submit_time(self) -> float | None:
+        """When this task was last known to be at the vendor (epoch seconds): the submit, for
+        a handle from submit(); for a resumed one, its journal entry's last update (the submit,
+        or a state seen since). None for a task known only by id (adopted into the journal,
+        never submitted from it): a mistyped id must not buy a minute of polling."""
+        journal = self._engine.journal
+        if self._submitted_at is not None or journal is None or self.journal_id is None:
+            return self._submitted_at
+        try:
+            entry = journal.get(self.journal_id)
+            first = journal.events(self.journal_id)[:1]
+        except Exception:
+            log.exception("could not read the task journal %s", journal.path)
+            return None
+        submitted_here = [state for state, _ in first] in (["planned"], ["pending"])
+        return entry.updated_at if submitted_here else None
 
     def _timeout(self, limit: float) -> TaskTimeoutError:
         state = self.last_status.state if self.last_status else "unknown"
@@ -570,6 +639,32 @@ class AsyncTaskHandle:
         return await self._engine.download(
             result, directory, overwrite=overwrite, journal_id=self.journal_id
         )
+
+
+def _downloadable(
+    provider: Provider, target: Target, op: Operation, found: tuple[Artifact, ...], raw: Any
+) -> tuple[tuple[Artifact, ...], tuple[str, ...], str | None]:
+    """(the artifacts we may download, the URLs we may not, a warning when something is off):
+    a result that promises files but has none to download must not pass as a quiet success."""
+    refused = {a.url: download_allowed(provider, target, a.url) for a in found}
+    artifacts = tuple(a for a in found if not refused[a.url])
+    skipped = tuple(url for url, reason in refused.items() if reason)
+    reasons = "; ".join(r for r in refused.values() if r)
+    if not artifacts and (skipped or op.output != "none"):
+        why = f" ({reasons})" if skipped else ""
+        return artifacts, skipped, f"the vendor's result has no downloadable file{why}"
+    if skipped:
+        return (
+            artifacts,
+            skipped,
+            f"{len(skipped)} URL(s) in the result are not downloaded: {reasons}",
+        )
+    return artifacts, skipped, None
+
+
+def _clip(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def destination(target: Target, path: str) -> str:

@@ -24,15 +24,20 @@ from .errors import (
     ConfigurationError,
     DownloadError,
     MalformedResponseError,
+    RateLimitError,
     RedirectRefusedError,
     TransportError,
     UnsafeDownloadError,
 )
+from .protocol import retry_after
 from .strategies import HttpResponse
 
 log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+PART_PREFIX = ".mediagen-"
+PART_SUFFIX = ".part"
+"""Downloads stream into `.mediagen-<pid>-<random>.part` in the target folder."""
 
 
 class Transport:
@@ -173,7 +178,11 @@ class Transport:
         """
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".mediagen-", suffix=".part", dir=directory)
+            # The owner's pid is in the name: a later download into this folder removes the
+            # .part files of dead processes (a kill -9), never those of a live one.
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, dir=directory
+            )
         except OSError as exc:
             raise DownloadError(f"cannot write into {directory}: {exc.strerror or exc}") from None
         tmp = Path(tmp_name)
@@ -213,6 +222,12 @@ class Transport:
                             )
                         url = target
                         continue
+                    if resp.status == 429:
+                        raise RateLimitError(
+                            f"downloading {url} failed: HTTP 429",
+                            status=429,
+                            retry_after=retry_after(resp.headers),
+                        )
                     if resp.status != 200:
                         raise TransportError(
                             f"downloading {url} failed: HTTP {resp.status}", status=resp.status
