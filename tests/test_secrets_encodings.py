@@ -217,6 +217,7 @@ async def _workload(emu: Emulator, journal: Path, message: Callable[[str], str])
                 phase="poll",
                 fields=("msg",),
                 message=f"bad credentials {message(TOMOVIEE_SECRET)}",
+                times=10,  # not-found is polled again for a few answers before it counts
             )
         )
         with pytest.raises(MediagenError) as echoed:
