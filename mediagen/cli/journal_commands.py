@@ -135,7 +135,9 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         extra = f"  {e.error}" if e.error and e.state not in ("succeeded",) else ""
         files = f"  {len(e.files)} file(s)" if e.files else ""
         print(
-            f"{e.id:>5}  {when}  {e.state:<9}  {e.qualified_operation:<36}  {e.task_id or '-'}{files}{extra}"
+            _printable(
+                f"{e.id:>5}  {when}  {e.state:<9}  {e.qualified_operation:<36}  {e.task_id or '-'}{files}{extra}"
+            )
         )
     return 0
 
@@ -221,7 +223,7 @@ async def _run(
 def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool) -> None:
     if args.json:
         for outcome in outcomes:
-            print(json.dumps(outcome.to_json(), ensure_ascii=False))
+            print(_printable(json.dumps(outcome.to_json(), ensure_ascii=False)))
         return
     if resumed and not outcomes:
         print("nothing to resume: every task in the journal is finished")
@@ -233,6 +235,11 @@ def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool)
             files = "".join(f"\n      {p}" for p in o.paths)
             print(f"  [{o.index}] {label}{task}: succeeded{files}")
         else:
-            print(f"  [{o.index}] {label}{task}: {o.state}: {o.error}")
+            print(_printable(f"  [{o.index}] {label}{task}: {o.state}: {o.error}"))
     counts = Counter(o.state for o in outcomes)
     err(f"{len(outcomes)} item(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+
+
+def _printable(text: str) -> str:
+    """Text a terminal can take: a vendor's lone surrogate is shown escaped, not a crash."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
