@@ -66,7 +66,8 @@ class Outcome:
     """succeeded; failed, cancelled or timed_out (by the vendor); rejected (refused before a
     task existed); unknown (a lost submit answer); download_failed (the result exists, its
     files could not be saved); queued/running when we stopped waiting first; skipped (another
-    live process handles it: not a failure); invalid (an unusable journal entry, left as is)."""
+    live process handles it: not a failure); invalid (an unusable journal entry, left as is);
+    other_origin (a task submitted to another base URL than this client's, left as is)."""
     task_id: str | None = None
     result: Result | None = None
     data: Any = None

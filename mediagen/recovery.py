@@ -120,6 +120,17 @@ def plan(
             " Check the vendor's dashboard: if the task exists, `mediagen wait` picks it up by"
             " id; if not, send it again with `mediagen run` or from another batch file",
         )
+    current = engine.origin(entry.provider)
+    if entry.state in ("queued", "running") and entry.task_id and entry.origin != current:
+        # Its id means nothing to another host (or names someone else's task there).
+        return Plan(
+            entry,
+            "report",
+            state="other_origin",
+            message=f"{entry.qualified_operation}: journal entry {entry.id} (task"
+            f" {entry.task_id}) was submitted to {entry.origin or 'the default base URL'}, not"
+            f" to {current or 'the default base URL'}: resume it with that base URL",
+        )
     if entry.state in ("queued", "running") and not entry.task_id:
         journal.record_unknown(entry.id, "no task id was recorded for this entry")
         return Plan(

@@ -243,6 +243,7 @@ def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -
             "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
             **{f"MEDIAGEN_{p.upper()}_BASE_URL": url for p, url in emu.base_urls.items()},
         }
+        Journal(path)._set(stuck, origin=emu.base_urls["mediaio"])  # submitted there
         resumed = cli("resume", "--journal", str(path), "--json", cwd=tmp_path, env=env)
         assert resumed.returncode == 1, resumed.stderr  # bad rows are failures to look at
         outcomes = [json.loads(line) for line in resumed.stdout.splitlines()]

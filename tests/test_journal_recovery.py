@@ -213,3 +213,22 @@ def test_two_resumes_at_once_never_work_on_the_same_entry(tmp_path: Path) -> Non
         ]
         assert len(files) == 6
     assert {e.state for e in Journal(path).entries()} == {"succeeded"}
+
+
+def test_a_task_submitted_to_another_base_url_is_not_polled_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    entry = journal.record_intent("mediaio", "imagen_4", {}, origin="http://127.0.0.1:9")
+    journal.record_submitted(entry, "t-1")
+    journal.close()
+    with EmulatorThread(duration=0.05) as emu:
+        point_at(monkeypatch, emu)
+        code, outcomes = resume(capsys, path)
+        assert code == 1
+        assert [o["state"] for o in outcomes] == ["other_origin"]
+        assert "http://127.0.0.1:9" in str(outcomes[0]["error"])
+        assert emu.requests == []  # its id names nothing (or someone else's task) here
+    assert Journal(path).get(entry).state == "queued"  # left for a client that talks there

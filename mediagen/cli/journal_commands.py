@@ -176,11 +176,14 @@ def _explain_interrupt(journal: Journal, items: list[Any], key: str | None, sour
     models: list[ParamsModel] = [
         model_for(f"{i.provider}.{i.operation}").from_dict(i.params) for i in items
     ]
-    states = Counter(
-        entry.state if entry is not None else "not recorded"
-        for entry in (journal.find_item(k) for k in item_keys(models, key))
-    )
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+    try:
+        states = Counter(
+            entry.state if entry is not None else "not recorded"
+            for entry in (journal.find_item(k) for k in item_keys(models, key))
+        )
+    except Exception:  # the journal is busy or gone: the advice holds all the same
+        states = Counter()
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "states unknown"
     err(
         f"mediagen: interrupted: {len(items)} item(s): {summary}. Run `mediagen batch {source}`"
         " again to finish them: it submits the planned ones once, waits on those already"
