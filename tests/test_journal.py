@@ -372,3 +372,27 @@ def test_tasks_reads_a_journal_in_a_read_only_folder(tmp_path: Path) -> None:
         folder.chmod(0o755)
     assert listed.returncode == 0, listed.stderr
     assert [r["task_id"] for r in json.loads(listed.stdout)] == ["t-1"]
+
+
+def test_a_task_id_the_journal_cannot_store_is_logged_and_kept_in_the_entry(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    Journal(path).close()
+    with sqlite3.connect(path) as db:  # a real SQLite failure on exactly that write
+        db.execute(
+            "CREATE TRIGGER no_ids BEFORE UPDATE OF task_id ON tasks"
+            " WHEN NEW.task_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'simulated failure'); END"
+        )
+    db.close()
+
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> str:
+        task = await client.mediaio.imagen_4(prompt="x")
+        return task.task_id
+
+    task_id = run_with(path, body)
+    assert any(
+        task_id in r.getMessage() and "mediagen wait" in r.getMessage() for r in caplog.records
+    )
+    (entry,) = Journal(path).entries()
+    assert entry.state == "unknown" and task_id in (entry.error or "")
