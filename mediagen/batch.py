@@ -393,6 +393,9 @@ async def _run_job(
             result = await _task_result(client, job, notify)
     except Exception as exc:  # a failed item, not a failed batch
         error = _as_mediagen_error(exc, job)
+        if _taken_elsewhere(client, job):  # another process claimed it first: its item now
+            notify(job, "skipped")
+            return _outcome(job, "skipped", error=error)
         _reject_if_unsent(client, job, error)
         state = getattr(error, "state", None) or _state_of(error, job)
         notify(job, state)
@@ -421,6 +424,18 @@ def _as_mediagen_error(exc: Exception, job: _Job) -> MediagenError:
         return exc
     log.error("%s.%s failed unexpectedly", job.provider, job.operation, exc_info=exc)
     return MediagenError(f"{job.provider}.{job.operation}: unexpected {type(exc).__name__}: {exc}")
+
+
+def _taken_elsewhere(client: AsyncClient, job: _Job) -> bool:
+    """The job's entry now belongs to another process (it won the claim to submit it)."""
+    journal = client.journal
+    if journal is None or job.journal_id is None or job.task_id is not None:
+        return False
+    try:
+        entry = journal.get(job.journal_id)
+    except Exception:
+        return False
+    return entry.state != "planned" and entry.owner not in (None, journal.owner)
 
 
 def _reject_if_unsent(client: AsyncClient, job: _Job, error: MediagenError) -> None:

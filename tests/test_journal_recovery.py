@@ -232,3 +232,23 @@ def test_a_task_submitted_to_another_base_url_is_not_polled_here(
         assert "http://127.0.0.1:9" in str(outcomes[0]["error"])
         assert emu.requests == []  # its id names nothing (or someone else's task) here
     assert Journal(path).get(entry).state == "queued"  # left for a client that talks there
+
+
+def test_an_entry_claimed_by_another_process_first_is_skipped_not_rejected(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    with EmulatorThread(duration=0.05) as emu:
+        ours, theirs = Journal(path), Journal(path)
+        entry = ours.record_intent("edrawmax", "flowchart", FLOWCHART, state="planned")
+        with mediagen.Client(**{**emu.client_options(), "journal": ours}) as client:
+            from mediagen.batch import _Job, _run_jobs  # the step after a claim was won
+            from mediagen.params import model_for
+
+            assert theirs.claim(entry)  # another process wins the race to submit it
+            params = model_for("edrawmax.flowchart").from_dict(FLOWCHART)
+            job = _Job(0, "edrawmax", "flowchart", params, entry)
+            (outcome,) = client._loop.run(_run_jobs(client._async, [job], 1, None, None))
+        assert outcome.state == "skipped" and not outcome.failed
+        assert ours.get(entry).state == "pending"  # left to the winner, not marked rejected
+        assert emu.requests == []
