@@ -244,9 +244,34 @@ async def run_batch(
         jobs.append(_Job(index, provider, operation, model, entry))
     try:
         done = await _run_jobs(client, jobs, concurrency, output, on_update)
+    except BaseException:  # cancelled or interrupted: say what is left and how to finish it
+        _log_interrupted(client, jobs, keyed=key is not None)
+        raise
     finally:
         _release(client, jobs)
     return sorted([*outcomes, *done], key=lambda o: o.index)
+
+
+def _log_interrupted(client: AsyncClient, jobs: Sequence[_Job], *, keyed: bool) -> None:
+    journal = client.journal
+    if journal is None:
+        return
+    try:
+        planned = sum(
+            1
+            for j in jobs
+            if j.journal_id is not None and journal.get(j.journal_id).state == "planned"
+        )
+    except Exception:
+        return
+    again = "running the batch again with the same key" if keyed else "`resume`"
+    log.warning(
+        "batch interrupted: %d of %d item(s) were never sent (planned); %s submits them once"
+        " and waits on the ones already submitted",
+        planned,
+        len(jobs),
+        again,
+    )
 
 
 async def resume(

@@ -170,7 +170,9 @@ def test_a_batch_file_that_cannot_run_is_a_one_line_error(
 # -- a re-run of the same batch adopts its earlier items: nothing is paid for twice ------------
 
 
-def test_a_cancelled_batch_rerun_with_its_key_submits_each_item_once(tmp_path: Path) -> None:
+def test_a_cancelled_batch_rerun_with_its_key_submits_each_item_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     batch = [BatchItem("mediaio", "imagen_4", {"prompt": f"cat {i}"}) for i in range(4)]
     batch.append(BatchItem("mediaio", "imagen_4", {"prompt": "cat 0"}))  # identical: two items
 
@@ -187,10 +189,11 @@ def test_a_cancelled_batch_rerun_with_its_key_submits_each_item_once(tmp_path: P
                 if index == 1 and state == "queued":  # one at a time: nothing else in flight
                     run.cancel()  # type: ignore[union-attr]
 
-            with pytest.raises(asyncio.CancelledError):
+            with caplog.at_level("WARNING", "mediagen"), pytest.raises(asyncio.CancelledError):
                 await client.batch(
                     batch, key="jobs", concurrency=1, on_update=cancel_after_the_second_submit
                 )
+            assert "3 of 5 item(s) were never sent" in caplog.text
             run.uncancel()  # type: ignore[union-attr]
             assert len(emu.requests_for("mediaio", "submit")) == 2
             outcomes = await client.batch(batch, key="jobs", output=tmp_path / "out")
