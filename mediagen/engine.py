@@ -119,6 +119,13 @@ class Engine:
             self._targets[provider.name] = resolve_target(provider, self.base_urls)
         return self._targets[provider.name]
 
+    def origin(self, provider: str) -> str | None:
+        """Where this engine sends `provider`'s tasks, as the journal keys them: the base URL,
+        or None for the catalog's default (task ids are unique per vendor host)."""
+        spec = self.strategies(provider).provider
+        base_url = self.target(spec).base_url
+        return None if base_url == spec.base_url.rstrip("/") else base_url
+
     def operation(self, provider: str, operation: str) -> tuple[ProviderStrategies, Operation]:
         strategies = self.strategies(provider)
         try:
@@ -228,7 +235,19 @@ class Engine:
             journal_id,
             lambda data: strategies.task.task_id(op, data),
         )
-        self._journal(entry, "record_submitted", task_id)
+        if not self._journal(entry, "record_submitted", task_id):
+            # The task exists and is paid for: keep its id where a person finds it (the entry's
+            # error, if that write still works, and the log), never a silent `unknown`.
+            hint = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
+            log.error(
+                "task %s (%s) was created but the journal could not record its id: %s",
+                task_id,
+                op.qualified_id,
+                hint,
+            )
+            self._journal(
+                entry, "record_unknown", f"created as task {task_id!r}, id not recorded; {hint}"
+            )
         self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
         return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
 
@@ -283,21 +302,26 @@ class Engine:
         if self.journal is None:
             return None
         if journal_id is not None:
-            if not self.journal.claim(journal_id):
+            if not self.journal.claim(journal_id, origin=self.origin(op.provider)):
                 raise ConfigurationError(
                     f"journal entry {journal_id} is not planned any more (another process took it)"
                 )
             return journal_id
-        return self.journal.record_intent(op.provider, op.id, params.to_dict())
+        return self.journal.record_intent(
+            op.provider, op.id, params.to_dict(), origin=self.origin(op.provider)
+        )
 
-    def _journal(self, entry: int | None, method: str, *args: Any) -> None:
-        """Journal.<method>(entry, *args); a failing journal is logged and the task goes on."""
+    def _journal(self, entry: int | None, method: str, *args: Any) -> bool:
+        """Journal.<method>(entry, *args); a failing journal is logged and the task goes on.
+        False when the write failed."""
         if self.journal is None or entry is None:
-            return
+            return True
         try:
             getattr(self.journal, method)(entry, *args)
         except Exception:
             log.exception("could not write to the task journal %s", self.journal.path)
+            return False
+        return True
 
     async def query(self, params: ParamsModel, *, journal_id: int | None = None) -> dict[str, Any]:
         """A query (credits, a task's raw state). Journaled only as part of a batch."""
@@ -392,7 +416,9 @@ class Engine:
         provider = self.strategies(result.provider).provider
         if journal_id is None and self.journal is not None and result.task_id:
             try:
-                found = self.journal.find(result.provider, result.task_id)
+                found = self.journal.find(
+                    result.provider, result.task_id, origin=self.origin(result.provider)
+                )
             except Exception:
                 log.exception("could not read the task journal %s", self.journal.path)
                 found = None
@@ -435,7 +461,9 @@ class Engine:
         entry = None
         if self.journal is not None:
             try:
-                entry = self.journal.adopt(provider, operation, task_id)
+                entry = self.journal.adopt(
+                    provider, operation, task_id, origin=self.origin(provider)
+                )
             except Exception:
                 log.exception("could not read the task journal %s", self.journal.path)
         return AsyncTaskHandle(self, provider, operation, task_id, journal_id=entry)
