@@ -243,7 +243,13 @@ def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -
             "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
             **{f"MEDIAGEN_{p.upper()}_BASE_URL": url for p, url in emu.base_urls.items()},
         }
-        Journal(path)._set(stuck, origin=emu.base_urls["mediaio"])  # submitted there
+        reopened = Journal(path)
+        reopened._set(stuck, origin=emu.base_urls["mediaio"])  # submitted there
+        # an hour ago: past the grace in which "not found" may be the vendor's lag
+        reopened._db.execute(
+            "UPDATE tasks SET updated_at = updated_at - 3600 WHERE id = ?", (stuck,)
+        )
+        reopened.close()
         resumed = cli("resume", "--journal", str(path), "--json", cwd=tmp_path, env=env)
         assert resumed.returncode == 1, resumed.stderr  # bad rows are failures to look at
         outcomes = [json.loads(line) for line in resumed.stdout.splitlines()]
