@@ -38,7 +38,7 @@ DEFAULT_ROUNDS = 8
 CI_SEED = 20261130
 PROCESS_TIMEOUT = 90.0
 """Seconds any one CLI process may take: a hang fails the test instead of stalling CI."""
-PARALLEL_ROUNDS = 2
+PARALLEL_ROUNDS = 4
 KILL_POINTS = ("moment", "planned", "submit", "poll", "download")
 IMAGE = "https://x.test/a.png"
 
@@ -88,13 +88,15 @@ class Plan:
     number: int
     items: list[dict[str, Any]]
     command: str
-    """batch, or run (the first item alone)."""
+    """batch, or run (of the only item)."""
     kill_point: str
     nth: int
     """Kill after the nth event of kill_point (a submit, poll or download request)..."""
     delay: float
-    """...plus this many seconds (for "moment": seconds after the start)."""
+    """...plus this many seconds ("moment": up to 3 s after the first journal write, however
+    long the process took to start)."""
     task_seconds: float
+    """How long each emulated task runs."""
     submit_delay: float
     """Seconds every submit or synchronous call is held by the emulator before it answers."""
     file_delay: float
@@ -112,7 +114,7 @@ class Plan:
         submit_delay = rng.uniform(0.05, 0.5)
         file_delay = rng.uniform(0.05, 0.4)
         nth, delay = {
-            "moment": (0, rng.uniform(0.0, 3.0)),
+            "moment": (1, rng.uniform(0.0, 3.0)),
             "planned": (1, rng.uniform(0.0, 0.05)),
             "submit": (rng.randint(1, len(items)), rng.uniform(0.0, submit_delay)),
             "poll": (rng.randint(1, 3), rng.uniform(0.0, 0.3)),
@@ -133,7 +135,7 @@ class Plan:
         )
 
     def __str__(self) -> str:
-        what = "" if self.kill_point == "moment" else f" #{self.nth}"
+        what = "" if self.kill_point in ("moment", "planned") else f" #{self.nth}"
         resume = (
             f", one resume killed after {self.kill_resume_after:.2f}s"
             if self.kill_resume_after is not None
@@ -202,7 +204,7 @@ def journal_rows(path: Path) -> int:
 
 def kill_point_reached(plan: Plan, emu: CampaignEmulator, journal: Path) -> Callable[[], bool]:
     counts: dict[str, Callable[[], int]] = {
-        "moment": lambda: 0,
+        "moment": lambda: journal_rows(journal),
         "planned": lambda: journal_rows(journal),
         "submit": lambda: len(emu.bodies("submit", "run")),
         "poll": lambda: len(emu.bodies("poll")),
