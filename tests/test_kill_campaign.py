@@ -329,9 +329,10 @@ def play(seed: int, number: int, folder: Path) -> tuple[RoundReport, str]:
 
 
 @pytest.mark.xfail(
-    reason="issue 7: today's runtime breaks (c) (resumes racing on one entry, .part files left by"
-    " kill -9, files recorded only after a whole result is saved); fixes are in flight. Drop this"
-    " marker when they land: the campaign then guards them.",
+    reason="issue 7: today's runtime breaks (c): two resumes both download one entry, kill -9"
+    " leaves .part files, a result's files are recorded only once all are saved, and `run` of a"
+    " synchronous operation records no files. Fixes are in flight; drop this marker when they"
+    " land, and the campaign guards them.",
     strict=False,
 )
 def test_kill_campaign_keeps_every_task_once(tmp_path: Path) -> None:
