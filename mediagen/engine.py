@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import attrs
+
 from .catalog import Operation, Provider
 from .credentials import CredentialStore, SecretMapping
 from .defaults import (
@@ -262,7 +264,9 @@ class Engine:
             journal_id,
             lambda data: (data, strategies.results.artifacts(op, data)),
         )
-        result = Result(provider=op.provider, operation=op.id, artifacts=artifacts, raw=data)
+        result = Result(
+            provider=op.provider, operation=op.id, artifacts=artifacts, raw=data, journal_id=entry
+        )
         self._journal(entry, "record_result", result)
         self.registry.emit(
             TaskEvent("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
@@ -414,6 +418,7 @@ class Engine:
         exists is not downloaded again: its recorded path is returned instead.
         """
         provider = self.strategies(result.provider).provider
+        journal_id = journal_id if journal_id is not None else result.journal_id
         if journal_id is None and self.journal is not None and result.task_id:
             try:
                 found = self.journal.find(
@@ -628,7 +633,10 @@ class AsyncTaskHandle:
             return self._result
         engine = self._engine
         try:
-            result = engine.result_of(self.provider, self.operation, self.task_id, status)
+            result = attrs.evolve(
+                engine.result_of(self.provider, self.operation, self.task_id, status),
+                journal_id=self.journal_id,
+            )
         except CallError as exc:
             engine._journal(self.journal_id, "record_failure", status.state, str(exc))
             engine.registry.emit(

@@ -34,3 +34,6 @@ class Result:
     does not allow); they stay in `raw`."""
     warnings: tuple[str, ...] = ()
     """What the caller should know, e.g. that a result promising files has none to download."""
+    journal_id: int | None = attrs.field(default=None, eq=False)
+    """The task journal entry holding this result, when it was journaled: downloads record
+    their files there (a synchronous result has no task id to find it by)."""

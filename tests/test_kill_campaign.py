@@ -328,13 +328,6 @@ def play(seed: int, number: int, folder: Path) -> tuple[RoundReport, str]:
     )
 
 
-@pytest.mark.xfail(
-    reason="issue 7: today's runtime breaks (c): two resumes both download one entry, kill -9"
-    " leaves .part files, a result's files are recorded only once all are saved, and `run` of a"
-    " synchronous operation records no files. Fixes are in flight; drop this marker when they"
-    " land, and the campaign guards them.",
-    strict=False,
-)
 def test_kill_campaign_keeps_every_task_once(tmp_path: Path) -> None:
     seed, rounds = campaign_seed(), campaign_rounds()
     print(f"kill campaign: seed {seed}, {rounds} rounds (replay: {SEED_ENV}={seed})")

@@ -172,6 +172,30 @@ def test_a_failure_on_the_second_file_keeps_the_first_and_resume_fetches_only_th
     asyncio.run(go())
 
 
+def test_a_synchronous_result_records_its_files_where_it_is_journaled(tmp_path: Path) -> None:
+    """A diagram has no task id to find its entry by: the result carries its entry, so the
+    files are recorded and a later resume fetches nothing again (found by the kill campaign)."""
+    out = tmp_path / "out"
+
+    async def go() -> None:
+        async with (
+            Emulator(duration=0.05) as emu,
+            client_for(emu, tmp_path / "j.sqlite3") as client,
+        ):
+            result = await client.edrawmax.flowchart(prompt="a login flow")
+            assert result.journal_id is not None
+            paths = await client.download(result, out)
+            assert client.journal is not None
+            recorded = dict(client.journal.get(result.journal_id).files)
+            assert {a.url for a in result.artifacts} == set(recorded)
+            assert {str(p.resolve()) for p in paths} >= set(recorded.values())
+            fetched = len(emu.downloads)
+            assert await client.resume(output=out) == []
+            assert len(emu.downloads) == fetched
+
+    asyncio.run(go())
+
+
 # -- .part files ------------------------------------------------------------------------------
 
 
