@@ -61,7 +61,7 @@ class CampaignEmulator(Emulator):
         found = self._files.get(name)
         if found is None:
             return web.Response(status=404, text="no such file")
-        data, content_type = found
+        data, content_type, _provider = found
         response = web.StreamResponse(
             headers={"Content-Type": content_type, "Content-Length": str(len(data))}
         )
