@@ -230,13 +230,15 @@ class Journal:
 
     def liveness(self, entry: Entry) -> Liveness:
         """Whether another live process works on `entry` (see mediagen.ownership)."""
-        return liveness(self.path, entry.owner, self.owner)
+        updated = entry.updated_at if isinstance(entry.updated_at, int | float) else None
+        return liveness(self.path, entry.owner, self.owner, updated)
 
     def held_elsewhere(self, entry: Entry, *, force: bool = False) -> bool:
         """Another live process holds `entry`; with force, only one provably alive on this
-        host counts (an owner recorded on another host is taken over)."""
+        host counts (an owner recorded on another host, or an old-style owner that holds no
+        lock, is taken over)."""
         state = self.liveness(entry)
-        return state == "alive_here" or (state == "alive_elsewhere" and not force)
+        return state == "alive_here" or (state != "free" and not force)
 
     def take(self, entry: Entry) -> bool:
         """Make this process the owner of `entry`, atomically: only if its owner is still the
