@@ -24,7 +24,7 @@ import attrs
 from .catalog import default_catalog
 from .engine import AsyncTaskHandle
 from .errors import MediagenError, ParamError
-from .journal import UNFINISHED
+from .journal import TERMINAL
 from .params import ParamsModel, model_for
 from .recovery import RESUBMITTABLE, Plan, item_keys, missing_files, plan
 from .results import Result
@@ -296,7 +296,9 @@ async def resume(
         raise MediagenError("resume needs the task journal; it is turned off")
     jobs: list[_Job] = []
     outcomes: list[Outcome] = []
-    for entry in journal.entries(states=(*UNFINISHED, "succeeded")):
+    # Every entry but the ended ones: an entry in a state we do not know is a bad row to report.
+    ended = [state for state in TERMINAL if state != "succeeded"]
+    for entry in journal.entries(exclude_states=ended):
         if entry.state == "succeeded" and (output is None or not missing_files(entry)):
             continue  # finished: nothing to claim
         step = plan(journal, client._engine, entry, force=force, output=output)

@@ -129,7 +129,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         out(f"no tasks in {journal.path}" + (f" with state {', '.join(states)}" if states else ""))
         return 0
     for e in entries:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created_at))
+        when = (
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created_at))
+            if e.created_at is not None
+            else f"{'?':<16}"
+        )
         extra = f"  {e.error}" if e.error and e.state not in ("succeeded",) else ""
         files = f"  {len(e.files)} file(s)" if e.files else ""
         out(
