@@ -32,6 +32,7 @@ from .errors import (
     CallError,
     ConfigurationError,
     GenerationFailedError,
+    MediagenError,
     NotFoundError,
     SubmitOutcomeUnknownError,
     TaskTimeoutError,
@@ -350,11 +351,21 @@ class Engine:
     async def poll(self, provider: str, operation: str, task_id: str) -> TaskStatus:
         strategies, op = self.operation(provider, operation)
         call = Call(strategies.provider, op, "poll", task_id)
+        try:
+            request = strategies.task.poll_request(op, task_id)
+        except MediagenError:
+            raise
+        except Exception as exc:
+            # A plugin's bug, or an id it cannot put in a URL: a located error, never retried
+            # (it fails the same way every time), rather than a bare exception out of wait().
+            raise CallError(
+                f"cannot build the poll request ({type(exc).__name__}: {exc})",
+                provider=provider,
+                operation=operation,
+                task_id=task_id,
+            ) from None
         status: TaskStatus = await self.call(
-            strategies,
-            call,
-            strategies.task.poll_request(op, task_id),
-            lambda data: strategies.task.status(op, data),
+            strategies, call, request, lambda data: strategies.task.status(op, data)
         )
         return status
 
