@@ -165,6 +165,9 @@ class Engine:
             response = await self.transport.request(
                 request.method, url, json=request.json, headers=headers
             )
+            body = scrubber.raw(response.body)  # before any error snippet is cut from it
+            if body is not response.body:
+                response = attrs.evolve(response, body=body)
             data = scrubber.data(strategies.errors.check(call, response))
             return parse(data) if parse is not None else data
         except CallError as exc:
