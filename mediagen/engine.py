@@ -44,7 +44,7 @@ from .params import ParamsModel
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result
 from .retry import backoff, decide, jittered, not_found_is_transient
-from .secrets import scrubber_for, secret_values
+from .secrets import Scrubber, scrubber_for, secret_values
 from .strategies import Call, HttpRequest, TaskStatus
 from .transport import Transport
 
@@ -446,18 +446,33 @@ class Engine:
         def record(url: str, path: Path) -> None:
             self._journal(journal_id, "record_files", [(url, str(path.resolve()))])
 
-        return await save_result(
-            self.transport,
-            provider,
-            self.target(provider),
-            result,
-            Path(directory),
-            overwrite=overwrite,
-            max_bytes=self.max_download_bytes,
-            retry=self.retry,
-            saved=self._saved_files(journal_id),
-            on_saved=record,
-        )
+        try:
+            return await save_result(
+                self.transport,
+                provider,
+                self.target(provider),
+                result,
+                Path(directory),
+                overwrite=overwrite,
+                max_bytes=self.max_download_bytes,
+                retry=self.retry,
+                saved=self._saved_files(journal_id),
+                on_saved=record,
+            )
+        except CallError as exc:
+            # A file host may echo our key too (a redirect's Location, an error page).
+            raise self._download_scrubber(result.provider).error(exc) from None
+
+    def _download_scrubber(self, provider: str) -> Scrubber:
+        """The provider's scrubber; a client with no credentials for it (download-only) has
+        sent none, so there is nothing to scrub."""
+        strategies = self.strategies(provider)
+        try:
+            credentials = self.credentials.resolve(strategies.provider)
+            auth = strategies.auth.headers(credentials)
+        except MediagenError:
+            return scrubber_for(frozenset())
+        return scrubber_for(secret_values(strategies.provider, credentials, auth))
 
     def _saved_files(self, journal_id: int | None) -> dict[str, Path]:
         """Artifact URL -> the file an earlier download of this entry placed, if still there."""
