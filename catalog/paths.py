@@ -79,6 +79,21 @@ def _build(steps: tuple[Step, ...], value: Any) -> Any:
     return {step: _build(rest, value)}
 
 
+def put(target: dict[str, Any], path: FieldPath, value: Any) -> dict[str, Any]:
+    """Set `value` at `path` in target, replacing what was there (objects on the way are
+    created); a path with list steps is merged in as `build` makes it."""
+    keys = [step for step in path.steps if isinstance(step, str) and step != WILDCARD]
+    if len(keys) != len(path.steps):
+        return merge(target, path.build(value))
+    node = target
+    for key in keys[:-1]:
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    node[keys[-1]] = value
+    return target
+
+
 def merge(target: dict[str, Any], addition: Any) -> dict[str, Any]:
     """Deep-merge `addition` (an object built by `FieldPath.build`) into target."""
     if not isinstance(addition, Mapping):

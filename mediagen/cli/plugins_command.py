@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..registry import STRATEGY_HOOKS, default_registry
+from .common import out
 
 
 def add_parsers(sub: Any) -> None:
@@ -35,9 +36,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"plugins": registry.plugin_names(), "strategies": rows}, indent=2))
         return 0
-    print("plugins: " + ", ".join(registry.plugin_names()))
+    out("plugins: " + ", ".join(registry.plugin_names()))
     for row in rows:
-        print(
+        out(
             f"  {row['provider']:<10} {row['strategy']:<9} {row['plugin'] or '-':<12} {row['class'] or '-'}"
         )
     return 0
