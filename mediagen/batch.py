@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
-from .catalog import default_catalog
 from .engine import AsyncTaskHandle
 from .errors import MediagenError, ParamError
 from .journal import UNFINISHED, Entry
 from .params import ParamsModel, model_for
+from .registry import default_registry
 from .results import Result
 from .strategies import TaskStatus
 
@@ -130,7 +130,7 @@ def parse_jsonl(lines: Iterable[str], source: str = "batch") -> list[BatchItem]:
 
 def validate(item: BatchItem) -> str | None:
     try:
-        default_catalog().provider(item.provider).operation(item.operation)
+        default_registry().catalog.provider(item.provider).operation(item.operation)
     except KeyError as exc:
         return str(exc.args[0])
     if not isinstance(item.params, Mapping):

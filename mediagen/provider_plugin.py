@@ -1,70 +1,61 @@
-"""`ProviderPlugin`: the five strategy hooks for one provider, from factories.
+"""`ProviderPlugin`: a plugin that contributes one provider, from its catalog and factories.
 
-Most providers need catalog-driven strategies for all but one or two hooks; this class answers
-each hook for its own provider only (returning None for others, as pluggy's firstresult
-expects) so a plugin module is a few lines:
+Most providers need catalog-driven strategies for all but one or two concerns, so a plugin
+module is a few lines:
 
-    plugin = ProviderPlugin("acme", results=AcmeResults, emulator=AcmeEmulator)
+    plugin = ProviderPlugin(
+        "acme",
+        catalog=Path(__file__).parent / "catalog" / "acme",
+        generated="acme_mediagen.generated",
+        results=AcmeResults,
+    )
 
-and registers `plugin` (an entry point may name the object: "my_pkg.acme:plugin").
+and an entry point names the object ("acme = acme_mediagen.plugin:plugin"). Its one hook,
+`mediagen_providers`, registers the provider; other plugins can still override any of its
+strategies through the strategy hooks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
 from .catalog.ir import Provider
-from .emulation import CatalogEmulatorProfile
+from .contributions import Factory, Register
 from .hookspecs import hookimpl
-from .protocol import CatalogAuth, CatalogErrorClassifier, CatalogTaskStrategy
-
-Factory = Callable[[Provider], Any]
 
 
 class ProviderPlugin:
+    """Contributes the provider `name`: its catalog entry, generated package and strategies."""
+
     def __init__(
         self,
         name: str,
         *,
+        catalog: str | Path | Provider,
+        generated: str,
         results: Factory,
-        auth: Factory = CatalogAuth,
-        task: Factory = CatalogTaskStrategy,
-        errors: Factory = CatalogErrorClassifier,
-        emulator: Factory | None = CatalogEmulatorProfile,
+        auth: Factory | None = None,
+        task: Factory | None = None,
+        errors: Factory | None = None,
+        emulator: Factory | None = None,
     ) -> None:
         self.name = name
-        self._factories: dict[str, Factory | None] = {
-            "auth": auth,
-            "task": task,
-            "results": results,
-            "errors": errors,
-            "emulator": emulator,
-        }
+        self.catalog = catalog
+        self.generated = generated
+        self.results = results
+        self.auth, self.task, self.errors, self.emulator = auth, task, errors, emulator
 
     def __repr__(self) -> str:
         return f"ProviderPlugin({self.name!r})"
 
-    def _make(self, key: str, provider: Provider) -> Any:
-        factory = self._factories[key]
-        return factory(provider) if factory is not None and provider.name == self.name else None
-
     @hookimpl
-    def mediagen_auth(self, provider: Provider) -> Any:
-        return self._make("auth", provider)
-
-    @hookimpl
-    def mediagen_task_strategy(self, provider: Provider) -> Any:
-        return self._make("task", provider)
-
-    @hookimpl
-    def mediagen_result_parser(self, provider: Provider) -> Any:
-        return self._make("results", provider)
-
-    @hookimpl
-    def mediagen_error_classifier(self, provider: Provider) -> Any:
-        return self._make("errors", provider)
-
-    @hookimpl
-    def mediagen_emulator_profile(self, provider: Provider) -> Any:
-        return self._make("emulator", provider)
+    def mediagen_providers(self, register: Register) -> None:
+        register(
+            self.catalog,
+            generated=self.generated,
+            results=self.results,
+            auth=self.auth,
+            task=self.task,
+            errors=self.errors,
+            emulator=self.emulator,
+        )

@@ -1,26 +1,46 @@
-"""The plugin manager and the per-provider strategy cache.
+"""The plugin manager, the merged catalog and the per-provider strategy cache.
 
-Built-in provider plugins are registered directly; third-party plugins come from the
-`mediagen` entry-point group, filtered by the MEDIAGEN_PLUGINS allow-list when it is set
-(a comma-separated list of entry-point names; empty means none).
+Built-in plugins are registered directly; third-party plugins come from the `mediagen`
+entry-point group, filtered by the MEDIAGEN_PLUGINS allow-list when it is set (a
+comma-separated list of entry-point names; empty means none). Every plugin may contribute
+providers through `mediagen_providers(register)`; the built-ins contribute theirs the same way,
+and the providers of all of them form the one catalog the client, CLI, journal and emulator read.
+
+Strategy hooks are called through pluggy (`pm.hook.<name>(provider=...)`, firstresult), so
+wrappers and tryfirst/trylast behave as pluggy documents. To tell which plugin answered, and to
+report a plugin that raises once and by name, the registry wraps each plugin's own
+(non-wrapper) hook functions with a thin tracer when it registers the plugin; pluggy still
+orders and calls them.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
+import importlib.util
 import logging
 import os
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import attrs
 import pluggy
 
-from . import hookspecs
-from .catalog import Catalog, Provider, default_catalog
+from . import __version__, hookspecs
+from .catalog import Catalog, CatalogError, Provider
+from .contributions import STRATEGY_KEYS, Factory, ProviderContribution, load_contributed
 from .errors import ConfigurationError
 from .events import TaskEvent
-from .strategies import AuthStrategy, EmulatorProfile, ErrorClassifier, ResultParser, TaskStrategy
+from .strategies import (
+    AuthStrategy,
+    EmulatorProfile,
+    ErrorClassifier,
+    ResultParser,
+    TaskStrategy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +49,8 @@ BUILTIN_PLUGINS = (
     "mediagen.plugins.tomoviee",
     "mediagen.plugins.edrawmax",
 )
+"""Modules whose `plugin` object is registered in every registry (they bring the built-in
+providers through `mediagen_providers`, like any plugin)."""
 ENTRY_POINT_GROUP = "mediagen"
 ALLOW_LIST_ENV = "MEDIAGEN_PLUGINS"
 
@@ -38,6 +60,13 @@ STRATEGY_HOOKS = {
     "results": "mediagen_result_parser",
     "errors": "mediagen_error_classifier",
     "emulator": "mediagen_emulator_profile",
+}
+PROTOCOLS: dict[str, type] = {
+    "auth": AuthStrategy,
+    "task": TaskStrategy,
+    "results": ResultParser,
+    "errors": ErrorClassifier,
+    "emulator": EmulatorProfile,
 }
 
 
@@ -51,21 +80,44 @@ class ProviderStrategies:
     emulator: EmulatorProfile | None
     sources: dict[str, str]
     """Strategy name -> the plugin that supplied it."""
+    replaces: dict[str, str] = attrs.field(factory=dict)
+    """Strategy name -> the plugin whose registered strategy a hook answer replaced."""
+
+
+@attrs.frozen
+class PluginInfo:
+    """A loaded plugin and where it came from."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    builtin: bool
 
 
 class Registry:
-    """One plugin manager plus the strategies it resolved, cached per provider."""
+    """One plugin manager, the providers its plugins contribute, and their resolved strategies."""
 
-    def __init__(self, catalog: Catalog | None = None, *, entry_points: bool = True) -> None:
-        self.catalog = catalog or default_catalog()
+    def __init__(self, *, entry_points: bool = True) -> None:
+        """The built-in plugins, plus the installed entry points unless `entry_points=False`."""
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
+        self._info: dict[str, PluginInfo] = {}
+        self._current: list[str] = []
+        self._answers: list[tuple[str, Any]] = []
+        self._reported: set[tuple[str, str]] = set()
+        self._failed_providers: set[str] = set()
+        self._models: dict[str, type[Any]] = {}
         for module_name in BUILTIN_PLUGINS:
             module = importlib.import_module(module_name)
-            self.pm.register(module.plugin, name=module_name.rsplit(".", 1)[-1])
+            name = module_name.rsplit(".", 1)[-1]
+            self._add(module.plugin, name, PluginInfo(name, "mediagen", __version__, True))
         if entry_points:
             self._load_entry_points()
+        self._check_pending()
         self._cache: dict[str, ProviderStrategies] = {}
+        self._collect()
+
+    # -- loading ------------------------------------------------------------------------------
 
     def _load_entry_points(self) -> None:
         allowed = os.environ.get(ALLOW_LIST_ENV)
@@ -78,69 +130,329 @@ class Registry:
                 continue
             try:
                 plugin = ep.load()
-                self.pm.register(plugin, name=ep.name)
             except Exception as exc:
                 raise ConfigurationError(
                     f"the mediagen plugin {ep.name!r} ({ep.value}) failed to load: {exc}; "
                     f"leave it out with {ALLOW_LIST_ENV}=<the plugins to load>"
                 ) from exc
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(
+                ep.name,
+                dist.name if dist is not None else None,
+                dist.version if dist is not None else None,
+                False,
+            )
+            self._add(plugin, ep.name, info)
+
+    def _add(self, plugin: Any, name: str, info: PluginInfo) -> None:
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise ConfigurationError(
+                f"the mediagen plugin {name!r} does not fit the hooks: {' '.join(str(exc).split())}"
+            ) from None
+        if self.pm.get_name(plugin) is None:  # blocked, or registered under another name
+            return
+        self._info[name] = info
+        self._trace(plugin)
+
+    def _check_pending(self) -> None:
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+            known = ", ".join(n for n in vars(hookspecs) if n.startswith("mediagen_"))
+            raise ConfigurationError(
+                f"the mediagen plugin {name!r} implements a hook that does not exist "
+                f"({' '.join(str(exc).split())}); the hooks are: {known}"
+            ) from None
+
+    def _trace(self, plugin: Any) -> None:
+        """Wrap this plugin's hook functions so the registry knows who answered or raised."""
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
+                    traced = self._traced(caller.name, impl.plugin_name, impl.function)
+                    setattr(impl, "function", traced)  # noqa: B010 - a Final attribute to mypy
+
+    def _traced(self, hook: str, plugin: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def traced(*args: Any) -> Any:
+            self._current.append(plugin)
+            try:
+                value = function(*args)
+            except ConfigurationError:
+                raise
+            except Exception as exc:
+                self._report(plugin, hook, exc)
+                if hook in ("mediagen_event", "mediagen_providers"):
+                    return None  # an observer or a contributor never breaks the others
+                raise ConfigurationError(
+                    f"the mediagen plugin {plugin!r} raised in {hook}: {type(exc).__name__}: {exc}"
+                ) from exc
+            finally:
+                self._current.pop()
+            if value is not None:
+                self._answers.append((plugin, value))
+            return value
+
+        return traced
+
+    def _report(self, plugin: str, hook: str, exc: BaseException) -> None:
+        """Say once per plugin and hook that it raised (an event hook may fail on every task)."""
+        if hook == "mediagen_providers":
+            self._failed_providers.add(plugin)
+        if (plugin, hook) in self._reported:
+            log.debug("mediagen plugin %r raised in %s again: %r", plugin, hook, exc)
+            return
+        self._reported.add((plugin, hook))
+        log.warning(
+            "the mediagen plugin %r raised in %s: %s: %s%s",
+            plugin,
+            hook,
+            type(exc).__name__,
+            exc,
+            "; its providers are disabled" if hook == "mediagen_providers" else "",
+        )
+
+    # -- providers ----------------------------------------------------------------------------
+
+    def _collect(self) -> None:
+        """Ask every plugin for its providers and build the merged catalog."""
+        found: list[ProviderContribution] = []
+        broken: set[str] = set()
+        self._failed_providers = set()
+
+        def register(
+            catalog: str | Path | Provider,
+            *,
+            generated: str,
+            results: Factory,
+            auth: Factory | None = None,
+            task: Factory | None = None,
+            errors: Factory | None = None,
+            emulator: Factory | None = None,
+        ) -> None:
+            plugin = self._current[-1] if self._current else "<unknown>"
+            info = self._info.get(plugin)
+            dist = info.distribution if info else None
+            try:
+                provider = load_contributed(catalog)
+                _check_generated(provider.name, generated)
+            except (CatalogError, ConfigurationError) as exc:
+                broken.add(plugin)
+                by = f"{plugin!r}" + (f" (distribution {dist})" if dist else "")
+                log.warning(
+                    "mediagen plugin %s: its provider catalog does not load: %s; "
+                    "its providers are disabled",
+                    by,
+                    " ".join(str(exc).split()),
+                )
+                return
+            factories = {
+                "auth": auth,
+                "task": task,
+                "results": results,
+                "errors": errors,
+                "emulator": emulator,
+            }
+            found.append(ProviderContribution(provider, generated, factories, plugin, dist))
+
+        self.pm.hook.mediagen_providers(register=register)
+        broken |= self._failed_providers
+        kept: dict[str, ProviderContribution] = {}
+        for contribution in found:
+            if contribution.plugin in broken:
+                continue
+            other = kept.get(contribution.name)
+            if other is not None:
+                raise ConfigurationError(
+                    f"provider {contribution.name!r} is contributed twice: by {other.supplier} "
+                    f"and by {contribution.supplier}; leave one out with {ALLOW_LIST_ENV}"
+                )
+            kept[contribution.name] = contribution
+        # Built-in providers first, then contributed ones; each group by name.
+        ordered = sorted(kept.values(), key=lambda c: (not self._is_builtin(c.plugin), c.name))
+        self._contributions = {c.name: c for c in ordered}
+        self.catalog = Catalog(providers=tuple(c.provider for c in ordered))
+        self._cache.clear()
+        self._models.clear()
+
+    def _is_builtin(self, plugin: str) -> bool:
+        info = self._info.get(plugin)
+        return bool(info and info.builtin)
+
+    def contribution(self, provider: str) -> ProviderContribution:
+        found = self._contributions.get(provider)
+        if found is None:
+            known = ", ".join(self._contributions) or "none"
+            raise ConfigurationError(f"no provider {provider!r}; known: {known}")
+        return found
+
+    def contributions(self) -> tuple[ProviderContribution, ...]:
+        return tuple(self._contributions.values())
+
+    def generated(self, provider: str) -> ModuleType:
+        """The provider's generated package (endpoints classes and `models`)."""
+        c = self.contribution(provider)
+        return importlib.import_module(f"{c.generated}.{provider}")
+
+    def endpoints_class(self, provider: str, *, blocking: bool) -> type:
+        """The generated endpoints class of a provider: `Async<Name>`, or `<Name>` if blocking."""
+        index = importlib.import_module(self.contribution(provider).generated)
+        async_name, sync_name = index.PROVIDERS[provider]
+        cls: type = getattr(self.generated(provider), sync_name if blocking else async_name)
+        return cls
+
+    def model_for(self, operation: str) -> type[Any]:
+        """The generated parameter model of "provider.operation" (a `ParamsModel` subclass)."""
+        provider, _, _ = operation.partition(".")
+        if provider not in self._contributions:
+            raise KeyError(f"no generated provider {provider!r}")
+        if not self._models.get(operation):
+            from .params import ParamsModel
+
+            for value in vars(self.generated(provider).models).values():
+                if isinstance(value, type) and issubclass(value, ParamsModel) and value.OPERATION:
+                    self._models[value.OPERATION] = value
+        found = self._models.get(operation)
+        if found is None:
+            raise KeyError(f"no generated model for {operation!r}")
+        return found
+
+    # -- plugins ------------------------------------------------------------------------------
 
     def register(self, plugin: Any, name: str | None = None) -> None:
-        self.pm.register(plugin, name=name)
-        self._cache.clear()
+        """Add a plugin in code (tests, applications); it is asked before the earlier ones."""
+        plugin_name = name or self.pm.get_canonical_name(plugin)
+        self._add(plugin, plugin_name, PluginInfo(plugin_name, None, None, False))
+        self._check_pending()
+        self._collect()
 
     def unregister(self, plugin: Any) -> None:
+        name = self.pm.get_name(plugin)
         self.pm.unregister(plugin)
-        self._cache.clear()
+        self._info.pop(name or "", None)
+        self._collect()
 
     def plugin_names(self) -> list[str]:
         return [name for name, _ in self.pm.list_name_plugin()]
+
+    def plugins(self) -> list[PluginInfo]:
+        """Loaded plugins, in registration order."""
+        return [
+            self._info.get(name) or PluginInfo(name, None, None, False)
+            for name in self.plugin_names()
+        ]
+
+    # -- strategies ---------------------------------------------------------------------------
 
     def strategies(self, provider_name: str) -> ProviderStrategies:
         cached = self._cache.get(provider_name)
         if cached is not None:
             return cached
-        try:
-            provider = self.catalog.provider(provider_name)
-        except KeyError as exc:
-            raise ConfigurationError(exc.args[0]) from None
+        contribution = self.contribution(provider_name)
+        provider = contribution.provider
         found: dict[str, Any] = {}
         sources: dict[str, str] = {}
-        for key, hook_name in STRATEGY_HOOKS.items():
-            value, source = self._first(hook_name, provider)
-            found[key] = value
-            if source:
+        replaces: dict[str, str] = {}
+        for key in STRATEGY_KEYS:
+            value, source = self._ask(STRATEGY_HOOKS[key], provider)
+            if value is not None:
+                replaces[key] = contribution.plugin
+                where = f"{STRATEGY_HOOKS[key]} for provider {provider_name!r}"
+            else:
+                value, source = self._default(contribution, key), contribution.plugin
+                where = f"register(..., {key}=...) for provider {provider_name!r}"
+            if value is not None:
+                _check_protocol(value, key, source, where)
                 sources[key] = source
-        missing = [k for k in ("auth", "task", "results", "errors") if found[k] is None]
-        if missing:
-            raise ConfigurationError(
-                f"no plugin supplies the {', '.join(missing)} strategy for provider {provider_name!r}"
-            )
-        resolved = ProviderStrategies(provider=provider, sources=sources, **found)
+            found[key] = value
+        resolved = ProviderStrategies(
+            provider=provider, sources=sources, replaces=replaces, **found
+        )
         self._cache[provider_name] = resolved
         return resolved
 
-    def _first(self, hook_name: str, provider: Provider) -> tuple[Any, str | None]:
-        """firstresult semantics, keeping track of which plugin answered."""
-        caller = getattr(self.pm.hook, hook_name)
-        args = {"provider": provider}
-        for impl in reversed(caller.get_hookimpls()):
-            value = impl.function(*(args[name] for name in impl.argnames))
-            if value is not None:
-                return value, impl.plugin_name
-        return None, None
+    def _ask(self, hook_name: str, provider: Provider) -> tuple[Any, str]:
+        """The hook's answer through pluggy, and the plugin that gave it."""
+        self._answers = []
+        value = getattr(self.pm.hook, hook_name)(provider=provider)
+        if value is None:
+            return None, ""
+        for plugin, answer in self._answers:
+            if answer is value:
+                return value, plugin
+        # A wrapper replaced the answer: name the wrappers.
+        wrappers = [
+            impl.plugin_name
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls()
+            if impl.wrapper or impl.hookwrapper
+        ]
+        return value, ", ".join(wrappers) or "<wrapper>"
+
+    def _default(self, contribution: ProviderContribution, key: str) -> Any:
+        from .emulation import CatalogEmulatorProfile
+        from .protocol import CatalogAuth, CatalogErrorClassifier, CatalogTaskStrategy
+
+        defaults: dict[str, Factory] = {
+            "auth": CatalogAuth,
+            "task": CatalogTaskStrategy,
+            "errors": CatalogErrorClassifier,
+            "emulator": CatalogEmulatorProfile,
+        }
+        factory = contribution.factories.get(key) or defaults.get(key)
+        if factory is None:
+            return None
+        try:
+            return factory(contribution.provider)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"the mediagen plugin {contribution.plugin!r} failed to build the {key} strategy "
+                f"of provider {contribution.name!r}: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def emit(self, event: TaskEvent) -> None:
-        try:
-            self.pm.hook.mediagen_event(event=event)
-        except Exception:  # an observer must never break a task
-            log.exception("a mediagen_event observer failed on %s", event.kind)
+        # The tracer reports an observer that raises (once) and lets the others run.
+        self.pm.hook.mediagen_event(event=event)
+
+
+def _check_protocol(value: Any, key: str, plugin: str, where: str) -> None:
+    protocol = PROTOCOLS[key]
+    missing = [name for name in _members(protocol) if not callable(getattr(value, name, None))]
+    if missing or not isinstance(value, protocol):
+        raise ConfigurationError(
+            f"the mediagen plugin {plugin!r} returned {type(value).__name__} from {where}, "
+            f"which is not a {protocol.__name__}: it lacks {', '.join(missing) or 'nothing'}"
+        )
+
+
+@functools.cache
+def _members(protocol: type) -> tuple[str, ...]:
+    return tuple(
+        name for name, v in vars(protocol).items() if callable(v) and not name.startswith("_")
+    )
+
+
+def _check_generated(provider: str, generated: str) -> None:
+    try:
+        found = importlib.util.find_spec(f"{generated}.{provider}")
+    except (ImportError, ValueError) as exc:
+        found, problem = None, f": {exc}"
+    else:
+        problem = ""
+    if found is None:
+        raise ConfigurationError(
+            f"the generated package {generated}.{provider} cannot be imported{problem} "
+            f"(run `mediagen generate` in the plugin's root)"
+        )
 
 
 _default: Registry | None = None
 
 
 def default_registry() -> Registry:
+    """The process-wide registry: built-ins plus installed entry points (MEDIAGEN_PLUGINS)."""
     global _default
     if _default is None:
         _default = Registry()

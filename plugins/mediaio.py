@@ -9,18 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mediagen.catalog.ir import Operation
-from mediagen.emulation import CatalogEmulatorProfile
-from mediagen.protocol import (
+from mediagen.plugin import (
+    Artifact,
+    CatalogEmulatorProfile,
+    EmulatedTask,
+    Operation,
+    ProviderPlugin,
+    builtin_catalog,
     iter_urls,
     output_kind,
     unique_artifacts,
 )
-from mediagen.provider_plugin import ProviderPlugin
-from mediagen.results import Artifact
-from mediagen.strategies import EmulatedTask
 
 NAME = "mediaio"
+GENERATED = "mediagen.generated"
 
 
 class UrlCollector:
@@ -48,4 +50,10 @@ class MediaioEmulator(CatalogEmulatorProfile):
         return self.poll_data(task.operation, task)
 
 
-plugin = ProviderPlugin(NAME, results=lambda provider: UrlCollector(), emulator=MediaioEmulator)
+plugin = ProviderPlugin(
+    NAME,
+    catalog=builtin_catalog(NAME),
+    generated=GENERATED,
+    results=lambda provider: UrlCollector(),
+    emulator=MediaioEmulator,
+)

@@ -13,17 +13,21 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mediagen.catalog.ir import Operation
-from mediagen.emulation import CatalogEmulatorProfile
-from mediagen.protocol import (
+from mediagen.plugin import (
+    Artifact,
+    ArtifactKind,
+    Call,
+    CatalogEmulatorProfile,
     CatalogErrorClassifier,
+    EmulatedTask,
+    Operation,
+    ProviderPlugin,
+    builtin_catalog,
     unique_artifacts,
 )
-from mediagen.provider_plugin import ProviderPlugin
-from mediagen.results import Artifact, ArtifactKind
-from mediagen.strategies import Call, EmulatedTask
 
 NAME = "tomoviee"
+GENERATED = "mediagen.generated"
 
 RESULT_KEYS: dict[str, ArtifactKind] = {
     "video_path": "video",
@@ -70,6 +74,8 @@ class TomovieeEmulator(CatalogEmulatorProfile):
 
 plugin = ProviderPlugin(
     NAME,
+    catalog=builtin_catalog(NAME),
+    generated=GENERATED,
     results=lambda provider: TomovieeResults(),
     errors=TomovieeErrors,
     emulator=TomovieeEmulator,

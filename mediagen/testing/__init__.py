@@ -10,7 +10,14 @@ Blocking code and pytest users: `EmulatorThread`, or the `mediagen_emulator` fix
 (enabled automatically when mediagen is installed).
 """
 
-from .emulator import EMULATOR_CREDENTIALS, FAST_POLLING, Emulator, Fault, RecordedRequest
+from .emulator import (
+    EMULATOR_CREDENTIALS,
+    FAST_POLLING,
+    Emulator,
+    Fault,
+    RecordedRequest,
+    emulator_credentials,
+)
 from .thread import EmulatorThread
 
 __all__ = [
@@ -20,4 +27,5 @@ __all__ = [
     "EmulatorThread",
     "Fault",
     "RecordedRequest",
+    "emulator_credentials",
 ]

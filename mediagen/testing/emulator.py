@@ -25,8 +25,6 @@ from aiohttp import web
 from ..catalog.ir import TERMINAL_STATES, Operation, Provider
 from ..defaults import PollSchedule
 from ..errors import ParamError
-from ..generated import PROVIDERS
-from ..params import model_for
 from ..registry import Registry, default_registry
 from ..strategies import EmulatedTask, EmulatorProfile
 from . import artifacts
@@ -38,7 +36,24 @@ EMULATOR_CREDENTIALS: dict[str, dict[str, str]] = {
     "tomoviee": {"app_key": "emulator-app-key", "app_secret": "emulator-app-secret"},
     "edrawmax": {},
 }
-"""The credentials the emulator expects by default (never real ones)."""
+"""The credentials the emulator expects by default for the built-in providers (never real
+ones); other providers get `emulator-<provider>-<credential>` for each credential."""
+
+
+def emulator_credentials(registry: Registry) -> dict[str, dict[str, str]]:
+    """What the emulator accepts for every provider of the registry's merged catalog."""
+    out: dict[str, dict[str, str]] = {}
+    for provider in registry.catalog.providers:
+        out[provider.name] = dict(
+            EMULATOR_CREDENTIALS.get(provider.name)
+            or {
+                c.name: f"emulator-{provider.name}-{c.name}".replace("_", "-")
+                for c in provider.auth.credentials
+                if c.required
+            }
+        )
+    return out
+
 
 FAST_POLLING = PollSchedule(initial=0.02, maximum=0.1, factor=1.5, jitter=0.0)
 """A poll schedule that suits the emulator's sub-second tasks."""
@@ -117,7 +132,7 @@ class Emulator:
     Args:
         duration: seconds each task takes (queued for the first quarter, then running).
         durations: per-operation overrides, keyed "provider.operation".
-        credentials: what the emulator accepts (default: EMULATOR_CREDENTIALS).
+        credentials: what the emulator accepts (default: `emulator_credentials(registry)`).
         host, port: where to listen (port 0: any free port).
     """
 
@@ -134,7 +149,9 @@ class Emulator:
         self.registry = registry or default_registry()
         self.duration = duration
         self.durations = dict(durations or {})
-        self.credentials = {p: dict(v) for p, v in (credentials or EMULATOR_CREDENTIALS).items()}
+        self.credentials = {
+            p: dict(v) for p, v in (credentials or emulator_credentials(self.registry)).items()
+        }
         self.host = host
         self.port = port
         self.faults: list[Fault] = []
@@ -221,7 +238,7 @@ class Emulator:
     # -- routing ------------------------------------------------------------------------------
 
     def _providers(self) -> list[str]:
-        return [p.name for p in self.registry.catalog.providers if p.name in PROVIDERS]
+        return [p.name for p in self.registry.catalog.providers]
 
     def _build_routes(self) -> list[_Route]:
         routes: list[_Route] = []
@@ -343,7 +360,7 @@ class Emulator:
         assert op is not None
         try:
             params = profile.request_params(op, body if body is not None else {}, path_params)
-            model_for(op.qualified_id).from_dict(params)
+            self.registry.model_for(op.qualified_id).from_dict(params)
         except (ValueError, ParamError) as exc:
             return self._error(profile, "invalid_param", str(exc))
         if op.kind == "task":
