@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from mediagen.runtime import ProviderKey
 
 if TYPE_CHECKING:
-    from .acme import AsyncAcme, Acme
+    from .acme import Acme, AsyncAcme
 
 ACME: Final[ProviderKey[AsyncAcme, Acme]] = ProviderKey("acme")
 """Acme Media: `client.provider(ACME)` returns its typed endpoints."""
