@@ -34,6 +34,7 @@ from .catalog import Catalog, CatalogError, Provider
 from .contributions import STRATEGY_KEYS, Factory, ProviderContribution, load_contributed
 from .errors import ConfigurationError
 from .events import TaskEvent
+from .hookspecs import hookimpl
 from .strategies import (
     AuthStrategy,
     EmulatorProfile,
@@ -51,6 +52,9 @@ BUILTIN_PLUGINS = (
 )
 """Modules whose `plugin` object is registered in every registry (they bring the built-in
 providers through `mediagen_providers`, like any plugin)."""
+REGISTERED = "mediagen.registered"
+"""The registry's own plugin: answers each strategy hook, last, with the strategy the provider
+was registered with, so wrappers see it and any other plugin's answer replaces it."""
 ENTRY_POINT_GROUP = "mediagen"
 ALLOW_LIST_ENV = "MEDIAGEN_PLUGINS"
 
@@ -107,6 +111,10 @@ class Registry:
         self._reported: set[tuple[str, str]] = set()
         self._failed_providers: set[str] = set()
         self._models: dict[str, type[Any]] = {}
+        # First, so that every other plugin's answers (trylast ones included) come before it.
+        registered = _RegisteredStrategies(self)
+        self.pm.register(registered, name=REGISTERED)
+        self._trace(registered)
         for module_name in BUILTIN_PLUGINS:
             module = importlib.import_module(module_name)
             name = module_name.rsplit(".", 1)[-1]
@@ -336,7 +344,7 @@ class Registry:
         self._collect()
 
     def plugin_names(self) -> list[str]:
-        return [name for name, _ in self.pm.list_name_plugin()]
+        return [name for name, _ in self.pm.list_name_plugin() if name != REGISTERED]
 
     def plugins(self) -> list[PluginInfo]:
         """Loaded plugins, in registration order."""
@@ -358,16 +366,22 @@ class Registry:
         replaces: dict[str, str] = {}
         for key in STRATEGY_KEYS:
             value, source = self._ask(STRATEGY_HOOKS[key], provider)
-            if value is not None:
+            found[key] = value
+            if value is None:
+                continue
+            if source == REGISTERED:
+                source = contribution.plugin
+                where = f"register(..., {key}=...) for provider {provider_name!r}"
+            else:
                 replaces[key] = contribution.plugin
                 where = f"{STRATEGY_HOOKS[key]} for provider {provider_name!r}"
-            else:
-                value, source = self._default(contribution, key), contribution.plugin
-                where = f"register(..., {key}=...) for provider {provider_name!r}"
-            if value is not None:
-                _check_protocol(value, key, source, where)
-                sources[key] = source
-            found[key] = value
+            _check_protocol(value, key, source, where)
+            sources[key] = source
+        missing = [k for k in ("auth", "task", "results", "errors") if found[k] is None]
+        if missing:
+            raise ConfigurationError(
+                f"no plugin supplies the {', '.join(missing)} strategy for provider {provider_name!r}"
+            )
         resolved = ProviderStrategies(
             provider=provider, sources=sources, replaces=replaces, **found
         )
@@ -412,9 +426,44 @@ class Registry:
                 f"of provider {contribution.name!r}: {type(exc).__name__}: {exc}"
             ) from exc
 
+    def registered_strategy(self, provider: Provider, key: str) -> Any:
+        """The strategy `key` the provider was registered with (None for a provider that is
+        not, as given, in the merged catalog)."""
+        contribution = self._contributions.get(provider.name)
+        if contribution is None or contribution.provider is not provider:
+            return None
+        return self._default(contribution, key)
+
     def emit(self, event: TaskEvent) -> None:
         # The tracer reports an observer that raises (once) and lets the others run.
         self.pm.hook.mediagen_event(event=event)
+
+
+class _RegisteredStrategies:
+    """Answers the strategy hooks with what each provider was registered with (see REGISTERED)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    @hookimpl(trylast=True)
+    def mediagen_auth(self, provider: Provider) -> Any:
+        return self._registry.registered_strategy(provider, "auth")
+
+    @hookimpl(trylast=True)
+    def mediagen_task_strategy(self, provider: Provider) -> Any:
+        return self._registry.registered_strategy(provider, "task")
+
+    @hookimpl(trylast=True)
+    def mediagen_result_parser(self, provider: Provider) -> Any:
+        return self._registry.registered_strategy(provider, "results")
+
+    @hookimpl(trylast=True)
+    def mediagen_error_classifier(self, provider: Provider) -> Any:
+        return self._registry.registered_strategy(provider, "errors")
+
+    @hookimpl(trylast=True)
+    def mediagen_emulator_profile(self, provider: Provider) -> Any:
+        return self._registry.registered_strategy(provider, "emulator")
 
 
 def _check_protocol(value: Any, key: str, plugin: str, where: str) -> None:

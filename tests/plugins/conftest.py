@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from acme_server import AcmeServer
 from aiohttp import web
 
 from mediagen import registry as registry_module
 from mediagen.loop import LoopThread
+
+from .acme_server import AcmeServer
 
 ACME_ROOT = Path(__file__).resolve().parent / "acme"
 

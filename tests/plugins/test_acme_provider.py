@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-from acme_server import ACME_KEY, AcmeServer
 
 import mediagen
 from mediagen import registry as registry_module
@@ -20,6 +19,8 @@ from mediagen.errors import AuthenticationError
 from mediagen.plugin import CatalogTaskStrategy, Operation, PollSchedule, Provider, hookimpl
 from mediagen.registry import Registry
 from mediagen.testing import Emulator, EmulatorThread
+
+from .acme_server import ACME_KEY, AcmeServer
 
 
 class QuickPolls(CatalogTaskStrategy):
