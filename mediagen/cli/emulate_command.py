@@ -37,11 +37,11 @@ async def _serve(args: argparse.Namespace) -> None:
         print(f"mediagen emulator on {emulator.url}; point a client at it with:", flush=True)
         for provider, url in emulator.base_urls.items():
             print(f"  export {base_url_env(provider)}={url}")
-        for provider in emulator.registry.catalog.providers:
-            accepted = emulator.credentials.get(provider.name, {})
+        for entry in emulator.registry.catalog.providers:
+            accepted = emulator.credentials.get(entry.name, {})
             exports = [
                 f"{c.env[0]}={accepted[c.name]}"
-                for c in provider.auth.credentials
+                for c in entry.auth.credentials
                 if c.name in accepted
             ]
             if exports:
