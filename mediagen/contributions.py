@@ -58,8 +58,9 @@ class ProviderContribution:
     """One provider as a plugin registered it."""
 
     provider: Provider
-    generated: str
-    """Import name of the generated index package; the provider's module is `<generated>.<name>`."""
+    generated: str | None
+    """Import name of the generated index package; the provider's module is `<generated>.<name>`
+    (None: a provider from a catalog alone, see `Registry(catalog=...)`)."""
     factories: Mapping[str, Factory | None]
     """Strategy key (auth, task, results, errors, emulator) -> factory."""
     plugin: str

@@ -52,6 +52,8 @@ BUILTIN_PLUGINS = (
 )
 """Modules whose `plugin` object is registered in every registry (they bring the built-in
 providers through `mediagen_providers`, like any plugin)."""
+CATALOG_ONLY = "<catalog>"
+"""The supplier of a provider that a `Registry(catalog=...)` holds and no plugin registered."""
 REGISTERED = "mediagen.registered"
 """The registry's own plugin: answers each strategy hook, last, with the strategy the provider
 was registered with, so wrappers see it and any other plugin's answer replaces it."""
@@ -101,8 +103,14 @@ class PluginInfo:
 class Registry:
     """One plugin manager, the providers its plugins contribute, and their resolved strategies."""
 
-    def __init__(self, *, entry_points: bool = True) -> None:
-        """The built-in plugins, plus the installed entry points unless `entry_points=False`."""
+    def __init__(self, catalog: Catalog | None = None, *, entry_points: bool = True) -> None:
+        """The built-in plugins, plus the installed entry points unless `entry_points=False`.
+
+        `catalog` (tests, tools) replaces the merged catalog with exactly its providers: a
+        provider no plugin registered is served from the catalog alone (catalog-driven
+        strategies, no generated package), and plugins' strategy hooks still apply to it.
+        """
+        self._given = catalog
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._info: dict[str, PluginInfo] = {}
@@ -281,6 +289,13 @@ class Registry:
             kept[contribution.name] = contribution
         # Built-in providers first, then contributed ones; each group by name.
         ordered = sorted(kept.values(), key=lambda c: (not self._is_builtin(c.plugin), c.name))
+        if self._given is not None:
+            ordered = [
+                attrs.evolve(kept[p.name], provider=p)
+                if p.name in kept
+                else ProviderContribution(p, None, {}, CATALOG_ONLY)
+                for p in self._given.providers
+            ]
         self._contributions = {c.name: c for c in ordered}
         self.catalog = Catalog(providers=tuple(c.provider for c in ordered))
         self._cache.clear()
@@ -302,12 +317,20 @@ class Registry:
 
     def generated(self, provider: str) -> ModuleType:
         """The provider's generated package (endpoints classes and `models`)."""
-        c = self.contribution(provider)
-        return importlib.import_module(f"{c.generated}.{provider}")
+        return importlib.import_module(f"{self._generated_index(provider)}.{provider}")
+
+    def _generated_index(self, provider: str) -> str:
+        index = self.contribution(provider).generated
+        if index is None:
+            raise ConfigurationError(
+                f"provider {provider!r} comes from a catalog alone and has no generated code; "
+                "build its parameter models by hand and call client.submit / run / query"
+            )
+        return index
 
     def endpoints_class(self, provider: str, *, blocking: bool) -> type:
         """The generated endpoints class of a provider: `Async<Name>`, or `<Name>` if blocking."""
-        index = importlib.import_module(self.contribution(provider).generated)
+        index = importlib.import_module(self._generated_index(provider))
         async_name, sync_name = index.PROVIDERS[provider]
         cls: type = getattr(self.generated(provider), sync_name if blocking else async_name)
         return cls
@@ -315,7 +338,7 @@ class Registry:
     def model_for(self, operation: str) -> type[Any]:
         """The generated parameter model of "provider.operation" (a `ParamsModel` subclass)."""
         provider, _, _ = operation.partition(".")
-        if provider not in self._contributions:
+        if self._contributions.get(provider) is None or not self._contributions[provider].generated:
             raise KeyError(f"no generated provider {provider!r}")
         if not self._models.get(operation):
             from .params import ParamsModel

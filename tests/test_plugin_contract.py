@@ -336,3 +336,21 @@ def test_the_plugins_report_names_overrides_and_what_they_replace() -> None:
     }
     tomoviee = next(p for p in report["plugins"] if p["name"] == "tomoviee")
     assert tomoviee["providers"] == ["tomoviee"] and tomoviee["builtin"] is True
+
+
+def test_a_registry_of_a_given_catalog_serves_providers_no_plugin_registered() -> None:
+    from mediagen.catalog import load_catalog
+    from mediagen.plugin import ProviderPlugin
+
+    registry = Registry(load_catalog(GOLDEN_CATALOG), entry_points=False)
+    assert [p.name for p in registry.catalog.providers] == ["acme"]
+    with pytest.raises(ConfigurationError, match="no plugin supplies the results strategy"):
+        registry.strategies("acme")
+    registry.register(ProviderPlugin("acme", results=lambda p: Tagged(Tagged(None))))  # type: ignore[arg-type]
+    strategies = registry.strategies("acme")
+    assert isinstance(strategies.results, Tagged)
+    assert type(strategies.auth).__name__ == "CatalogAuth"
+    with pytest.raises(KeyError, match="no generated provider 'acme'"):
+        registry.model_for("acme.paint")
+    with pytest.raises(ConfigurationError, match="catalog alone"):
+        registry.endpoints_class("acme", blocking=False)
