@@ -21,6 +21,7 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -114,8 +115,9 @@ class Registry:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._info: dict[str, PluginInfo] = {}
-        self._current: list[str] = []
-        self._answers: list[tuple[str, Any]] = []
+        # Per thread: the plugins whose hook functions are running, and their answers.
+        self._local = threading.local()
+        self._lock = threading.RLock()
         self._reported: set[tuple[str, str]] = set()
         self._failed_providers: set[str] = set()
         self._models: dict[str, type[Any]] = {}
@@ -194,7 +196,7 @@ class Registry:
     def _traced(self, hook: str, plugin: str, function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
         def traced(*args: Any) -> Any:
-            self._current.append(plugin)
+            self._stack().append(plugin)
             try:
                 value = function(*args)
             except ConfigurationError:
@@ -207,12 +209,24 @@ class Registry:
                     f"the mediagen plugin {plugin!r} raised in {hook}: {type(exc).__name__}: {exc}"
                 ) from exc
             finally:
-                self._current.pop()
+                self._stack().pop()
             if value is not None:
-                self._answers.append((plugin, value))
+                self._answered().append((plugin, value))
             return value
 
         return traced
+
+    def _stack(self) -> list[str]:
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        stack: list[str] = self._local.stack
+        return stack
+
+    def _answered(self) -> list[tuple[str, Any]]:
+        if not hasattr(self._local, "answers"):
+            self._local.answers = []
+        answers: list[tuple[str, Any]] = self._local.answers
+        return answers
 
     def _report(self, plugin: str, hook: str, exc: BaseException) -> None:
         """Say once per plugin and hook that it raised (an event hook may fail on every task)."""
@@ -235,6 +249,10 @@ class Registry:
 
     def _collect(self) -> None:
         """Ask every plugin for its providers and build the merged catalog."""
+        with self._lock:
+            self._collect_locked()
+
+    def _collect_locked(self) -> None:
         found: list[ProviderContribution] = []
         broken: set[str] = set()
         self._failed_providers = set()
@@ -249,13 +267,13 @@ class Registry:
             errors: Factory | None = None,
             emulator: Factory | None = None,
         ) -> None:
-            plugin = self._current[-1] if self._current else "<unknown>"
+            plugin = self._stack()[-1] if self._stack() else "<unknown>"
             info = self._info.get(plugin)
             dist = info.distribution if info else None
             try:
                 provider = load_contributed(catalog)
                 _check_generated(provider.name, generated)
-            except (CatalogError, ConfigurationError) as exc:
+            except (CatalogError, ConfigurationError, OSError) as exc:
                 broken.add(plugin)
                 by = f"{plugin!r}" + (f" (distribution {dist})" if dist else "")
                 log.warning(
@@ -379,9 +397,14 @@ class Registry:
     # -- strategies ---------------------------------------------------------------------------
 
     def strategies(self, provider_name: str) -> ProviderStrategies:
+        """The provider's five strategies, resolved once through the hooks and cached."""
         cached = self._cache.get(provider_name)
         if cached is not None:
             return cached
+        with self._lock:
+            return self._cache.get(provider_name) or self._resolve(provider_name)
+
+    def _resolve(self, provider_name: str) -> ProviderStrategies:
         contribution = self.contribution(provider_name)
         provider = contribution.provider
         found: dict[str, Any] = {}
@@ -413,11 +436,11 @@ class Registry:
 
     def _ask(self, hook_name: str, provider: Provider) -> tuple[Any, str]:
         """The hook's answer through pluggy, and the plugin that gave it."""
-        self._answers = []
+        self._answered().clear()
         value = getattr(self.pm.hook, hook_name)(provider=provider)
         if value is None:
             return None, ""
-        for plugin, answer in self._answers:
+        for plugin, answer in self._answered():
             if answer is value:
                 return value, plugin
         # A wrapper replaced the answer: name the wrappers.
