@@ -32,7 +32,7 @@ class Register(Protocol):
         catalog: str | Path | Provider,
         *,
         generated: str,
-        results: Factory,
+        results: Factory | None = None,
         auth: Factory | None = None,
         task: Factory | None = None,
         errors: Factory | None = None,
@@ -45,10 +45,10 @@ class Register(Protocol):
         :param generated: the import name of the package `mediagen generate` wrote for the
             catalog (its index module, e.g. "acme_mediagen.generated"); the provider's
             endpoints live in `<generated>.<provider name>`.
-        :param results: the result parser factory (the catalog cannot say what a result holds).
-        :param auth, task, errors, emulator: factories for the other strategies; None uses the
-            catalog-driven ones (`CatalogAuth`, `CatalogTaskStrategy`,
-            `CatalogErrorClassifier`, `CatalogEmulatorProfile`).
+        :param results, auth, task, errors, emulator: strategy factories (usually the class,
+            called with the `Provider`); None uses the catalog-driven ones (`CatalogResults`,
+            `CatalogAuth`, `CatalogTaskStrategy`, `CatalogErrorClassifier`,
+            `CatalogEmulatorProfile`).
         """
         ...
 

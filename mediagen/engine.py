@@ -14,9 +14,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import attrs
+
 from .catalog import Operation, Provider
 from .credentials import CredentialStore, SecretMapping
-from .defaults import MAX_DOWNLOAD_BYTES, WAIT_TIMEOUT, PollSchedule, RetryPolicy, Timeouts
+from .defaults import (
+    MAX_DOWNLOAD_BYTES,
+    POLL_HINT_MIN,
+    WAIT_TIMEOUT,
+    PollSchedule,
+    RetryPolicy,
+    Timeouts,
+)
 from .download import save_result
 from .errors import (
     CallError,
@@ -30,10 +39,11 @@ from .events import TaskEvent
 from .hosts import Target, resolve_target
 from .journal import Journal
 from .params import ParamsModel
+from .protocol import retry_after
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Result
 from .retry import backoff, decide, jittered
-from .strategies import Call, HttpRequest, TaskStatus
+from .strategies import Call, HttpRequest, TaskStatus, query_pairs
 from .transport import Transport
 
 log = logging.getLogger(__name__)
@@ -126,19 +136,27 @@ class Engine:
         call: Call,
         request: HttpRequest,
         parse: Callable[[Any], Any] | None = None,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
     ) -> Any:
         """One request; returns the response's data (through `parse`, which may raise a
-        MalformedResponseError), or raises a located CallError with no secret in it."""
+        MalformedResponseError), or raises a located CallError with no secret in it.
+        `on_headers` sees a successful answer's headers."""
         provider = strategies.provider
         credentials, url = self.preflight(strategies, request)
         auth = SecretMapping(strategies.auth.headers(credentials))
+        auth_query = getattr(strategies.auth, "query", None)
+        secret_query = SecretMapping(auth_query(credentials) if auth_query else {})
         headers = SecretMapping({"Content-Type": "application/json", **auth, **request.headers})
+        params = query_pairs(request.query) + list(secret_query.items())
         try:
             response = await self.transport.request(
-                request.method, url, json=request.json, headers=headers
+                request.method, url, json=request.json, headers=headers, params=params or None
             )
             data = strategies.errors.check(call, response)
-            return parse(data) if parse is not None else data
+            value = parse(data) if parse is not None else data
+            if on_headers is not None:
+                on_headers(response.headers)
+            return value
         except CallError as exc:
             exc.locate(provider.name, call.operation.id, call.task_id)
             # A vendor may echo a key back in its error text: never let it into our messages.
@@ -160,6 +178,7 @@ class Engine:
         call: Call,
         request: HttpRequest,
         parse: Callable[[Any], Any] | None = None,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
     ) -> Any:
         """send() with the retry policy: reads retry transient failures (unreadable answers
         included); writes retry only when the vendor provably did nothing, and turn a lost or
@@ -168,7 +187,7 @@ class Engine:
         while True:
             attempt += 1
             try:
-                return await self.send(strategies, call, request, parse)
+                return await self.send(strategies, call, request, parse, on_headers)
             except CallError as exc:
                 verdict = decide(exc, call.phase, attempt, self.retry)
                 if verdict == "raise":
@@ -203,6 +222,7 @@ class Engine:
         """Submit a task. With a journal, the intent is written first (or `journal_id`, a
         planned entry, is used), then the task id or what became of the submit."""
         strategies, op = self._for_params(params, "task")
+        hint = PollHint()
         task_id, entry = await self._write(
             strategies,
             op,
@@ -210,10 +230,13 @@ class Engine:
             params,
             journal_id,
             lambda data: strategies.task.task_id(op, data),
+            hint.read,
         )
         self._journal(entry, "record_submitted", task_id)
         self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
-        return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
+        handle = AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
+        handle.first_poll_after = hint.seconds
+        return handle
 
     async def run(self, params: ParamsModel, *, journal_id: int | None = None) -> Result:
         """A synchronous operation: the answer is the result."""
@@ -241,6 +264,7 @@ class Engine:
         params: ParamsModel,
         journal_id: int | None,
         parse: Callable[[Any], Any],
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
     ) -> tuple[Any, int | None]:
         """A request that may create something at the vendor, journaled around it: the intent
         first; after it, rejected (nothing exists) or unknown (the answer was lost or cut off)."""
@@ -249,7 +273,7 @@ class Engine:
         self.preflight(strategies, request)  # what fails here is not an intent: nothing was sent
         entry = self._intent(op, params, journal_id)
         try:
-            value = await self.call(strategies, call, request, parse)
+            value = await self.call(strategies, call, request, parse, on_headers)
         except SubmitOutcomeUnknownError as exc:
             self._journal(entry, "record_unknown", str(exc))
             raise
@@ -305,13 +329,15 @@ class Engine:
     async def poll(self, provider: str, operation: str, task_id: str) -> TaskStatus:
         strategies, op = self.operation(provider, operation)
         call = Call(strategies.provider, op, "poll", task_id)
+        hint = PollHint()
         status: TaskStatus = await self.call(
             strategies,
             call,
             strategies.task.poll_request(op, task_id),
             lambda data: strategies.task.status(op, data),
+            hint.read,
         )
-        return status
+        return status if hint.seconds is None else attrs.evolve(status, poll_after=hint.seconds)
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
         strategies, op = self.operation(provider, operation)
@@ -407,6 +433,8 @@ class AsyncTaskHandle:
         self.task_id = task_id
         self.journal_id = journal_id
         self.last_status: TaskStatus | None = None
+        self.first_poll_after: float | None = None
+        """When the submit answer said to poll first (Retry-After), if it did."""
         self._fresh = fresh
         self._result: Result | None = None
 
@@ -471,7 +499,8 @@ class AsyncTaskHandle:
         policy = self._engine.retry
         if self._fresh and self.last_status is None:
             # Just submitted: nothing can be done yet, so the first poll waits one interval.
-            await asyncio.sleep(min(jittered(schedule.interval(0), schedule.jitter), limit))
+            first = next_poll_delay(schedule, 0, self.first_poll_after)
+            await asyncio.sleep(min(first, limit))
             polls = 1
         while True:
             try:
@@ -498,7 +527,7 @@ class AsyncTaskHandle:
                     on_progress(status)
                 if status.terminal:
                     return self._finish(status)
-                delay = jittered(schedule.interval(polls), schedule.jitter)
+                delay = next_poll_delay(schedule, polls, status.poll_after)
                 polls += 1
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -558,6 +587,24 @@ class AsyncTaskHandle:
         return await self._engine.download(
             result, directory, overwrite=overwrite, journal_id=self.journal_id
         )
+
+
+class PollHint:
+    """Collects a successful answer's Retry-After: the vendor saying when to poll next."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def read(self, headers: Mapping[str, str]) -> None:
+        self.seconds = retry_after(headers)
+
+
+def next_poll_delay(schedule: PollSchedule, polls: int, hint: float | None) -> float:
+    """The wait before the next poll: the vendor's hint when it gave one (never below
+    POLL_HINT_MIN nor above the schedule's maximum), else the schedule's jittered interval."""
+    if hint is None:
+        return jittered(schedule.interval(polls), schedule.jitter)
+    return min(max(hint, POLL_HINT_MIN), schedule.maximum)
 
 
 def destination(target: Target, path: str) -> str:

@@ -9,7 +9,8 @@ from here only (a test checks it), and so should yours.
   package and factories), or implement `mediagen_providers(register)` and call `Register`.
 - Strategy protocols: `AuthStrategy`, `TaskStrategy`, `ResultParser`, `ErrorClassifier`,
   `EmulatorProfile`; and their catalog-driven implementations to reuse or subclass:
-  `CatalogAuth`, `CatalogTaskStrategy`, `CatalogErrorClassifier`, `CatalogEmulatorProfile`.
+  `CatalogAuth`, `CatalogTaskStrategy`, `CatalogResults`, `CatalogErrorClassifier`,
+  `CatalogEmulatorProfile`.
 - Wire and result types: `HttpRequest`, `HttpResponse`, `TaskStatus`, `Call`, `EmulatedTask`,
   `Artifact`, `ArtifactKind`, `Result`, `PollSchedule`, `TaskEvent`.
 - Catalog IR a strategy reads: `Provider`, `Operation`, `Param`, `TaskState`.
@@ -51,6 +52,7 @@ from .hookspecs import hookimpl
 from .protocol import (
     CatalogAuth,
     CatalogErrorClassifier,
+    CatalogResults,
     CatalogTaskStrategy,
     fill_path,
     is_http_url,
@@ -86,6 +88,7 @@ __all__ = [
     "CatalogAuth",
     "CatalogEmulatorProfile",
     "CatalogErrorClassifier",
+    "CatalogResults",
     "CatalogTaskStrategy",
     "ConfigurationError",
     "ContentRejectedError",

@@ -33,7 +33,7 @@ class ProviderPlugin:
         self,
         name: str,
         *,
-        results: Factory,
+        results: Factory | None = None,
         catalog: str | Path | Provider | None = None,
         generated: str | None = None,
         auth: Factory | None = None,

@@ -261,7 +261,7 @@ class Registry:
             catalog: str | Path | Provider,
             *,
             generated: str,
-            results: Factory,
+            results: Factory | None = None,
             auth: Factory | None = None,
             task: Factory | None = None,
             errors: Factory | None = None,
@@ -453,11 +453,17 @@ class Registry:
 
     def _default(self, contribution: ProviderContribution, key: str) -> Any:
         from .emulation import CatalogEmulatorProfile
-        from .protocol import CatalogAuth, CatalogErrorClassifier, CatalogTaskStrategy
+        from .protocol import (
+            CatalogAuth,
+            CatalogErrorClassifier,
+            CatalogResults,
+            CatalogTaskStrategy,
+        )
 
         defaults: dict[str, Factory] = {
             "auth": CatalogAuth,
             "task": CatalogTaskStrategy,
+            "results": CatalogResults,
             "errors": CatalogErrorClassifier,
             "emulator": CatalogEmulatorProfile,
         }

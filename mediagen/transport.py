@@ -54,12 +54,21 @@ class Transport:
         self._session = None
 
     async def request(
-        self, method: str, url: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: list[tuple[str, str]] | None = None,
     ) -> HttpResponse:
+        """One request. `params` (the query string) is never logged: it may carry a key."""
         log.debug("%s %s", method, url)
         try:
             # `headers` is passed as given: the engine's masked mapping keeps keys out of reprs.
-            async with self._client().request(method, url, json=json, headers=headers) as resp:
+            async with self._client().request(
+                method, url, json=json, headers=headers, params=params
+            ) as resp:
                 body = await resp.read()
                 log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
                 return HttpResponse(resp.status, dict(resp.headers), body)

@@ -1,7 +1,8 @@
 """Media.io: X-API-KEY auth, `{"data": {...}}` bodies, POST /generation/result/{task_id}.
 
-The shape of a finished task's `data.result` is undocumented, so every http(s) URL found
-anywhere inside it becomes an artifact, and the raw object stays on the Result.
+The catalog says it all (the results are `anywhere`: every http(s) URL inside the
+undocumented `data.result` becomes an artifact); the emulator answers with a nested
+result shape and the two query operations.
 """
 
 from __future__ import annotations
@@ -10,26 +11,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from mediagen.plugin import (
-    Artifact,
     CatalogEmulatorProfile,
+    CatalogResults,
     EmulatedTask,
     Operation,
     ProviderPlugin,
     builtin_catalog,
-    iter_urls,
-    output_kind,
-    unique_artifacts,
 )
 
 NAME = "mediaio"
 GENERATED = "mediagen.generated"
-
-
-class UrlCollector:
-    """Artifacts from an object of unknown shape: every URL in it, in document order."""
-
-    def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
-        return unique_artifacts(list(iter_urls(payload)), output_kind(op))
 
 
 class MediaioEmulator(CatalogEmulatorProfile):
@@ -54,6 +45,6 @@ plugin = ProviderPlugin(
     NAME,
     catalog=builtin_catalog(NAME),
     generated=GENERATED,
-    results=lambda provider: UrlCollector(),
+    results=CatalogResults,
     emulator=MediaioEmulator,
 )

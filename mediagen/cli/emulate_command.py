@@ -35,16 +35,11 @@ async def _serve(args: argparse.Namespace) -> None:
 
     async with Emulator(host=args.host, port=args.port, duration=args.duration) as emulator:
         print(f"mediagen emulator on {emulator.url}; point a client at it with:", flush=True)
-        for provider, url in emulator.base_urls.items():
-            print(f"  export {base_url_env(provider)}={url}")
-        for entry in emulator.registry.catalog.providers:
-            accepted = emulator.credentials.get(entry.name, {})
-            exports = [
-                f"{c.env[0]}={accepted[c.name]}"
-                for c in entry.auth.credentials
-                if c.name in accepted
-            ]
-            if exports:
-                print(f"  export {' '.join(exports)}")
+        for name, url in emulator.base_urls.items():
+            print(f"  export {base_url_env(name)}={url}")
+        # Every catalog credential, under its first environment variable: fake values only.
+        for provider in emulator.registry.catalog.providers:
+            for cred in provider.auth.credentials:
+                print(f"  export {cred.env[0]}={emulator.credentials[provider.name][cred.name]}")
         print("Ctrl-C to stop.", flush=True)
         await asyncio.Event().wait()

@@ -22,41 +22,39 @@ from typing import Any, Literal
 import attrs
 from aiohttp import web
 
+from ..catalog import Catalog, default_catalog
 from ..catalog.ir import TERMINAL_STATES, Operation, Provider
 from ..defaults import PollSchedule
-from ..errors import ParamError
+from ..emulation import CatalogEmulatorProfile, fake_credential
+from ..errors import MissingParams, ParamError, UnknownParams
 from ..registry import Registry, default_registry
 from ..strategies import EmulatedTask, EmulatorProfile
 from . import artifacts
 
 log = logging.getLogger(__name__)
 
-EMULATOR_CREDENTIALS: dict[str, dict[str, str]] = {
-    "mediaio": {"api_key": "emulator-mediaio-key"},
-    "tomoviee": {"app_key": "emulator-app-key", "app_secret": "emulator-app-secret"},
-    "edrawmax": {},
-}
-"""The credentials the emulator expects by default for the built-in providers (never real
-ones); other providers get `emulator-<provider>-<credential>` for each credential."""
-
-
-def emulator_credentials(registry: Registry) -> dict[str, dict[str, str]]:
-    """What the emulator accepts for every provider of the registry's merged catalog."""
-    out: dict[str, dict[str, str]] = {}
-    for provider in registry.catalog.providers:
-        out[provider.name] = dict(
-            EMULATOR_CREDENTIALS.get(provider.name)
-            or {
-                c.name: f"emulator-{provider.name}-{c.name}".replace("_", "-")
-                for c in provider.auth.credentials
-                if c.required
-            }
-        )
-    return out
-
-
 FAST_POLLING = PollSchedule(initial=0.02, maximum=0.1, factor=1.5, jitter=0.0)
-"""A poll schedule that suits the emulator's sub-second tasks."""
+"""A poll schedule that suits the emulator's sub-second tasks (`client_options()` does not
+impose it: the emulator's Retry-After hints make any schedule fast)."""
+
+POLL_HINT = 0.1
+"""The longest Retry-After the emulator sends on a submit or an unfinished poll."""
+
+
+def emulator_credentials(catalog: Catalog) -> dict[str, dict[str, str]]:
+    """The credentials the emulator expects: one fake value per catalog credential."""
+    return {
+        p.name: {c.name: fake_credential(p.name, c.name) for c in p.auth.credentials}
+        for p in catalog.providers
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # EMULATOR_CREDENTIALS: the shipped catalog's, computed on first use (loads the catalog).
+    if name == "EMULATOR_CREDENTIALS":
+        return emulator_credentials(default_catalog())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 Phase = Literal["submit", "poll", "query", "run", "any"]
 FaultKind = Literal[
@@ -105,6 +103,8 @@ class RecordedRequest:
     provider: str | None
     phase: str | None
     operation: str | None
+    query: Mapping[str, list[str]] = attrs.field(factory=dict)
+    """Query-string parameters, each with every value it was given."""
 
 
 @attrs.define
@@ -132,7 +132,11 @@ class Emulator:
     Args:
         duration: seconds each task takes (queued for the first quarter, then running).
         durations: per-operation overrides, keyed "provider.operation".
-        credentials: what the emulator accepts (default: `emulator_credentials(registry)`).
+        credentials: what the emulator accepts, per provider (default: a fake value for each
+            catalog credential, see `emulator_credentials`; given ones replace those).
+        poll_hint: the longest Retry-After sent with submits and unfinished polls, which
+            clients honour as their next poll delay; None sends none, so the client's own
+            poll schedule alone decides (to try a plugin's polling).
         host, port: where to listen (port 0: any free port).
     """
 
@@ -143,15 +147,17 @@ class Emulator:
         duration: float = 0.2,
         durations: Mapping[str, float] | None = None,
         credentials: Mapping[str, Mapping[str, str]] | None = None,
+        poll_hint: float | None = POLL_HINT,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.registry = registry or default_registry()
         self.duration = duration
         self.durations = dict(durations or {})
-        self.credentials = {
-            p: dict(v) for p, v in (credentials or emulator_credentials(self.registry)).items()
-        }
+        self.poll_hint = poll_hint
+        self.credentials = emulator_credentials(self.registry.catalog)
+        for provider, values in (credentials or {}).items():
+            self.credentials.setdefault(provider, {}).update(values)
         self.host = host
         self.port = port
         self.faults: list[Fault] = []
@@ -160,6 +166,7 @@ class Emulator:
         self._tasks: dict[str, _Task] = {}
         self._outcomes: dict[str, list[tuple[TerminalState, str | None]]] = {}
         self._files: dict[str, tuple[bytes, str]] = {}
+        self._profiles: dict[str, EmulatorProfile] = {}
         self._routes = self._build_routes()
         self._runner: web.AppRunner | None = None
 
@@ -198,12 +205,13 @@ class Emulator:
         return {name: f"{self.url}/{name}" for name in self._providers()}
 
     def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for AsyncClient / Client to talk to this emulator quickly. The task
+        """Keyword arguments for AsyncClient / Client to talk to this emulator: every provider
+        of the catalog goes to the emulator with the emulator's credentials (never to a real
+        vendor, never with the user's keys); poll schedules stay the plugins' own. The task
         journal is off: emulated tasks must not mix with real ones in the user's journal."""
         return {
             "base_urls": self.base_urls,
-            "credentials": self.credentials,
-            "polling": FAST_POLLING,
+            "credentials": {p: dict(v) for p, v in self.credentials.items()},
             "registry": self.registry,
             "journal": False,
         }
@@ -240,20 +248,22 @@ class Emulator:
     def _providers(self) -> list[str]:
         return [p.name for p in self.registry.catalog.providers]
 
+    def profile(self, provider: Provider) -> EmulatorProfile:
+        """The provider's emulator profile: a plugin's, else the one the catalog implies."""
+        found = self.registry.pm.hook.mediagen_emulator_profile(provider=provider)
+        return found if found is not None else CatalogEmulatorProfile(provider)
+
     def _build_routes(self) -> list[_Route]:
         routes: list[_Route] = []
-        for name in self._providers():
-            strategies = self.registry.strategies(name)
-            profile = strategies.emulator
-            if profile is None:
-                continue
-            provider = strategies.provider
+        for provider in self.registry.catalog.providers:
+            name = provider.name
+            profile = self._profiles[name] = self.profile(provider)
             # The task endpoint first: where an operation shares it (Media.io's task_result),
             # its calls are polls too, and poll faults apply to them.
             if provider.task is not None:
-                result = provider.task.result
-                pattern = _regex(name, result.path)
-                routes.append(_Route(provider, profile, result.method, pattern, "poll", None))
+                poll = provider.task.poll
+                pattern = _regex(name, poll.path)
+                routes.append(_Route(provider, profile, poll.method, pattern, "poll", None))
             for op in provider.operations:
                 phase = {"task": "submit", "sync": "run", "query": "query"}[op.kind]
                 routes.append(
@@ -280,6 +290,7 @@ class Emulator:
             body = raw.decode("utf-8", "replace")
         found = self._match(request.method, request.path)
         route, path_params = found if found else (None, {})
+        query = {k: request.query.getall(k) for k in request.query}
         self.requests.append(
             RecordedRequest(
                 request.method,
@@ -289,6 +300,7 @@ class Emulator:
                 route.provider.name if route else None,
                 route.phase if route else None,
                 route.operation.id if route and route.operation else None,
+                query,
             )
         )
         if route is None:
@@ -301,7 +313,7 @@ class Emulator:
             early = await self._apply_fault(fault, route, request)
             if early is not None:
                 return early
-        response = self._respond(route, path_params, request, body)
+        response = self._respond(route, path_params, request, body, query)
         if fault is not None and fault.kind == "reset_after":
             _drop(request)
         return response
@@ -348,27 +360,35 @@ class Emulator:
         )
 
     def _respond(
-        self, route: _Route, path_params: dict[str, str], request: web.Request, body: Any
+        self,
+        route: _Route,
+        path_params: dict[str, str],
+        request: web.Request,
+        body: Any,
+        query: dict[str, list[str]],
     ) -> web.Response:
         profile, provider = route.profile, route.provider
-        problem = profile.check_auth(request.headers, self.credentials.get(provider.name, {}))
+        last = {k: v[-1] for k, v in query.items()}
+        problem = profile.check_auth(request.headers, self.credentials.get(provider.name, {}), last)
         if problem:
             return self._error(profile, "auth", f"authentication failed: {problem}")
         if route.phase == "poll":
-            return self._poll(route, path_params, body)
+            return self._poll(route, path_params, body, query)
         op = route.operation
         assert op is not None
         try:
-            params = profile.request_params(op, body if body is not None else {}, path_params)
-            self.registry.model_for(op.qualified_id).from_dict(params)
+            params = profile.request_params(op, body, path_params, query)
+            check_params(op, params, self.registry)
         except (ValueError, ParamError) as exc:
             return self._error(profile, "invalid_param", str(exc))
         if op.kind == "task":
             task_id = uuid.uuid4().hex
-            self._create_task(provider, op, task_id)
-            return web.json_response(profile.success(profile.submit_data(task_id)))
+            entry = self._create_task(provider, op, task_id, params)
+            return web.json_response(
+                profile.success(profile.submit_data(task_id)), headers=self._hint(entry)
+            )
         if op.kind == "sync":
-            urls = self._make_files(profile, op, uuid.uuid4().hex)
+            urls = self._make_files(profile, op, uuid.uuid4().hex, params)
             return web.json_response(profile.success(profile.sync_data(op, urls)))
         try:
             self._refresh_all()
@@ -377,16 +397,31 @@ class Emulator:
             return self._error(profile, "not_found", str(exc.args[0] if exc.args else exc))
         return web.json_response(profile.success(data))
 
-    def _poll(self, route: _Route, path_params: dict[str, str], body: Any) -> web.Response:
+    def _poll(
+        self,
+        route: _Route,
+        path_params: dict[str, str],
+        body: Any,
+        query: dict[str, list[str]],
+    ) -> web.Response:
         profile = route.profile
-        task_id = profile.poll_task_id(body, path_params)
+        task_id = profile.poll_task_id(body, path_params, query)
         if task_id is None or task_id not in self._tasks:
             return self._error(profile, "not_found", f"task {task_id!r} not found")
         entry = self._tasks[task_id]
         self._refresh(entry)
         return web.json_response(
-            profile.success(profile.poll_data(entry.task.operation, entry.task))
+            profile.success(profile.poll_data(entry.task.operation, entry.task)),
+            headers=self._hint(entry),
         )
+
+    def _hint(self, entry: _Task) -> dict[str, str] | None:
+        """Retry-After: when the task changes next (queued -> running -> finished), capped."""
+        if self.poll_hint is None or entry.task.state in TERMINAL_STATES:
+            return None
+        elapsed = time.monotonic() - entry.created
+        change = entry.duration * 0.25 if elapsed < entry.duration * 0.25 else entry.duration
+        return {"Retry-After": f"{max(0.0, min(change - elapsed, self.poll_hint)):.3f}"}
 
     def _error(self, profile: EmulatorProfile, category: str, message: str) -> web.Response:
         status, payload = profile.error(category, message)
@@ -394,13 +429,23 @@ class Emulator:
 
     # -- tasks and files ----------------------------------------------------------------------
 
-    def _create_task(self, provider: Provider, op: Operation, task_id: str) -> None:
+    def _create_task(
+        self, provider: Provider, op: Operation, task_id: str, params: Mapping[str, Any]
+    ) -> _Task:
         queue = self._outcomes.get(op.qualified_id)
         outcome, reason = queue.pop(0) if queue else ("succeeded", None)
         duration = self.durations.get(op.qualified_id, self.duration)
-        task = EmulatedTask(task_id=task_id, operation=op, state="queued", progress=0.0, urls={})
+        task = EmulatedTask(
+            task_id=task_id,
+            operation=op,
+            state="queued",
+            progress=0.0,
+            urls={},
+            params=dict(params),
+        )
         self.tasks[task_id] = task
-        self._tasks[task_id] = _Task(task, time.monotonic(), duration, outcome, reason)
+        entry = self._tasks[task_id] = _Task(task, time.monotonic(), duration, outcome, reason)
+        return entry
 
     def _refresh_all(self) -> None:
         for entry in self._tasks.values():
@@ -422,21 +467,27 @@ class Emulator:
             task.state = entry.outcome
             task.progress = 100.0 if entry.outcome == "succeeded" else task.progress
             if entry.outcome == "succeeded":
-                profile = self.registry.strategies(task.operation.provider).emulator
-                assert profile is not None
-                task.urls = self._make_files(profile, task.operation, task.task_id)
+                profile = self._profiles[task.operation.provider]
+                task.urls = self._make_files(profile, task.operation, task.task_id, task.params)
             else:
                 task.reason = entry.reason or f"emulated {entry.outcome.replace('_', ' ')}"
 
-    def _make_files(self, profile: EmulatorProfile, op: Operation, stem: str) -> dict[str, str]:
+    def _make_files(
+        self, profile: EmulatorProfile, op: Operation, stem: str, params: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """Files for a finished call, named by kind: "png", then "png-1", "png-2", ..."""
         urls: dict[str, str] = {}
-        for index, kind in enumerate(profile.file_kinds(op)):
+        for index, kind in enumerate(profile.file_kinds(op, params)):
             seed = zlib.crc32(f"{stem}/{index}".encode()) & 0xFFFF
             data = _file_bytes(kind, seed, f"{op.qualified_id} {stem}")
             ext, content_type = artifacts.MEDIA_TYPES[kind]
             name = f"{stem}-{index}{ext}"
             self._files[name] = (data, content_type)
-            urls[kind] = f"{self.url}/_files/{name}"
+            key, n = kind, 0
+            while key in urls:
+                n += 1
+                key = f"{kind}-{n}"
+            urls[key] = f"{self.url}/_files/{name}"
         return urls
 
     def _file(self, request: web.Request) -> web.Response:
@@ -462,6 +513,23 @@ def _regex(provider: str, path: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^{}]+\})", path)
     pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
     return re.compile(f"/{re.escape(provider)}{pattern}")
+
+
+def check_params(op: Operation, params: Mapping[str, Any], registry: Registry) -> None:
+    """Validate a call's wire params: through the generated model when the provider has
+    generated code, else against the catalog's names (unknown and missing ones)."""
+    try:
+        model = registry.model_for(op.qualified_id)
+    except KeyError:
+        known = {p.name for p in op.params}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise UnknownParams(op.qualified_id, unknown, sorted(known)) from None
+        missing = [p.name for p in op.params if p.required and p.name not in params]
+        if missing:
+            raise MissingParams(op.qualified_id, missing) from None
+        return
+    model.from_dict(params)
 
 
 def _drop(request: web.Request) -> None:
