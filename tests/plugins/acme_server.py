@@ -1,4 +1,9 @@
-"""A real local HTTP server speaking the Acme protocol, for the acme plugin's tests."""
+"""A real local HTTP server speaking the Acme protocol, for the acme plugin's tests.
+
+Bearer token; POST /v1/<operation> with a flat JSON body answers {"id"}; GET /v1/jobs/{id}
+answers {"id", "status": queued|running|done|error, "progress", "output": {"files": [{"url"}]}};
+no envelope; errors are HTTP statuses with {"error": {"code": "<string>", "message"}}.
+"""
 
 from __future__ import annotations
 
@@ -36,11 +41,9 @@ class AcmeServer:
         return body
 
     def _unauthorized(self, request: web.Request) -> web.Response | None:
-        if request.headers.get("X-Acme-Key") == ACME_KEY:
+        if request.headers.get("Authorization") == f"Bearer {ACME_KEY}":
             return None
-        return web.json_response(
-            {"code": 401, "message": "unauthorized: bad API key", "data": {}}, status=401
-        )
+        return error(401, "unauthorized", "the token is not valid")
 
     async def submit(self, request: web.Request) -> web.Response:
         body = await self._record(request)
@@ -50,7 +53,7 @@ class AcmeServer:
         job_id = f"job-{next(self.ids)}"
         count = body.get("count", 2) if request.match_info["operation"] == "render" else 1
         self.jobs[job_id] = {"polls": 0, "count": count}
-        return web.json_response({"code": 0, "message": "", "data": {"id": job_id}})
+        return web.json_response({"id": job_id}, status=201)
 
     async def poll(self, request: web.Request) -> web.Response:
         await self._record(request)
@@ -60,14 +63,18 @@ class AcmeServer:
         job_id = request.match_info["job_id"]
         job = self.jobs.get(job_id)
         if job is None:
-            return web.json_response({"code": 404, "message": "no such job", "data": {}}, 404)
+            return error(404, "not_found", f"no job {job_id}")
         job["polls"] += 1
         if job["polls"] < 2:
             data = {"id": job_id, "status": "running", "progress": 50}
         else:
             files = [{"url": f"{self.url}/files/{job_id}-{i}.png"} for i in range(job["count"])]
             data = {"id": job_id, "status": "done", "progress": 100, "output": {"files": files}}
-        return web.json_response({"code": 0, "message": "", "data": data})
+        return web.json_response(data)
 
     async def file(self, request: web.Request) -> web.Response:
         return web.Response(body=artifacts.png(seed=7), content_type="image/png")
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)

@@ -43,7 +43,7 @@ def cli_against(acme: Path, acme_server: AcmeServer, monkeypatch: pytest.MonkeyP
     registry.register(QuickPollsPlugin(), name="quick-polls")
     monkeypatch.setattr(registry_module, "_default", registry)
     monkeypatch.setenv("MEDIAGEN_ACME_BASE_URL", acme_server.url)
-    monkeypatch.setenv("ACME_API_KEY", ACME_KEY)
+    monkeypatch.setenv("ACME_TOKEN", ACME_KEY)
     return acme_server
 
 
@@ -109,17 +109,17 @@ def test_client_provider_and_attribute_access_on_both_clients(acme: Path) -> Non
 def test_emulator_client_options_never_reach_a_real_acme_host(
     acme: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ACME_API_KEY", "a-real-looking-key")
+    monkeypatch.setenv("ACME_TOKEN", "a-real-looking-key")
     with EmulatorThread(registry=Registry()) as emu:
         options = emu.client_options()
         assert set(options["base_urls"]) == {"edrawmax", "mediaio", "tomoviee", "acme"}
         assert all(url.startswith(emu.url) for url in options["base_urls"].values())
-        fake = options["credentials"]["acme"]["api_key"]
+        fake = options["credentials"]["acme"]["token"]
         assert fake.startswith("emulator-") and fake != "a-real-looking-key"
         with mediagen.Client(**options) as client:
             client.acme.render(prompt="x").wait()
         (submit,) = emu.requests_for("acme", "submit")
-        assert submit.headers["X-Acme-Key"] == fake
+        assert submit.headers["Authorization"] == f"Bearer {fake}"
 
 
 def test_list_and_describe(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -160,7 +160,7 @@ def test_run_against_a_real_local_server(
         "/v1/render",
         {"prompt": "a kite", "count": 3},  # as written: the vendor applies its defaults
     )
-    assert headers["X-Acme-Key"] == ACME_KEY
+    assert headers["Authorization"] == f"Bearer {ACME_KEY}"
     assert {(m, p) for m, p, _, _ in cli_against.requests[1:]} == {
         ("GET", f"/v1/jobs/{doc['task_id']}")
     }
@@ -169,7 +169,7 @@ def test_run_against_a_real_local_server(
 def test_a_bad_key_is_an_authentication_error(
     cli_against: AcmeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ACME_API_KEY", "wrong")
+    monkeypatch.setenv("ACME_TOKEN", "wrong")
     code, _, err = run_cli(capsys, "run", "acme", "narrate", "text=hi")
     assert code == 1
     assert "unauthorized" in err and "wrong" not in err
@@ -178,6 +178,15 @@ def test_a_bad_key_is_an_authentication_error(
         pytest.raises(AuthenticationError),
     ):
         client.acme.narrate(text="hi")
+
+
+def test_an_unknown_job_is_not_found(
+    cli_against: AcmeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, "wait", "acme", "render", "job-404", "--json")
+    assert code == 1
+    assert json.loads(out)["state"] == "failed"
+    assert "no job job-404" in err
 
 
 def test_run_emulate(acme: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
