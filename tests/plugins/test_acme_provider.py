@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -254,3 +258,59 @@ def test_batch(cli_against: AcmeServer, capsys: pytest.CaptureFixture[str], tmp_
     )
     code, _, err = run_cli(capsys, "batch", str(batch))
     assert code == 2 and "acme.render" in err
+
+
+def test_plugins_command_names_the_distribution_providers_and_overrides(
+    cli_against: AcmeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(capsys, "plugins", "--json")
+    assert code == 0
+    plugins = {p["name"]: p for p in json.loads(out)["plugins"]}
+    assert plugins["acme"] == {
+        "name": "acme",
+        "distribution": "mediagen-acme",
+        "version": "0.1.0",
+        "builtin": False,
+        "providers": ["acme"],
+        "overrides": [],
+    }
+    assert plugins["quick-polls"]["overrides"] == [
+        {"provider": "acme", "strategy": "task", "replaces": "acme"}
+    ]
+    code, out, _ = run_cli(capsys, "plugins")
+    assert "acme (mediagen-acme 0.1.0)" in out
+    assert "overrides acme.task (replacing acme's)" in out
+
+
+def test_emulate_serves_acme(acme: Path, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediagen", "emulate", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MEDIAGEN_PLUGINS": "acme"},
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while not lines or lines[-1] not in ("", "Ctrl-C to stop.\n"):  # "": it exited
+            lines.append(proc.stdout.readline())
+        exports = dict(
+            part.split("=", 1)
+            for line in lines
+            if line.strip().startswith("export ")
+            for part in line.split()[1:]
+        )
+        url, token = exports["MEDIAGEN_ACME_BASE_URL"], exports["ACME_TOKEN"]
+        request = urllib.request.Request(
+            f"{url}/v1/render",
+            data=b'{"prompt": "a kite"}',
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert set(json.loads(response.read())) == {"id"}  # no envelope
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
