@@ -275,13 +275,16 @@ class Registry:
                 _check_generated(provider.name, generated)
             except (CatalogError, ConfigurationError, OSError) as exc:
                 broken.add(plugin)
-                by = f"{plugin!r}" + (f" (distribution {dist})" if dist else "")
-                log.warning(
-                    "mediagen plugin %s: its provider catalog does not load: %s; "
-                    "its providers are disabled",
-                    by,
-                    " ".join(str(exc).split()),
-                )
+                problem = " ".join(str(exc).split())
+                if (plugin, problem) not in self._reported:  # once, not on every re-collection
+                    self._reported.add((plugin, problem))
+                    by = f"{plugin!r}" + (f" (distribution {dist})" if dist else "")
+                    log.warning(
+                        "mediagen plugin %s: its provider catalog does not load: %s; "
+                        "its providers are disabled",
+                        by,
+                        problem,
+                    )
                 return
             factories = {
                 "auth": auth,

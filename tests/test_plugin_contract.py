@@ -275,6 +275,7 @@ def test_a_broken_contributed_catalog_disables_that_plugin_only(
     )
     with caplog.at_level(logging.WARNING, logger="mediagen"):
         registry = Registry()
+        registry.register(polls(1.0), name="another")  # providers are collected again: no repeat
     assert [p.name for p in registry.catalog.providers] == ["edrawmax", "mediaio", "tomoviee"]
     (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
     message = record.getMessage()
