@@ -58,7 +58,8 @@ def file_kind(name: str) -> str:
 class CatalogEmulatorProfile:
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
-        self.auth = CatalogAuth(provider)
+        # A custom scheme is a plugin's: only a profile of its own can check it.
+        self.auth = CatalogAuth(provider) if provider.auth.kind != "custom" else None
 
     # -- requests -------------------------------------------------------------------------
 
@@ -68,8 +69,8 @@ class CatalogEmulatorProfile:
         credentials: Mapping[str, str],
         query: Mapping[str, str],
     ) -> str | None:
-        if self.provider.auth.kind == "custom":
-            return None  # a plugin's scheme: its own profile checks it
+        if self.auth is None:
+            return None
         # Optional credentials (EdrawMax's user id) may be left out, as the vendor allows.
         needed = {
             c.name: credentials[c.name]
@@ -102,7 +103,8 @@ class CatalogEmulatorProfile:
         )
         if elsewhere:
             raise ValueError(f"parameters {elsewhere} do not belong in the request body")
-        auth_query = set(self.auth.query({c.name: "" for c in self.provider.auth.credentials}))
+        blanks = {c.name: "" for c in self.provider.auth.credentials}
+        auth_query = set(self.auth.query(blanks)) if self.auth is not None else set()
         for key, values in query.items():
             if key in auth_query:
                 continue

@@ -41,6 +41,12 @@ class CatalogAuth:
     Kind `custom` has no catalog implementation: a plugin's `mediagen_auth` supplies it."""
 
     def __init__(self, provider: Provider) -> None:
+        if provider.auth.kind == "custom":
+            # Refused while strategies are resolved: before any request or journal entry.
+            raise ConfigurationError(
+                f"{provider.name}: auth kind 'custom' needs a plugin that implements "
+                "mediagen_auth for it, and none does"
+            )
         self.provider = provider
 
     def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
@@ -57,11 +63,6 @@ class CatalogAuth:
         elif auth.kind == "basic":
             pair = f"{credentials[str(auth.username)]}:{credentials[str(auth.password)]}"
             out["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-        elif auth.kind == "custom":
-            raise ConfigurationError(
-                f"{self.provider.name}: auth kind 'custom' needs a plugin that implements "
-                "mediagen_auth for it, and none does"
-            )
         return out
 
     def query(self, credentials: Mapping[str, str]) -> dict[str, str]:

@@ -475,6 +475,8 @@ class Registry:
             return None
         try:
             return factory(contribution.provider)
+        except ConfigurationError:
+            raise
         except Exception as exc:
             raise ConfigurationError(
                 f"the mediagen plugin {contribution.plugin!r} failed to build the {key} strategy "

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
-from conftest import TESTS
+from conftest import TESTS, CatalogDir
 
 import mediagen
 from mediagen.catalog import load_catalog
@@ -23,15 +23,18 @@ from mediagen.defaults import PollSchedule
 from mediagen.engine import next_poll_delay
 from mediagen.errors import (
     AuthenticationError,
+    ConfigurationError,
     GenerationFailedError,
+    InsufficientCreditsError,
     NotFoundError,
 )
 from mediagen.hookspecs import hookimpl
+from mediagen.journal import Journal
 from mediagen.params import ParamsModel
 from mediagen.protocol import CatalogResults, CatalogTaskStrategy
 from mediagen.provider_plugin import ProviderPlugin
 from mediagen.registry import Registry
-from mediagen.testing import Emulator
+from mediagen.testing import Emulator, Fault
 from mediagen.testing.artifacts import sniff
 
 FIXTURES = TESTS / "fixtures" / "task_apis"
@@ -158,6 +161,13 @@ def test_acme_errors_are_http_statuses_with_string_codes(
         with pytest.raises(NotFoundError) as missing:
             await client.task("acme", "text_to_image", "no-such-job").result()
         assert (missing.value.status, missing.value.code) == (404, "not_found")
+
+        emu.inject(
+            Fault("vendor_code", provider="acme", phase="submit", code="insufficient_credits")
+        )
+        with pytest.raises(InsufficientCreditsError) as broke:
+            await client.submit(params)
+        assert (broke.value.status, broke.value.code) == (402, "insufficient_credits")
 
     serve(body)
 
@@ -349,10 +359,57 @@ def test_served_from_the_catalog_alone_without_a_plugin() -> None:
                 async with session.post(url, json={"prompt": "x"}, headers=headers) as resp:
                     assert resp.status == 200 and "Retry-After" in resp.headers
                     job = await resp.json()
-                async with session.post(url, json={"n": 2}, headers=headers) as resp:
-                    assert resp.status == 422
-                    assert (await resp.json())["error"]["code"] == "invalid_params"
+                # Checked against the catalog: names, types, bounds (no generated model here).
+                for bad, words in [
+                    ({"n": 2}, "missing required parameter(s) prompt"),
+                    ({"prompt": 5}, "prompt=5 is not accepted; allowed: a string"),
+                    ({"prompt": "x", "n": 99}, "n=99 is not accepted; allowed: <= 8"),
+                    ({"prompt": "x", "n": True}, "allowed: an integer"),
+                ]:
+                    async with session.post(url, json=bad, headers=headers) as resp:
+                        assert resp.status == 422
+                        error = (await resp.json())["error"]
+                        assert error["code"] == "invalid_params" and words in error["message"]
                 async with session.get(f"{url}/{job['id']}", headers=headers) as resp:
                     assert (await resp.json())["status"] in ("queued", "running", "done")
+
+    asyncio.run(go())
+
+
+class SignedAuth:
+    """A scheme the catalog cannot describe: what `auth: {kind: custom}` leaves to a plugin."""
+
+    def headers(self, credentials: dict[str, str]) -> dict[str, str]:
+        return {"X-Signature": "signed:" + credentials["api_key"][::-1]}
+
+
+def test_custom_auth_comes_from_a_plugins_hook(catalog_dir: CatalogDir, tmp_path: Path) -> None:
+    text = (catalog_dir.folder / "provider.yaml").read_text()
+    start, end = text.index("auth:\n"), text.index("response:\n")
+    custom = "auth:\n  kind: custom\n  credentials:\n    - {name: api_key, env: [ACME_KEY]}\n"
+    catalog_dir.write("provider.yaml", text[:start] + custom + text[end:])
+    catalog = load_catalog(catalog_dir.root)
+    draw = params_model(catalog.provider("acme").operation("draw"))(prompt="x")
+
+    def registry(**factories: Any) -> Registry:
+        reg = Registry(catalog=catalog, entry_points=False)
+        reg.register(ProviderPlugin("acme", results=CatalogResults, **factories), name="acme")
+        return reg
+
+    async def go() -> None:
+        async with Emulator(registry=registry()) as emu:
+            journal = tmp_path / "j.sqlite3"
+            options = {**emu.client_options(), "journal": journal}
+            async with mediagen.AsyncClient(**options) as client:
+                with pytest.raises(ConfigurationError, match="'custom' needs a plugin"):
+                    await client.submit(draw)
+            # Refused before anything: no request, and no intent left behind as "unknown".
+            assert emu.requests == [] and Journal(journal).entries() == []
+        async with Emulator(registry=registry(auth=lambda p: SignedAuth())) as emu:
+            async with mediagen.AsyncClient(**emu.client_options()) as client:
+                result = await (await client.submit(draw)).wait(timeout=30)
+            assert len(result.artifacts) == 1
+            (submit,) = emu.requests_for("acme", "submit")
+            assert submit.headers["X-Signature"] == "signed:yek_ipa-emca-rotalume"
 
     asyncio.run(go())

@@ -26,10 +26,11 @@ from ..catalog import Catalog, default_catalog
 from ..catalog.ir import TERMINAL_STATES, Operation, Provider
 from ..defaults import PollSchedule
 from ..emulation import CatalogEmulatorProfile, fake_credential
-from ..errors import MissingParams, ParamError, UnknownParams
+from ..errors import ParamError
 from ..registry import Registry, default_registry
 from ..strategies import EmulatedTask, EmulatorProfile
 from . import artifacts
+from .catalog_params import check_catalog_params
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ class Fault:
     """One injected misbehaviour, applied to the next `times` matching requests.
 
     kinds: status (HTTP `status`, vendor error body, optional Retry-After), vendor_code
-    (HTTP 200 with error `code`), reset (connection dropped before any processing),
+    (error `code`, an int or a string: HTTP 200 in the provider's envelope, or without one
+    the HTTP status of the code's category), reset (connection dropped before any processing),
     reset_after (request processed, e.g. the task created, then the connection dropped),
     slow (answer after `delay` seconds), malformed (not JSON), truncated (half a JSON
     body), html (an HTML error page with `status`).
@@ -80,7 +82,7 @@ class Fault:
     operation: str | None = None
     times: int = 1
     status: int = 503
-    code: int | None = None
+    code: int | str | None = None
     retry_after: float | None = None
     delay: float = 0.0
     message: str = "injected by the mediagen emulator"
@@ -517,17 +519,11 @@ def _regex(provider: str, path: str) -> re.Pattern[str]:
 
 def check_params(op: Operation, params: Mapping[str, Any], registry: Registry) -> None:
     """Validate a call's wire params: through the generated model when the provider has
-    generated code, else against the catalog's names (unknown and missing ones)."""
+    generated code, else against the catalog (names, types, allowed values, bounds)."""
     try:
         model = registry.model_for(op.qualified_id)
     except KeyError:
-        known = {p.name for p in op.params}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise UnknownParams(op.qualified_id, unknown, sorted(known)) from None
-        missing = [p.name for p in op.params if p.required and p.name not in params]
-        if missing:
-            raise MissingParams(op.qualified_id, missing) from None
+        check_catalog_params(op, params)
         return
     model.from_dict(params)
 
