@@ -7,10 +7,8 @@ providers through `mediagen_providers(register)`; the built-ins contribute their
 and the providers of all of them form the one catalog the client, CLI, journal and emulator read.
 
 Strategy hooks are called through pluggy (`pm.hook.<name>(provider=...)`, firstresult), so
-wrappers and tryfirst/trylast behave as pluggy documents. To tell which plugin answered, and to
-report a plugin that raises once and by name, the registry wraps each plugin's own
-(non-wrapper) hook functions with a thin tracer when it registers the plugin; pluggy still
-orders and calls them.
+wrappers and tryfirst/trylast behave as pluggy documents; `mediagen.hook_tracing` tells which
+plugin answered, and reports a plugin that raises once, by name.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ import importlib.util
 import logging
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -35,6 +32,7 @@ from .catalog import Catalog, CatalogError, Provider
 from .contributions import STRATEGY_KEYS, Factory, ProviderContribution, load_contributed
 from .errors import ConfigurationError
 from .events import TaskEvent
+from .hook_tracing import HookTracer
 from .hookspecs import hookimpl
 from .strategies import (
     AuthStrategy,
@@ -115,16 +113,13 @@ class Registry:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._info: dict[str, PluginInfo] = {}
-        # Per thread: the plugins whose hook functions are running, and their answers.
-        self._local = threading.local()
+        self._tracer = HookTracer()
         self._lock = threading.RLock()
-        self._reported: set[tuple[str, str]] = set()
-        self._failed_providers: set[str] = set()
         self._models: dict[str, type[Any]] = {}
         # First, so that every other plugin's answers (trylast ones included) come before it.
         registered = _RegisteredStrategies(self)
         self.pm.register(registered, name=REGISTERED)
-        self._trace(registered)
+        self._tracer.trace(self.pm, registered)
         for module_name in BUILTIN_PLUGINS:
             module = importlib.import_module(module_name)
             name = module_name.rsplit(".", 1)[-1]
@@ -172,7 +167,7 @@ class Registry:
         if self.pm.get_name(plugin) is None:  # blocked, or registered under another name
             return
         self._info[name] = info
-        self._trace(plugin)
+        self._tracer.trace(self.pm, plugin)
 
     def _check_pending(self) -> None:
         try:
@@ -185,66 +180,6 @@ class Registry:
                 f"({' '.join(str(exc).split())}); the hooks are: {known}"
             ) from None
 
-    def _trace(self, plugin: Any) -> None:
-        """Wrap this plugin's hook functions so the registry knows who answered or raised."""
-        for caller in self.pm.get_hookcallers(plugin) or []:
-            for impl in caller.get_hookimpls():
-                if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
-                    traced = self._traced(caller.name, impl.plugin_name, impl.function)
-                    setattr(impl, "function", traced)  # noqa: B010 - a Final attribute to mypy
-
-    def _traced(self, hook: str, plugin: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(function)
-        def traced(*args: Any) -> Any:
-            self._stack().append(plugin)
-            try:
-                value = function(*args)
-            except ConfigurationError:
-                raise
-            except Exception as exc:
-                self._report(plugin, hook, exc)
-                if hook in ("mediagen_event", "mediagen_providers"):
-                    return None  # an observer or a contributor never breaks the others
-                raise ConfigurationError(
-                    f"the mediagen plugin {plugin!r} raised in {hook}: {type(exc).__name__}: {exc}"
-                ) from exc
-            finally:
-                self._stack().pop()
-            if value is not None:
-                self._answered().append((plugin, value))
-            return value
-
-        return traced
-
-    def _stack(self) -> list[str]:
-        if not hasattr(self._local, "stack"):
-            self._local.stack = []
-        stack: list[str] = self._local.stack
-        return stack
-
-    def _answered(self) -> list[tuple[str, Any]]:
-        if not hasattr(self._local, "answers"):
-            self._local.answers = []
-        answers: list[tuple[str, Any]] = self._local.answers
-        return answers
-
-    def _report(self, plugin: str, hook: str, exc: BaseException) -> None:
-        """Say once per plugin and hook that it raised (an event hook may fail on every task)."""
-        if hook == "mediagen_providers":
-            self._failed_providers.add(plugin)
-        if (plugin, hook) in self._reported:
-            log.debug("mediagen plugin %r raised in %s again: %r", plugin, hook, exc)
-            return
-        self._reported.add((plugin, hook))
-        log.warning(
-            "the mediagen plugin %r raised in %s: %s: %s%s",
-            plugin,
-            hook,
-            type(exc).__name__,
-            exc,
-            "; its providers are disabled" if hook == "mediagen_providers" else "",
-        )
-
     # -- providers ----------------------------------------------------------------------------
 
     def _collect(self) -> None:
@@ -255,7 +190,7 @@ class Registry:
     def _collect_locked(self) -> None:
         found: list[ProviderContribution] = []
         broken: set[str] = set()
-        self._failed_providers = set()
+        self._tracer.raised.clear()
 
         def register(
             catalog: str | Path | Provider,
@@ -267,7 +202,7 @@ class Registry:
             errors: Factory | None = None,
             emulator: Factory | None = None,
         ) -> None:
-            plugin = self._stack()[-1] if self._stack() else "<unknown>"
+            plugin = self._tracer.current() or "<unknown>"
             info = self._info.get(plugin)
             dist = info.distribution if info else None
             try:
@@ -276,15 +211,13 @@ class Registry:
             except (CatalogError, ConfigurationError, OSError) as exc:
                 broken.add(plugin)
                 problem = " ".join(str(exc).split())
-                if (plugin, problem) not in self._reported:  # once, not on every re-collection
-                    self._reported.add((plugin, problem))
-                    by = f"{plugin!r}" + (f" (distribution {dist})" if dist else "")
-                    log.warning(
-                        "mediagen plugin %s: its provider catalog does not load: %s; "
-                        "its providers are disabled",
-                        by,
-                        problem,
-                    )
+                self._tracer.warn_once(  # once, not on every re-collection
+                    (plugin, problem),
+                    "mediagen plugin %s: its provider catalog does not load: %s; "
+                    "its providers are disabled",
+                    f"{plugin!r}" + (f" (distribution {dist})" if dist else ""),
+                    problem,
+                )
                 return
             factories = {
                 "auth": auth,
@@ -296,7 +229,7 @@ class Registry:
             found.append(ProviderContribution(provider, generated, factories, plugin, dist))
 
         self.pm.hook.mediagen_providers(register=register)
-        broken |= self._failed_providers
+        broken |= {p for p, hook in self._tracer.raised if hook == "mediagen_providers"}
         kept: dict[str, ProviderContribution] = {}
         for contribution in found:
             if contribution.plugin in broken:
@@ -439,11 +372,11 @@ class Registry:
 
     def _ask(self, hook_name: str, provider: Provider) -> tuple[Any, str]:
         """The hook's answer through pluggy, and the plugin that gave it."""
-        self._answered().clear()
+        self._tracer.answers().clear()
         value = getattr(self.pm.hook, hook_name)(provider=provider)
         if value is None:
             return None, ""
-        for plugin, answer in self._answered():
+        for plugin, answer in self._tracer.answers():
             if answer is value:
                 return value, plugin
         # A wrapper replaced the answer: name the wrappers.
