@@ -7,6 +7,7 @@ nothing in mediagen's own catalog or generated package knows about it.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -71,6 +72,21 @@ def test_the_entry_point_contributes_acme_and_names_its_distribution(acme: Path)
     info = next(p for p in registry.plugins() if p.name == "acme")
     assert (info.distribution, info.version, info.builtin) == ("mediagen-acme", "0.1.0", False)
     assert registry.model_for("acme.render").OPERATION == "acme.render"
+
+
+def test_the_suite_does_not_load_installed_plugins(acme_installed: Path, tmp_path: Path) -> None:
+    """acme is installed in this environment, yet tests that do not opt in never see it."""
+    assert importlib.metadata.distribution("mediagen-acme").version == "0.1.0"
+    assert "acme" not in Registry().plugin_names()
+    listed = subprocess.run(
+        [sys.executable, "-m", "mediagen", "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0 and listed.stderr == ""
+    assert "acme." not in listed.stdout and "mediaio.imagen_4" in listed.stdout
 
 
 def test_the_allow_list_applies_to_contributed_providers(
