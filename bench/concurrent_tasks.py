@@ -50,8 +50,8 @@ async def baseline(emu: Emulator, n: int) -> None:
 
 async def with_mediagen(emu: Emulator, n: int) -> None:
     fixed = PollSchedule(initial=INTERVAL, maximum=INTERVAL, factor=1.0, jitter=0.0)
-    options = {**emu.client_options(), "polling": fixed}
-    async with mediagen.AsyncClient(**options, journal=False) as client:
+    options = {**emu.client_options(), "polling": fixed, "journal": False}
+    async with mediagen.AsyncClient(**options) as client:
         tasks = await asyncio.gather(
             *(client.mediaio.imagen_4(prompt=f"cat {i}") for i in range(n))
         )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar, Unpack, overloa
 
 from .batch import DEFAULT_CONCURRENCY, BatchItem, Outcome, resume, run_batch
 from .credentials import CredentialStore
-from .defaults import MAX_DOWNLOAD_BYTES, PollSchedule, RetryPolicy, Timeouts
+from .defaults import MAX_DOWNLOAD_BYTES, MAX_RESPONSE_BYTES, PollSchedule, RetryPolicy, Timeouts
 from .engine import AsyncTaskHandle, Engine
 from .generated import AsyncProviders, Providers
 from .journal import Journal, configured_path
@@ -89,6 +89,9 @@ class ClientOptions(TypedDict, total=False):
     registry: Registry
     """A plugin registry (default: built-ins plus installed entry points)."""
     max_download_bytes: int
+    max_response_bytes: int
+    """The largest API answer (submit, poll, query, run) accepted, in bytes; a bigger one is a
+    MalformedResponseError, refused without being read whole (default 8 MiB)."""
 
 
 class AsyncClient(AsyncProviders):
@@ -96,7 +99,7 @@ class AsyncClient(AsyncProviders):
 
     Options (see `ClientOptions`): credentials and the mediaio_api_key / tomoviee_app_key /
     tomoviee_app_secret / edrawmax_user_id shortcuts, base_urls, timeouts, polling, retry,
-    journal, registry, max_download_bytes. Defaults live in mediagen.defaults.
+    journal, registry, max_download_bytes, max_response_bytes. Defaults live in mediagen.defaults.
     """
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
@@ -123,6 +126,7 @@ class AsyncClient(AsyncProviders):
             retry=options.get("retry"),
             journal=open_journal(journal),
             max_download_bytes=options.get("max_download_bytes", MAX_DOWNLOAD_BYTES),
+            max_response_bytes=options.get("max_response_bytes", MAX_RESPONSE_BYTES),
         )
         self._endpoint_cache: dict[str, Any] = {}
 
@@ -203,7 +207,9 @@ class AsyncClient(AsyncProviders):
     async def download(
         self, result: Result, directory: str | Path, *, overwrite: bool = False
     ) -> list[Path]:
-        """Save a result's artifacts into directory; returns the paths written."""
+        """Save a result's artifacts into directory; returns their paths. With the journal on,
+        a file an earlier download of the same task placed (and still there) is not fetched
+        again: its path is returned."""
         return await self._engine.download(result, directory, overwrite=overwrite)
 
     async def submit(self, params: ParamsModel) -> AsyncTaskHandle:
@@ -218,26 +224,33 @@ class AsyncClient(AsyncProviders):
         self,
         items: Sequence[BatchItem | ParamsModel],
         *,
+        key: str | None = None,
         concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
         """Run many operations: at most `concurrency` in flight per provider, failures kept
-        per item, outcomes in input order, every item journaled before anything is sent."""
+        per item, outcomes in input order, every item journaled before anything is sent.
+        `key` names the batch (e.g. its file's resolved path): a re-run with the same key
+        adopts the items of earlier runs instead of paying for them again."""
         return await run_batch(
-            self, items, concurrency=concurrency, output=output, on_update=on_update
+            self, items, key=key, concurrency=concurrency, output=output, on_update=on_update
         )
 
     async def resume(
         self,
         *,
+        force: bool = False,
         concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
         """Finish every unfinished task in the journal (never resubmitting one) and download
-        missing artifacts."""
-        return await resume(self, concurrency=concurrency, output=output, on_update=on_update)
+        missing artifacts; entries another live process holds are reported `skipped`.
+        `force` also takes over entries whose owner is recorded on another host."""
+        return await resume(
+            self, force=force, concurrency=concurrency, output=output, on_update=on_update
+        )
 
     async def query(self, params: ParamsModel) -> dict[str, Any]:
         """Call a query operation from a parameter model built by hand."""
@@ -331,23 +344,29 @@ class Client(Providers):
         self,
         items: Sequence[BatchItem | ParamsModel],
         *,
+        key: str | None = None,
         concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
         return self._loop.run(
-            self._async.batch(items, concurrency=concurrency, output=output, on_update=on_update)
+            self._async.batch(
+                items, key=key, concurrency=concurrency, output=output, on_update=on_update
+            )
         )
 
     def resume(
         self,
         *,
+        force: bool = False,
         concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
         return self._loop.run(
-            self._async.resume(concurrency=concurrency, output=output, on_update=on_update)
+            self._async.resume(
+                force=force, concurrency=concurrency, output=output, on_update=on_update
+            )
         )
 
     def query(self, params: ParamsModel) -> dict[str, Any]:

@@ -9,7 +9,8 @@ MediagenError
 ├── APIError                               the vendor answered with an error
 │   ├── AuthenticationError, InsufficientCreditsError, ContentRejectedError,
 │   │   RateLimitError, InvalidParameterError, PayloadTooLargeError, NotFoundError,
-│   │   GenerationFailedError (terminal task states too), TransientError, ServerError
+│   │   GenerationFailedError (terminal task states too), TransientError, ServerError,
+│   │   RedirectRefusedError (a 3xx: API calls never follow redirects)
 ├── TransportError                         no usable answer: connection, timeout
 ├── MalformedResponseError                 an answer we cannot read
 ├── SubmitOutcomeUnknownError               a submit's answer was lost: never resubmitted
@@ -220,6 +221,18 @@ class TransientError(APIError):
 class ServerError(APIError):
     category = "server"
     hint = "the vendor's server failed; retry later"
+
+
+class RedirectRefusedError(APIError):
+    """The vendor answered an API call with a redirect (HTTP 3xx), which is never followed.
+
+    Following it would carry the credential headers to wherever Location points. Nothing was
+    sent to the redirect target, so nothing was created there; for a submit this is the
+    vendor's own answer instead of a task, journaled as rejected (see `Transport.request`).
+    """
+
+    category = "redirect"
+    hint = "check the provider's base URL, and any proxy in between"
 
 
 class TransportError(CallError):

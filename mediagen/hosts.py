@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -11,6 +12,9 @@ import attrs
 
 from .catalog import Provider
 from .errors import ConfigurationError
+
+HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
+"""A DNS name or IPv4 address, after IDNA encoding: labels of letters, digits, - and _."""
 
 
 @attrs.frozen
@@ -27,25 +31,82 @@ def resolve_target(provider: Provider, overrides: Mapping[str, str] | None = Non
     """The catalog's base URL, or an explicit override (argument, then environment).
 
     An override may be any https URL, or plain http on a loopback address (a local emulator
-    or test server): credentials are never sent in the clear to another machine.
+    or test server): credentials are never sent in the clear to another machine. It must be a
+    whole base URL: a host, a port in 1..65535 if any, an optional path, and nothing else.
     """
-    url = (overrides or {}).get(provider.name) or os.environ.get(base_url_env(provider.name))
+    given = (overrides or {}).get(provider.name)
+    url = given or os.environ.get(base_url_env(provider.name))
     if not url:
         return Target(provider.base_url, overridden=False)
-    parts = urlsplit(url)
+    source = "base_urls" if given else base_url_env(provider.name)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed [IPv6 bracket
+        raise ConfigurationError(
+            f"{provider.name}: base URL {url!r} (from {source}) is not a URL ({exc}); "
+            "allowed: https://host[:port][/path], or http:// on a loopback address"
+        ) from None
     if parts.username is not None or parts.password is not None:
         raise ConfigurationError(
             f"{provider.name}: a base URL must not carry a user name or password; "
             "give credentials to the client instead"
         )
-    if parts.scheme == "https" and parts.hostname:
+    problem = _base_url_problem(url)
+    if problem:
+        raise ConfigurationError(
+            f"{provider.name}: base URL {url!r} (from {source}) is not usable: {problem}; "
+            "allowed: https://host[:port][/path], or http:// on a loopback address, "
+            "with a port in 1..65535"
+        )
+    if parts.scheme == "https":
         return Target(url.rstrip("/"), overridden=True)
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+    if parts.scheme == "http" and is_loopback(parts.hostname or ""):
         return Target(url.rstrip("/"), overridden=True)
     raise ConfigurationError(
         f"{provider.name}: base URL {url!r} is not allowed; use https://..., or http:// only on "
         "a loopback address (127.0.0.1, ::1, localhost)"
     )
+
+
+def _base_url_problem(url: str) -> str | None:
+    """Why url cannot be a base URL (checked here, so no request is ever built from it)."""
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return "it contains whitespace or control characters"
+    if "\\" in url:
+        return "it contains a backslash"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"the scheme is {parts.scheme or 'missing'!r}, not http or https"
+    if not parts.hostname:
+        return "it has no host"
+    if not _valid_host(parts.hostname):
+        return f"{parts.hostname!r} is not a host name or IP address"
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (port is not None and not 1 <= port <= 65535) or parts.netloc.endswith(":"):
+        return f"the port {parts.netloc.rpartition(':')[2]!r} is not a number in 1..65535"
+    if parts.query or url.rstrip("/").endswith("?"):
+        return "a base URL takes no query (?...)"
+    if parts.fragment or "#" in url:
+        return "a base URL takes no fragment (#...)"
+    return None
+
+
+def _valid_host(host: str) -> bool:
+    if ":" in host:  # only an IPv6 literal has colons in it
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+        ascii_host.encode("ascii").decode("idna")  # punycode labels must decode too
+    except UnicodeError:
+        return False
+    return HOST_NAME.fullmatch(ascii_host) is not None
 
 
 def is_loopback(host: str) -> bool:

@@ -1,7 +1,9 @@
 """HTTP over one pooled aiohttp session per client; aiohttp's exceptions stop here.
 
 Everything above this module sees `HttpResponse` or a `TransportError` that says whether the
-request provably never left (connection refused): the fact retry decisions need.
+request provably never left (no byte of it was written): the fact retry decisions need. API
+calls never follow redirects and their answers are size-capped; downloads follow redirects by
+hand, each hop checked.
 """
 
 from __future__ import annotations
@@ -11,24 +13,50 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from .defaults import POOL_SIZE, USER_AGENT, Timeouts
-from .errors import ConfigurationError, DownloadError, TransportError, UnsafeDownloadError
+from .defaults import MAX_REDIRECTS, MAX_RESPONSE_BYTES, POOL_SIZE, USER_AGENT, Timeouts
+from .errors import (
+    ConfigurationError,
+    DownloadError,
+    MalformedResponseError,
+    RateLimitError,
+    RedirectRefusedError,
+    TransportError,
+    UnsafeDownloadError,
+)
+from .protocol import retry_after
 from .strategies import HttpResponse
 
 log = logging.getLogger(__name__)
 
-MAX_REDIRECTS = 5
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+PART_PREFIX = ".mediagen-"
+PART_SUFFIX = ".part"
+"""Downloads stream into `.mediagen-<pid>-<random>.part` in the target folder."""
 
 
 class Transport:
-    def __init__(self, timeouts: Timeouts, *, pool_size: int = POOL_SIZE) -> None:
+    def __init__(
+        self,
+        timeouts: Timeouts,
+        *,
+        pool_size: int = POOL_SIZE,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
+            raise ConfigurationError(
+                f"max_response_bytes={max_response_bytes!r} is not a number of bytes"
+            )
+        if max_response_bytes < 1:
+            raise ConfigurationError(f"max_response_bytes={max_response_bytes} must be at least 1")
         self.timeouts = timeouts
         self.pool_size = pool_size
+        self.max_response_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
         self.closed = False
 
@@ -44,6 +72,7 @@ class Transport:
                 ),
                 headers={"User-Agent": USER_AGENT},
                 raise_for_status=False,
+                trace_configs=[_sent_tracer()],
             )
         return self._session
 
@@ -62,18 +91,32 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         params: list[tuple[str, str]] | None = None,
     ) -> HttpResponse:
-        """One request. `params` (the query string) is never logged: it may carry a key."""
+        """One API call. Raises RedirectRefusedError for a 3xx (never followed: it would carry
+        the credential headers to another origin), MalformedResponseError for an answer over
+        `max_response_bytes`, TransportError (sent=False when no byte left) for the rest.
+        `params` (the query string) is never logged: it may carry a key."""
         log.debug("%s %s", method, url)
+        session = self._client()
+        progress = SimpleNamespace(sent=False)  # set by the tracer once the headers go out
         try:
             # `headers` is passed as given: the engine's masked mapping keeps keys out of reprs.
-            async with self._client().request(
-                method, url, json=json, headers=headers, params=params
+            async with session.request(
+                method,
+                url,
+                json=json,
+                headers=headers,
+                params=params,
+                allow_redirects=False,
+                trace_request_ctx=progress,
             ) as resp:
-                body = await resp.read()
+                if 300 <= resp.status < 400:
+                    resp.close()  # its body is of no use, and may be huge
+                    raise _redirect_refused(resp.status, url, resp.headers.get("Location"))
+                body = await self._read_capped(resp, url)
                 log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
                 return HttpResponse(resp.status, dict(resp.headers), body)
         except aiohttp.ClientConnectorError as exc:
-            # Refused / unreachable / DNS: no byte of the request reached the server.
+            # Refused / unreachable / DNS / TLS handshake: no byte of the request left.
             raise TransportError(
                 f"cannot connect to {_origin(url)}: {exc.os_error or exc}", sent=False
             ) from None
@@ -83,13 +126,49 @@ class Transport:
                 f"cannot connect to {_origin(url)} within {self.timeouts.connect:g}s", sent=False
             ) from None
         except TimeoutError:
+            if not progress.sent:  # e.g. still waiting for a free connection in the pool
+                raise TransportError(
+                    f"could not send to {_origin(url)} within {self.timeouts.request:g}s; "
+                    "nothing was sent",
+                    sent=False,
+                ) from None
             raise TransportError(
                 f"no answer from {_origin(url)} within {self.timeouts.request:g}s"
             ) from None
         except aiohttp.ClientError as exc:
             raise TransportError(
-                f"connection to {_origin(url)} failed: {type(exc).__name__}: {exc}"
+                f"connection to {_origin(url)} failed: {type(exc).__name__}: {exc}",
+                sent=None if progress.sent else False,
             ) from None
+        except ValueError as exc:
+            # yarl / aiohttp refusing the URL or its parts while building the request.
+            raise TransportError(
+                f"cannot send to {_origin(url)}: {exc}", sent=None if progress.sent else False
+            ) from None
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
+        """The whole body, refusing (without reading on) one over max_response_bytes."""
+        cap = self.max_response_bytes
+        declared = resp.content_length
+        if declared is not None and declared > cap:
+            resp.close()
+            raise MalformedResponseError(
+                f"the answer from {_origin(url)} declares {declared} bytes, over the "
+                f"{cap}-byte cap for API answers",
+                status=resp.status,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > cap:
+                resp.close()  # drop the connection: the rest is never read
+                raise MalformedResponseError(
+                    f"the answer from {_origin(url)} is over the {cap}-byte cap for API answers",
+                    status=resp.status,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def fetch_to_temp(
         self,
@@ -107,7 +186,11 @@ class Transport:
         """
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".mediagen-", suffix=".part", dir=directory)
+            # The owner's pid is in the name: a later download into this folder removes the
+            # .part files of dead processes (a kill -9), never those of a live one.
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, dir=directory
+            )
         except OSError as exc:
             raise DownloadError(f"cannot write into {directory}: {exc.strerror or exc}") from None
         tmp = Path(tmp_name)
@@ -138,15 +221,24 @@ class Transport:
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 async with self._client().get(url, timeout=timeout, allow_redirects=False) as resp:
-                    if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
+                    if resp.status in REDIRECT_STATUSES and "Location" in resp.headers:
                         target = urljoin(url, resp.headers["Location"])
-                        reason = allowed(target)
-                        if reason:
+                        if allowed(target):
+                            # Named by origin and path only: a query string or user info may
+                            # carry anything (a signature, our key), and the verdict depends
+                            # on neither.
+                            shown = _origin(target) + _path(target)
                             raise UnsafeDownloadError(
-                                f"{url} redirects to a refused place: {reason}"
+                                f"{url} redirects to a refused place: {allowed(shown)}"
                             )
                         url = target
                         continue
+                    if resp.status == 429:
+                        raise RateLimitError(
+                            f"downloading {url} failed: HTTP 429",
+                            status=429,
+                            retry_after=retry_after(resp.headers),
+                        )
                     if resp.status != 200:
                         raise TransportError(
                             f"downloading {url} failed: HTTP {resp.status}", status=resp.status
@@ -172,8 +264,62 @@ class Transport:
             ) from None
 
 
-def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
+def _redirect_refused(status: int, url: str, location: str | None) -> RedirectRefusedError:
+    # A 3xx instead of an answer is the vendor's (or a proxy's) own word that it did not handle
+    # the request here, and we never send it to the target: for a submit, nothing was created
+    # at either place. So the engine treats it as rejected (not "unknown") and retries nothing:
+    # asking again would only be redirected again.
+    if location is None:
+        return RedirectRefusedError(
+            f"{_origin(url)} answered with a redirect without a Location; "
+            "API calls never follow redirects",
+            status=status,
+        )
+    here = _origin(url)
+    target = _origin(urljoin(url, location))
+    # A same-origin Location is named as such: "nothing was sent to <this host>" would deny
+    # the request we just sent it.
+    where = f"another path on {here}" if target == here else target
+    return RedirectRefusedError(
+        f"{here} answered with a redirect to {where}; API calls never follow redirects, so"
+        " nothing was sent to the redirect's location and nothing was created there",
+        status=status,
+    )
 
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of url, never its user info, path or query (they may hold secrets)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "an invalid URL"
+    try:
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a port out of range or not a number: show it as written
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _sent_tracer() -> aiohttp.TraceConfig:
+    """Marks a request's `trace_request_ctx` once aiohttp starts writing its headers: until
+    then, whatever fails (DNS, connect, pool wait, URL checks), nothing reached the server."""
+
+    async def headers_sent(
+        session: aiohttp.ClientSession, context: SimpleNamespace, params: Any
+    ) -> None:
+        if context.trace_request_ctx is not None:
+            context.trace_request_ctx.sent = True
+
+    tracer = aiohttp.TraceConfig()
+    tracer.on_request_headers_sent.append(headers_sent)
+    return tracer

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from ..registry import STRATEGY_HOOKS, Registry, default_registry
+from .common import json_text, out
 
 
 def add_parsers(sub: Any) -> None:
@@ -20,20 +20,20 @@ def add_parsers(sub: Any) -> None:
 def cmd_plugins(args: argparse.Namespace) -> int:
     report = plugins_report(default_registry())
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report, indent=2))
         return 0
     for plugin in report["plugins"]:
         where = plugin["distribution"] or "registered in code"
         if plugin["version"]:
             where += f" {plugin['version']}"
-        print(f"{plugin['name']} ({where}{', built in' if plugin['builtin'] else ''})")
+        out(f"{plugin['name']} ({where}{', built in' if plugin['builtin'] else ''})")
         if plugin["providers"]:
-            print(f"  providers: {', '.join(plugin['providers'])}")
+            out(f"  providers: {', '.join(plugin['providers'])}")
         for o in plugin["overrides"]:
-            print(f"  overrides {o['provider']}.{o['strategy']} (replacing {o['replaces']}'s)")
-    print("strategies:")
+            out(f"  overrides {o['provider']}.{o['strategy']} (replacing {o['replaces']}'s)")
+    out("strategies:")
     for row in report["strategies"]:
-        print(
+        out(
             f"  {row['provider']:<10} {row['strategy']:<9} {row['plugin'] or '-':<12} {row['class'] or '-'}"
         )
     return 0

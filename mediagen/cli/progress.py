@@ -11,6 +11,7 @@ import time
 from typing import TextIO
 
 from ..strategies import TaskStatus
+from .common import printable
 
 
 class Progress:
@@ -40,7 +41,8 @@ class Progress:
         if not self.enabled:
             return
         elapsed = time.monotonic() - self.started
-        line = " | ".join(f"{k}: {v}" for k, v in self.rows.items()) + f"  [{elapsed:.1f}s]"
+        rows = " | ".join(f"{k}: {v}" for k, v in self.rows.items())
+        line = printable(rows) + f"  [{elapsed:.1f}s]"
         pad = max(0, self._width - len(line))
         self.stream.write("\r" + line + " " * pad)
         self.stream.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,11 +13,11 @@ from typing import Any
 
 from ..catalog import Operation
 from ..client import AsyncClient
-from ..engine import AsyncTaskHandle
+from ..engine import RESULT_WARNING, AsyncTaskHandle
 from ..errors import CallError, TaskTimeoutError
 from ..registry import default_registry
 from ..results import Result
-from .common import UsageError, add_output_option, err
+from .common import UsageError, add_output_option, err, json_text, out
 from .params import build_params
 from .progress import Progress
 
@@ -69,8 +69,24 @@ def _operation(provider: str, operation: str) -> Operation:
         raise UsageError(exc.args[0]) from None
 
 
+def _not_shown_by_us(record: logging.LogRecord) -> bool:
+    """_deliver prints a result's warnings on stderr itself: not twice."""
+    return not getattr(record, RESULT_WARNING, False)
+
+
 @contextlib.asynccontextmanager
 async def _client(emulate: bool) -> AsyncIterator[AsyncClient]:
+    engine_log = logging.getLogger("mediagen.engine")
+    engine_log.addFilter(_not_shown_by_us)
+    try:
+        async with _plain_client(emulate) as client:
+            yield client
+    finally:
+        engine_log.removeFilter(_not_shown_by_us)
+
+
+@contextlib.asynccontextmanager
+async def _plain_client(emulate: bool) -> AsyncIterator[AsyncClient]:
     if not emulate:
         async with AsyncClient() as client:
             yield client
@@ -99,7 +115,7 @@ async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
                 data = await client.query(params)
                 _emit(args, op, None, "succeeded", [], data)
                 if not args.json:
-                    print(json.dumps(data, indent=2, ensure_ascii=False))
+                    print(json_text(data, indent=2))
                 return 0
             if op.kind == "sync":
                 progress = Progress(enabled=None if not args.json else False)
@@ -118,7 +134,7 @@ async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
         if args.no_wait:
             _emit(args, op, task.task_id, "queued", [], None)
             if not args.json:
-                print(task.task_id)
+                out(task.task_id)
                 err(
                     f"submitted; wait for it with: mediagen wait {op.provider} {op.id} {task.task_id}"
                 )
@@ -167,6 +183,8 @@ async def _wait_and_deliver(
 async def _deliver(
     args: argparse.Namespace, client: AsyncClient, op: Operation, result: Result, *, started: float
 ) -> int:
+    for warning in result.warnings:
+        err(f"mediagen: warning: {warning}")
     try:
         paths = await client.download(result, args.output)
     except CallError:
@@ -182,9 +200,9 @@ async def _deliver(
     if not args.json:
         took = time.monotonic() - started
         task = f" (task {result.task_id})" if result.task_id else ""
-        print(f"{op.qualified_id} succeeded{task} in {took:.1f}s")
+        out(f"{op.qualified_id} succeeded{task} in {took:.1f}s")
         for path in paths:
-            print(f"  {path}")
+            out(f"  {path}")
     return 0
 
 
@@ -199,7 +217,7 @@ def _emit(
     """--json: the one JSON object on stdout (`provider, operation, task_id, state, artifacts, raw`)."""
     if args.json:
         print(
-            json.dumps(
+            json_text(
                 {
                     "provider": op.provider,
                     "operation": op.id,
@@ -207,8 +225,7 @@ def _emit(
                     "state": state,
                     "artifacts": artifacts,
                     "raw": raw,
-                },
-                ensure_ascii=False,
+                }
             )
         )
 
@@ -262,6 +279,6 @@ async def _demo(output: Path) -> int:
     for label, paths in done:
         print(f"{label}:")
         for path in paths:
-            print(f"  {path}")
-    print(f"All artifacts are in {output.resolve()}")
+            out(f"  {path}")
+    out(f"All artifacts are in {output.resolve()}")
     return 0

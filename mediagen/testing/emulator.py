@@ -57,9 +57,19 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-Phase = Literal["submit", "poll", "query", "run", "any"]
+Phase = Literal["submit", "poll", "query", "run", "download", "any"]
 FaultKind = Literal[
-    "status", "vendor_code", "reset", "reset_after", "slow", "malformed", "truncated", "html"
+    "status",
+    "vendor_code",
+    "reset",
+    "reset_after",
+    "slow",
+    "malformed",
+    "truncated",
+    "html",
+    "echo",
+    "redirect",
+    "huge",
 ]
 TerminalState = Literal["succeeded", "failed", "cancelled", "timed_out"]
 
@@ -73,7 +83,18 @@ class Fault:
     the HTTP status of the code's category), reset (connection dropped before any processing),
     reset_after (request processed, e.g. the task created, then the connection dropped),
     slow (answer after `delay` seconds), malformed (not JSON), truncated (half a JSON
-    body), html (an HTML error page with `status`).
+    body), html (an HTML error page with `status`), echo (the usual answer with `message`
+    written at each dotted path of `fields` into its body, e.g. "trace_id", "data.reason",
+    "data.result.note", "data.task_id": a vendor echoing text, such as the credentials it
+    received, where nobody expects it; objects missing on the way are created), redirect
+    (HTTP `status` if it is a 3xx, else 307, to `location`; no Location header when it is
+    None), huge (a JSON-looking body of `size` bytes, streamed with that Content-Length, or
+    chunked without one when `chunked`; `written` counts the bytes it managed to send before
+    the client hung up).
+
+    phase="download" applies to the artifact files the emulator serves (status, reset and
+    slow; `file` narrows it to file names containing that text, e.g. "-1." for the second
+    file of a result).
     """
 
     kind: FaultKind
@@ -86,13 +107,22 @@ class Fault:
     retry_after: float | None = None
     delay: float = 0.0
     message: str = "injected by the mediagen emulator"
+    fields: tuple[str, ...] = ()
+    location: str | None = None
+    size: int = 20 * 1024**2
+    chunked: bool = False
+    written: int = attrs.field(default=0, init=False)
+    file: str | None = None
 
-    def matches(self, provider: str, phase: str, operation: str | None) -> bool:
+    def matches(
+        self, provider: str, phase: str, operation: str | None, file: str | None = None
+    ) -> bool:
         return (
             self.times > 0
             and self.provider in (None, provider)
             and self.phase in ("any", phase)
             and self.operation in (None, operation)
+            and (self.file is None or (file is not None and self.file in file))
         )
 
 
@@ -116,6 +146,8 @@ class _Task:
     duration: float
     outcome: TerminalState
     reason: str | None
+    result: tuple[Any] | None = None
+    """(the vendor's raw result value,) when set_outcome overrode it."""
 
 
 @attrs.frozen
@@ -166,9 +198,11 @@ class Emulator:
         self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, EmulatedTask] = {}
         self._tasks: dict[str, _Task] = {}
-        self._outcomes: dict[str, list[tuple[TerminalState, str | None]]] = {}
-        self._files: dict[str, tuple[bytes, str]] = {}
+        self._outcomes: dict[str, list[tuple[TerminalState, str | None, tuple[Any] | None]]] = {}
+        self._files: dict[str, tuple[bytes, str, str]] = {}
         self._profiles: dict[str, EmulatorProfile] = {}
+        self.downloads: list[str] = []
+        """Names of the artifact files served, in order (failed attempts included)."""
         self._routes = self._build_routes()
         self._runner: web.AppRunner | None = None
 
@@ -225,9 +259,17 @@ class Emulator:
         return fault
 
     def set_outcome(
-        self, operation: str, state: TerminalState, reason: str | None = None, *, times: int = 1
+        self,
+        operation: str,
+        state: TerminalState,
+        reason: str | None = None,
+        *,
+        times: int = 1,
+        result: Any = ...,
     ) -> None:
-        """The next `times` tasks of "provider.operation" end in `state` (default: succeeded)."""
+        """The next `times` tasks of "provider.operation" end in `state` (default: succeeded).
+        `result`, when given, is the raw result value a succeeded task answers with instead of
+        its generated files (encoded as the vendor encodes it, e.g. a JSON string for Tomoviee)."""
         provider, _, op_id = operation.partition(".")
         task = self.registry.catalog.provider(provider).task
         if task is None or state not in task.states.values():
@@ -236,7 +278,8 @@ class Emulator:
                 f"{provider} has no vendor status for {state!r}; it has {', '.join(known)}"
             )
         self.registry.catalog.provider(provider).operation(op_id)  # KeyError names known ones
-        self._outcomes.setdefault(operation, []).extend([(state, reason)] * times)
+        override = None if result is ... else (result,)
+        self._outcomes.setdefault(operation, []).extend([(state, reason, override)] * times)
 
     def requests_for(self, provider: str, phase: str | None = None) -> list[RecordedRequest]:
         return [
@@ -284,7 +327,7 @@ class Emulator:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/_files/"):
-            return self._file(request)
+            return await self._file(request)
         raw = await request.read()
         try:
             body: Any = json.loads(raw) if raw else None
@@ -311,13 +354,15 @@ class Emulator:
                 status=404,
             )
         fault = self._take_fault(route)
-        if fault is not None and fault.kind != "reset_after":
+        if fault is not None and fault.kind not in ("reset_after", "echo"):
             early = await self._apply_fault(fault, route, request)
             if early is not None:
                 return early
         response = self._respond(route, path_params, request, body, query)
         if fault is not None and fault.kind == "reset_after":
             _drop(request)
+        if fault is not None and fault.kind == "echo":
+            response = _echo(response, fault)
         return response
 
     def _take_fault(self, route: _Route) -> Fault | None:
@@ -346,6 +391,13 @@ class Emulator:
         if fault.kind == "html":
             page = f"<html><head><title>{fault.status} Error</title></head><body>Bad Gateway</body></html>"
             return web.Response(text=page, status=fault.status, content_type="text/html")
+        if fault.kind == "redirect":
+            status = fault.status if 300 <= fault.status < 400 else 307
+            location = {"Location": fault.location} if fault.location is not None else None
+            payload = profile.vendor_error(status, "moved")[1]
+            return web.json_response(payload, status=status, headers=location)
+        if fault.kind == "huge":
+            return await _stream_huge(fault, request)
         if fault.kind == "vendor_code":
             status, payload = profile.vendor_error(fault.code or 500, fault.message)
             return web.json_response(payload, status=status)
@@ -412,10 +464,17 @@ class Emulator:
             return self._error(profile, "not_found", f"task {task_id!r} not found")
         entry = self._tasks[task_id]
         self._refresh(entry)
-        return web.json_response(
-            profile.success(profile.poll_data(entry.task.operation, entry.task)),
-            headers=self._hint(entry),
-        )
+        data = profile.poll_data(entry.task.operation, entry.task)
+        proto = route.provider.task
+        if (
+            entry.result is not None
+            and entry.task.state == "succeeded"
+            and proto is not None
+            and proto.result_field is not None
+            and isinstance(data, dict)
+        ):
+            _replace(data, str(proto.result_field), entry.result[0])
+        return web.json_response(profile.success(data), headers=self._hint(entry))
 
     def _hint(self, entry: _Task) -> dict[str, str] | None:
         """Retry-After: when the task changes next (queued -> running -> finished), capped."""
@@ -435,7 +494,7 @@ class Emulator:
         self, provider: Provider, op: Operation, task_id: str, params: Mapping[str, Any]
     ) -> _Task:
         queue = self._outcomes.get(op.qualified_id)
-        outcome, reason = queue.pop(0) if queue else ("succeeded", None)
+        outcome, reason, result = queue.pop(0) if queue else ("succeeded", None, None)
         duration = self.durations.get(op.qualified_id, self.duration)
         task = EmulatedTask(
             task_id=task_id,
@@ -446,7 +505,9 @@ class Emulator:
             params=dict(params),
         )
         self.tasks[task_id] = task
-        entry = self._tasks[task_id] = _Task(task, time.monotonic(), duration, outcome, reason)
+        entry = self._tasks[task_id] = _Task(
+            task, time.monotonic(), duration, outcome, reason, result
+        )
         return entry
 
     def _refresh_all(self) -> None:
@@ -484,7 +545,7 @@ class Emulator:
             data = _file_bytes(kind, seed, f"{op.qualified_id} {stem}")
             ext, content_type = artifacts.MEDIA_TYPES[kind]
             name = f"{stem}-{index}{ext}"
-            self._files[name] = (data, content_type)
+            self._files[name] = (data, content_type, op.provider)
             key, n = kind, 0
             while key in urls:
                 n += 1
@@ -492,12 +553,36 @@ class Emulator:
             urls[key] = f"{self.url}/_files/{name}"
         return urls
 
-    def _file(self, request: web.Request) -> web.Response:
+    async def _file(self, request: web.Request) -> web.StreamResponse:
         name = request.path.rsplit("/", 1)[-1]
+        self.downloads.append(name)
         found = self._files.get(name)
         if found is None:
             return web.Response(status=404, text="no such file")
-        data, content_type = found
+        data, content_type, provider = found
+        # Only faults aimed at downloads: phase="any" keeps meaning the API calls.
+        fault = next(
+            (
+                f
+                for f in self.faults
+                if f.phase == "download" and f.matches(provider, "download", None, name)
+            ),
+            None,
+        )
+        if fault is not None:
+            fault.times -= 1
+            if fault.kind == "slow":
+                await asyncio.sleep(fault.delay)
+            elif fault.kind == "reset":
+                _drop(request)
+                return web.Response(status=500)
+            else:
+                headers = (
+                    {"Retry-After": f"{fault.retry_after:g}"}
+                    if fault.retry_after is not None
+                    else None
+                )
+                return web.Response(status=fault.status, text=fault.message, headers=headers)
         return web.Response(body=data, content_type=content_type)
 
 
@@ -526,6 +611,58 @@ def check_params(op: Operation, params: Mapping[str, Any], registry: Registry) -
         check_catalog_params(op, params)
         return
     model.from_dict(params)
+
+
+def _replace(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the value at a dotted path of plain keys (a set_outcome result replaces the
+    generated one whole, unlike a merge)."""
+    *parents, last = path.split(".")
+    node = data
+    for name in parents:
+        if not isinstance(node.get(name), dict):
+            node[name] = {}
+        node = node[name]
+    node[last] = value
+
+
+def _echo(response: web.Response, fault: Fault) -> web.Response:
+    """The response with fault.message written at each of fault.fields (dotted paths)."""
+    assert isinstance(response.body, bytes)
+    body = json.loads(response.body)
+    for field in fault.fields:
+        *parents, last = field.split(".")
+        node = body
+        for name in parents:
+            if not isinstance(node.get(name), dict):
+                node[name] = {}
+            node = node[name]
+        node[last] = fault.message
+    return web.json_response(body, status=response.status)
+
+
+async def _stream_huge(fault: Fault, request: web.Request) -> web.StreamResponse:
+    """fault.size bytes that start like a JSON answer, counting into fault.written what was
+    sent before the client hung up."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    if fault.chunked:
+        response.enable_chunked_encoding()
+    else:
+        response.content_length = fault.size
+    await response.prepare(request)
+    head = b'{"code": 0, "data": {"padding": "'
+    chunk = b"x" * (1 << 16)
+    left = fault.size
+    try:
+        piece = head[:left]
+        while left > 0:
+            await response.write(piece)
+            fault.written += len(piece)
+            left -= len(piece)
+            piece = chunk[:left]
+        await response.write_eof()
+    except ConnectionError:  # the client refused the rest, as it should
+        pass
+    return response
 
 
 def _drop(request: web.Request) -> None:
