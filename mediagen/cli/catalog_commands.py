@@ -6,8 +6,9 @@ import argparse
 import json
 from typing import Any
 
-from ..catalog import Catalog, Operation, default_catalog
+from ..catalog import Catalog, Operation
 from ..catalog.ir import Param
+from ..registry import default_registry
 from .common import UsageError
 
 
@@ -36,7 +37,7 @@ def _select(catalog: Catalog, provider: str | None) -> list[Operation]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    ops = _select(default_catalog(), args.provider)
+    ops = _select(default_registry().catalog, args.provider)
     if args.json:
         rows = [
             {
@@ -63,7 +64,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    catalog = default_catalog()
+    catalog = default_registry().catalog
     try:
         provider = catalog.provider(args.provider)
         op = provider.operation(args.operation)

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Operation, default_catalog
+from ..catalog import Operation
 from ..client import AsyncClient
 from ..engine import RESULT_WARNING, AsyncTaskHandle
 from ..errors import CallError, TaskTimeoutError
+from ..registry import default_registry
 from ..results import Result
 from .common import UsageError, add_output_option, err, json_text, out
 from .params import build_params
@@ -61,7 +62,7 @@ def _common_options(p: argparse.ArgumentParser) -> None:
 
 
 def _operation(provider: str, operation: str) -> Operation:
-    catalog = default_catalog()
+    catalog = default_registry().catalog
     try:
         return catalog.provider(provider).operation(operation)
     except KeyError as exc:
@@ -262,7 +263,7 @@ async def _demo(output: Path) -> int:
             label = f"{provider}.{operation}"
             params = model_for(label).from_dict(values)
             progress.add(label)
-            if default_catalog().provider(provider).operation(operation).kind == "sync":
+            if default_registry().catalog.provider(provider).operation(operation).kind == "sync":
                 progress.set(label, "running")
                 result = await client.run(params)
                 progress.set(label, "succeeded")
