@@ -50,8 +50,13 @@ def generate_check(session: nox.Session) -> None:
     session.run("mediagen", "generate", "--check")
 
 
+BENCHMARKS = ("startup", "percall", "polling", "concurrent_tasks")
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks print ratios against a baseline run in the same process."""
+    """Every benchmark, each printing ratios against peers run in the same run (see bench/).
+    `nox -s bench -- percall polling` runs only those."""
     session.install("-e", ".")
-    session.run("python", "bench/concurrent_tasks.py", *session.posargs)
+    for name in session.posargs or BENCHMARKS:
+        session.run("python", f"bench/{name}.py")

@@ -1,11 +1,13 @@
-"""How much does mediagen's engine cost over a bare aiohttp loop, with N tasks waiting at once?
+"""N tasks waiting at once (default 10,000): mediagen's engine against a bare aiohttp loop.
 
-Both sides run in this process against the same local emulator, in the same run:
-  baseline  a hand-rolled aiohttp client: submit, then poll every `interval` seconds
-  mediagen  AsyncClient: validation, plugins, journal off, the same fixed poll interval
+Each peer runs in a fresh child process (so its peak RSS is its own) against the same emulator
+process (so the emulator's CPU is not counted); all in the same run:
+  bare aiohttp     submit, then poll every INTERVAL seconds until done
+  mediagen         AsyncClient, the same fixed poll interval, journal off
+  mediagen+journal the same with a task journal in a temporary SQLite file
 
-Printed: wall time, CPU time and requests for each, and mediagen / baseline ratios. Absolute
-times mean little on a shared machine; the ratios are the result.
+Printed per peer: wall time, CPU time, peak RSS, the longest event-loop stall (how late a 5 ms
+sleeper woke), and each against the bare loop.
 
     python bench/concurrent_tasks.py [N] [task seconds]
 """
@@ -13,22 +15,30 @@ times mean little on a shared machine; the ratios are the result.
 from __future__ import annotations
 
 import asyncio
+import json
+import resource
+import subprocess
 import sys
-import time
+import tempfile
+from pathlib import Path
+from typing import Any
 
+import _common
 import aiohttp
 
 import mediagen
 from mediagen.defaults import PollSchedule
-from mediagen.testing import Emulator
+from mediagen.testing import EMULATOR_CREDENTIALS
 
-INTERVAL = 0.1
+INTERVAL = 5.0
+POOL = 100
+PEERS = ("bare aiohttp", "mediagen", "mediagen+journal")
 
 
-async def baseline(emu: Emulator, n: int) -> None:
-    url = emu.base_urls["mediaio"]
-    headers = {"X-API-KEY": emu.credentials["mediaio"]["api_key"]}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+async def bare(base_urls: dict[str, str], n: int, journal: str | None) -> None:
+    url = base_urls["mediaio"]
+    headers = {"X-API-KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"]}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=POOL)) as session:
 
         async def one(i: int) -> None:
             async with session.post(
@@ -48,36 +58,78 @@ async def baseline(emu: Emulator, n: int) -> None:
         await asyncio.gather(*(one(i) for i in range(n)))
 
 
-async def with_mediagen(emu: Emulator, n: int) -> None:
-    fixed = PollSchedule(initial=INTERVAL, maximum=INTERVAL, factor=1.0, jitter=0.0)
-    options = {**emu.client_options(), "polling": fixed, "journal": False}
+async def with_mediagen(base_urls: dict[str, str], n: int, journal: str | None) -> None:
+    options: dict[str, Any] = {
+        "base_urls": base_urls,
+        "credentials": EMULATOR_CREDENTIALS,
+        "polling": PollSchedule(initial=INTERVAL, maximum=INTERVAL, factor=1.0, jitter=0.0),
+        "journal": journal or False,
+    }
     async with mediagen.AsyncClient(**options) as client:
-        tasks = await asyncio.gather(
-            *(client.mediaio.imagen_4(prompt=f"cat {i}") for i in range(n))
-        )
-        await asyncio.gather(*(t.wait(timeout=600) for t in tasks))
+
+        async def one(i: int) -> None:
+            task = await client.mediaio.imagen_4(prompt=f"cat {i}")
+            await task.wait(timeout=3600)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
 
 
-async def measure(label: str, runner, n: int, duration: float) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
-    async with Emulator(duration=duration) as emu:
-        wall, cpu = time.perf_counter(), time.process_time()
-        await runner(emu, n)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        requests = len(emu.requests)
-    print(f"{label:<9} {n} tasks: wall {wall:7.2f}s  cpu {cpu:7.2f}s  requests {requests}")
-    return wall, cpu, requests
+async def child_run(peer: str, base_urls: dict[str, str], n: int, journal: str | None) -> None:
+    runner = bare if peer == "bare aiohttp" else with_mediagen
+    with _common.StallProbe() as probe:
+        cpu, wall = _common.cpu_wall()
+        await runner(base_urls, n, journal)
+        cpu_end, wall_end = _common.cpu_wall()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
+    row = {"wall": wall_end - wall, "cpu": cpu_end - cpu, "rss": rss, "stall": probe.longest}
+    print(json.dumps(row))
+
+
+def child(argv: list[str]) -> None:
+    peer, urls, n, journal = argv[0], json.loads(argv[1]), int(argv[2]), argv[3] or None
+    asyncio.run(child_run(peer, urls, n, journal))
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    duration = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
-    base = asyncio.run(measure("baseline", baseline, n, duration))
-    ours = asyncio.run(measure("mediagen", with_mediagen, n, duration))
-    print(
-        f"ratio (mediagen / baseline): wall {ours[0] / base[0]:.2f}  cpu {ours[1] / base[1]:.2f}  "
-        f"requests {ours[2] / base[2]:.2f}"
-    )
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    duration = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
+    rows: dict[str, dict[str, float]] = {}
+    with _common.server(duration, duration) as server, tempfile.TemporaryDirectory() as tmp:
+        for peer in PEERS:
+            journal = str(Path(tmp) / "tasks.sqlite3") if peer.endswith("journal") else ""
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    peer,
+                    json.dumps(server.base_urls()),
+                    str(n),
+                    journal,
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode != 0:
+                sys.exit(f"{peer} failed:\n{out.stderr[-3000:]}")
+            rows[peer] = json.loads(out.stdout.strip().splitlines()[-1])
+            stats = server.stats()
+            assert stats["tasks"] == n and len(stats["lags"]) == n, stats
+            rows[peer]["polls"] = stats["polls"] / n
+    base = rows["bare aiohttp"]
+    print(f"{n} tasks of {duration:g} s waiting at once, polled every {INTERVAL:g} s")
+    for peer, row in rows.items():
+        print(
+            f"  {peer:<17} wall {row['wall']:6.2f} s ({_common.ratio(row['wall'], base['wall'])})"
+            f"  cpu {row['cpu']:6.2f} s ({_common.ratio(row['cpu'], base['cpu'])})"
+            f"  rss {row['rss']:6.1f} MiB ({_common.ratio(row['rss'], base['rss'])})"
+            f"  longest stall {row['stall'] * 1e3:6.1f} ms"
+            f" ({_common.ratio(row['stall'], base['stall'])})  polls/task {row['polls']:.2f}"
+        )
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2:])
+    else:
+        main()

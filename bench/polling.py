@@ -1,0 +1,131 @@
+"""Polls per task and lag (task done -> the client knows), mediagen against fixed-interval loops.
+
+200 tasks at once, each lasting U[10, 40] s, time-compressed: every duration and interval is
+divided by SCALE so a run takes seconds; lags are printed scaled back to real seconds. The
+emulator (its own process) counts each task's polls and measures its lag where it happens.
+
+Peers, in the same run, on the same seeded durations:
+  fixed 5 s    the vendor docs' loop in plain aiohttp: sleep 5 s, poll, repeat until done
+  fixed 10 s   the Tomoviee vendor scripts' loop
+  mediagen     AsyncClient's own schedule for the operation (time-compressed likewise)
+
+    python bench/polling.py [tasks] [scale]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import sys
+from typing import Any
+
+import _common
+import aiohttp
+import attrs
+
+import mediagen
+from mediagen.testing import EMULATOR_CREDENTIALS
+
+LOW, HIGH = 10.0, 40.0
+OPERATIONS = {
+    "mediaio": ("imagen_4", {"prompt": "a lighthouse"}),
+    "tomoviee": ("text_to_video", {"prompt": "a paper boat"}),
+}
+
+
+async def run(server: _common.Server, provider: str, tasks: int, polling: Any) -> dict[str, Any]:
+    operation, params = OPERATIONS[provider]
+    if polling is not None:
+        await asyncio.gather(*(fixed_loop(server, provider, polling) for _ in range(tasks)))
+        return server.stats()
+    async with mediagen.AsyncClient(**server.client_options()) as client:
+        # mediagen's own schedule, compressed like everything else
+        schedule = client._engine.schedule(provider, operation)
+        schedule = attrs.evolve(
+            schedule, initial=schedule.initial / SCALE, maximum=schedule.maximum / SCALE
+        )
+        client = client.with_options(polling=schedule)
+        method = getattr(getattr(client, provider), operation)
+        handles = await asyncio.gather(*(method(**params) for _ in range(tasks)))
+        await asyncio.gather(*(h.wait(timeout=HIGH * 10) for h in handles))
+    return server.stats()
+
+
+SESSION: aiohttp.ClientSession | None = None
+
+
+async def fixed_loop(server: _common.Server, provider: str, interval: float) -> None:
+    """The vendor scripts' way: submit, then sleep `interval` and poll until a final state."""
+    global SESSION
+    if SESSION is None or SESSION.closed:
+        SESSION = aiohttp.ClientSession()
+    url = server.base_urls()[provider]
+    if provider == "mediaio":
+        headers = {"X-API-KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"]}
+        submit = (f"{url}/generation/imagen/t2i-imagen-4", {"data": {"prompt": "a lighthouse"}})
+        done = {"completed", "failed", "timeout"}
+    else:
+        creds = EMULATOR_CREDENTIALS["tomoviee"]
+        token = base64.b64encode(f"{creds['app_key']}:{creds['app_secret']}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}", "X-App-Key": creds["app_key"]}
+        submit = (f"{url}/v1/open/capacity/application/tm_text2video_b", {"prompt": "a boat"})
+        done = {3, 4, 5, 6, "3", "4", "5", "6"}
+    async with SESSION.post(submit[0], headers=headers, json=submit[1]) as resp:
+        task_id = (await resp.json())["data"]["task_id"]
+    while True:
+        await asyncio.sleep(interval)
+        if provider == "mediaio":
+            poll = SESSION.post(f"{url}/generation/result/{task_id}", headers=headers, json={})
+        else:
+            poll = SESSION.post(
+                f"{url}/v1/open/pub/task", headers=headers, json={"task_id": task_id}
+            )
+        async with poll as resp:
+            if (await resp.json())["data"]["status"] in done:
+                return
+
+
+def summary(stats: dict[str, Any]) -> tuple[float, float]:
+    lags = [lag * SCALE for lag in stats["lags"]]
+    assert len(lags) == stats["tasks"], "every task must have been seen finished"
+    return stats["polls"] / stats["tasks"], _common.p95(lags)
+
+
+async def measure(server: _common.Server, tasks: int) -> None:
+    print(f"polling: {tasks} tasks lasting U[{LOW:g}, {HIGH:g}] s, time compressed {SCALE:g}x")
+    for provider in OPERATIONS:
+        peers: dict[str, float | None] = {"fixed 5 s": 5.0 / SCALE}
+        if provider == "tomoviee":
+            peers["fixed 10 s"] = 10.0 / SCALE
+        peers["mediagen"] = None
+        rows = {name: summary(await run(server, provider, tasks, p)) for name, p in peers.items()}
+        base_polls, base_lag = rows["fixed 5 s"]
+        for name, (polls, lag) in rows.items():
+            print(
+                f"  {provider:<9} {name:<11} polls/task {polls:5.2f}"
+                f" ({_common.ratio(polls, base_polls)} the 5 s loop's)"
+                f"  lag p95 {lag:5.2f} s ({_common.ratio(lag, base_lag)})"
+            )
+
+
+SCALE = 10.0
+
+
+def main() -> None:
+    global SCALE
+    tasks = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    SCALE = float(sys.argv[2]) if len(sys.argv) > 2 else SCALE
+    with _common.server(LOW / SCALE, HIGH / SCALE) as server:
+        asyncio.run(measure_all(server, tasks))
+
+
+async def measure_all(server: _common.Server, tasks: int) -> None:
+    try:
+        await measure(server, tasks)
+    finally:
+        if SESSION is not None:
+            await SESSION.close()
+
+
+if __name__ == "__main__":
+    main()
