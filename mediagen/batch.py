@@ -221,7 +221,26 @@ async def resume(
             continue
         params = None
         if entry.state == "planned":
-            params = model_for(entry.qualified_operation).from_dict(entry.params)
+            try:
+                params = model_for(entry.qualified_operation).from_dict(entry.params)
+            except (KeyError, ParamError) as exc:  # the catalog changed since it was planned
+                error = MediagenError(
+                    f"{entry.qualified_operation}: planned entry {entry.id} was never sent and no "
+                    f"longer fits the catalog ({exc.args[0] if isinstance(exc, KeyError) else exc})"
+                )
+                journal.record_rejected(entry.id, str(error))
+                index = len(jobs) + len(outcomes)
+                outcomes.append(
+                    Outcome(
+                        index,
+                        entry.provider,
+                        entry.operation,
+                        "rejected",
+                        error=error,
+                        journal_id=entry.id,
+                    )
+                )
+                continue
         jobs.append(
             _Job(
                 len(jobs) + len(outcomes),
@@ -289,7 +308,8 @@ async def _run_job(
     would stop the other items."""
     engine = client._engine
     try:
-        _, op = engine.operation(job.provider, job.operation)
+        # A task already submitted is finished even if its operation has since been retired.
+        _, op = engine.operation(job.provider, job.operation, retired_ok=job.params is None)
         if op.kind == "query":
             assert job.params is not None
             notify(job, "running")
