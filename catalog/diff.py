@@ -142,16 +142,38 @@ def provider_facts(
         if path not in before:
             kind = "added"
             severity: Severity = "compatible" if head.startswith(_GROWS_SAFELY) else "warning"
-            text = f"{_fact(path)} added ({after[path]!r})"
+            text = f"{_fact(path)} added{_was(path, after[path])}"
         elif path not in after:
             kind, severity = "removed", "warning"
-            text = f"{_fact(path)} removed (was {before[path]!r})"
-            if head in ("task.states",):
+            text = f"{_fact(path)} removed{_was(path, before[path])}"
+            if head.startswith("task.states"):
                 text += ": the client can no longer map that status"
         else:
             kind, severity = "changed", "warning"
-            text = f"{_fact(path)} changed from {before[path]!r} to {after[path]!r}"
+            text = f"{_fact(path)} changed: {_change_text(before[path], after[path])}"
         yield Change(provider, None, None, f"{segment}_{kind}", severity, text)
+
+
+def _was(path: str, value: Any) -> str:
+    """What an added or removed fact held, unless its path already says it all."""
+    if path.endswith(f"[{value}]"):
+        return ""
+    if path.startswith("task.states."):
+        return f" (mapped to {value!r})"
+    return f" ({_brief(value)})"
+
+
+def _change_text(before: Any, after: Any) -> str:
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+        return ", ".join(f"{k} {before.get(k)!r} -> {after.get(k)!r}" for k in keys)
+    return f"{before!r} -> {after!r}"
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v!r}" for k, v in value.items() if v not in (None, "", [], {}))
+    return repr(value)
 
 
 def _fact(path: str) -> str:
@@ -421,9 +443,9 @@ def _bound(name: str, before: Any, after: Any, *, upper: bool) -> Found:
     if a is None or b is None:
         yield "limit_changed", "warning", text
     elif (b < a) == upper:
-        yield "limit_tightened", "breaking", text
+        yield "limit_tightened", "breaking", text + " (tightened)"
     else:
-        yield "limit_relaxed", "compatible", text
+        yield "limit_relaxed", "compatible", text + " (relaxed)"
 
 
 _NUMBER = r"\d+(?:\.\d+)?"

@@ -15,7 +15,8 @@ from mediagen.catalog import Catalog, default_catalog
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-GOLDEN_CATALOG = TESTS / "fixtures" / "golden_catalog"
+FIXTURES = TESTS / "fixtures"
+GOLDEN_CATALOG = FIXTURES / "golden_catalog"
 GOLDEN_OUTPUT = TESTS / "golden"
 
 
