@@ -138,7 +138,7 @@ def provider_facts(
         if before.get(path, _ABSENT) == after.get(path, _ABSENT):
             continue
         head = path.split("[", 1)[0]
-        segment = head.split(".", 1)[0]
+        segment = "_".join(head.split(".")[:2])  # e.g. base_url, task_states, auth_credentials
         if path not in before:
             kind = "added"
             severity: Severity = "compatible" if head.startswith(_GROWS_SAFELY) else "warning"
@@ -410,8 +410,12 @@ def check_limits(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
         a, b = before.get(name), after.get(name)
         if a == b:
             continue
-        if isinstance(a, list) or isinstance(b, list):
-            yield from _allowed_set(name, a or [], b or [])
+        if a is None:  # a new documented limit where anything went
+            yield "limit_tightened", "breaking", f"{name} {_brief(b)} added"
+        elif b is None:
+            yield "limit_relaxed", "compatible", f"{name} {_brief(a)} removed"
+        elif isinstance(a, list) or isinstance(b, list):
+            yield from _allowed_set(name, _as_list(a), _as_list(b))
         elif isinstance(a, Mapping) or isinstance(b, Mapping):
             a_map, b_map = a if isinstance(a, Mapping) else {}, b if isinstance(b, Mapping) else {}
             yield from _bound(f"{name}.max", a_map.get("max"), b_map.get("max"), upper=True)
@@ -420,6 +424,10 @@ def check_limits(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
             yield from _bound(name, a, b, upper=name.startswith("max_"))
         else:
             yield "limit_changed", "warning", f"{name} changed from {a!r} to {b!r}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _allowed_set(name: str, before: list[Any], after: list[Any]) -> Found:

@@ -76,12 +76,14 @@ def _operations_file(file: Path, working: Path) -> Catalog:
         for folder in sorted(p.parent for p in working.glob(f"*/{PROVIDER_FILE}"))
         if _operations_file_name(folder) == file.name
     ]
+    if len(owners) > 1:  # e.g. operations.yaml: the folder it sits in may name the provider
+        owners = [p for p in owners if p.name == file.resolve().parent.name] or owners
     if len(owners) != 1:
         names = ", ".join(p.name for p in owners)
         problem = (
             f"no provider in {working} reads a file named {file.name!r}"
             if not owners
-            else f"{file.name!r} could belong to {names}"
+            else f"{file.name!r} could belong to {names}; pass the provider's folder"
         )
         raise CatalogError(
             file, problem, expected="an operations file of one provider, or " + _FORMS
