@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -144,11 +145,15 @@ def _journal_warnings(
     path = configured_path(explicit)
     if not (gone or lost) or path is None or not path.is_file():
         return []
-    entries = [
-        e
-        for e in Journal(path).entries(states=UNFINISHED)
-        if (e.provider, e.operation) in gone or e.provider in lost
-    ]
+    try:
+        journal = Journal(path)
+        try:
+            unfinished = journal.entries(states=UNFINISHED)
+        finally:
+            journal.close()
+    except (OSError, sqlite3.Error) as exc:  # the report stands without the journal
+        return [f"warning: could not read the journal {path}: {exc}"]
+    entries = [e for e in unfinished if (e.provider, e.operation) in gone or e.provider in lost]
     lines = []
     for provider, operation in sorted({(e.provider, e.operation) for e in entries}):
         count = sum((e.provider, e.operation) == (provider, operation) for e in entries)
