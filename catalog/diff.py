@@ -205,7 +205,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
                 out.update(flatten(item, f"{prefix}[{value.index(item)}]"))
             else:
                 out[f"{prefix}[{item}]"] = item
-    elif value is not None:  # null and absent are the same fact
+    elif value is not None and not isinstance(value, Mapping | list):  # null, [] and {}: absent
         out[prefix] = value
     return out
 

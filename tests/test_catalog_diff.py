@@ -203,7 +203,9 @@ def test_provider_facts_are_compared_generically() -> None:
     new = {"name": "x", "envelope": {"path": "payload"}, "download_hosts": ["a.test", "b.test"]}
     found = {(c.change, c.severity) for c in provider_facts("x", old, new)}
     assert found == {("envelope_path_changed", "warning"), ("download_hosts_added", "compatible")}
-    assert flatten({"a": {"b": None, "c": [1, 2]}}) == {"a.c[1]": 1, "a.c[2]": 2}
+    assert flatten({"a": {"b": None, "c": [1, 2], "d": [], "e": {}}}) == {"a.c[1]": 1, "a.c[2]": 2}
+    grown = provider_facts("x", {"base_url_aliases": []}, {"base_url_aliases": ["https://b.test"]})
+    assert [(c.change, c.severity) for c in grown] == [("base_url_aliases_added", "compatible")]
 
 
 def test_version_bump_rules() -> None:
