@@ -4,6 +4,9 @@ Both run jobs under a per-provider concurrency limit (vendors cap concurrent tas
 429 rejections are retried with backoff by the engine), isolate failures per item, return
 outcomes in input order, and journal everything: a batch writes every item as `planned`
 before sending anything, so a killed batch can be finished by `resume` without resubmitting.
+A batch run with a `key` (the CLI uses the file's path) finds the items of its earlier runs
+and never pays for one twice; each entry worked on is claimed first (`mediagen.recovery`), so
+a resume beside a live batch or another resume leaves the other's entries alone.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 import attrs
 
 from .catalog import default_catalog
+from .defaults import MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES
 from .engine import AsyncTaskHandle
 from .errors import MediagenError, ParamError
-from .journal import UNFINISHED, Entry
+from .journal import TERMINAL
 from .params import ParamsModel, model_for
+from .recovery import RESUBMITTABLE, Plan, item_keys, missing_files, plan
 from .results import Result
 from .strategies import TaskStatus
 
@@ -61,7 +66,9 @@ class Outcome:
     state: str
     """succeeded; failed, cancelled or timed_out (by the vendor); rejected (refused before a
     task existed); unknown (a lost submit answer); download_failed (the result exists, its
-    files could not be saved); or queued/running when we stopped waiting first."""
+    files could not be saved); queued/running when we stopped waiting first; skipped (another
+    live process handles it: not a failure); invalid (an unusable journal entry, left as is);
+    other_origin (a task submitted to another base URL than this client's, left as is)."""
     task_id: str | None = None
     result: Result | None = None
     data: Any = None
@@ -73,6 +80,11 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.state == "succeeded"
+
+    @property
+    def failed(self) -> bool:
+        """Neither succeeded nor left to another live process."""
+        return self.state not in ("succeeded", "skipped")
 
     def to_json(self) -> dict[str, Any]:
         artifacts = []
@@ -97,6 +109,54 @@ class Outcome:
         }
 
 
+class BatchTooLargeError(BatchInputError):
+    """A batch file, or one of its lines, over its size limit; nothing was sent."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.problems = [problem]
+        MediagenError.__init__(self, f"{source}: {problem}; nothing was sent")
+
+
+def read_batch(stream: BinaryIO, source: str = "batch") -> bytes:
+    """A batch file's bytes, read in chunks so that an endless or huge input stops at the
+    limits (MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES in mediagen.defaults) instead of
+    filling memory: over either one is a BatchTooLargeError."""
+    max_file, max_line = MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES
+    chunks: list[bytes] = []
+    size = line_size = lines = 0  # bytes read; the last line's bytes so far; newlines seen
+    while chunk := stream.read(min(max_line, 1 << 20)):
+        size += len(chunk)
+        if size > max_file:
+            raise BatchTooLargeError(
+                source, f"larger than {max_file} bytes, the limit per batch file; split it"
+            )
+        parts = chunk.split(b"\n")
+        # The length of each line this chunk touches; the first continues the previous chunk's.
+        lengths = [line_size + len(parts[0]), *map(len, parts[1:])]
+        if max(lengths) > max_line:
+            at = lines + 1 + next(i for i, n in enumerate(lengths) if n > max_line)
+            raise BatchTooLargeError(
+                source, f"line {at} is longer than {max_line} bytes, the limit per line"
+            )
+        lines += len(parts) - 1
+        line_size = lengths[-1]
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_lines(data: bytes, source: str = "batch") -> list[str]:
+    """The lines of a batch file's bytes; text that is not UTF-8 is a BatchInputError naming
+    the line, not a traceback."""
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BatchInputError(
+            source,
+            [f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); expected JSON lines"],
+        ) from None
+
+
 def parse_jsonl(lines: Iterable[str], source: str = "batch") -> list[BatchItem]:
     """JSON lines of {"provider", "operation", "params"}; every line is validated first."""
     items: list[BatchItem] = []
@@ -109,6 +169,9 @@ def parse_jsonl(lines: Iterable[str], source: str = "batch") -> list[BatchItem]:
         except ValueError as exc:
             problems.append(f"line {number}: not JSON ({exc})")
             continue
+        except RecursionError:
+            problems.append(f"line {number}: nested too deeply to be a batch item")
+            continue
         if (
             not isinstance(doc, dict)
             or not isinstance(doc.get("provider"), str)
@@ -118,7 +181,13 @@ def parse_jsonl(lines: Iterable[str], source: str = "batch") -> list[BatchItem]:
                 f'line {number}: expected {{"provider": ..., "operation": ..., "params": {{...}}}}'
             )
             continue
-        item = BatchItem(doc["provider"], doc["operation"], doc.get("params") or {})
+        params = doc.get("params", {})
+        if not isinstance(params, dict):
+            problems.append(
+                f"line {number}: params must be a JSON object (or left out), not {json.dumps(params)[:40]}"
+            )
+            continue
+        item = BatchItem(doc["provider"], doc["operation"], params)
         problem = validate(item)
         if problem:
             problems.append(f"line {number}: {problem}")
@@ -157,11 +226,19 @@ async def run_batch(
     client: AsyncClient,
     items: Sequence[BatchItem | ParamsModel],
     *,
+    key: str | None = None,
     concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
     output: str | Path | None = None,
     on_update: Callable[[int, str], None] | None = None,
 ) -> list[Outcome]:
-    """Run every item; outcomes come back in input order, one failure never stops the others."""
+    """Run every item; outcomes come back in input order, one failure never stops the others.
+
+    With `key` (a stable name for this batch, e.g. its file's resolved path) and a journal,
+    items that an earlier run with the same key left are found by their idempotency key
+    (`recovery.item_keys`) instead of being paid for again: planned ones are submitted once,
+    queued ones waited on, succeeded ones returned (missing files fetched); an `unknown` one is
+    reported, never resubmitted; rejected or failed ones are submitted anew.
+    """
     models = [
         i
         if isinstance(i, ParamsModel)
@@ -169,22 +246,74 @@ async def run_batch(
         for i in items
     ]
     journal = client.journal
+    keys: list[str | None] = [None] * len(models)
+    if key is not None and journal is not None:
+        keys = list(item_keys(models, key))
     batch_id = uuid.uuid4().hex[:12]
-    jobs = []
-    for index, model in enumerate(models):
+    jobs: list[_Job] = []
+    outcomes: list[Outcome] = []
+    for index, (model, item_key) in enumerate(zip(models, keys, strict=True)):
         provider, _, operation = type(model).OPERATION.partition(".")
-        entry = None
-        if journal is not None:
-            entry = journal.record_intent(
-                provider, operation, model.to_dict(), state="planned", batch=batch_id, item=index
-            )
+        if journal is None:
+            jobs.append(_Job(index, provider, operation, model, None))
+            continue
+        earlier = journal.find_item(item_key) if item_key is not None else None
+        if (
+            earlier is not None
+            and earlier.state not in RESUBMITTABLE
+            and client._engine.operation(provider, operation)[1].kind != "query"
+        ):
+            step = plan(journal, client._engine, earlier, output=output)
+            if step.action == "run" and step.params is not None:
+                step = attrs.evolve(step, params=model)
+            _adopt(step, index, jobs, outcomes)
+            continue
+        entry = journal.record_intent(
+            provider,
+            operation,
+            model.to_dict(),
+            state="planned",
+            batch=batch_id,
+            item=index,
+            item_key=item_key,
+        )
         jobs.append(_Job(index, provider, operation, model, entry))
-    return await _run_jobs(client, jobs, concurrency, output, on_update)
+    try:
+        done = await _run_jobs(client, jobs, concurrency, output, on_update)
+    except BaseException:  # cancelled or interrupted: say what is left and how to finish it
+        _log_interrupted(client, jobs, keyed=key is not None)
+        raise
+    finally:
+        _release(client, jobs)
+    return sorted([*outcomes, *done], key=lambda o: o.index)
+
+
+def _log_interrupted(client: AsyncClient, jobs: Sequence[_Job], *, keyed: bool) -> None:
+    journal = client.journal
+    if journal is None:
+        return
+    try:
+        planned = sum(
+            1
+            for j in jobs
+            if j.journal_id is not None and journal.get(j.journal_id).state == "planned"
+        )
+    except Exception:
+        return
+    again = "running the batch again with the same key" if keyed else "`resume`"
+    log.warning(
+        "batch interrupted: %d of %d item(s) were never sent (planned); %s submits them once"
+        " and waits on the ones already submitted",
+        planned,
+        len(jobs),
+        again,
+    )
 
 
 async def resume(
     client: AsyncClient,
     *,
+    force: bool = False,
     concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
     output: str | Path | None = None,
     on_update: Callable[[int, str], None] | None = None,
@@ -193,82 +322,84 @@ async def resume(
 
     planned entries are submitted (they were never sent); queued and running ones are waited
     on; succeeded ones get any missing files; pending ones (a submit cut off by a crash) are
-    marked unknown, never resubmitted.
+    marked unknown, never resubmitted. Each entry is claimed before any request: one held by
+    another live process (a running batch, another resume) is reported `skipped`. `force`
+    also takes over entries whose owner is recorded on another host (its lock may be held
+    over a shared disk). A bad entry is reported and skipped; the others go on.
     """
     journal = client.journal
     if journal is None:
         raise MediagenError("resume needs the task journal; it is turned off")
     jobs: list[_Job] = []
     outcomes: list[Outcome] = []
-    for entry in journal.entries(states=(*UNFINISHED, "succeeded")):
-        if entry.state != "succeeded" and entry.owned_by_a_live_process:
-            # A batch or run still going in another process: its entries are its own.
-            log.warning(
-                "journal entry %s belongs to running process %s; skipped", entry.id, entry.owner
-            )
-            continue
-        if entry.state == "pending":
-            journal.record_unknown(
-                entry.id, "the process stopped while submitting; the vendor may have the task"
-            )
-            outcomes.append(_unknown(len(jobs) + len(outcomes), entry))
-            continue
-        if entry.state == "succeeded" and not _missing_files(entry):
-            continue
-        if entry.state in ("queued", "running") and not entry.task_id:
-            journal.record_unknown(entry.id, "no task id was recorded for this entry")
-            outcomes.append(_unknown(len(jobs) + len(outcomes), entry))
-            continue
-        params = None
-        if entry.state == "planned":
-            try:
-                params = model_for(entry.qualified_operation).from_dict(entry.params)
-            except (KeyError, ParamError) as exc:  # the catalog changed since it was planned
-                error = MediagenError(
-                    f"{entry.qualified_operation}: planned entry {entry.id} was never sent and no "
-                    f"longer fits the catalog ({exc.args[0] if isinstance(exc, KeyError) else exc})"
-                )
-                journal.record_rejected(entry.id, str(error))
-                index = len(jobs) + len(outcomes)
-                outcomes.append(
-                    Outcome(
-                        index,
-                        entry.provider,
-                        entry.operation,
-                        "rejected",
-                        error=error,
-                        journal_id=entry.id,
-                    )
-                )
-                continue
-        jobs.append(
-            _Job(
-                len(jobs) + len(outcomes),
-                entry.provider,
-                entry.operation,
-                params,
-                entry.id,
-                entry.task_id,
-            )
-        )
-    done = await _run_jobs(client, jobs, concurrency, output, on_update)
+    # Every entry but the ended ones: an entry in a state we do not know is a bad row to report.
+    ended = [state for state in TERMINAL if state != "succeeded"]
+    for entry in journal.entries(exclude_states=ended):
+        if entry.state == "succeeded" and (output is None or not missing_files(entry)):
+            continue  # finished: nothing to claim
+        step = plan(journal, client._engine, entry, force=force, output=output)
+        _adopt(step, len(jobs) + len(outcomes), jobs, outcomes, done_is_silent=True)
+    try:
+        done = await _run_jobs(client, jobs, concurrency, output, on_update)
+    finally:
+        _release(client, [*jobs, *(o for o in outcomes if o.state != "skipped")])
     return sorted([*outcomes, *done], key=lambda o: o.index)
 
 
-def _unknown(index: int, entry: Entry) -> Outcome:
-    error = MediagenError(
-        f"{entry.qualified_operation}: journal entry {entry.id} was cut off while submitting"
-    )
-    return Outcome(
-        index, entry.provider, entry.operation, "unknown", error=error, journal_id=entry.id
+def _adopt(
+    step: Plan,
+    index: int,
+    jobs: list[_Job],
+    outcomes: list[Outcome],
+    *,
+    done_is_silent: bool = False,
+) -> None:
+    """Turn a recovery plan for a journal entry into a job to run or an outcome to report."""
+    entry = step.entry
+    if step.action == "run":
+        jobs.append(
+            _Job(index, entry.provider, entry.operation, step.params, entry.id, entry.task_id)
+        )
+        return
+    if step.action == "done":
+        if not done_is_silent:
+            paths = tuple(Path(p) for _, p in entry.files)
+            outcomes.append(
+                Outcome(
+                    index,
+                    entry.provider,
+                    entry.operation,
+                    "succeeded",
+                    task_id=entry.task_id,
+                    result=entry.result,
+                    paths=paths,
+                    journal_id=entry.id,
+                )
+            )
+        return
+    outcomes.append(
+        Outcome(
+            index,
+            entry.provider,
+            entry.operation,
+            step.state,
+            task_id=entry.task_id,
+            error=MediagenError(step.message),
+            journal_id=entry.id,
+        )
     )
 
 
-def _missing_files(entry: Entry) -> bool:
-    if entry.result is None:
-        return False
-    saved = {url: Path(path) for url, path in entry.files}
-    return any(a.url not in saved or not saved[a.url].exists() for a in entry.result.artifacts)
+def _release(client: AsyncClient, worked_on: Iterable[_Job | Outcome]) -> None:
+    """Entries this run held are free again once it is done with them (or interrupted)."""
+    journal = client.journal
+    ids = [w.journal_id for w in worked_on if w.journal_id is not None]
+    if journal is None or not ids:
+        return
+    try:
+        journal.release(ids)
+    except Exception:
+        log.exception("could not release journal entries; they are free once this process ends")
 
 
 async def _run_jobs(
@@ -326,6 +457,9 @@ async def _run_job(
             result = await _task_result(client, job, notify)
     except Exception as exc:  # a failed item, not a failed batch
         error = _as_mediagen_error(exc, job)
+        if _taken_elsewhere(client, job):  # another process claimed it first: its item now
+            notify(job, "skipped")
+            return _outcome(job, "skipped", error=error)
         _reject_if_unsent(client, job, error)
         state = getattr(error, "state", None) or _state_of(error, job)
         notify(job, state)
@@ -354,6 +488,18 @@ def _as_mediagen_error(exc: Exception, job: _Job) -> MediagenError:
         return exc
     log.error("%s.%s failed unexpectedly", job.provider, job.operation, exc_info=exc)
     return MediagenError(f"{job.provider}.{job.operation}: unexpected {type(exc).__name__}: {exc}")
+
+
+def _taken_elsewhere(client: AsyncClient, job: _Job) -> bool:
+    """The job's entry now belongs to another process (it won the claim to submit it)."""
+    journal = client.journal
+    if journal is None or job.journal_id is None or job.task_id is not None:
+        return False
+    try:
+        entry = journal.get(job.journal_id)
+    except Exception:
+        return False
+    return entry.state != "planned" and entry.owner not in (None, journal.owner)
 
 
 def _reject_if_unsent(client: AsyncClient, job: _Job, error: MediagenError) -> None:

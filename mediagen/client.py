@@ -187,7 +187,9 @@ class AsyncClient(AsyncProviders):
     async def download(
         self, result: Result, directory: str | Path, *, overwrite: bool = False
     ) -> list[Path]:
-        """Save a result's artifacts into directory; returns the paths written."""
+        """Save a result's artifacts into directory; returns their paths. With the journal on,
+        a file an earlier download of the same task placed (and still there) is not fetched
+        again: its path is returned."""
         return await self._engine.download(result, directory, overwrite=overwrite)
 
     async def submit(self, params: ParamsModel) -> AsyncTaskHandle:
@@ -202,26 +204,33 @@ class AsyncClient(AsyncProviders):
         self,
         items: Sequence[BatchItem | ParamsModel],
         *,
+        key: str | None = None,
         concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
         """Run many operations: at most `concurrency` in flight per provider, failures kept
-        per item, outcomes in input order, every item journaled before anything is sent."""
+        per item, outcomes in input order, every item journaled before anything is sent.
+        `key` names the batch (e.g. its file's resolved path): a re-run with the same key
+        adopts the items of earlier runs instead of paying for them again."""
         return await run_batch(
-            self, items, concurrency=concurrency, output=output, on_update=on_update
+            self, items, key=key, concurrency=concurrency, output=output, on_update=on_update
         )
 
     async def resume(
         self,
         *,
+        force: bool = False,
         concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
         """Finish every unfinished task in the journal (never resubmitting one) and download
-        missing artifacts."""
-        return await resume(self, concurrency=concurrency, output=output, on_update=on_update)
+        missing artifacts; entries another live process holds are reported `skipped`.
+        `force` also takes over entries whose owner is recorded on another host."""
+        return await resume(
+            self, force=force, concurrency=concurrency, output=output, on_update=on_update
+        )
 
     async def query(self, params: ParamsModel) -> dict[str, Any]:
         """Call a query operation from a parameter model built by hand."""
@@ -300,23 +309,29 @@ class Client(Providers):
         self,
         items: Sequence[BatchItem | ParamsModel],
         *,
+        key: str | None = None,
         concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
         return self._loop.run(
-            self._async.batch(items, concurrency=concurrency, output=output, on_update=on_update)
+            self._async.batch(
+                items, key=key, concurrency=concurrency, output=output, on_update=on_update
+            )
         )
 
     def resume(
         self,
         *,
+        force: bool = False,
         concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
         return self._loop.run(
-            self._async.resume(concurrency=concurrency, output=output, on_update=on_update)
+            self._async.resume(
+                force=force, concurrency=concurrency, output=output, on_update=on_update
+            )
         )
 
     def query(self, params: ParamsModel) -> dict[str, Any]:

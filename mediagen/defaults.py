@@ -68,6 +68,25 @@ class RetryPolicy:
     """The longest single pause, Retry-After included."""
 
 
+NOT_FOUND_GRACE = 60.0
+"""Seconds after a submit during which a poll's "task not found" is taken for the vendor's
+read-after-write lag and polled again (see also NOT_FOUND_GRACE_POLLS): a task the vendor just
+accepted must not be marked failed for good because one replica has not seen it yet."""
+
+NOT_FOUND_GRACE_POLLS = 5
+"""Not-found answers tolerated whatever the time since the submit (the grace lasts until both
+this many answers and NOT_FOUND_GRACE seconds have passed, whichever is later): a task resumed
+long after its submit, or known only by id, still gets a few polls."""
+
+MAX_ANSWER_DEPTH = 64
+"""Vendor JSON nested deeper than this (objects and lists) is refused as malformed. Real answers
+nest a handful of levels; deeper ones could not be journaled or scanned without recursing."""
+
+STALE_PART_AGE = 24 * 3600.0
+"""Seconds without a write after which a download's hidden `.part` file counts as abandoned even
+if its owner pid is alive (a reused pid). A live download writes far more often than this."""
+
+
 POOL_SIZE = 100
 """Concurrent connections per client; thousands of waiting tasks share them."""
 
@@ -77,6 +96,13 @@ MAX_DOWNLOAD_BYTES = 2 * 1024**3
 MAX_RESPONSE_BYTES = 8 * 1024**2
 """Refuse API answers (submit, poll, query, run) larger than this (8 MiB): the vendors' JSON
 answers are a few KiB, and a bigger one is refused without being read into memory."""
+
+MAX_BATCH_FILE_BYTES = 64 * 1024**2
+"""Refuse a batch file larger than this (64 MiB, a few hundred thousand items): it is read whole
+and validated before anything is sent, so an endless input (`/dev/zero`) must stop early."""
+
+MAX_BATCH_LINE_BYTES = 1024**2
+"""Refuse a batch file line longer than this (1 MiB): one item's JSON is a few hundred bytes."""
 
 MAX_REDIRECTS = 5
 """Redirects an artifact download may follow (each hop checked again). API calls follow none."""

@@ -1,19 +1,34 @@
-"""Saving artifacts: allowed hosts only, streamed, size-capped, atomic, never clobbering."""
+"""Saving artifacts: allowed hosts only, streamed, size-capped, atomic, never clobbering.
+
+Each file is reported (`on_saved`) as soon as it is in place, so a failure on a later file
+leaves the earlier ones recorded; transient download failures are retried (mediagen.retry);
+hidden `.part` files that a killed process left in the folder are removed first.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import os
 import re
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .catalog import Provider
-from .defaults import MAX_DOWNLOAD_BYTES
+from .defaults import MAX_DOWNLOAD_BYTES, STALE_PART_AGE, RetryPolicy
 from .errors import CallError, DownloadError, UnsafeDownloadError
 from .hosts import Target, download_allowed
-from .results import Result
-from .transport import Transport
+from .results import Artifact, Result
+from .retry import backoff, retry_download
+from .transport import PART_PREFIX, PART_SUFFIX, Transport
+
+log = logging.getLogger(__name__)
 
 _KNOWN_EXTENSIONS = (
     ".png",
@@ -68,10 +83,20 @@ async def save_result(
     *,
     overwrite: bool = False,
     max_bytes: int = MAX_DOWNLOAD_BYTES,
+    retry: RetryPolicy | None = None,
+    saved: Mapping[str, Path] | None = None,
+    on_saved: Callable[[str, Path], None] | None = None,
 ) -> list[Path]:
-    """Download every artifact of a result into directory; returns the paths written."""
+    """Download every artifact of a result into directory; returns the paths, in artifact
+    order, then any diagram source files written.
+
+    `saved` maps artifact URLs to files an earlier attempt placed: those are not fetched
+    again, their paths are returned. `on_saved(url, path)` is called as soon as each new file
+    is in place. A failing file raises, naming it and the files already saved.
+    """
+    saved = saved or {}
     for artifact in result.artifacts:
-        reason = download_allowed(provider, target, artifact.url)
+        reason = None if artifact.url in saved else download_allowed(provider, target, artifact.url)
         if reason:
             raise UnsafeDownloadError(
                 f"refusing to download: {reason}",
@@ -80,15 +105,20 @@ async def save_result(
                 task_id=result.task_id,
             )
     directory = Path(directory)
+    remove_stale_parts(directory)
     try:
-        return await _save_all(transport, provider, target, result, directory, overwrite, max_bytes)
-    except OSError as exc:
-        raise DownloadError(
-            f"cannot save into {directory}: {exc.strerror or exc}",
-            provider=result.provider,
-            operation=result.operation,
-            task_id=result.task_id,
-        ) from None
+        return await _save_all(
+            transport,
+            provider,
+            target,
+            result,
+            directory,
+            overwrite=overwrite,
+            max_bytes=max_bytes,
+            retry=retry or RetryPolicy(),
+            saved=saved,
+            on_saved=on_saved,
+        )
     except CallError as exc:
         raise exc.locate(result.provider, result.operation, result.task_id) from None
 
@@ -99,37 +129,166 @@ async def _save_all(
     target: Target,
     result: Result,
     directory: Path,
+    *,
     overwrite: bool,
     max_bytes: int,
+    retry: RetryPolicy,
+    saved: Mapping[str, Path],
+    on_saved: Callable[[str, Path], None] | None,
 ) -> list[Path]:
     stem = file_stem(result)
     many = len(result.artifacts) > 1
     paths: list[Path] = []
     sources: dict[str, Path] = {}
+    # A source that came with an artifact saved earlier was written then, next to it.
+    written = {a.source_code for a in result.artifacts if a.url in saved and a.source_code}
     for index, artifact in enumerate(result.artifacts, 1):
-        tmp, content_type = await transport.fetch_to_temp(
-            artifact.url,
-            directory,
-            max_bytes=max_bytes,
-            allowed=lambda url: download_allowed(provider, target, url),
-        )
+        if artifact.url in saved:
+            paths.append(saved[artifact.url])
+            continue
+        name = f"{stem}-{index}" if many else stem
         try:
-            name = f"{stem}-{index}" if many else stem
-            paths.append(
-                place(
-                    tmp,
-                    directory / f"{name}{extension(artifact.url, content_type, tmp)}",
-                    overwrite,
-                )
+            path = await _save_one(
+                transport,
+                artifact,
+                directory,
+                name,
+                overwrite=overwrite,
+                max_bytes=max_bytes,
+                retry=retry,
+                allowed=lambda url: download_allowed(provider, target, url),
             )
-        finally:
-            tmp.unlink(missing_ok=True)
-        if artifact.source_code and artifact.source_code not in sources:
+        except CallError as exc:
+            raise _which_file(exc, index, len(result.artifacts), artifact, paths) from None
+        paths.append(path)
+        if on_saved is not None:
+            on_saved(artifact.url, path)
+        if artifact.source_code and artifact.source_code not in {*sources, *written}:
             ext = _SOURCE_EXTENSIONS.get(artifact.source_language or "", ".txt")
-            sources[artifact.source_code] = write_text(
-                directory / f"{stem}-source{ext}", artifact.source_code, overwrite
-            )
+            try:
+                sources[artifact.source_code] = write_text(
+                    directory / f"{stem}-source{ext}", artifact.source_code, overwrite
+                )
+            except OSError as exc:
+                raise _cannot_save(directory, exc) from None
     return paths + list(sources.values())
+
+
+async def _save_one(
+    transport: Transport,
+    artifact: Artifact,
+    directory: Path,
+    name: str,
+    *,
+    overwrite: bool,
+    max_bytes: int,
+    retry: RetryPolicy,
+    allowed: Callable[[str], str | None],
+) -> Path:
+    """Fetch one artifact (retrying transient failures) and move it into place."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            tmp, content_type = await transport.fetch_to_temp(
+                artifact.url, directory, max_bytes=max_bytes, allowed=allowed
+            )
+            break
+        except CallError as exc:
+            if not retry_download(exc, attempt, retry):
+                raise
+            delay = backoff(
+                attempt,
+                base=retry.base,
+                cap=retry.cap,
+                retry_after=getattr(exc, "retry_after", None),
+            )
+            log.info("%s; retry %d in %.2fs", exc.detail, attempt, delay)
+            await asyncio.sleep(delay)
+    try:
+        return place(
+            tmp, directory / f"{name}{extension(artifact.url, content_type, tmp)}", overwrite
+        )
+    except OSError as exc:
+        raise _cannot_save(directory, exc) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _cannot_save(directory: Path, exc: OSError) -> DownloadError:
+    return DownloadError(f"cannot save into {directory}: {exc.strerror or exc}")
+
+
+def _which_file(
+    error: CallError, index: int, total: int, artifact: Artifact, saved: list[Path]
+) -> CallError:
+    """The error, saying which file failed and which ones are saved already."""
+    if total > 1:
+        done = (
+            f"; the {len(saved)} file(s) before it are saved: {', '.join(map(str, saved))}"
+            if saved
+            else ""
+        )
+        error.detail = f"file {index} of {total} ({artifact.url}) failed: {error.detail}{done}"
+        error.args = (error._compose(),)
+    return error
+
+
+def remove_stale_parts(
+    directory: Path, *, max_age: float = STALE_PART_AGE, now: float | None = None
+) -> list[Path]:
+    """Remove the hidden `.part` files of downloads that died with their process (kill -9)
+    from directory; returns what was removed.
+
+    A `.mediagen-<pid>-*.part` file goes when its pid is not a live process, or when nothing
+    wrote to it for `max_age` seconds (the pid was reused); a live process's fresh file is never
+    touched. Older `.mediagen-*.part` names without a pid go by age alone.
+    """
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(directory.iterdir())
+    except OSError:  # no folder yet, or not readable: nothing to clean
+        return removed
+    for path in entries:
+        match = _PART_FILE.fullmatch(path.name)
+        if match is None:
+            continue
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        pid = int(match.group(1)) if match.group(1) else None
+        if now - info.st_mtime <= max_age and (pid is None or pid_alive(pid)):
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        log.info("removed %s, left by a download that did not finish", path)
+        removed.append(path)
+    return removed
+
+
+_PART_FILE = re.compile(re.escape(PART_PREFIX) + r"(?:(\d{1,10})-)?[^/]*" + re.escape(PART_SUFFIX))
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine (ours included). When that
+    cannot be told, it counts as alive: a file is kept rather than pulled from under a writer."""
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32" or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # EPERM: it exists, as another user; or it cannot be asked
+        return True
+    return True
 
 
 def file_stem(result: Result) -> str:
@@ -189,8 +348,13 @@ def place(tmp: Path, wanted: Path, overwrite: bool) -> Path:
 
 
 def write_text(wanted: Path, text: str, overwrite: bool) -> Path:
-    tmp = wanted.with_name(f".{wanted.name}.part")
-    tmp.write_text(text, encoding="utf-8")
+    fd, name = tempfile.mkstemp(
+        prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, dir=wanted.parent
+    )
+    tmp = Path(name)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; the source is an ordinary file
     try:
         return place(tmp, wanted, overwrite)
     finally:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import attrs
 
 from .catalog import Operation, Provider
 from .credentials import CredentialStore, SecretMapping
@@ -29,25 +32,30 @@ from .errors import (
     CallError,
     ConfigurationError,
     GenerationFailedError,
+    MediagenError,
     NotFoundError,
     SubmitOutcomeUnknownError,
     TaskTimeoutError,
 )
 from .events import TaskEvent
-from .hosts import Target, resolve_target
+from .hosts import Target, download_allowed, resolve_target
 from .journal import Journal
 from .params import ParamsModel
 from .registry import ProviderStrategies, Registry, default_registry
-from .results import Result
+from .results import Artifact, Result
 from .retired import retired_operation
-from .retry import backoff, decide, jittered
-from .secrets import scrubber_for, secret_values
+from .retry import backoff, decide, jittered, not_found_is_transient
+from .secrets import Scrubber, scrubber_for, secret_values
 from .strategies import Call, HttpRequest, TaskStatus
 from .transport import Transport
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[TaskStatus], None]
+
+RESULT_WARNING = "mediagen_result_warning"
+"""Set on the log records of `Result.warnings`, for callers that show those warnings
+themselves (the CLI) and filter the records out."""
 
 
 class Engine:
@@ -117,6 +125,13 @@ class Engine:
             self._targets[provider.name] = resolve_target(provider, self.base_urls)
         return self._targets[provider.name]
 
+    def origin(self, provider: str) -> str | None:
+        """Where this engine sends `provider`'s tasks, as the journal keys them: the base URL,
+        or None for the catalog's default (task ids are unique per vendor host)."""
+        spec = self.strategies(provider).provider
+        base_url = self.target(spec).base_url
+        return None if base_url == spec.base_url.rstrip("/") else base_url
+
     def operation(
         self, provider: str, operation: str, *, retired_ok: bool = False
     ) -> tuple[ProviderStrategies, Operation]:
@@ -163,6 +178,9 @@ class Engine:
             response = await self.transport.request(
                 request.method, url, json=request.json, headers=headers
             )
+            body = scrubber.raw(response.body)  # before any error snippet is cut from it
+            if body is not response.body:
+                response = attrs.evolve(response, body=body)
             data = scrubber.data(strategies.errors.check(call, response))
             return parse(data) if parse is not None else data
         except CallError as exc:
@@ -236,7 +254,19 @@ class Engine:
             journal_id,
             lambda data: strategies.task.task_id(op, data),
         )
-        self._journal(entry, "record_submitted", task_id)
+        if not self._journal(entry, "record_submitted", task_id):
+            # The task exists and is paid for: keep its id where a person finds it (the entry's
+            # error, if that write still works, and the log), never a silent `unknown`.
+            hint = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
+            log.error(
+                "task %s (%s) was created but the journal could not record its id: %s",
+                task_id,
+                op.qualified_id,
+                hint,
+            )
+            self._journal(
+                entry, "record_unknown", f"created as task {task_id!r}, id not recorded; {hint}"
+            )
         self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
         return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
 
@@ -251,7 +281,9 @@ class Engine:
             journal_id,
             lambda data: (data, strategies.results.artifacts(op, data)),
         )
-        result = Result(provider=op.provider, operation=op.id, artifacts=artifacts, raw=data)
+        result = Result(
+            provider=op.provider, operation=op.id, artifacts=artifacts, raw=data, journal_id=entry
+        )
         self._journal(entry, "record_result", result)
         self.registry.emit(
             TaskEvent("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
@@ -291,21 +323,26 @@ class Engine:
         if self.journal is None:
             return None
         if journal_id is not None:
-            if not self.journal.claim(journal_id):
+            if not self.journal.claim(journal_id, origin=self.origin(op.provider)):
                 raise ConfigurationError(
                     f"journal entry {journal_id} is not planned any more (another process took it)"
                 )
             return journal_id
-        return self.journal.record_intent(op.provider, op.id, params.to_dict())
+        return self.journal.record_intent(
+            op.provider, op.id, params.to_dict(), origin=self.origin(op.provider)
+        )
 
-    def _journal(self, entry: int | None, method: str, *args: Any) -> None:
-        """Journal.<method>(entry, *args); a failing journal is logged and the task goes on."""
+    def _journal(self, entry: int | None, method: str, *args: Any) -> bool:
+        """Journal.<method>(entry, *args); a failing journal is logged and the task goes on.
+        False when the write failed."""
         if self.journal is None or entry is None:
-            return
+            return True
         try:
             getattr(self.journal, method)(entry, *args)
         except Exception:
             log.exception("could not write to the task journal %s", self.journal.path)
+            return False
+        return True
 
     async def query(self, params: ParamsModel, *, journal_id: int | None = None) -> dict[str, Any]:
         """A query (credits, a task's raw state). Journaled only as part of a batch."""
@@ -330,11 +367,21 @@ class Engine:
     async def poll(self, provider: str, operation: str, task_id: str) -> TaskStatus:
         strategies, op = self.operation(provider, operation, retired_ok=True)
         call = Call(strategies.provider, op, "poll", task_id)
+        try:
+            request = strategies.task.poll_request(op, task_id)
+        except MediagenError:
+            raise
+        except Exception as exc:
+            # A plugin's bug, or an id it cannot put in a URL: a located error, never retried
+            # (it fails the same way every time), rather than a bare exception out of wait().
+            raise CallError(
+                f"cannot build the poll request ({type(exc).__name__}: {exc})",
+                provider=provider,
+                operation=operation,
+                task_id=task_id,
+            ) from None
         status: TaskStatus = await self.call(
-            strategies,
-            call,
-            strategies.task.poll_request(op, task_id),
-            lambda data: strategies.task.status(op, data),
+            strategies, call, request, lambda data: strategies.task.status(op, data)
         )
         return status
 
@@ -360,15 +407,26 @@ class Engine:
                 vendor_message=status.reason,
             )
         try:
-            artifacts = strategies.results.artifacts(op, status.payload)
+            found = strategies.results.artifacts(op, status.payload)
         except CallError as exc:
             raise exc.locate(provider, operation, task_id) from None
+        artifacts, skipped, warning = _downloadable(
+            strategies.provider, self.target(strategies.provider), op, found, status.raw
+        )
+        if warning:
+            # The raw result stays out of the log: it is on the Result and in the journal.
+            log.warning(
+                "%s task %s: %s", op.qualified_id, task_id, warning, extra={RESULT_WARNING: True}
+            )
+            warning += f"; raw result kept: {_clip(status.raw)}"
         return Result(
             provider=provider,
             operation=operation,
             artifacts=artifacts,
             raw=status.raw,
             task_id=task_id,
+            skipped_urls=skipped,
+            warnings=(warning,) if warning else (),
         )
 
     async def download(
@@ -379,22 +437,66 @@ class Engine:
         overwrite: bool = False,
         journal_id: int | None = None,
     ) -> list[Path]:
+        """Save the result's artifacts into directory; returns their paths in artifact order
+        (then any diagram source files).
+
+        With a journal entry (`journal_id`, or the one holding the result's task id) each file
+        is recorded as soon as it is in place, and an artifact recorded earlier whose file still
+        exists is not downloaded again: its recorded path is returned instead.
+        """
         provider = self.strategies(result.provider).provider
-        paths = await save_result(
-            self.transport,
-            provider,
-            self.target(provider),
-            result,
-            Path(directory),
-            overwrite=overwrite,
-            max_bytes=self.max_download_bytes,
-        )
+        journal_id = journal_id if journal_id is not None else result.journal_id
         if journal_id is None and self.journal is not None and result.task_id:
-            found = self.journal.find(result.provider, result.task_id)
+            try:
+                found = self.journal.find(
+                    result.provider, result.task_id, origin=self.origin(result.provider)
+                )
+            except Exception:
+                log.exception("could not read the task journal %s", self.journal.path)
+                found = None
             journal_id = found.id if found else None
-        pairs = [(a.url, str(p.resolve())) for a, p in zip(result.artifacts, paths, strict=False)]
-        self._journal(journal_id, "record_files", pairs)
-        return paths
+
+        def record(url: str, path: Path) -> None:
+            self._journal(journal_id, "record_files", [(url, str(path.resolve()))])
+
+        try:
+            return await save_result(
+                self.transport,
+                provider,
+                self.target(provider),
+                result,
+                Path(directory),
+                overwrite=overwrite,
+                max_bytes=self.max_download_bytes,
+                retry=self.retry,
+                saved=self._saved_files(journal_id),
+                on_saved=record,
+            )
+        except CallError as exc:
+            # A file host may echo our key too (a redirect's Location, an error page).
+            raise self._download_scrubber(result.provider).error(exc) from None
+
+    def _download_scrubber(self, provider: str) -> Scrubber:
+        """The provider's scrubber; a client with no credentials for it (download-only) has
+        sent none, so there is nothing to scrub."""
+        strategies = self.strategies(provider)
+        try:
+            credentials = self.credentials.resolve(strategies.provider)
+            auth = strategies.auth.headers(credentials)
+        except MediagenError:
+            return scrubber_for(frozenset())
+        return scrubber_for(secret_values(strategies.provider, credentials, auth))
+
+    def _saved_files(self, journal_id: int | None) -> dict[str, Path]:
+        """Artifact URL -> the file an earlier download of this entry placed, if still there."""
+        if self.journal is None or journal_id is None:
+            return {}
+        try:
+            files = self.journal.get(journal_id).files
+        except Exception:
+            log.exception("could not read the task journal %s", self.journal.path)
+            return {}
+        return {url: Path(path) for url, path in files if Path(path).is_file()}
 
     def task(self, provider: str, operation: str, task_id: str) -> AsyncTaskHandle:
         _, op = self.operation(provider, operation, retired_ok=True)
@@ -406,7 +508,9 @@ class Engine:
         entry = None
         if self.journal is not None:
             try:
-                entry = self.journal.adopt(provider, operation, task_id)
+                entry = self.journal.adopt(
+                    provider, operation, task_id, origin=self.origin(provider)
+                )
             except Exception:
                 log.exception("could not read the task journal %s", self.journal.path)
         return AsyncTaskHandle(self, provider, operation, task_id, journal_id=entry)
@@ -433,6 +537,7 @@ class AsyncTaskHandle:
         self.journal_id = journal_id
         self.last_status: TaskStatus | None = None
         self._fresh = fresh
+        self._submitted_at = time.time() if fresh else None
         self._result: Result | None = None
 
     def __repr__(self) -> str:
@@ -492,8 +597,9 @@ class AsyncTaskHandle:
             timeout if timeout is not None else WAIT_TIMEOUT.get(op.output, WAIT_TIMEOUT["none"])
         )
         deadline = loop.time() + limit
-        polls = failures = 0
+        polls = failures = not_found = 0
         policy = self._engine.retry
+        submitted_at = self._submit_time()
         if self._fresh and self.last_status is None:
             # Just submitted: nothing can be done yet, so the first poll waits one interval.
             await asyncio.sleep(min(jittered(schedule.interval(0), schedule.jitter), limit))
@@ -505,11 +611,19 @@ class AsyncTaskHandle:
                 failures = 0
             except TimeoutError:
                 raise self._timeout(limit) from None
+            except NotFoundError as exc:
+                not_found += 1
+                since = None if submitted_at is None else time.time() - submitted_at
+                if not not_found_is_transient(since, not_found):
+                    # The vendor does not know this task, past any read-after-write lag.
+                    self._engine._journal(self.journal_id, "record_failure", "failed", str(exc))
+                    raise
+                log.info("%s not found yet (%s); polling again", self.task_id, exc.detail)
+                delay = jittered(schedule.interval(polls), schedule.jitter)
+                polls += 1
             except CallError as exc:
                 failures += 1
                 if decide(exc, "poll", 1, policy) != "retry" or failures >= policy.wait_failures:
-                    if isinstance(exc, NotFoundError):  # the vendor does not know this task
-                        self._engine._journal(self.journal_id, "record_failure", "failed", str(exc))
                     raise
                 log.info("polling %s keeps failing (%s); trying again", self.task_id, exc)
                 delay = backoff(
@@ -530,6 +644,23 @@ class AsyncTaskHandle:
                 raise self._timeout(limit)
             await asyncio.sleep(min(delay, remaining))
 
+    def _submit_time(self) -> float | None:
+        """When this task was last known to be at the vendor (epoch seconds): the submit, for
+        a handle from submit(); for a resumed one, its journal entry's last update (the submit,
+        or a state seen since). None for a task known only by id (adopted into the journal,
+        never submitted from it): a mistyped id must not buy a minute of polling."""
+        journal = self._engine.journal
+        if self._submitted_at is not None or journal is None or self.journal_id is None:
+            return self._submitted_at
+        try:
+            entry = journal.get(self.journal_id)
+            first = journal.events(self.journal_id)[:1]
+        except Exception:
+            log.exception("could not read the task journal %s", journal.path)
+            return None
+        submitted_here = [state for state, _ in first] in (["planned"], ["pending"])
+        return entry.updated_at if submitted_here else None
+
     def _timeout(self, limit: float) -> TaskTimeoutError:
         state = self.last_status.state if self.last_status else "unknown"
         return TaskTimeoutError(
@@ -544,7 +675,10 @@ class AsyncTaskHandle:
             return self._result
         engine = self._engine
         try:
-            result = engine.result_of(self.provider, self.operation, self.task_id, status)
+            result = attrs.evolve(
+                engine.result_of(self.provider, self.operation, self.task_id, status),
+                journal_id=self.journal_id,
+            )
         except CallError as exc:
             engine._journal(self.journal_id, "record_failure", status.state, str(exc))
             engine.registry.emit(
@@ -583,6 +717,32 @@ class AsyncTaskHandle:
         return await self._engine.download(
             result, directory, overwrite=overwrite, journal_id=self.journal_id
         )
+
+
+def _downloadable(
+    provider: Provider, target: Target, op: Operation, found: tuple[Artifact, ...], raw: Any
+) -> tuple[tuple[Artifact, ...], tuple[str, ...], str | None]:
+    """(the artifacts we may download, the URLs we may not, a warning when something is off):
+    a result that promises files but has none to download must not pass as a quiet success."""
+    refused = {a.url: download_allowed(provider, target, a.url) for a in found}
+    artifacts = tuple(a for a in found if not refused[a.url])
+    skipped = tuple(url for url, reason in refused.items() if reason)
+    reasons = "; ".join(r for r in refused.values() if r)
+    if not artifacts and (skipped or op.output != "none"):
+        why = f" ({reasons})" if skipped else ""
+        return artifacts, skipped, f"the vendor's result has no downloadable file{why}"
+    if skipped:
+        return (
+            artifacts,
+            skipped,
+            f"{len(skipped)} URL(s) in the result are not downloaded: {reasons}",
+        )
+    return artifacts, skipped, None
+
+
+def _clip(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def destination(target: Target, path: str) -> str:

@@ -12,6 +12,13 @@ timed_out):
     pending   the submit is in flight; after a crash its outcome is unknown
     unknown   the submit's answer was lost: never resubmitted automatically
     rejected  the vendor refused the submit (no task exists)
+
+Each entry records its owner: the process working on it (see `mediagen.ownership`). Another
+process may take an entry over only when that owner is provably gone (`Journal.take`).
+
+A task is keyed on (provider, origin, task_id): `origin` is the base URL it was submitted to,
+NULL meaning the catalog's default, so two vendor stand-ins issuing the same id never clash.
+A batch item may carry an idempotency key (`item_key`) so a re-run of the same batch finds it.
 """
 
 from __future__ import annotations
@@ -19,11 +26,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +38,7 @@ import attrs
 import cattrs
 
 from .catalog.ir import TERMINAL_STATES
+from .ownership import Liveness, OwnerLock, liveness
 from .results import Result
 
 log = logging.getLogger(__name__)
@@ -40,7 +47,7 @@ JOURNAL_ENV = "MEDIAGEN_JOURNAL"
 UNFINISHED = ("planned", "pending", "queued", "running")
 TERMINAL = (*TERMINAL_STATES, "rejected", "unknown")
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS tasks (
     id INTEGER PRIMARY KEY,
     provider TEXT NOT NULL,
@@ -55,10 +62,10 @@ CREATE TABLE IF NOT EXISTS tasks (
     item INTEGER,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    owner TEXT
+    owner TEXT,
+    origin TEXT,
+    item_key TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_vendor_id ON tasks (provider, task_id) WHERE task_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     task INTEGER NOT NULL REFERENCES tasks (id),
@@ -75,6 +82,18 @@ CREATE TABLE IF NOT EXISTS files (
 );
 """
 
+# Columns added since the first release, for journals written before them.
+_ADDED_COLUMNS = ("owner", "origin", "item_key")
+
+_INDEXES = (
+    # Replaced by tasks_by_origin_and_vendor_id: ids are unique per vendor host, not per vendor.
+    "DROP INDEX IF EXISTS tasks_by_vendor_id",
+    "CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_origin_and_vendor_id"
+    " ON tasks (provider, IFNULL(origin, ''), task_id) WHERE task_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state)",
+    "CREATE INDEX IF NOT EXISTS tasks_by_item_key ON tasks (item_key) WHERE item_key IS NOT NULL",
+)
+
 
 @attrs.frozen
 class Entry:
@@ -82,6 +101,7 @@ class Entry:
     provider: str
     operation: str
     params: dict[str, Any]
+    """The parameters; {} when the stored text is unreadable (see `params_error`)."""
     task_id: str | None
     state: str
     progress: float | None
@@ -89,42 +109,28 @@ class Entry:
     result: Result | None
     batch: str | None
     item: int | None
-    created_at: float
-    updated_at: float
+    created_at: float | None
+    """None when the stored value is not a number (see `row_error`); so is updated_at."""
+    updated_at: float | None
     files: tuple[tuple[str, str], ...] = ()
     """(url, path) of each file saved."""
     owner: str | None = None
-    """pid@host of the process that wrote or claimed the entry."""
-
-    @property
-    def owned_by_a_live_process(self) -> bool:
-        """Another process still running on this machine is working on this entry."""
-        return owner_alive(self.owner)
+    """pid@host/token of the process that wrote or claimed the entry (see mediagen.ownership)."""
+    origin: str | None = None
+    """The base URL the task was submitted to; None: the provider's catalog default."""
+    item_key: str | None = None
+    """A batch item's idempotency key (see mediagen.batch.item_keys)."""
+    raw_params: str = "{}"
+    """The parameters as stored."""
+    params_error: str | None = None
+    """Why the stored parameters could not be read, if they could not."""
+    row_error: str | None = None
+    """What else in the row could not be read (a timestamp that is not a number, a state
+    mediagen does not know), if anything; such a column reads as None."""
 
     @property
     def qualified_operation(self) -> str:
         return f"{self.provider}.{self.operation}"
-
-
-OWNER = f"{os.getpid()}@{socket.gethostname()}"
-"""This process, as recorded on the entries it writes or claims."""
-
-
-def owner_alive(owner: str | None) -> bool:
-    """Whether `owner` (pid@host) is another process alive on this machine. An owner on another
-    machine cannot be checked from here and counts as alive: better to skip than to double."""
-    if not owner or owner == OWNER:
-        return False
-    pid_text, _, host = owner.partition("@")
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError, OverflowError):
-        return True
-    return True
 
 
 def default_path() -> Path:
@@ -144,30 +150,50 @@ def configured_path(explicit: str | Path | None = None) -> Path | None:
     return default_path()
 
 
+class JournalUnreadableError(OSError):
+    """A journal that cannot be opened for reading."""
+
+
 class Journal:
-    def __init__(self, path: str | Path) -> None:
+    """The journal file at `path`, created if missing. `read_only=True` opens an existing file
+    without writing anything (no lock files, no -shm when its folder is read-only either), for
+    commands that only list."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
+        self.read_only = read_only
+        self._owner = OwnerLock(self.path)
         # One connection may serve several threads (clients on their own loop threads): every
         # use of it holds this lock, so transactions never interleave.
         self._lock = threading.RLock()
+        if read_only:
+            self._db = _connect_read_only(self.path)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
         self._db.row_factory = sqlite3.Row
-        self._setup()
+        self._db.text_factory = _text  # a TEXT cell with invalid UTF-8 (a hand edit) still reads
+        if not read_only:
+            self._setup()
 
     def _setup(self) -> None:
-        """WAL mode and the schema. Processes opening a new file at the same moment can meet
-        SQLITE_BUSY where SQLite skips the busy handler (switching the journal mode): retry."""
+        """WAL mode, the schema and its migrations. Processes opening a new file at the same
+        moment can meet SQLITE_BUSY where SQLite skips the busy handler (switching the journal
+        mode): retry."""
         for attempt in range(100):
             try:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across crashes
-                self._db.executescript(_SCHEMA)  # idempotent; commits on its own
-                columns = {r[1] for r in self._db.execute("PRAGMA table_info(tasks)")}
-                if "owner" not in columns:  # a journal written before owners were recorded
-                    self._db.execute("ALTER TABLE tasks ADD COLUMN owner TEXT")
+                self._db.executescript(_TABLES)  # idempotent; commits on its own
+                with self._tx() as db:  # one process migrates; the others then see it done
+                    columns = {r[1] for r in db.execute("PRAGMA table_info(tasks)")}
+                    for column in _ADDED_COLUMNS:
+                        if column not in columns:
+                            db.execute(f"ALTER TABLE tasks ADD COLUMN {column} TEXT")
+                    for statement in _INDEXES:
+                        db.execute(statement)
                 return
             except sqlite3.OperationalError as exc:
                 if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 99:
@@ -178,7 +204,9 @@ class Journal:
         return f"Journal({str(self.path)!r})"
 
     def close(self) -> None:
+        """Close the file and drop this process's owner lock: its unfinished entries are free."""
         self._db.close()
+        self._owner.release()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -193,7 +221,47 @@ class Journal:
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._db.execute(sql, args).fetchall()
+            return self._db.execute(sql, [_sql(a) for a in args]).fetchall()
+
+    # -- ownership ----------------------------------------------------------------------------
+
+    @property
+    def owner(self) -> str:
+        """This journal connection's owner name, as written on the entries it works on."""
+        return self._owner.name
+
+    def _me(self) -> str:
+        return self._owner.acquire()
+
+    def liveness(self, entry: Entry) -> Liveness:
+        """Whether another live process works on `entry` (see mediagen.ownership)."""
+        return liveness(self.path, entry.owner, self.owner, entry.updated_at)
+
+    def held_elsewhere(self, entry: Entry, *, force: bool = False) -> bool:
+        """Another live process holds `entry`; with force, only one provably alive on this
+        host counts (an owner recorded on another host, or an old-style owner that holds no
+        lock, is taken over)."""
+        state = self.liveness(entry)
+        return state == "alive_here" or (state != "free" and not force)
+
+    def take(self, entry: Entry) -> bool:
+        """Make this process the owner of `entry`, atomically: only if its owner is still the
+        one `entry` shows (nobody took it since it was read). The caller checks first that
+        that owner is gone (`held_elsewhere`)."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE tasks SET owner = ? WHERE id = ? AND owner IS ?",
+                (self._me(), entry.id, entry.owner),
+            )
+            return cur.rowcount == 1
+
+    def release(self, entry_ids: Iterable[int]) -> None:
+        """Give up ownership of entries this process holds, so others may take them at once."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE tasks SET owner = NULL WHERE id = ? AND owner = ?",
+                [(i, self.owner) for i in entry_ids],
+            )
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -206,23 +274,31 @@ class Journal:
         state: str = "pending",
         batch: str | None = None,
         item: int | None = None,
+        origin: str | None = None,
+        item_key: str | None = None,
     ) -> int:
         now = time.time()
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO tasks (provider, operation, params, state, batch, item, created_at,"
-                " updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    provider,
-                    operation,
-                    json.dumps(params, sort_keys=True),
-                    state,
-                    batch,
-                    item,
-                    now,
-                    now,
-                    OWNER,
-                ),
+                " updated_at, owner, origin, item_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    _sql(v)
+                    for v in (
+                        provider,
+                        operation,
+                        json.dumps(params, sort_keys=True),
+                        state,
+                        batch,
+                        item,
+                        now,
+                        now,
+                        self._me(),
+                        origin,
+                        item_key,
+                    )
+                ],
             )
             entry_id = int(cur.lastrowid or 0)
             db.execute(
@@ -230,14 +306,15 @@ class Journal:
             )
         return entry_id
 
-    def claim(self, entry_id: int) -> bool:
-        """planned -> pending, atomically: only one process may submit a planned entry."""
+    def claim(self, entry_id: int, *, origin: str | None = None) -> bool:
+        """planned -> pending, atomically: only one process may submit a planned entry.
+        `origin` is where it is about to be sent (None: the catalog default)."""
         now = time.time()
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE tasks SET state = 'pending', updated_at = ?, owner = ?"
+                "UPDATE tasks SET state = 'pending', updated_at = ?, owner = ?, origin = ?"
                 " WHERE id = ? AND state = 'planned'",
-                (now, OWNER, entry_id),
+                (now, self._me(), _sql(origin), entry_id),
             )
             if cur.rowcount != 1:
                 return False
@@ -247,7 +324,36 @@ class Journal:
         return True
 
     def record_submitted(self, entry_id: int, task_id: str) -> None:
-        self._set(entry_id, state="queued", task_id=task_id)
+        """The vendor created task `task_id` for this entry. If an older entry holds the same
+        id at the same origin, the vendor has issued it again (a restarted stand-in): the id
+        now names this task, and the older entry is told so rather than this write failing."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT provider, origin FROM tasks WHERE id = ?", (entry_id,))
+            mine = row.fetchone()
+            if mine is not None:
+                for (older,) in db.execute(
+                    "SELECT id FROM tasks WHERE provider = ? AND IFNULL(origin, '') = IFNULL(?, '')"
+                    " AND task_id = ? AND id != ?",
+                    (mine["provider"], mine["origin"], _sql(task_id), entry_id),
+                ).fetchall():
+                    log.warning(
+                        "the vendor reissued task id %r (journal entry %s) to entry %s",
+                        task_id,
+                        older,
+                        entry_id,
+                    )
+                    note = (
+                        f"the vendor issued this task's id {task_id!r} again, to journal entry"
+                        f" {entry_id}: this task can no longer be reached by id"
+                    )
+                    db.execute(
+                        "UPDATE tasks SET task_id = NULL, error = ?, updated_at = ?,"
+                        " state = CASE WHEN state IN ('pending', 'queued', 'running')"
+                        " THEN 'unknown' ELSE state END WHERE id = ?",
+                        (_sql(note), now, older),
+                    )
+            self._update(db, entry_id, now, state="queued", task_id=task_id)
 
     def record_rejected(self, entry_id: int, error: str) -> None:
         self._set(entry_id, state="rejected", error=error)
@@ -269,23 +375,27 @@ class Journal:
         with self._tx() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO files (task, url, path, at) VALUES (?, ?, ?, ?)",
-                [(entry_id, url, path, now) for url, path in files],
+                [(entry_id, _sql(url), _sql(path), now) for url, path in files],
             )
 
-    def adopt(self, provider: str, operation: str, task_id: str) -> int:
+    def adopt(
+        self, provider: str, operation: str, task_id: str, *, origin: str | None = None
+    ) -> int:
         """The entry of a task known only by id (resumed from elsewhere); created if new, in
         one transaction, so two processes adopting the same id share one entry."""
         now = time.time()
         with self._tx() as db:
             row = db.execute(
-                "SELECT id FROM tasks WHERE provider = ? AND task_id = ?", (provider, task_id)
+                "SELECT id FROM tasks WHERE provider = ? AND IFNULL(origin, '') = IFNULL(?, '')"
+                " AND task_id = ?",
+                (provider, _sql(origin), _sql(task_id)),
             ).fetchone()
             if row is not None:
                 return int(row["id"])
             cur = db.execute(
                 "INSERT INTO tasks (provider, operation, params, task_id, state, created_at,"
-                " updated_at, owner) VALUES (?, ?, '{}', ?, 'queued', ?, ?, ?)",
-                (provider, operation, task_id, now, now, OWNER),
+                " updated_at, owner, origin) VALUES (?, ?, '{}', ?, 'queued', ?, ?, ?, ?)",
+                (provider, operation, _sql(task_id), now, now, self._me(), _sql(origin)),
             )
             entry_id = int(cur.lastrowid or 0)
             db.execute(
@@ -294,18 +404,21 @@ class Journal:
         return entry_id
 
     def _set(self, entry_id: int, **fields: Any) -> None:
-        now = time.time()
-        columns = ", ".join(f"{k} = ?" for k in fields)
         with self._tx() as db:
+            self._update(db, entry_id, time.time(), **fields)
+
+    @staticmethod
+    def _update(db: sqlite3.Connection, entry_id: int, now: float, **fields: Any) -> None:
+        columns = ", ".join(f"{k} = ?" for k in fields)
+        db.execute(
+            f"UPDATE tasks SET {columns}, updated_at = ? WHERE id = ?",
+            (*(_sql(v) for v in fields.values()), now, entry_id),
+        )
+        if "state" in fields:
             db.execute(
-                f"UPDATE tasks SET {columns}, updated_at = ? WHERE id = ?",
-                (*fields.values(), now, entry_id),
+                "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)",
+                (entry_id, now, _sql(fields["state"]), fields.get("progress")),
             )
-            if "state" in fields:
-                db.execute(
-                    "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)",
-                    (entry_id, now, fields["state"], fields.get("progress")),
-                )
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -315,21 +428,39 @@ class Journal:
             raise KeyError(entry_id)
         return self._entry(rows[0])
 
-    def find(self, provider: str, task_id: str) -> Entry | None:
+    def find(self, provider: str, task_id: str, *, origin: str | None = None) -> Entry | None:
+        """The entry of `task_id` submitted to `origin` (None: the catalog default)."""
         rows = self._read(
-            "SELECT * FROM tasks WHERE provider = ? AND task_id = ?", (provider, task_id)
+            "SELECT * FROM tasks WHERE provider = ? AND IFNULL(origin, '') = IFNULL(?, '')"
+            " AND task_id = ?",
+            (provider, origin, task_id),
+        )
+        return self._entry(rows[0]) if rows else None
+
+    def find_item(self, item_key: str) -> Entry | None:
+        """The newest entry recorded for a batch item's idempotency key."""
+        rows = self._read(
+            "SELECT * FROM tasks WHERE item_key = ? ORDER BY id DESC LIMIT 1", (item_key,)
         )
         return self._entry(rows[0]) if rows else None
 
     def entries(
-        self, *, states: Sequence[str] | None = None, batch: str | None = None
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        batch: str | None = None,
+        exclude_states: Sequence[str] = (),
     ) -> list[Entry]:
+        """The entries in `states` (all when None) but not in `exclude_states`, oldest first."""
         sql = "SELECT * FROM tasks"
         args: list[Any] = []
         where = []
         if states:
             where.append(f"state IN ({', '.join('?' * len(states))})")
             args.extend(states)
+        if exclude_states:
+            where.append(f"state NOT IN ({', '.join('?' * len(exclude_states))})")
+            args.extend(exclude_states)
         if batch is not None:
             where.append("batch = ?")
             args.append(batch)
@@ -341,29 +472,113 @@ class Journal:
         rows = self._read(
             "SELECT state, progress FROM events WHERE task = ? ORDER BY id", (entry_id,)
         )
-        return [(r["state"], r["progress"]) for r in rows]
+        return [(_py(r["state"]), r["progress"]) for r in rows]
 
     def _entry(self, row: sqlite3.Row) -> Entry:
+        """An entry from its row; never raises for one bad row (a hand edit, an old version):
+        unreadable parameters are kept as text and flagged, an unreadable result is dropped."""
         files = self._read(
             "SELECT url, path FROM files WHERE task = ? ORDER BY at, url", (row["id"],)
         )
+        keys = row.keys()
+
+        def column(name: str) -> Any:
+            return _py(row[name]) if name in keys else None
+
+        raw_params = str(column("params"))
+        params, params_error = _load_params(raw_params)
+        problems: list[str] = []
+
+        def number(name: str) -> Any:
+            value = column(name)
+            if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+                return value
+            problems.append(f"its {name} is not a number ({str(value)[:40]!r})")
+            return None
+
+        state = str(column("state"))
+        if state not in (*UNFINISHED, *TERMINAL):
+            problems.append(
+                f"its state {state[:40]!r} is unknown (known: {', '.join((*UNFINISHED, *TERMINAL))})"
+            )
+        task_id = column("task_id")
+        progress = column("progress")  # only shown, and rewritten by the next poll: no problem
+        if not isinstance(progress, int | float) or isinstance(progress, bool):
+            progress = None
         return Entry(
             id=row["id"],
-            provider=row["provider"],
-            operation=row["operation"],
-            params=json.loads(row["params"]),
-            task_id=row["task_id"],
-            state=row["state"],
-            progress=row["progress"],
-            error=row["error"],
-            result=_load_result(row["result"]),
-            batch=row["batch"],
-            item=row["item"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            files=tuple((r["url"], r["path"]) for r in files),
-            owner=row["owner"],
+            provider=str(column("provider")),
+            operation=str(column("operation")),
+            params=params,
+            task_id=None if task_id is None else str(task_id),
+            state=state,
+            progress=progress,
+            error=column("error"),
+            result=_load_result(row["id"], column("result")),
+            batch=column("batch"),
+            item=number("item"),
+            created_at=number("created_at"),
+            updated_at=number("updated_at"),
+            files=tuple((_py(r["url"]), _py(r["path"])) for r in files),
+            owner=column("owner"),
+            origin=column("origin"),
+            item_key=column("item_key"),
+            raw_params=raw_params,
+            params_error=params_error,
+            row_error="; ".join(problems) or None,
         )
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that writes nothing: `mode=ro`, plus `immutable=1` when the folder is not
+    writable (WAL would need to create a -shm file there; no writer can be active then)."""
+    if not path.is_file():
+        raise JournalUnreadableError(f"no task journal at {path}")
+    uri = path.resolve().as_uri() + "?mode=ro"
+    if not os.access(path.parent, os.W_OK):
+        uri += "&immutable=1"
+    try:
+        db = sqlite3.connect(
+            uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        db.execute("SELECT count(*) FROM tasks").fetchone()
+    except sqlite3.Error as exc:
+        raise JournalUnreadableError(f"cannot read the task journal {path}: {exc}") from None
+    return db
+
+
+def _sql(value: Any) -> Any:
+    """A value SQLite can store: a str with lone surrogates (a vendor's odd JSON `"\\udc80"`)
+    goes in as its exact UTF-8 bytes (surrogatepass), read back by `_py`."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass")
+    return value
+
+
+def _py(value: Any) -> Any:
+    return _text(value) if isinstance(value, bytes) else value
+
+
+def _text(data: bytes) -> str:
+    """A stored string: our own lone surrogates (see `_sql`) come back exactly; bytes that are
+    not UTF-8 at all (a hand edit, a BLOB) as surrogate escapes, so reading never fails."""
+    try:
+        return data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "surrogateescape")
+
+
+def _load_params(text: str) -> tuple[dict[str, Any], str | None]:
+    try:
+        params = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return {}, f"its stored params are not valid JSON ({exc})"
+    if not isinstance(params, dict):
+        return {}, f"its stored params are a JSON {type(params).__name__}, not an object"
+    return params, None
 
 
 # Results are stored as JSON through cattrs: attrs classes in, plain data out, and back.
@@ -374,13 +589,19 @@ def _dump_result(result: Result) -> str:
     return json.dumps(_converter.unstructure(result), default=str)
 
 
-def _load_result(text: str | None) -> Result | None:
+def _load_result(entry_id: int, text: Any) -> Result | None:
     """A stored result; one that no longer reads (a plugin's odd artifact kind, a hand edit)
-    is logged and skipped, so one row never makes the whole journal unreadable."""
+    is logged on one line and skipped, so one row never makes the whole journal unreadable."""
     if not text:
         return None
     try:
-        return _converter.structure(json.loads(text), Result)
-    except Exception:
-        log.warning("a stored result in the task journal could not be read; skipped", exc_info=True)
+        return _converter.structure(json.loads(str(text)), Result)
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:120]
+        log.warning(
+            "journal entry %s: its stored result could not be read (%s: %s); skipped",
+            entry_id,
+            type(exc).__name__,
+            reason,
+        )
         return None

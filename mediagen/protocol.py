@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .catalog.ir import ErrorCode, Operation, Provider
-from .defaults import POLLING, PollSchedule
+from .defaults import MAX_ANSWER_DEPTH, POLLING, PollSchedule
 from .errors import (
     CATEGORY_ERRORS,
     APIError,
@@ -30,6 +30,7 @@ from .errors import (
     RateLimitError,
     ServerError,
 )
+from .nesting import nested_deeper_than
 from .results import Artifact, ArtifactKind
 from .strategies import Call, HttpRequest, HttpResponse, TaskStatus
 
@@ -105,11 +106,13 @@ class CatalogTaskStrategy:
         if self._task().result_encoding != "json_string" or not isinstance(value, str):
             return value
         try:
-            return json.loads(value)
+            decoded = json.loads(value)
         except (ValueError, RecursionError):
             raise MalformedResponseError(
                 f"the task result is not the JSON string the vendor documents: {_clip(value)}"
             ) from None
+        refuse_deep(decoded, "the task result")
+        return decoded
 
     def poll_schedule(self, op: Operation) -> PollSchedule:
         return POLLING.get(op.output, POLLING["none"])
@@ -132,9 +135,11 @@ class CatalogErrorClassifier:
         shape = self.provider.response
         try:
             body = response.json()
+            refuse_deep(body, "the answer")
         except MalformedResponseError as exc:
             if response.status >= 400:
                 raise self.http_error(call, response, None) from None
+            exc.status = exc.status if exc.status is not None else response.status
             raise self._located(exc, call) from None
         if response.status >= 400:
             raise self.http_error(call, response, body)
@@ -221,6 +226,16 @@ class CatalogErrorClassifier:
 
     def _located(self, error: CallError, call: Call) -> CallError:
         return error.locate(self.provider.name, call.operation.id, call.task_id)
+
+
+def refuse_deep(value: Any, what: str) -> None:
+    """Raise MalformedResponseError when a decoded vendor value nests deeper than
+    MAX_ANSWER_DEPTH: no documented answer does, and such a value could not be journaled (polls
+    retry a malformed answer; a submit's becomes an unknown outcome)."""
+    if nested_deeper_than(value, MAX_ANSWER_DEPTH):
+        raise MalformedResponseError(
+            f"{what} nests deeper than {MAX_ANSWER_DEPTH} levels; refused as malformed"
+        )
 
 
 def _by_status(status: int) -> type[APIError]:
@@ -326,8 +341,16 @@ def unique_artifacts(
 
 
 def fill_path(template: str, values: Mapping[str, Any]) -> str:
-    """A path with its {placeholders} filled, each value URL-encoded (no `/` injection)."""
-    return re.sub(r"\{([^{}]+)\}", lambda m: quote(str(values[m.group(1)]), safe=""), template)
+    """A path with its {placeholders} filled, each value URL-encoded (no `/` injection).
+
+    A vendor's task id may hold a lone surrogate (JSON allows `"\\ud800"`): it is sent as the
+    bytes it came as (surrogatepass), so the task is polled as the vendor named it, rather
+    than refused after it was paid for."""
+    return re.sub(r"\{([^{}]+)\}", lambda m: _path_value(values[m.group(1)]), template)
+
+
+def _path_value(value: Any) -> str:
+    return quote(str(value).encode("utf-8", "surrogatepass"), safe="")
 
 
 def _percent(value: Any) -> float | None:

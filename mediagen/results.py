@@ -29,3 +29,11 @@ class Result:
     artifacts: tuple[Artifact, ...]
     raw: Any
     task_id: str | None = None
+    skipped_urls: tuple[str, ...] = ()
+    """URLs in the vendor's result that are not downloaded (not https, or a host the provider
+    does not allow); they stay in `raw`."""
+    warnings: tuple[str, ...] = ()
+    """What the caller should know, e.g. that a result promising files has none to download."""
+    journal_id: int | None = attrs.field(default=None, eq=False)
+    """The task journal entry holding this result, when it was journaled: downloads record
+    their files there (a synchronous result has no task id to find it by)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Literal
 
-from .defaults import RetryPolicy
+from .defaults import NOT_FOUND_GRACE, NOT_FOUND_GRACE_POLLS, RetryPolicy
 from .errors import (
     CallError,
     MalformedResponseError,
@@ -71,6 +71,45 @@ def decide(error: CallError, phase: str, attempt: int, policy: RetryPolicy) -> D
     if answer_lost(error):
         return "unknown"
     return "raise"
+
+
+def not_found_is_transient(
+    seconds_since_submit: float | None,
+    not_found_answers: int,
+    *,
+    grace: float = NOT_FOUND_GRACE,
+    grace_polls: int = NOT_FOUND_GRACE_POLLS,
+) -> bool:
+    """Whether a poll's "task not found" may still be the vendor's read-after-write lag.
+
+    It may while fewer than `grace_polls` not-found answers came (this one included) or less
+    than `grace` seconds passed since the submit, whichever lasts longer. `seconds_since_submit`
+    is None when the submit time is unknown (a task known only by its id): polls alone count.
+    """
+    if not_found_answers <= grace_polls:
+        return True
+    return seconds_since_submit is not None and seconds_since_submit < grace
+
+
+RETRIED_DOWNLOAD_STATUSES = frozenset({408, 429})
+"""The 4xx answers to a download worth another try: a timeout and a rate limit."""
+
+
+def retry_download(error: CallError, attempt: int, policy: RetryPolicy) -> bool:
+    """Whether to fetch an artifact again after `attempt` tries failed with `error`.
+
+    Fetching a file has no side effects, so transient failures are retried: a dropped or
+    refused connection, a timeout, 5xx, 408 and 429 (its Retry-After honoured by `backoff`).
+    Never another 4xx (the file is not there, or not ours), and never a refused URL
+    (UnsafeDownloadError) or a local write failure (DownloadError): neither is a TransportError.
+    """
+    if attempt >= policy.attempts:
+        return False
+    if isinstance(error, RateLimitError):
+        return True
+    if not isinstance(error, TransportError):
+        return False
+    return error.status is None or error.status >= 500 or error.status in RETRIED_DOWNLOAD_STATUSES
 
 
 def backoff(

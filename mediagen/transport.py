@@ -24,15 +24,20 @@ from .errors import (
     ConfigurationError,
     DownloadError,
     MalformedResponseError,
+    RateLimitError,
     RedirectRefusedError,
     TransportError,
     UnsafeDownloadError,
 )
+from .protocol import retry_after
 from .strategies import HttpResponse
 
 log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+PART_PREFIX = ".mediagen-"
+PART_SUFFIX = ".part"
+"""Downloads stream into `.mediagen-<pid>-<random>.part` in the target folder."""
 
 
 class Transport:
@@ -173,7 +178,11 @@ class Transport:
         """
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".mediagen-", suffix=".part", dir=directory)
+            # The owner's pid is in the name: a later download into this folder removes the
+            # .part files of dead processes (a kill -9), never those of a live one.
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=PART_SUFFIX, dir=directory
+            )
         except OSError as exc:
             raise DownloadError(f"cannot write into {directory}: {exc.strerror or exc}") from None
         tmp = Path(tmp_name)
@@ -206,13 +215,22 @@ class Transport:
                 async with self._client().get(url, timeout=timeout, allow_redirects=False) as resp:
                     if resp.status in REDIRECT_STATUSES and "Location" in resp.headers:
                         target = urljoin(url, resp.headers["Location"])
-                        reason = allowed(target)
-                        if reason:
+                        if allowed(target):
+                            # Named by origin and path only: a query string or user info may
+                            # carry anything (a signature, our key), and the verdict depends
+                            # on neither.
+                            shown = _origin(target) + _path(target)
                             raise UnsafeDownloadError(
-                                f"{url} redirects to a refused place: {reason}"
+                                f"{url} redirects to a refused place: {allowed(shown)}"
                             )
                         url = target
                         continue
+                    if resp.status == 429:
+                        raise RateLimitError(
+                            f"downloading {url} failed: HTTP 429",
+                            status=429,
+                            retry_after=retry_after(resp.headers),
+                        )
                     if resp.status != 200:
                         raise TransportError(
                             f"downloading {url} failed: HTTP {resp.status}", status=resp.status
@@ -249,12 +267,23 @@ def _redirect_refused(status: int, url: str, location: str | None) -> RedirectRe
             "API calls never follow redirects",
             status=status,
         )
+    here = _origin(url)
     target = _origin(urljoin(url, location))
+    # A same-origin Location is named as such: "nothing was sent to <this host>" would deny
+    # the request we just sent it.
+    where = f"another path on {here}" if target == here else target
     return RedirectRefusedError(
-        f"{_origin(url)} answered with a redirect to {target}; API calls never follow "
-        f"redirects, so nothing was sent to {target} and nothing was created there",
+        f"{here} answered with a redirect to {where}; API calls never follow redirects, so"
+        " nothing was sent to the redirect's location and nothing was created there",
         status=status,
     )
+
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
 
 
 def _origin(url: str) -> str:

@@ -126,3 +126,207 @@ def test_batch_cli_validates_every_line_before_sending(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "line 1: mediaio.imagen_4: missing required parameter(s) prompt" in out.stderr
     assert not (tmp_path / "mediagen-output").exists()
+
+
+# -- input that cannot run: one line naming the file and line, exit 2, nothing sent ------------
+
+IMAGEN = '{"provider": "mediaio", "operation": "imagen_4", "params": {"prompt": "ok"}}\n'
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ((IMAGEN + "\xff\xfe binary\n").encode("latin-1"), "line 2: not UTF-8 text"),
+        (IMAGEN.encode() + b"[" * 100_000, "line 2: nested too deeply"),
+        *(
+            (
+                f'{{"provider": "mediaio", "operation": "credits", "params": {p}}}'.encode(),
+                f"line 1: params must be a JSON object (or left out), not {p}",
+            )
+            for p in ("[]", "0", '""', "false", "null")
+        ),
+    ],
+    ids=["binary", "deep", "list", "zero", "empty-string", "false", "null"],
+)
+def test_a_batch_file_that_cannot_run_is_a_one_line_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes,
+    expected: str,
+) -> None:
+    from mediagen.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_bytes(content)
+    journal = tmp_path / "j.sqlite3"
+    assert main(["batch", str(jobs), "--journal", str(journal)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"mediagen: error: {jobs}: ") and expected in line
+    assert not journal.exists()  # nothing journaled, so nothing sent
+
+
+LINE = b'{"provider": "mediaio", "operation": "imagen_4", "params": {"prompt": "x"}}\n'
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("/dev/zero", "line 1 is longer than 1048576 bytes, the limit per line"),
+        ("long-line", "line 3 is longer than 1048576 bytes, the limit per line"),
+        ("big-file", "larger than 4096 bytes, the limit per batch file; split it"),
+    ],
+)
+def test_a_batch_file_over_its_size_limits_is_refused_before_anything(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    expected: str,
+) -> None:
+    """`mediagen batch /dev/zero` used to read without end (3.4 GB in 6 s): the file and each
+    line are capped (mediagen.defaults), read in chunks, and nothing is sent."""
+    from mediagen.cli import main
+    from mediagen.defaults import MAX_BATCH_LINE_BYTES
+
+    monkeypatch.chdir(tmp_path)
+    if source == "/dev/zero" and not Path(source).exists():
+        pytest.skip("no /dev/zero here")
+    path = Path(source) if source.startswith("/") else tmp_path / f"{source}.jsonl"
+    if source == "long-line":
+        path.write_bytes(LINE * 2 + b" " * MAX_BATCH_LINE_BYTES + LINE)
+    elif source == "big-file":
+        monkeypatch.setattr("mediagen.batch.MAX_BATCH_FILE_BYTES", 4096)  # a big file, cheaply
+        path.write_bytes(LINE * (4096 // len(LINE) + 1))
+    journal = tmp_path / "j.sqlite3"
+    assert main(["batch", str(path), "--journal", str(journal)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"mediagen: error: {path}: {expected}; nothing was sent"
+    assert not journal.exists()  # nothing journaled, so nothing sent
+
+
+# -- a re-run of the same batch adopts its earlier items: nothing is paid for twice ------------
+
+
+def test_a_cancelled_batch_rerun_with_its_key_submits_each_item_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    batch = [BatchItem("mediaio", "imagen_4", {"prompt": f"cat {i}"}) for i in range(4)]
+    batch.append(BatchItem("mediaio", "imagen_4", {"prompt": "cat 0"}))  # identical: two items
+
+    async def go() -> None:
+        async with (
+            Emulator(duration=0.2) as emu,
+            mediagen.AsyncClient(
+                **{**emu.client_options(), "journal": tmp_path / "j.sqlite3"}
+            ) as client,
+        ):
+            run = asyncio.current_task()
+
+            def cancel_after_the_second_submit(index: int, state: str) -> None:
+                if index == 1 and state == "queued":  # one at a time: nothing else in flight
+                    run.cancel()  # type: ignore[union-attr]
+
+            with caplog.at_level("WARNING", "mediagen"), pytest.raises(asyncio.CancelledError):
+                await client.batch(
+                    batch, key="jobs", concurrency=1, on_update=cancel_after_the_second_submit
+                )
+            assert "3 of 5 item(s) were never sent" in caplog.text
+            run.uncancel()  # type: ignore[union-attr]
+            assert len(emu.requests_for("mediaio", "submit")) == 2
+            outcomes = await client.batch(batch, key="jobs", output=tmp_path / "out")
+            assert [o.state for o in outcomes] == ["succeeded"] * 5
+            assert len(emu.requests_for("mediaio", "submit")) == 5  # each item once in total
+            assert len({o.task_id for o in outcomes}) == 5
+            again = await client.batch(batch, key="jobs", output=tmp_path / "out")
+            assert [o.state for o in again] == ["succeeded"] * 5
+            assert [o.task_id for o in again] == [o.task_id for o in outcomes]
+            assert len(emu.requests_for("mediaio", "submit")) == 5  # a finished batch: free
+            assert len(list((tmp_path / "out").iterdir())) == 5  # no file fetched twice
+            other = await client.batch(batch[:1], key="other-file")
+            assert other[0].ok and len(emu.requests_for("mediaio", "submit")) == 6
+
+    asyncio.run(go())
+    assert len(Journal(tmp_path / "j.sqlite3").entries()) == 6
+
+
+def test_a_rerun_never_resubmits_an_item_whose_submit_answer_was_lost(tmp_path: Path) -> None:
+    batch = [BatchItem("mediaio", "imagen_4", {"prompt": "x"})]
+
+    async def go() -> None:
+        async with (
+            Emulator(duration=0.05) as emu,
+            mediagen.AsyncClient(
+                **{**emu.client_options(), "journal": tmp_path / "j.sqlite3"}
+            ) as client,
+        ):
+            emu.inject(Fault("reset_after", provider="mediaio", phase="submit"))
+            (first,) = await client.batch(batch, key="jobs")
+            assert first.state == "unknown"
+            (second,) = await client.batch(batch, key="jobs")
+            assert second.state == "unknown" and "not sent again" in str(second.error)
+            assert len(emu.requests_for("mediaio", "submit")) == 1
+
+    asyncio.run(go())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+def test_an_interrupted_batch_file_run_again_submits_each_item_once(tmp_path: Path) -> None:
+    import contextlib
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
+
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(
+        "".join(
+            json.dumps({"provider": "mediaio", "operation": "imagen_4", "params": {"prompt": p}})
+            + "\n"
+            for p in ("a", "b", "c")
+        ),
+        encoding="utf-8",
+    )
+    journal = tmp_path / "j.sqlite3"
+    with EmulatorThread(duration=0.5) as emu:
+        env = {
+            **os.environ,
+            "MEDIAGEN_JOURNAL": str(journal),
+            "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
+            "MEDIAGEN_MEDIAIO_BASE_URL": emu.base_urls["mediaio"],
+        }
+        command = [sys.executable, "-m", "mediagen", "batch", str(jobs), "--concurrency", "1"]
+        proc = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the first item waits at the vendor, no submit flies
+            if len(emu.requests_for("mediaio", "submit")) == 1 and journal.exists():
+                with contextlib.closing(sqlite3.connect(journal, timeout=5)) as db:
+                    states = sorted(s for (s,) in db.execute("SELECT state FROM tasks"))
+                if states in (["planned", "planned", "queued"], ["planned", "planned", "running"]):
+                    break
+            time.sleep(0.01)
+        else:
+            proc.kill()
+            pytest.fail("the batch never reached the interrupt point")
+        os.kill(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 130, stderr
+        assert b"2 planned" in stderr and b"again" in stderr
+
+        rerun = subprocess.run(
+            [*command[:-2], "--concurrency", "3", "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert rerun.returncode == 0, rerun.stderr
+        assert [json.loads(x)["state"] for x in rerun.stdout.splitlines()] == ["succeeded"] * 3
+        assert len(emu.requests_for("mediaio", "submit")) == 3  # each item submitted once
+        # (A finished batch run again costs nothing: the library test above proves it.)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +186,275 @@ def test_tasks_command_lists_and_filters(tmp_path: Path) -> None:
     )
     assert "mediaio.imagen_4" in unknown.stdout and "text_to_video" not in unknown.stdout
     assert "connection reset" in unknown.stdout
+
+
+# -- bad rows never block recovery ------------------------------------------------------------
+
+BAD_ROWS = {  # planned entries: never sent, so each becomes rejected with its reason
+    "corrupt params": ({"params": "{not json"}, "not valid JSON"),
+    "params no longer valid": (
+        {"params": json.dumps({"prompt": "x", "ratio": "7:7"})},
+        "no longer valid",
+    ),
+    "unknown operation": ({"operation": "imagen_99"}, "unknown operation"),
+    "unknown provider": ({"provider": "acme"}, "unknown operation"),
+}
+
+
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mediagen", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -> None:
+    from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
+
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    bad = {}
+    for kind, (fields, _) in BAD_ROWS.items():
+        bad[kind] = journal.record_intent("mediaio", "imagen_4", {"prompt": "x"}, state="planned")
+        journal._set(bad[kind], **fields)
+    strange = journal.record_intent("acme", "render", {})  # submitted: left as it is
+    journal.record_submitted(strange, "t-9")
+    stuck = journal.record_intent("mediaio", "imagen_4", {"prompt": "y"})  # a task to poll
+    journal.record_submitted(stuck, "t-1")
+    good = journal.record_intent("edrawmax", "mindmap", {"prompt": "z"}, state="planned")
+    journal.close()  # its entries are free for the CLI
+
+    listed = cli("tasks", "--journal", str(path), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == len(BAD_ROWS) + 3
+    for kind, (_, reason) in BAD_ROWS.items():
+        (line,) = [x for x in listed.stderr.splitlines() if f"journal entry {bad[kind]} " in x]
+        assert reason in line
+
+    with EmulatorThread(duration=0.05) as emu:
+        env = {
+            **os.environ,
+            "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
+            **{f"MEDIAGEN_{p.upper()}_BASE_URL": url for p, url in emu.base_urls.items()},
+        }
+        reopened = Journal(path)
+        reopened._set(stuck, origin=emu.base_urls["mediaio"])  # submitted there
+        # an hour ago: past the grace in which "not found" may be the vendor's lag
+        reopened._db.execute(
+            "UPDATE tasks SET updated_at = updated_at - 3600 WHERE id = ?", (stuck,)
+        )
+        reopened.close()
+        resumed = cli("resume", "--journal", str(path), "--json", cwd=tmp_path, env=env)
+        assert resumed.returncode == 1, resumed.stderr  # bad rows are failures to look at
+        outcomes = [json.loads(line) for line in resumed.stdout.splitlines()]
+        assert [o["state"] for o in outcomes] == [
+            *(["rejected"] * len(BAD_ROWS)),
+            "invalid",
+            "failed",
+            "succeeded",
+        ]
+        for outcome, (kind, (_, reason)) in zip(outcomes, BAD_ROWS.items(), strict=False):
+            assert f"journal entry {bad[kind]} " in outcome["error"] and reason in outcome["error"]
+        assert f"journal entry {strange} " in outcomes[len(BAD_ROWS)]["error"]
+        assert len(emu.requests_for("mediaio", "poll")) >= 1  # the good rows went on
+        assert emu.requests_for("mediaio", "submit") == []  # no bad planned row was sent
+    after = Journal(path)
+    assert {after.get(e).state for e in bad.values()} == {"rejected"}
+    assert after.get(strange).state == "queued" and after.get(good).state == "succeeded"
+
+
+def test_undecodable_odd_and_unknown_rows_are_reported_on_one_line_each(tmp_path: Path) -> None:
+    from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
+
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    good = journal.record_intent("edrawmax", "mindmap", {"prompt": "z"}, state="planned")
+    bad_sql = {  # each leaves the row unusable, and used to crash `tasks` or `resume`
+        "params=x'fffe00'": "not valid JSON",  # a BLOB that is not UTF-8
+        "params=CAST(x'7b22ff22' AS TEXT)": "not valid JSON",  # TEXT holding invalid UTF-8
+        "created_at='yesterday', updated_at='x'": "created_at is not a number ('yesterday')",
+        "state='weird'": "state 'weird' is unknown",
+    }
+    bad = {}
+    for sql, reason in bad_sql.items():
+        entry = journal.record_intent("mediaio", "imagen_4", {"prompt": "x"}, state="planned")
+        journal._db.execute(f"UPDATE tasks SET {sql} WHERE id = ?", (entry,))
+        bad[entry] = reason
+    odd_result = journal.record_intent("mediaio", "imagen_4", {"prompt": "y"})
+    journal.record_submitted(odd_result, "t-2")
+    journal._db.execute(
+        "UPDATE tasks SET result = '{bad', state = 'succeeded' WHERE id = ?", (odd_result,)
+    )
+    journal.close()
+
+    listed = cli("tasks", "--journal", str(path), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "Traceback" not in listed.stderr
+    assert len(listed.stdout.splitlines()) == len(bad) + 2  # what can be read is listed
+    for entry, reason in bad.items():
+        (line,) = [x for x in listed.stderr.splitlines() if f"journal entry {entry} " in x]
+        assert reason in line
+    (line,) = [x for x in listed.stderr.splitlines() if f"journal entry {odd_result}:" in x]
+    assert "result could not be read" in line  # a warning on one line, not a traceback
+    assert any(x.split()[1] == "?" for x in listed.stdout.splitlines())  # the bad timestamp
+
+    with EmulatorThread(duration=0.05) as emu:
+        env = {
+            **os.environ,
+            "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
+            **{f"MEDIAGEN_{p.upper()}_BASE_URL": url for p, url in emu.base_urls.items()},
+        }
+        resumed = cli("resume", "--journal", str(path), "--json", cwd=tmp_path, env=env)
+        assert "Traceback" not in resumed.stderr
+        assert resumed.returncode == 1, resumed.stderr  # bad rows are failures to look at
+        outcomes = [json.loads(line) for line in resumed.stdout.splitlines()]
+        assert [o["state"] for o in outcomes] == [
+            "succeeded",
+            *(["rejected"] * 3),  # planned, so never sent: rejected with the reason
+            "invalid",  # the unknown state: left as it is
+        ]
+        for outcome, (entry, reason) in zip(outcomes[1:], bad.items(), strict=True):
+            assert f"journal entry {entry} " in outcome["error"] and reason in outcome["error"]
+        assert emu.requests_for("mediaio", "submit") == []  # no bad planned row was sent
+    assert Journal(path).get(good).state == "succeeded"
+
+
+# -- task ids are keyed per origin; any str is stored ------------------------------------------
+
+
+def test_one_task_id_from_two_vendor_hosts_is_two_tasks(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    first = journal.record_intent("mediaio", "imagen_4", {}, origin="http://127.0.0.1:8001")
+    journal.record_submitted(first, "t-1")
+    second = journal.record_intent("mediaio", "imagen_4", {}, origin="http://127.0.0.1:8002")
+    journal.record_submitted(second, "t-1")  # a second stand-in issuing the same id
+    default = journal.record_intent("mediaio", "imagen_4", {})
+    journal.record_submitted(default, "t-1")
+    found = journal.find("mediaio", "t-1", origin="http://127.0.0.1:8002")
+    assert found is not None and found.id == second
+    assert journal.find("mediaio", "t-1").id == default  # type: ignore[union-attr]
+    assert journal.adopt("mediaio", "imagen_4", "t-1", origin="http://127.0.0.1:8001") == first
+    assert {e.state for e in journal.entries()} == {"queued"}
+
+
+def test_an_id_reissued_by_a_restarted_stand_in_is_recorded(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    origin = "http://127.0.0.1:8001"
+    old = journal.record_intent("mediaio", "imagen_4", {}, origin=origin)
+    journal.record_submitted(old, "t-1")
+    new = journal.record_intent("mediaio", "imagen_4", {}, origin=origin)
+    journal.record_submitted(new, "t-1")  # the same host restarted and counts from 1 again
+    assert (journal.get(new).task_id, journal.get(new).state) == ("t-1", "queued")
+    older = journal.get(old)
+    assert older.task_id is None and older.state == "unknown"
+    assert f"journal entry {new}" in (older.error or "")
+
+
+def test_lone_surrogates_in_a_task_id_and_an_error_are_stored(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    odd_id = "t-\udc80"
+    entry = journal.record_intent("mediaio", "imagen_4", {"prompt": "\udcff"})
+    journal.record_submitted(entry, odd_id)
+    rejected = journal.record_intent("mediaio", "imagen_4", {"prompt": "y"})
+    journal.record_rejected(rejected, "the vendor said \udc80 no")
+    again = Journal(path)
+    assert again.get(entry).task_id == odd_id and again.get(entry).params == {"prompt": "\udcff"}
+    assert again.find("mediaio", odd_id) is not None
+    assert again.get(rejected).error == "the vendor said \udc80 no"
+    listed = cli("tasks", "--journal", str(path), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "\\udc80" in listed.stdout
+
+
+def test_a_vendor_rejection_with_a_lone_surrogate_is_journaled_as_rejected(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite3"
+
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        emu.inject(
+            Fault("status", provider="mediaio", phase="submit", status=400, message="bad \udc80")
+        )
+        with pytest.raises(mediagen.errors.MediagenError):
+            await client.mediaio.imagen_4(prompt="x")
+
+    run_with(path, body)
+    (entry,) = Journal(path).entries()
+    assert entry.state == "rejected" and "\udc80" in (entry.error or "")
+
+
+# -- commands that only read open the journal read-only ----------------------------------------
+
+
+def test_tasks_reads_an_old_journal_without_migrating_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE tasks (id INTEGER PRIMARY KEY, provider TEXT NOT NULL,"
+            " operation TEXT NOT NULL, params TEXT NOT NULL, task_id TEXT, state TEXT NOT NULL,"
+            " progress REAL, error TEXT, result TEXT, batch TEXT, item INTEGER,"
+            " created_at REAL NOT NULL, updated_at REAL NOT NULL)"
+        )
+        db.execute("CREATE TABLE files (task INTEGER, url TEXT, path TEXT, at REAL)")
+        db.execute(
+            "INSERT INTO tasks (provider, operation, params, task_id, state, created_at,"
+            " updated_at) VALUES ('mediaio', 'imagen_4', '{}', 't-1', 'queued', 0, 0)"
+        )
+    db.close()
+    before = path.read_bytes()
+    listed = cli("tasks", "--journal", str(path), "--json", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert [r["task_id"] for r in json.loads(listed.stdout)] == ["t-1"]
+    assert path.read_bytes() == before  # not migrated, not switched to WAL: nothing written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.sqlite3"]
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0, reason="root ignores file permissions"
+)
+def test_tasks_reads_a_journal_in_a_read_only_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "j.sqlite3"
+    journal = Journal(path)
+    journal.record_submitted(journal.record_intent("mediaio", "imagen_4", {}), "t-1")
+    journal.close()
+    path.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        listed = cli("tasks", "--journal", str(path), "--json", cwd=tmp_path)
+    finally:
+        folder.chmod(0o755)
+    assert listed.returncode == 0, listed.stderr
+    assert [r["task_id"] for r in json.loads(listed.stdout)] == ["t-1"]
+
+
+def test_a_task_id_the_journal_cannot_store_is_logged_and_kept_in_the_entry(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    Journal(path).close()
+    with sqlite3.connect(path) as db:  # a real SQLite failure on exactly that write
+        db.execute(
+            "CREATE TRIGGER no_ids BEFORE UPDATE OF task_id ON tasks"
+            " WHEN NEW.task_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'simulated failure'); END"
+        )
+    db.close()
+
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> str:
+        task = await client.mediaio.imagen_4(prompt="x")
+        return task.task_id
+
+    task_id = run_with(path, body)
+    assert any(
+        task_id in r.getMessage() and "mediagen wait" in r.getMessage() for r in caplog.records
+    )
+    (entry,) = Journal(path).entries()
+    assert entry.state == "unknown" and task_id in (entry.error or "")

@@ -11,9 +11,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..batch import DEFAULT_CONCURRENCY, Outcome, parse_jsonl
+from ..batch import DEFAULT_CONCURRENCY, Outcome, decode_lines, parse_jsonl, read_batch
 from ..client import AsyncClient
-from ..journal import TERMINAL, UNFINISHED, Journal, configured_path
+from ..journal import TERMINAL, UNFINISHED, Journal, JournalUnreadableError, configured_path
+from ..params import ParamsModel, model_for
+from ..recovery import entry_problem, item_keys
 from .common import UsageError, add_output_option, err, json_text, out
 from .progress import Progress
 
@@ -38,6 +40,12 @@ def add_parsers(sub: Any) -> None:
         "resume", help="finish every unfinished task in the journal; download missing files"
     )
     _batch_options(p)
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also take over entries whose owner is recorded on another host"
+        " (a process provably alive on this host is still left alone)",
+    )
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("batch", help='run a JSON-lines file of {"provider", "operation", "params"}')
@@ -64,19 +72,34 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _journal(path: Path | None) -> Journal:
+def _journal_path(path: Path | None) -> Path:
     resolved = configured_path(path)
     if resolved is None:
         raise UsageError(
             "the task journal is turned off (MEDIAGEN_JOURNAL=off); set it or pass --journal"
         )
-    return Journal(resolved)
+    return resolved
+
+
+def _journal(path: Path | None) -> Journal:
+    return Journal(_journal_path(path))
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    journal = _journal(args.journal)
+    path = _journal_path(args.journal)
     states = args.state or (UNFINISHED if args.unfinished else None)
+    if not path.exists():
+        print(f"no tasks in {path}" + (f" with state {', '.join(states)}" if states else ""))
+        return 0
+    try:  # listing writes nothing: a journal on a read-only disk or file still reads
+        journal = Journal(path, read_only=True)
+    except JournalUnreadableError as exc:
+        raise UsageError(str(exc)) from None
     entries = journal.entries(states=states)
+    for entry in entries:  # a bad row is named, and listed with what can be read of it
+        problem = entry_problem(None, entry)
+        if problem:
+            err(f"mediagen: warning: {problem}")
     if args.json:
         print(
             json.dumps(
@@ -94,6 +117,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
                         "created_at": e.created_at,
                         "updated_at": e.updated_at,
                         "files": [path for _, path in e.files],
+                        "params_error": e.params_error,
                     }
                     for e in entries
                 ],
@@ -105,7 +129,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         out(f"no tasks in {journal.path}" + (f" with state {', '.join(states)}" if states else ""))
         return 0
     for e in entries:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created_at))
+        when = (
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created_at))
+            if e.created_at is not None
+            else f"{'?':<16}"
+        )
         extra = f"  {e.error}" if e.error and e.state not in ("succeeded",) else ""
         files = f"  {len(e.files)} file(s)" if e.files else ""
         out(
@@ -116,27 +144,60 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     journal = _journal(args.journal)
-    return asyncio.run(_run(args, journal, None))
+    return asyncio.run(_run(args, journal, None, None))
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
     source = "<stdin>" if str(args.file) == "-" else str(args.file)
     try:
-        lines = (
-            sys.stdin.read().splitlines()
-            if source == "<stdin>"
-            else args.file.read_text(encoding="utf-8").splitlines()
-        )
+        if source == "<stdin>":
+            data = read_batch(sys.stdin.buffer, source)
+        else:
+            with args.file.open("rb") as stream:
+                data = read_batch(stream, source)
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
-    items = parse_jsonl(lines, source)  # every line validated before anything is sent
+    # Every line decoded and validated before anything is sent.
+    items = parse_jsonl(decode_lines(data, source), source)
     if not items:
         raise UsageError(f"{source} has no items")
+    # The file's identity: a re-run of the same file adopts its earlier items (never paying
+    # twice). Standard input has none: each run is new.
+    key = None if source == "<stdin>" else str(args.file.resolve())
     journal = _journal(args.journal)
-    return asyncio.run(_run(args, journal, items))
+    try:
+        return asyncio.run(_run(args, journal, items, key))
+    except KeyboardInterrupt:
+        _explain_interrupt(journal, items, key, source)
+        raise
 
 
-async def _run(args: argparse.Namespace, journal: Journal, items: list[Any] | None) -> int:
+def _explain_interrupt(journal: Journal, items: list[Any], key: str | None, source: str) -> None:
+    """After Ctrl-C: where each item stands, and how to finish without paying twice."""
+    if key is None:
+        err("mediagen: interrupted; `mediagen resume` finishes what was started")
+        return
+    models: list[ParamsModel] = [
+        model_for(f"{i.provider}.{i.operation}").from_dict(i.params) for i in items
+    ]
+    try:
+        states = Counter(
+            entry.state if entry is not None else "not recorded"
+            for entry in (journal.find_item(k) for k in item_keys(models, key))
+        )
+    except Exception:  # the journal is busy or gone: the advice holds all the same
+        states = Counter()
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "states unknown"
+    err(
+        f"mediagen: interrupted: {len(items)} item(s): {summary}. Run `mediagen batch {source}`"
+        " again to finish them: it submits the planned ones once, waits on those already"
+        " submitted and never resubmits one (`mediagen resume` also finishes them)"
+    )
+
+
+async def _run(
+    args: argparse.Namespace, journal: Journal, items: list[Any] | None, key: str | None
+) -> int:
     progress = Progress(enabled=None if not args.json else False)
     states: dict[int, str] = {}
 
@@ -148,15 +209,22 @@ async def _run(args: argparse.Namespace, journal: Journal, items: list[Any] | No
     async with AsyncClient(journal=journal) as client:
         if items is None:
             outcomes = await client.resume(
-                concurrency=args.concurrency, output=args.output, on_update=update
+                force=args.force,
+                concurrency=args.concurrency,
+                output=args.output,
+                on_update=update,
             )
         else:
             outcomes = await client.batch(
-                items, concurrency=args.concurrency, output=args.output, on_update=update
+                items,
+                key=key,
+                concurrency=args.concurrency,
+                output=args.output,
+                on_update=update,
             )
     progress.close()
     _report(args, outcomes, resumed=items is None)
-    return 0 if all(o.ok for o in outcomes) else 1
+    return 1 if any(o.failed for o in outcomes) else 0
 
 
 def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool) -> None:

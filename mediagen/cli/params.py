@@ -13,8 +13,13 @@ from typing import Any
 
 from ..catalog import Operation
 from ..catalog.ir import Param
+from ..defaults import MAX_ANSWER_DEPTH
 from ..errors import ParamError, UnknownParams
+from ..nesting import nested_deeper_than
 from ..params import ParamsModel, model_for
+
+MAX_PARAM_DEPTH = MAX_ANSWER_DEPTH
+"""Deeper JSON values are refused: no parameter nests, and deeper ones would recurse later."""
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -53,6 +58,16 @@ def convert(op: Operation, param: Param, text: str) -> Any:
                     "a JSON list",
                     problem=f"{param.python_name} is not a valid JSON list ({exc})",
                 ) from None
+            except RecursionError:  # the decoder's own limit, far below any 50,000 `[`
+                items = None
+            if items is None or nested_deeper_than(items, MAX_PARAM_DEPTH):
+                raise ParamError(
+                    op.qualified_id,
+                    param.python_name,
+                    text,
+                    f"a JSON list nested at most {MAX_PARAM_DEPTH} levels deep",
+                    problem=f"{param.python_name} is nested too deeply",
+                )
             if not isinstance(items, list):
                 raise ParamError(op.qualified_id, param.python_name, text, "a JSON list")
             return [

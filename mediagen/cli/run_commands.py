@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from ..catalog import Operation, default_catalog
 from ..client import AsyncClient
-from ..engine import AsyncTaskHandle
+from ..engine import RESULT_WARNING, AsyncTaskHandle
 from ..errors import CallError, TaskTimeoutError
 from ..results import Result
 from ..retired import retired_operation
@@ -75,8 +76,24 @@ def _operation(provider: str, operation: str, *, retired_ok: bool = False) -> Op
     return retired_operation(found, operation)
 
 
+def _not_shown_by_us(record: logging.LogRecord) -> bool:
+    """_deliver prints a result's warnings on stderr itself: not twice."""
+    return not getattr(record, RESULT_WARNING, False)
+
+
 @contextlib.asynccontextmanager
 async def _client(emulate: bool) -> AsyncIterator[AsyncClient]:
+    engine_log = logging.getLogger("mediagen.engine")
+    engine_log.addFilter(_not_shown_by_us)
+    try:
+        async with _plain_client(emulate) as client:
+            yield client
+    finally:
+        engine_log.removeFilter(_not_shown_by_us)
+
+
+@contextlib.asynccontextmanager
+async def _plain_client(emulate: bool) -> AsyncIterator[AsyncClient]:
     if not emulate:
         async with AsyncClient() as client:
             yield client
@@ -173,6 +190,8 @@ async def _wait_and_deliver(
 async def _deliver(
     args: argparse.Namespace, client: AsyncClient, op: Operation, result: Result, *, started: float
 ) -> int:
+    for warning in result.warnings:
+        err(f"mediagen: warning: {warning}")
     try:
         paths = await client.download(result, args.output)
     except CallError:

@@ -43,7 +43,7 @@ EMULATOR_CREDENTIALS: dict[str, dict[str, str]] = {
 FAST_POLLING = PollSchedule(initial=0.02, maximum=0.1, factor=1.5, jitter=0.0)
 """A poll schedule that suits the emulator's sub-second tasks."""
 
-Phase = Literal["submit", "poll", "query", "run", "any"]
+Phase = Literal["submit", "poll", "query", "run", "download", "any"]
 FaultKind = Literal[
     "status",
     "vendor_code",
@@ -76,6 +76,10 @@ class Fault:
     None), huge (a JSON-looking body of `size` bytes, streamed with that Content-Length, or
     chunked without one when `chunked`; `written` counts the bytes it managed to send before
     the client hung up).
+
+    phase="download" applies to the artifact files the emulator serves (status, reset and
+    slow; `file` narrows it to file names containing that text, e.g. "-1." for the second
+    file of a result).
     """
 
     kind: FaultKind
@@ -93,13 +97,17 @@ class Fault:
     size: int = 20 * 1024**2
     chunked: bool = False
     written: int = attrs.field(default=0, init=False)
+    file: str | None = None
 
-    def matches(self, provider: str, phase: str, operation: str | None) -> bool:
+    def matches(
+        self, provider: str, phase: str, operation: str | None, file: str | None = None
+    ) -> bool:
         return (
             self.times > 0
             and self.provider in (None, provider)
             and self.phase in ("any", phase)
             and self.operation in (None, operation)
+            and (self.file is None or (file is not None and self.file in file))
         )
 
 
@@ -121,6 +129,8 @@ class _Task:
     duration: float
     outcome: TerminalState
     reason: str | None
+    result: tuple[Any] | None = None
+    """(the vendor's raw result value,) when set_outcome overrode it."""
 
 
 @attrs.frozen
@@ -163,8 +173,10 @@ class Emulator:
         self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, EmulatedTask] = {}
         self._tasks: dict[str, _Task] = {}
-        self._outcomes: dict[str, list[tuple[TerminalState, str | None]]] = {}
-        self._files: dict[str, tuple[bytes, str]] = {}
+        self._outcomes: dict[str, list[tuple[TerminalState, str | None, tuple[Any] | None]]] = {}
+        self._files: dict[str, tuple[bytes, str, str]] = {}
+        self.downloads: list[str] = []
+        """Names of the artifact files served, in order (failed attempts included)."""
         self._routes = self._build_routes()
         self._runner: web.AppRunner | None = None
 
@@ -220,9 +232,17 @@ class Emulator:
         return fault
 
     def set_outcome(
-        self, operation: str, state: TerminalState, reason: str | None = None, *, times: int = 1
+        self,
+        operation: str,
+        state: TerminalState,
+        reason: str | None = None,
+        *,
+        times: int = 1,
+        result: Any = ...,
     ) -> None:
-        """The next `times` tasks of "provider.operation" end in `state` (default: succeeded)."""
+        """The next `times` tasks of "provider.operation" end in `state` (default: succeeded).
+        `result`, when given, is the raw result value a succeeded task answers with instead of
+        its generated files (encoded as the vendor encodes it, e.g. a JSON string for Tomoviee)."""
         provider, _, op_id = operation.partition(".")
         task = self.registry.catalog.provider(provider).task
         if task is None or state not in task.states.values():
@@ -231,7 +251,8 @@ class Emulator:
                 f"{provider} has no vendor status for {state!r}; it has {', '.join(known)}"
             )
         self.registry.catalog.provider(provider).operation(op_id)  # KeyError names known ones
-        self._outcomes.setdefault(operation, []).extend([(state, reason)] * times)
+        override = None if result is ... else (result,)
+        self._outcomes.setdefault(operation, []).extend([(state, reason, override)] * times)
 
     def requests_for(self, provider: str, phase: str | None = None) -> list[RecordedRequest]:
         return [
@@ -277,7 +298,7 @@ class Emulator:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/_files/"):
-            return self._file(request)
+            return await self._file(request)
         raw = await request.read()
         try:
             body: Any = json.loads(raw) if raw else None
@@ -398,9 +419,11 @@ class Emulator:
             return self._error(profile, "not_found", f"task {task_id!r} not found")
         entry = self._tasks[task_id]
         self._refresh(entry)
-        return web.json_response(
-            profile.success(profile.poll_data(entry.task.operation, entry.task))
-        )
+        data = profile.poll_data(entry.task.operation, entry.task)
+        proto = route.provider.task
+        if entry.result is not None and entry.task.state == "succeeded" and proto is not None:
+            data[proto.result_field] = entry.result[0]
+        return web.json_response(profile.success(data))
 
     def _error(self, profile: EmulatorProfile, category: str, message: str) -> web.Response:
         status, payload = profile.error(category, message)
@@ -410,11 +433,11 @@ class Emulator:
 
     def _create_task(self, provider: Provider, op: Operation, task_id: str) -> None:
         queue = self._outcomes.get(op.qualified_id)
-        outcome, reason = queue.pop(0) if queue else ("succeeded", None)
+        outcome, reason, result = queue.pop(0) if queue else ("succeeded", None, None)
         duration = self.durations.get(op.qualified_id, self.duration)
         task = EmulatedTask(task_id=task_id, operation=op, state="queued", progress=0.0, urls={})
         self.tasks[task_id] = task
-        self._tasks[task_id] = _Task(task, time.monotonic(), duration, outcome, reason)
+        self._tasks[task_id] = _Task(task, time.monotonic(), duration, outcome, reason, result)
 
     def _refresh_all(self) -> None:
         for entry in self._tasks.values():
@@ -449,16 +472,40 @@ class Emulator:
             data = _file_bytes(kind, seed, f"{op.qualified_id} {stem}")
             ext, content_type = artifacts.MEDIA_TYPES[kind]
             name = f"{stem}-{index}{ext}"
-            self._files[name] = (data, content_type)
+            self._files[name] = (data, content_type, op.provider)
             urls[kind] = f"{self.url}/_files/{name}"
         return urls
 
-    def _file(self, request: web.Request) -> web.Response:
+    async def _file(self, request: web.Request) -> web.StreamResponse:
         name = request.path.rsplit("/", 1)[-1]
+        self.downloads.append(name)
         found = self._files.get(name)
         if found is None:
             return web.Response(status=404, text="no such file")
-        data, content_type = found
+        data, content_type, provider = found
+        # Only faults aimed at downloads: phase="any" keeps meaning the API calls.
+        fault = next(
+            (
+                f
+                for f in self.faults
+                if f.phase == "download" and f.matches(provider, "download", None, name)
+            ),
+            None,
+        )
+        if fault is not None:
+            fault.times -= 1
+            if fault.kind == "slow":
+                await asyncio.sleep(fault.delay)
+            elif fault.kind == "reset":
+                _drop(request)
+                return web.Response(status=500)
+            else:
+                headers = (
+                    {"Retry-After": f"{fault.retry_after:g}"}
+                    if fault.retry_after is not None
+                    else None
+                )
+                return web.Response(status=fault.status, text=fault.message, headers=headers)
         return web.Response(body=data, content_type=content_type)
 
 
