@@ -16,12 +16,11 @@ from mediagen.catalog.diff import (
     Change,
     diff_catalogs,
     flatten,
-    magnitude,
-    param_changes,
     provider_facts,
     summary,
     version_bump,
 )
+from mediagen.catalog.diff_params import magnitude, param_changes
 from mediagen.catalog.snapshot import catalog_data
 
 OLD = FIXTURES / "diff" / "old"
