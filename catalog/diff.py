@@ -120,6 +120,8 @@ _GROWS_SAFELY = (
     "task.reason_field",
     "response.trace_id_field",
 )
+_DERIVED = ("task.vendor_states",)
+"""Facts the loader derives from others (the typed form of task.states): reported once."""
 _FACT_LABELS = {
     "task.states": "vendor status",
     "vendor_codes": "vendor error code",
@@ -135,7 +137,7 @@ def provider_facts(
     before = flatten({k: v for k, v in old.items() if k not in skip})
     after = flatten({k: v for k, v in new.items() if k not in skip})
     for path in sorted(before.keys() | after.keys()):
-        if before.get(path, _ABSENT) == after.get(path, _ABSENT):
+        if path.startswith(_DERIVED) or before.get(path, _ABSENT) == after.get(path, _ABSENT):
             continue
         head = path.split("[", 1)[0]
         segment = "_".join(head.split(".")[:2])  # e.g. base_url, task_states, auth_credentials

@@ -38,7 +38,7 @@ EXPECTED = {
     ("acme", "paint", None, "operation_id_changed", "breaking"),
     ("acme", "sketch", None, "operation_removed", "breaking"),
     ("beta", None, None, "provider_removed", "breaking"),
-    ("acme", None, None, "auth_credentials_changed", "warning"),
+    ("acme", None, None, "auth_key_name_changed", "warning"),
     ("acme", None, None, "base_url_changed", "warning"),
     ("acme", None, None, "task_states_removed", "warning"),
     ("acme", None, None, "vendor_codes_removed", "warning"),
@@ -86,7 +86,7 @@ def test_messages_say_what_changed(changes: list[Change]) -> None:
     assert "50 to 30 (tightened)" in text["acme.draw(steps) limit_tightened"]
     assert "'JPG'" in text["acme.draw(images) limit_tightened"]
     assert "'a' to 'b'" in text["acme.draw(style) default_changed"]
-    assert "header 'X-Key' -> 'X-Api-Key'" in text["acme auth_credentials_changed"]
+    assert "'X-Key' -> 'X-Api-Key'" in text["acme auth_key_name_changed"]
     assert "'waiting'" in text["acme task_states_removed"]
     assert "can no longer map" in text["acme task_states_removed"]
 

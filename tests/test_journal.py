@@ -54,8 +54,9 @@ def test_a_task_is_journaled_from_intent_to_files(tmp_path: Path) -> None:
     assert states[0] == "pending" and states[1] == "queued" and states[-1] == "succeeded"
     assert "running" in states
     assert entry.result is not None and entry.result.artifacts[0].kind == "audio"
-    ((url, saved),) = entry.files
-    assert url == entry.result.artifacts[0].url and Path(saved).exists()
+    assert len(entry.files) == 2  # qty=2: two files, each journaled
+    for (url, saved), artifact in zip(entry.files, entry.result.artifacts, strict=True):
+        assert url == artifact.url and Path(saved).exists()
 
 
 def test_the_intent_survives_a_lost_submit_answer(tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ def test_where_polling_needs_the_operation_the_error_says_so() -> None:
         mediaio,
         task=attrs.evolve(
             mediaio.task,
-            result=attrs.evolve(mediaio.task.result, path="/generation/{model}/result/{task_id}"),
+            poll=attrs.evolve(mediaio.task.poll, path="/generation/{model}/result/{task_id}"),
         ),
     )
     with pytest.raises(ConfigurationError, match="needs more than the task id"):
