@@ -12,6 +12,7 @@ import keyword
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import provider_v1
@@ -64,6 +65,15 @@ def default_root() -> Path:
 @functools.cache
 def default_catalog() -> Catalog:
     return load_catalog(default_root())
+
+
+def load_catalog_source(spec: str, working: Path) -> Catalog | dict[str, Any]:
+    """A catalog named the ways `mediagen diff` accepts: a catalog or provider folder, one
+    operations file (read with `working`'s provider facts), a generate snapshot (returned as
+    its plain data) or `git:REV` (`working` as committed at REV). See `sources.py`."""
+    from .sources import load_source
+
+    return load_source(spec, working)
 
 
 def load_catalog(root: Path) -> Catalog:

@@ -18,6 +18,7 @@ import attrs
 from mediagen import __version__
 from mediagen.catalog import Catalog, load_catalog
 from mediagen.catalog.errors import DuplicateName
+from mediagen.catalog.snapshot import SNAPSHOT_FILE, render_snapshot
 
 from .models import render_models
 from .schema import model_class, provider_class
@@ -57,6 +58,7 @@ def render(catalog: Catalog, digests: Mapping[str, str]) -> dict[str, str]:
         files[f"{provider.name}/__init__.py"] = top + render_provider_init(provider)
         files[f"{provider.name}/models.py"] = top + render_models(provider)
         files[f"{provider.name}/endpoints.py"] = top + render_endpoints(provider)
+    files[SNAPSHOT_FILE] = render_snapshot(catalog)  # what the next generate compares against
     return dict(sorted(files.items()))
 
 
@@ -117,11 +119,12 @@ def _check_names(catalog: Catalog) -> None:
 def existing_files(out_dir: Path) -> set[str]:
     if not out_dir.is_dir():
         return set()
-    return {
+    found = {
         p.relative_to(out_dir).as_posix()
         for p in out_dir.rglob("*.py")
         if "__pycache__" not in p.parts
     }
+    return found | ({SNAPSHOT_FILE} if (out_dir / SNAPSHOT_FILE).is_file() else set())
 
 
 def check(catalog_dir: Path, out_dir: Path) -> Drift:

@@ -439,7 +439,8 @@ async def _run_job(
     would stop the other items."""
     engine = client._engine
     try:
-        _, op = engine.operation(job.provider, job.operation)
+        # A task already submitted is finished even if its operation has since been retired.
+        _, op = engine.operation(job.provider, job.operation, retired_ok=job.params is None)
         if op.kind == "query":
             assert job.params is not None
             notify(job, "running")

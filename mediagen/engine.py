@@ -45,6 +45,7 @@ from .params import ParamsModel
 from .protocol import retry_after
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result
+from .retired import retired_operation
 from .retry import backoff, decide, jittered, not_found_is_transient
 from .secrets import Scrubber, scrubber_for, secret_values
 from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, query_pairs
@@ -83,6 +84,7 @@ class Engine:
         self.max_download_bytes = max_download_bytes
         self.transport = Transport(self.timeouts, max_response_bytes=max_response_bytes)
         self._targets: dict[str, Target] = {}
+        self._retired: dict[tuple[str, str], Operation] = {}
 
     def with_options(
         self,
@@ -106,6 +108,7 @@ class Engine:
         if timeouts is None:
             clone.transport = self.transport
         clone._targets = self._targets
+        clone._retired = self._retired
         return clone
 
     def __repr__(self) -> str:
@@ -131,12 +134,22 @@ class Engine:
         base_url = self.target(spec).base_url
         return None if base_url == spec.base_url.rstrip("/") else base_url
 
-    def operation(self, provider: str, operation: str) -> tuple[ProviderStrategies, Operation]:
+    def operation(
+        self, provider: str, operation: str, *, retired_ok: bool = False
+    ) -> tuple[ProviderStrategies, Operation]:
+        """The operation and its provider's strategies. With `retired_ok` (polling a task), an
+        operation that left the catalog is a stand-in when the task can be finished by id."""
         strategies = self.strategies(provider)
         try:
             return strategies, strategies.provider.operation(operation)
         except KeyError as exc:
-            raise ConfigurationError(exc.args[0]) from None
+            if not retired_ok:
+                raise ConfigurationError(exc.args[0]) from None
+        key = (provider, operation)
+        if key not in self._retired:
+            self._retired[key] = retired_operation(strategies.provider, operation)
+            log.warning("operation %s.%s is retired; finishing task by id", provider, operation)
+        return strategies, self._retired[key]
 
     def _for_params(self, params: ParamsModel, kind: str) -> tuple[ProviderStrategies, Operation]:
         provider, _, op_id = type(params).OPERATION.partition(".")
@@ -374,7 +387,7 @@ class Engine:
         self, provider: str, operation: str, task_id: str, hint: PollHint | None = None
     ) -> TaskStatus:
         """Poll once. `hint` collects the answer's Retry-After (a failed poll's too)."""
-        strategies, op = self.operation(provider, operation)
+        strategies, op = self.operation(provider, operation, retired_ok=True)
         call = Call(strategies.provider, op, "poll", task_id)
         try:
             request = strategies.task.poll_request(op, task_id)
@@ -396,12 +409,12 @@ class Engine:
         return status if hint.seconds is None else attrs.evolve(status, poll_after=hint.seconds)
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
-        strategies, op = self.operation(provider, operation)
+        strategies, op = self.operation(provider, operation, retired_ok=True)
         return self.polling or strategies.task.poll_schedule(op)
 
     def result_of(self, provider: str, operation: str, task_id: str, status: TaskStatus) -> Result:
         """The Result of a finished task, or the error its terminal state means."""
-        strategies, op = self.operation(provider, operation)
+        strategies, op = self.operation(provider, operation, retired_ok=True)
         if status.state != "succeeded":
             what = {
                 "failed": "the task failed",
@@ -509,7 +522,7 @@ class Engine:
         return {url: Path(path) for url, path in files if Path(path).is_file()}
 
     def task(self, provider: str, operation: str, task_id: str) -> AsyncTaskHandle:
-        _, op = self.operation(provider, operation)
+        _, op = self.operation(provider, operation, retired_ok=True)
         if op.kind != "task":
             raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks")
         if not task_id or not task_id.strip():
@@ -609,7 +622,7 @@ class AsyncTaskHandle:
         """
         loop = asyncio.get_running_loop()
         schedule = self._engine.schedule(self.provider, self.operation)
-        _, op = self._engine.operation(self.provider, self.operation)
+        _, op = self._engine.operation(self.provider, self.operation, retired_ok=True)
         limit = (
             timeout if timeout is not None else WAIT_TIMEOUT.get(op.output, WAIT_TIMEOUT["none"])
         )

@@ -67,7 +67,8 @@ def entry_problem(engine: Engine | None, entry: Entry) -> str | None:
         return f"{where}: {entry.row_error}"
     if engine is not None:
         try:
-            engine.operation(entry.provider, entry.operation)
+            # A task already sent is finished even if its operation has left the catalog.
+            engine.operation(entry.provider, entry.operation, retired_ok=entry.state != "planned")
         except (ConfigurationError, KeyError) as exc:
             return f"{where}: unknown operation ({exc})"
     if entry.state == "planned":

@@ -20,7 +20,8 @@ os.environ["MEDIAGEN_PLUGINS"] = ""
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-GOLDEN_CATALOG = TESTS / "fixtures" / "golden_catalog"
+FIXTURES = TESTS / "fixtures"
+GOLDEN_CATALOG = FIXTURES / "golden_catalog"
 GOLDEN_OUTPUT = TESTS / "golden"
 
 

@@ -1,8 +1,31 @@
-"""The shipped catalog: 39 operations with the public ids, and the vendor facts encoded."""
+"""The shipped catalog: 39 operations with the public ids, and the vendor facts encoded.
+
+Media.io's facts are read from a pinned copy of its export (tests/fixtures/mediaio_export):
+dropping a new export into catalog/ must not break these tests (`mediagen diff` reports what
+a new export changes); the Tomoviee and EdrawMax YAML are our own and tested as shipped.
+"""
 
 from __future__ import annotations
 
-from mediagen.catalog import NO_DEFAULT, Catalog
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from mediagen.catalog import NO_DEFAULT, Catalog, default_root, load_catalog
+
+MEDIAIO_EXPORT = FIXTURES / "mediaio_export" / "c_api_doc_detail.json"
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    """The shipped catalog with the pinned Media.io export in place of the live one."""
+    root: Path = tmp_path_factory.mktemp("pinned") / "catalog"
+    shutil.copytree(default_root(), root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copyfile(MEDIAIO_EXPORT, root / "mediaio" / MEDIAIO_EXPORT.name)
+    return load_catalog(root)
+
 
 MEDIAIO_IDS = [
     "credits",

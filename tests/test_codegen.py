@@ -29,7 +29,8 @@ def test_golden_record() -> None:
             (GOLDEN_OUTPUT / rel).write_text(text, encoding="utf-8")
     recorded = {
         p.relative_to(GOLDEN_OUTPUT).as_posix(): p.read_text(encoding="utf-8")
-        for p in sorted(GOLDEN_OUTPUT.rglob("*.py"))
+        for p in sorted(GOLDEN_OUTPUT.rglob("*"))
+        if p.suffix in (".py", ".json") and "__pycache__" not in p.parts
     }
     assert list(recorded) == list(files)
     for rel, text in files.items():

@@ -18,6 +18,7 @@ from ..catalog import CatalogError
 from ..errors import ConfigurationError, MediagenError, ParamError
 from . import (
     catalog_commands,
+    diff_command,
     emulate_command,
     generate_command,
     journal_commands,
@@ -68,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
         run_commands,
         journal_commands,
         generate_command,
+        diff_command,
         emulate_command,
         plugins_command,
     ):

@@ -18,7 +18,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .common import UsageError
+from ..catalog.diff import diff_catalogs
+from ..catalog.diff_report import headline
+from ..catalog.snapshot import SNAPSHOT_FILE, CatalogData, read_snapshot
+from .common import UsageError, out
 
 
 def add_parsers(sub: Any) -> None:
@@ -53,6 +56,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         for line in drift.lines():
             print(f"  {line}", file=sys.stderr)
         return 1
+    before = read_snapshot(out_dir / SNAPSHOT_FILE)
     drift = write(catalog_dir, out_dir)
     for line in drift.lines():
         print(
@@ -61,10 +65,28 @@ def cmd_generate(args: argparse.Namespace) -> int:
             .replace("extra:  ", "removed:")
         )
     print(f"{out_dir}: {'up to date' if drift.clean else 'regenerated'}")
+    _report_changes(before, out_dir)
     return 0
 
 
 CONFIG_KEYS = ("catalog", "output")
+
+
+def _report_changes(before: CatalogData | None, out_dir: Path) -> None:
+    """What the catalog change means for callers, against the catalog last generated from."""
+    if before is None:
+        print(f"no earlier {SNAPSHOT_FILE} in {out_dir}: nothing to compare the catalog with")
+        return
+    after = read_snapshot(out_dir / SNAPSHOT_FILE)
+    assert after is not None  # just written
+    changes = diff_catalogs(before, after)
+    if not changes:
+        print("catalog changes since the last generate: none")
+        return
+    print(f"catalog changes since the last generate: {headline(changes)}")
+    for change in changes:
+        out(f"  {change.severity}: {change.where}: {change.message}")
+    print("see `mediagen diff` for the full report (--format markdown for a changelog)")
 
 
 def _checkout_dirs(catalog: Path | None, out: Path | None) -> tuple[Path, Path]:

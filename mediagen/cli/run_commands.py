@@ -17,6 +17,7 @@ from ..engine import RESULT_WARNING, AsyncTaskHandle
 from ..errors import CallError, TaskTimeoutError
 from ..registry import default_registry
 from ..results import Result
+from ..retired import retired_operation
 from .common import UsageError, add_output_option, err, json_text, out
 from .params import build_params
 from .progress import Progress
@@ -61,12 +62,19 @@ def _common_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _operation(provider: str, operation: str) -> Operation:
-    catalog = default_registry().catalog
+def _operation(provider: str, operation: str, *, retired_ok: bool = False) -> Operation:
+    """The catalog's operation; with `retired_ok` (waiting on a task), a stand-in for one that
+    left the catalog, when its provider can finish tasks by id."""
     try:
-        return catalog.provider(provider).operation(operation)
+        found = default_registry().catalog.provider(provider)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
+    try:
+        return found.operation(operation)
+    except KeyError as exc:
+        if not retired_ok:
+            raise UsageError(exc.args[0]) from None
+    return retired_operation(found, operation)
 
 
 def _not_shown_by_us(record: logging.LogRecord) -> bool:
@@ -143,7 +151,7 @@ async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
-    op = _operation(args.provider, args.operation)
+    op = _operation(args.provider, args.operation, retired_ok=True)
     if op.kind != "task":
         raise UsageError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks to wait for")
     return asyncio.run(_wait(args, op))
