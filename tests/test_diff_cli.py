@@ -170,6 +170,18 @@ def test_git_revision_against_the_working_catalog(
     )
 
 
+def test_in_a_plugin_root_new_is_the_catalog_its_tool_table_names(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugin = tmp_path / "acme-plugin"
+    shutil.copytree(NEW, plugin / "acme_mediagen" / "catalog")
+    (plugin / "pyproject.toml").write_text(
+        '[tool.mediagen]\ncatalog = "acme_mediagen/catalog"\noutput = "acme_mediagen/generated"\n'
+    )
+    monkeypatch.chdir(plugin)
+    assert kinds(report(capsys, str(OLD))) == kinds(report(capsys, str(OLD), str(NEW)))
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_git_revision_outside_a_checkout(
     capsys: pytest.CaptureFixture[str], tmp_path: Path

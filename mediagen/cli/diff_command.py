@@ -18,6 +18,7 @@ from ..catalog.sources import names_one_provider
 from ..journal import UNFINISHED, Journal, configured_path
 from ..retired import polls_by_task_id
 from .common import UsageError, err, out
+from .generate_command import tool_config
 
 _GONE = frozenset({"operation_removed", "operation_id_changed"})
 
@@ -109,14 +110,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _working_catalog(explicit: Path | None) -> Path:
-    """--catalog, else the checkout's catalog/ found from the working directory upward, else
-    the catalog installed with the package."""
+    """--catalog, else the catalog a `[tool.mediagen]` table names (a plugin's root) or the
+    checkout's catalog/, found from the working directory upward, else the catalog installed
+    with the package."""
     if explicit is not None:
         if not any(explicit.glob(f"*/{PROVIDER_FILE}")):
             raise UsageError(f"--catalog {explicit}: not a catalog folder (no */{PROVIDER_FILE})")
         return explicit
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
+        config = tool_config(folder / "pyproject.toml")
+        if config is not None:
+            return folder / config["catalog"]
         if any((folder / "catalog").glob(f"*/{PROVIDER_FILE}")):
             return folder / "catalog"
     return default_root()

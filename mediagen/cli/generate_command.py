@@ -96,7 +96,7 @@ def _checkout_dirs(catalog: Path | None, out: Path | None) -> tuple[Path, Path]:
         return catalog, out
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
-        config = _tool_config(folder / "pyproject.toml")
+        config = tool_config(folder / "pyproject.toml")
         if config is not None:
             return catalog or folder / config["catalog"], out or folder / config["output"]
         if any((folder / "catalog").glob("*/provider.yaml")) and (folder / "generated").is_dir():
@@ -107,7 +107,7 @@ def _checkout_dirs(catalog: Path | None, out: Path | None) -> tuple[Path, Path]:
     )
 
 
-def _tool_config(pyproject: Path) -> dict[str, str] | None:
+def tool_config(pyproject: Path) -> dict[str, str] | None:
     """The [tool.mediagen] table of a pyproject.toml, checked; None when there is none."""
     if not pyproject.is_file():
         return None
