@@ -27,7 +27,7 @@ from .errors import MediagenError, ParamError
 from .journal import UNFINISHED
 from .params import ParamsModel, model_for
 from .recovery import RESUBMITTABLE, Plan, item_keys, missing_files, plan
-from .results import Result
+from .results import Result, artifacts_json
 from .strategies import TaskStatus
 
 if TYPE_CHECKING:
@@ -86,16 +86,7 @@ class Outcome:
         return self.state not in ("succeeded", "skipped")
 
     def to_json(self) -> dict[str, Any]:
-        artifacts = []
-        if self.result is not None:
-            artifacts = [
-                {"url": a.url, "kind": a.kind, "path": str(p.resolve()) if p else None}
-                for a, p in zip(
-                    self.result.artifacts,
-                    [*self.paths, *([None] * len(self.result.artifacts))],
-                    strict=False,
-                )
-            ]
+        artifacts = artifacts_json(self.result, self.paths) if self.result is not None else []
         return {
             "index": self.index,
             "provider": self.provider,
@@ -103,7 +94,7 @@ class Outcome:
             "task_id": self.task_id,
             "state": self.state,
             "artifacts": artifacts,
-            "error": str(self.error) if self.error else None,
+            "error": self.error.to_json() if self.error else None,
             "raw": self.result.raw if self.result is not None else self.data,
         }
 

@@ -180,9 +180,14 @@ class AsyncClient(AsyncProviders):
             self._endpoint_cache[provider] = getattr(load(provider), async_name)(self._engine)
         return self._endpoint_cache[provider]
 
-    def task(self, provider: str, operation: str, task_id: str) -> AsyncTaskHandle:
-        """A handle on a task submitted earlier (by this process or another), from its id."""
-        return self._engine.task(provider, operation, task_id)
+    def task(
+        self, provider: str, operation: str, task_id: str, *, journal: bool = True
+    ) -> AsyncTaskHandle:
+        """A handle on a task submitted earlier (by this process or another), from its id.
+
+        With `journal=False` the task is not recorded in the journal (e.g. to check with one
+        `status()` that the vendor knows the id before adopting it)."""
+        return self._engine.task(provider, operation, task_id, journal=journal)
 
     async def download(
         self, result: Result, directory: str | Path, *, overwrite: bool = False

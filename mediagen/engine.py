@@ -106,7 +106,21 @@ class Engine:
         return clone
 
     def __repr__(self) -> str:
-        return f"Engine(base_urls={self.base_urls!r}, credentials={self.credentials!r}, journal={self.journal!r})"
+        return f"Engine(base_urls={self._base_urls_in_effect()!r}, credentials={self.credentials!r}, journal={self.journal!r})"
+
+    def _base_urls_in_effect(self) -> dict[str, str]:
+        """The overridden base URLs, from the arguments or the environment (a repr that
+        showed only the arguments would hide where the requests really go)."""
+        shown = {}
+        for provider in self.registry.catalog.providers:
+            try:
+                target = self.target(provider)
+            except MediagenError:  # a bad override: say what was given, it fails on use
+                target = None
+            url = target.base_url if target is not None else self.base_urls.get(provider.name)
+            if url and (target is None or target.overridden):
+                shown[provider.name] = url
+        return shown
 
     async def close(self) -> None:
         await self.transport.close()
@@ -456,7 +470,9 @@ class Engine:
             return {}
         return {url: Path(path) for url, path in files if Path(path).is_file()}
 
-    def task(self, provider: str, operation: str, task_id: str) -> AsyncTaskHandle:
+    def task(
+        self, provider: str, operation: str, task_id: str, *, journal: bool = True
+    ) -> AsyncTaskHandle:
         _, op = self.operation(provider, operation)
         if op.kind != "task":
             raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks")
@@ -464,7 +480,7 @@ class Engine:
             raise ConfigurationError("a task id is required")
         task_id = task_id.strip()
         entry = None
-        if self.journal is not None:
+        if self.journal is not None and journal:
             try:
                 entry = self.journal.adopt(
                     provider, operation, task_id, origin=self.origin(provider)
@@ -499,7 +515,10 @@ class AsyncTaskHandle:
         self._result: Result | None = None
 
     def __repr__(self) -> str:
-        state = self.last_status.state if self.last_status else "unknown"
+        if self.last_status is not None:
+            state = self.last_status.state
+        else:  # submitted here: queued, as the journal says; known only by id: not polled yet
+            state = "queued" if self._submitted_at is not None else "not polled yet"
         return f"<Task {self.provider}.{self.operation} {self.task_id} {state}>"
 
     async def status(self) -> TaskStatus:
@@ -620,7 +639,8 @@ class AsyncTaskHandle:
         return entry.updated_at if submitted_here else None
 
     def _timeout(self, limit: float) -> TaskTimeoutError:
-        state = self.last_status.state if self.last_status else "unknown"
+        # Not polled yet: as the journal and --json say, a submitted task is queued.
+        state = self.last_status.state if self.last_status else "queued"
         return TaskTimeoutError(
             f"stopped waiting after {limit:g}s; the task is still {state}",
             provider=self.provider,

@@ -92,6 +92,7 @@ def _fail(
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a finite number", bool: "true or false"}
+_PLURAL_NAMES = {str: "strings", int: "integers", float: "finite numbers", bool: "true/false values"}
 
 
 def is_type(kind: type) -> Validator:
@@ -130,7 +131,7 @@ def is_list_of(kind: type) -> Validator:
                 inst,
                 attribute,
                 value,
-                f"a list of {_TYPE_NAMES[kind]} values",
+                f"a list of {_PLURAL_NAMES[kind]}",
                 problem=f"{attribute.name} must be a list, got {type(value).__name__}",
             )
         for index, item in enumerate(value):
@@ -141,7 +142,7 @@ def is_list_of(kind: type) -> Validator:
                     inst,
                     attribute,
                     value,
-                    f"a list of {_TYPE_NAMES[kind]} values",
+                    f"a list of {_PLURAL_NAMES[kind]}",
                     problem=f"{attribute.name}[{index}]={shown(item)} is not {_TYPE_NAMES[kind]}",
                 )
 
@@ -154,9 +155,29 @@ def one_of(*allowed: Any) -> Validator:
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         # `True in (1,)` is true in Python: compare types too, so 1 never passes for "1" or True.
         if not any(value == a and type(value) is type(a) for a in allowed):
+            kinds = {type(a) for a in allowed}
+            if type(value) not in kinds and len(kinds) == 1:
+                # counts=2 where the vendor wants "2": say so, or the message reads as if 2
+                # were simply not among '1', '2', '3', '4'.
+                (kind,) = kinds
+                name = _TYPE_NAMES.get(kind, kind.__name__)
+                _fail(
+                    inst,
+                    attribute,
+                    value,
+                    f"{name}, one of {listed}",
+                    problem=f"{attribute.name}={shown(value)} is {_type_name(value)}, not {name}",
+                )
             _fail(inst, attribute, value, listed)
 
     return check
+
+
+def _type_name(value: Any) -> str:
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return _TYPE_NAMES[kind] if kind is not bool else "a boolean"
+    return f"a {type(value).__name__}"
 
 
 def max_length(limit: int) -> Validator:

@@ -260,8 +260,9 @@ def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -
             "succeeded",
         ]
         for outcome, (kind, (_, reason)) in zip(outcomes, BAD_ROWS.items(), strict=False):
-            assert f"journal entry {bad[kind]} " in outcome["error"] and reason in outcome["error"]
-        assert f"journal entry {strange} " in outcomes[len(BAD_ROWS)]["error"]
+            message = outcome["error"]["message"]
+            assert f"journal entry {bad[kind]} " in message and reason in message
+        assert f"journal entry {strange} " in outcomes[len(BAD_ROWS)]["error"]["message"]
         assert len(emu.requests_for("mediaio", "poll")) >= 1  # the good rows went on
         assert emu.requests_for("mediaio", "submit") == []  # no bad planned row was sent
     after = Journal(path)
