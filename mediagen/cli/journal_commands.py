@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from ..client import AsyncClient
 from ..journal import TERMINAL, UNFINISHED, Journal, JournalUnreadableError, configured_path
 from ..params import ParamsModel, model_for
 from ..recovery import entry_problem, item_keys
-from .common import UsageError, add_output_option, err, json_text, out
+from .common import UsageError, add_output_option, check_credentials, err, json_text, out
 from .progress import Progress
+from .run_commands import check_output_folder
 
 STATES = (*UNFINISHED, *TERMINAL)
 
@@ -28,7 +30,12 @@ def add_parsers(sub: Any) -> None:
         "--state", action="append", choices=STATES, help="only these states (repeatable)"
     )
     p.add_argument("--unfinished", action="store_true", help="only tasks not finished yet")
-    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument(
+        "--limit", type=int, metavar="N", help="only the N most recent tasks (N >= 1)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print a JSON list (times in ISO 8601, UTC)"
+    )
     p.add_argument(
         "--journal",
         type=Path,
@@ -85,10 +92,22 @@ def _journal(path: Path | None) -> Journal:
     return Journal(_journal_path(path))
 
 
+def _iso(when: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 in UTC, the form other tools read."""
+    if when is None:
+        return None
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds")
+
+
 def cmd_tasks(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit {args.limit}; allowed: a whole number of 1 or more")
     path = _journal_path(args.journal)
     states = args.state or (UNFINISHED if args.unfinished else None)
     if not path.exists():
+        if args.json:
+            print("[]")
+            return 0
         print(f"no tasks in {path}" + (f" with state {', '.join(states)}" if states else ""))
         return 0
     try:  # listing writes nothing: a journal on a read-only disk or file still reads
@@ -96,6 +115,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     except JournalUnreadableError as exc:
         raise UsageError(str(exc)) from None
     entries = journal.entries(states=states)
+    if args.limit is not None:
+        entries = entries[-args.limit :]
     for entry in entries:  # a bad row is named, and listed with what can be read of it
         problem = entry_problem(None, entry)
         if problem:
@@ -114,8 +135,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
                         "error": e.error,
                         "batch": e.batch,
                         "item": e.item,
-                        "created_at": e.created_at,
-                        "updated_at": e.updated_at,
+                        "created_at": _iso(e.created_at),
+                        "updated_at": _iso(e.updated_at),
                         "files": [path for _, path in e.files],
                         "params_error": e.params_error,
                     }
@@ -138,12 +159,21 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_concurrency(args: argparse.Namespace) -> None:
+    if args.concurrency < 1:
+        raise UsageError(
+            f"--concurrency {args.concurrency}; allowed: a whole number of 1 or more"
+        )
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
+    _check_concurrency(args)
     journal = _journal(args.journal)
     return asyncio.run(_run(args, journal, None, None))
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    _check_concurrency(args)
     source = "<stdin>" if str(args.file) == "-" else str(args.file)
     try:
         data = sys.stdin.buffer.read() if source == "<stdin>" else args.file.read_bytes()
@@ -153,6 +183,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     items = parse_jsonl(decode_lines(data, source), source)
     if not items:
         raise UsageError(f"{source} has no items")
+    # One error for the whole file, not one rejected journal row per item.
+    check_credentials(item.provider for item in items)
+    check_output_folder(args.output)
     # The file's identity: a re-run of the same file adopts its earlier items (never paying
     # twice). Standard input has none: each run is new.
     key = None if source == "<stdin>" else str(args.file.resolve())
@@ -190,7 +223,7 @@ def _explain_interrupt(journal: Journal, items: list[Any], key: str | None, sour
 async def _run(
     args: argparse.Namespace, journal: Journal, items: list[Any] | None, key: str | None
 ) -> int:
-    progress = Progress(enabled=None if not args.json else False)
+    progress = Progress(enabled=not args.json)
     states: dict[int, str] = {}
 
     def update(index: int, state: str) -> None:

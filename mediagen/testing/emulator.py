@@ -131,6 +131,24 @@ class _Task:
     reason: str | None
     result: tuple[Any] | None = None
     """(the vendor's raw result value,) when set_outcome overrode it."""
+    copies: int = 1
+    """How many results of each file kind the request asked for (counts, qty)."""
+
+
+COPIES_PARAMS = ("counts", "qty")
+"""Parameters by which a caller asks for several results (Media.io counts, Tomoviee qty)."""
+
+
+def _copies(params: Mapping[str, Any]) -> int:
+    """How many of each file a task should produce: the request's counts/qty, else 1 (the
+    request was validated already; anything odd counts as 1)."""
+    for name in COPIES_PARAMS:
+        try:
+            value = int(params[name])
+        except (KeyError, TypeError, ValueError):
+            continue
+        return max(1, min(value, 16))
+    return 1
 
 
 @attrs.frozen
@@ -400,7 +418,7 @@ class Emulator:
             return self._error(profile, "invalid_param", str(exc))
         if op.kind == "task":
             task_id = uuid.uuid4().hex
-            self._create_task(provider, op, task_id)
+            self._create_task(provider, op, task_id, copies=_copies(params))
             return web.json_response(profile.success(profile.submit_data(task_id)))
         if op.kind == "sync":
             urls = self._make_files(profile, op, uuid.uuid4().hex)
@@ -431,13 +449,17 @@ class Emulator:
 
     # -- tasks and files ----------------------------------------------------------------------
 
-    def _create_task(self, provider: Provider, op: Operation, task_id: str) -> None:
+    def _create_task(
+        self, provider: Provider, op: Operation, task_id: str, *, copies: int = 1
+    ) -> None:
         queue = self._outcomes.get(op.qualified_id)
         outcome, reason, result = queue.pop(0) if queue else ("succeeded", None, None)
         duration = self.durations.get(op.qualified_id, self.duration)
         task = EmulatedTask(task_id=task_id, operation=op, state="queued", progress=0.0, urls={})
         self.tasks[task_id] = task
-        self._tasks[task_id] = _Task(task, time.monotonic(), duration, outcome, reason, result)
+        self._tasks[task_id] = _Task(
+            task, time.monotonic(), duration, outcome, reason, result, copies=copies
+        )
 
     def _refresh_all(self) -> None:
         for entry in self._tasks.values():
@@ -461,19 +483,30 @@ class Emulator:
             if entry.outcome == "succeeded":
                 profile = self.registry.strategies(task.operation.provider).emulator
                 assert profile is not None
-                task.urls = self._make_files(profile, task.operation, task.task_id)
+                task.urls = self._make_files(
+                    profile, task.operation, task.task_id, copies=entry.copies
+                )
             else:
                 task.reason = entry.reason or f"emulated {entry.outcome.replace('_', ' ')}"
 
-    def _make_files(self, profile: EmulatorProfile, op: Operation, stem: str) -> dict[str, str]:
+    def _make_files(
+        self, profile: EmulatorProfile, op: Operation, stem: str, *, copies: int = 1
+    ) -> dict[str, str]:
+        """The files of a finished operation, `copies` of each kind (counts/qty asked for
+        more than one): keyed by kind, then `kind-2`, `kind-3`..."""
         urls: dict[str, str] = {}
-        for index, kind in enumerate(profile.file_kinds(op)):
+        kinds = [
+            (kind if copy == 1 else f"{kind}-{copy}", kind)
+            for copy in range(1, copies + 1)
+            for kind in profile.file_kinds(op)
+        ]
+        for index, (key, kind) in enumerate(kinds):
             seed = zlib.crc32(f"{stem}/{index}".encode()) & 0xFFFF
             data = _file_bytes(kind, seed, f"{op.qualified_id} {stem}")
             ext, content_type = artifacts.MEDIA_TYPES[kind]
             name = f"{stem}-{index}{ext}"
             self._files[name] = (data, content_type, op.provider)
-            urls[kind] = f"{self.url}/_files/{name}"
+            urls[key] = f"{self.url}/_files/{name}"
         return urls
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
