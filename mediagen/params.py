@@ -11,10 +11,12 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Self, cast
+from urllib.parse import urlsplit
 
 import attrs
 
 from .errors import MissingParams, ParamError, UnknownParams, shown
+from .hosts import is_loopback
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
@@ -169,6 +171,42 @@ def one_of(*allowed: Any) -> Validator:
                     problem=f"{attribute.name}={shown(value)} is {_type_name(value)}, not {name}",
                 )
             _fail(inst, attribute, value, listed)
+
+    return check
+
+
+URL_ALLOWED = "an https URL the vendor can fetch (or http on loopback, e.g. the emulator)"
+
+
+def url_problem(value: str) -> str | None:
+    """Why value is not a URL a vendor (or the local emulator) can fetch, or None."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and host and is_loopback(host):
+        return None
+    if not parts.scheme or "://" not in value:
+        return "is not a URL: the vendor fetches this input itself, so a local file name or path will not do; upload the file and pass its https URL"
+    if parts.scheme == "http":
+        return "is plain http to another machine; the vendor needs https"
+    return f"is a {parts.scheme}: URL; the vendor needs https"
+
+
+def is_url() -> Validator:
+    """A URL the vendor fetches (or each item of a list of them): https, or http on a
+    loopback address for the local emulator. Runs after the type check."""
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        items = value if isinstance(value, list | tuple) else [value]
+        for index, item in enumerate(items):
+            problem = url_problem(item) if isinstance(item, str) else None
+            if problem:
+                name = attribute.name if items is not value else f"{attribute.name}[{index}]"
+                _fail(inst, attribute, value, URL_ALLOWED, problem=f"{name}={shown(item)} {problem}")
 
     return check
 

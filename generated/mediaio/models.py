@@ -42,7 +42,7 @@ class NanoBananaParams(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.nano_banana'
 
     images: list[str] = _attrs.field(
-        validator=[_v.is_list_of(str), _v.max_items(9)],
+        validator=[_v.is_list_of(str), _v.max_items(9), _v.is_url()],
     )
     """The URLs of the input images. Supported formats include PNG, JPEG, and JPG. File size must
     be between 0.0 MB and 20.0 MB. Image resolution must be between 300x300 and 1280x1280.
@@ -69,7 +69,7 @@ class Seedream40Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.seedream_4_0'
 
     images: list[str] = _attrs.field(
-        validator=[_v.is_list_of(str), _v.max_items(9)],
+        validator=[_v.is_list_of(str), _v.max_items(9), _v.is_url()],
     )
     """The URLs of the input images. Supported formats include PNG, JPEG, and JPG. File size must
     be between 0.0 MB and 10.0 MB. Image resolution must be between 300x300 and 1280x1280.
@@ -96,7 +96,7 @@ class NanoBananaProParams(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.nano_banana_pro'
 
     images: list[str] = _attrs.field(
-        validator=[_v.is_list_of(str), _v.max_items(9)],
+        validator=[_v.is_list_of(str), _v.max_items(9), _v.is_url()],
     )
     """The URLs of the input images. Supported formats include PNG, JPEG, and JPG. File size must
     be between 0.0 MB and 20.0 MB. Image resolution must be between 300x300 and 1280x1280.
@@ -129,7 +129,7 @@ class Wan26Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.wan_2_6'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, and BMP. File
     size must be between 0.0 MB and 10.0 MB. Image resolution must be between 300x300 and
@@ -174,7 +174,7 @@ class Wan22Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.wan_2_2'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, and BMP. File
     size must be between 0.0 MB and 10.0 MB. Image resolution must be between 300x300 and
@@ -207,7 +207,7 @@ class Hailuo02Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.hailuo_02'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, GIF, and HEIC.
     File size must be between 0.0 MB and 20.0 MB. Image resolution must be between 300x300 and
@@ -240,7 +240,7 @@ class Kling21Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.kling_2_1'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, GIF, and HEIC.
     File size must be between 0.0 MB and 20.0 MB. Image resolution must be between 300x300 and
@@ -273,7 +273,7 @@ class ViduQ3Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.vidu_q3'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, and JPG. File size must be
     between 0.0 MB and 10.0 MB. Image resolution must be between 150x150 and 4000x4000. Aspect
@@ -312,7 +312,7 @@ class Kling25TurboParams(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.kling_2_5_turbo'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, GIF, and HEIC.
     File size must be between 0.0 MB and 20.0 MB. Image resolution must be between 300x300 and
@@ -345,7 +345,7 @@ class GoogleVeo31Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.google_veo_3_1'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include JPG, JPEG, PNG, WEBP, GIF, and HEIC.
     File size must be between 0.0 MB and 50.0 MB. Image resolution must be between 300x300 and
@@ -390,7 +390,7 @@ class Kling30Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.kling_3_0'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, GIF, and HEIC.
     File size must be between 0.0 MB and 20.0 MB. Image resolution must be between 300x300 and
@@ -435,7 +435,7 @@ class Hailuo23Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.hailuo_2_3'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, GIF, and HEIC.
     File size must be between 0.0 MB and 20.0 MB. Image resolution must be between 300x300 and
@@ -467,7 +467,7 @@ class ViduQ2Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.vidu_q2'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, GIF, and HEIC.
     File size must be between 0.0 MB and 10.0 MB. Image resolution must be between 150x150 and
@@ -500,7 +500,7 @@ class Wan25Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.wan_2_5'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, and BMP. File
     size must be between 0.0 MB and 10.0 MB. Image resolution must be between 300x300 and
@@ -532,7 +532,7 @@ class Kling26Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.kling_2_6'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, JPG, WEBP, GIF, and HEIC.
     File size must be between 0.0 MB and 20.0 MB. Image resolution must be between 300x300 and
@@ -565,14 +565,14 @@ class MotionControlKling26Params(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.motion_control_kling_2_6'
 
     video: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input video. Supported formats include MP4 and MOV. File size must be between
     0.0 MB and 100.0 MB. Video resolution must be between 720x720 and 2160x2160. Frame rate must
     be between 24 and 60 FPS. Duration must be between 3 and 30 seconds."""
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include PNG, JPEG, and JPG. File size must be
     between 0.0 MB and 10.0 MB. Image resolution must be between 300x300 and 4000x4000. Aspect
@@ -741,7 +741,7 @@ class GoogleVeo31FastParams(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'mediaio.google_veo_3_1_fast'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """The URL of the input image. Supported formats include JPG, JPEG, PNG, WEBP, GIF, and HEIC.
     File size must be between 0.0 MB and 50.0 MB. Image resolution must be between 300x300 and

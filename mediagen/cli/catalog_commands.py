@@ -102,6 +102,8 @@ def _param_facts(p: Param) -> list[str]:
     facts = []
     if p.name != p.python_name:
         facts.append(f"wire name: {p.name}")
+    if p.format == "uri":
+        facts.append("a URL the vendor fetches: https (http only on loopback, for the emulator)")
     if p.enum is not None:
         facts.append(
             "allowed: "

@@ -226,7 +226,12 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Where clients reach it: a wildcard listen address (0.0.0.0, ::) is reached on
+        loopback, and an IPv6 address is bracketed."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def base_urls(self) -> dict[str, str]:
