@@ -115,7 +115,7 @@ class Engine:
         for provider in self.registry.catalog.providers:
             try:
                 target = self.target(provider)
-            except MediagenError:  # a bad override: say what was given, it fails on use
+            except ConfigurationError:  # a bad override: show what was given; it fails on use
                 target = None
             url = target.base_url if target is not None else self.base_urls.get(provider.name)
             if url and (target is None or target.overridden):
@@ -515,6 +515,7 @@ class AsyncTaskHandle:
         self._result: Result | None = None
 
     def __repr__(self) -> str:
+        state: str
         if self.last_status is not None:
             state = self.last_status.state
         else:  # submitted here: queued, as the journal says; known only by id: not polled yet

@@ -94,7 +94,12 @@ def _fail(
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a finite number", bool: "true or false"}
-_PLURAL_NAMES = {str: "strings", int: "integers", float: "finite numbers", bool: "true/false values"}
+_PLURAL_NAMES = {
+    str: "strings",
+    int: "integers",
+    float: "finite numbers",
+    bool: "true/false values",
+}
 
 
 def is_type(kind: type) -> Validator:
@@ -206,7 +211,9 @@ def is_url() -> Validator:
             problem = url_problem(item) if isinstance(item, str) else None
             if problem:
                 name = attribute.name if items is not value else f"{attribute.name}[{index}]"
-                _fail(inst, attribute, value, URL_ALLOWED, problem=f"{name}={shown(item)} {problem}")
+                _fail(
+                    inst, attribute, value, URL_ALLOWED, problem=f"{name}={shown(item)} {problem}"
+                )
 
     return check
 

@@ -111,7 +111,9 @@ def add_output_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def dotted_arguments(provider: str | None, rest: list[str]) -> tuple[str | None, str | None, list[str]]:
+def dotted_arguments(
+    provider: str | None, rest: list[str]
+) -> tuple[str | None, str | None, list[str]]:
     """A command's PROVIDER OPERATION and the arguments after them, where the first may be
     `provider.operation` (then the next argument is not the operation)."""
     if provider and "." in provider:

@@ -54,7 +54,9 @@ async def _serve(args: argparse.Namespace) -> None:
                 f"{args.host} port {args.port} is in use (another `mediagen emulate`?);"
                 " allowed: a free port (--port N), or --port 0 to pick one"
             ) from None
-        raise UsageError(f"cannot listen on {args.host} port {args.port}: {exc.strerror or exc}")
+        raise UsageError(
+            f"cannot listen on {args.host} port {args.port}: {exc.strerror or exc}"
+        ) from None
     try:
         print(f"mediagen emulator on {emulator.url}; point a client at it with:", flush=True)
         reachable = is_loopback(urlsplit(emulator.url).hostname or "")

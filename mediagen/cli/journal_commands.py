@@ -30,12 +30,8 @@ def add_parsers(sub: Any) -> None:
         "--state", action="append", choices=STATES, help="only these states (repeatable)"
     )
     p.add_argument("--unfinished", action="store_true", help="only tasks not finished yet")
-    p.add_argument(
-        "--limit", type=int, metavar="N", help="only the N most recent tasks (N >= 1)"
-    )
-    p.add_argument(
-        "--json", action="store_true", help="print a JSON list (times in ISO 8601, UTC)"
-    )
+    p.add_argument("--limit", type=int, metavar="N", help="only the N most recent tasks (N >= 1)")
+    p.add_argument("--json", action="store_true", help="print a JSON list (times in ISO 8601, UTC)")
     p.add_argument(
         "--journal",
         type=Path,
@@ -161,9 +157,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def _check_concurrency(args: argparse.Namespace) -> None:
     if args.concurrency < 1:
-        raise UsageError(
-            f"--concurrency {args.concurrency}; allowed: a whole number of 1 or more"
-        )
+        raise UsageError(f"--concurrency {args.concurrency}; allowed: a whole number of 1 or more")
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

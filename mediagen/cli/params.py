@@ -118,7 +118,9 @@ def convert_scalar(op: Operation, param: Param, type_name: str, text: str) -> An
 def describe_params(op: Operation) -> str:
     """The operation's parameters for `run PROVIDER OPERATION --help`: name, type, whether
     required, and allowed values; `mediagen describe` has the rest."""
-    lines = [f"{op.qualified_id} parameters ({op.name}; `mediagen describe {op.provider} {op.id}` has more):"]
+    lines = [
+        f"{op.qualified_id} parameters ({op.name}; `mediagen describe {op.provider} {op.id}` has more):"
+    ]
     if not op.params:
         lines.append("  none")
     for p in op.params:

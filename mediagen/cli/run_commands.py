@@ -55,7 +55,12 @@ def add_parsers(sub: Any) -> None:
         epilog=RUN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("-h", "--help", action="store_true", help="show this help; after PROVIDER OPERATION, also its parameters")
+    p.add_argument(
+        "-h",
+        "--help",
+        action="store_true",
+        help="show this help; after PROVIDER OPERATION, also its parameters",
+    )
     p.add_argument("provider", nargs="?", help="provider, or provider.operation as `list` shows")
     p.add_argument(
         "rest",
@@ -387,5 +392,3 @@ async def _demo(output: Path) -> int:
             out(f"  {path}")
     out(f"All artifacts are in {output.resolve()}")
     return 0
-
-

@@ -77,7 +77,7 @@ class PaintParams(_v.ParamsModel):
 
     webhook: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """Where to POST the finished job."""
 
@@ -95,7 +95,7 @@ class JobParams(_v.ParamsModel):
 
     webhook: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """Where to POST the finished job."""
 
@@ -108,6 +108,6 @@ class SketchParams(_v.ParamsModel):
 
     webhook: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """Where to POST the finished job."""
