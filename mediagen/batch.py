@@ -175,6 +175,9 @@ class _Job:
     journal_id: int | None
     task_id: str | None = None
     last_state: str | None = None
+    output: str | Path | None = None
+    """Where this item's files go, when not where the whole run's go (a resumed entry's
+    journaled folder)."""
 
 
 async def run_batch(
@@ -231,6 +234,7 @@ async def run_batch(
             batch=batch_id,
             item=index,
             item_key=item_key,
+            output=str(Path(output).resolve()) if output is not None else None,
         )
         jobs.append(_Job(index, provider, operation, model, entry))
     try:
@@ -288,10 +292,15 @@ async def resume(
     jobs: list[_Job] = []
     outcomes: list[Outcome] = []
     for entry in journal.entries(states=(*UNFINISHED, "succeeded")):
-        if entry.state == "succeeded" and (output is None or not missing_files(entry)):
+        # Files go where the submitting command said; an entry that named no folder (a
+        # library call that never asked for files) only where this resume's `output` says.
+        folder = entry.output or output
+        if entry.state == "succeeded" and (folder is None or not missing_files(entry)):
             continue  # finished: nothing to claim
-        step = plan(journal, client._engine, entry, force=force, output=output)
+        step = plan(journal, client._engine, entry, force=force, output=folder)
         _adopt(step, len(jobs) + len(outcomes), jobs, outcomes, done_is_silent=True)
+        if jobs and jobs[-1].journal_id == entry.id:
+            jobs[-1].output = folder
     try:
         done = await _run_jobs(client, jobs, concurrency, output, on_update)
     finally:
@@ -380,7 +389,7 @@ async def _run_jobs(
 
     async def one(job: _Job) -> Outcome:
         async with limit(job.provider):
-            return await _run_job(client, job, output, notify)
+            return await _run_job(client, job, job.output or output, notify)
 
     return list(await asyncio.gather(*(one(job) for job in jobs)))
 

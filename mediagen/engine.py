@@ -238,10 +238,11 @@ class Engine:
                 await asyncio.sleep(delay)
 
     async def submit(
-        self, params: ParamsModel, *, journal_id: int | None = None
+        self, params: ParamsModel, *, journal_id: int | None = None, output: str | None = None
     ) -> AsyncTaskHandle:
         """Submit a task. With a journal, the intent is written first (or `journal_id`, a
-        planned entry, is used), then the task id or what became of the submit."""
+        planned entry, is used), then the task id or what became of the submit. `output` is
+        journaled with the intent: the folder `resume` downloads the result into."""
         strategies, op = self._for_params(params, "task")
         task_id, entry = await self._write(
             strategies,
@@ -250,6 +251,7 @@ class Engine:
             params,
             journal_id,
             lambda data: strategies.task.task_id(op, data),
+            output,
         )
         if not self._journal(entry, "record_submitted", task_id):
             # The task exists and is paid for: keep its id where a person finds it (the entry's
@@ -267,7 +269,9 @@ class Engine:
         self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
         return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
 
-    async def run(self, params: ParamsModel, *, journal_id: int | None = None) -> Result:
+    async def run(
+        self, params: ParamsModel, *, journal_id: int | None = None, output: str | None = None
+    ) -> Result:
         """A synchronous operation: the answer is the result."""
         strategies, op = self._for_params(params, "sync")
         (data, artifacts), entry = await self._write(
@@ -277,6 +281,7 @@ class Engine:
             params,
             journal_id,
             lambda data: (data, strategies.results.artifacts(op, data)),
+            output,
         )
         result = Result(
             provider=op.provider, operation=op.id, artifacts=artifacts, raw=data, journal_id=entry
@@ -295,13 +300,14 @@ class Engine:
         params: ParamsModel,
         journal_id: int | None,
         parse: Callable[[Any], Any],
+        output: str | None = None,
     ) -> tuple[Any, int | None]:
         """A request that may create something at the vendor, journaled around it: the intent
         first; after it, rejected (nothing exists) or unknown (the answer was lost or cut off)."""
         call = Call(strategies.provider, op, phase)
         request = strategies.task.submit_request(op, params.to_dict())
         self.preflight(strategies, request)  # what fails here is not an intent: nothing was sent
-        entry = self._intent(op, params, journal_id)
+        entry = self._intent(op, params, journal_id, output)
         try:
             value = await self.call(strategies, call, request, parse)
         except SubmitOutcomeUnknownError as exc:
@@ -316,7 +322,9 @@ class Engine:
             raise
         return value, entry
 
-    def _intent(self, op: Operation, params: ParamsModel, journal_id: int | None) -> int | None:
+    def _intent(
+        self, op: Operation, params: ParamsModel, journal_id: int | None, output: str | None
+    ) -> int | None:
         if self.journal is None:
             return None
         if journal_id is not None:
@@ -326,7 +334,7 @@ class Engine:
                 )
             return journal_id
         return self.journal.record_intent(
-            op.provider, op.id, params.to_dict(), origin=self.origin(op.provider)
+            op.provider, op.id, params.to_dict(), origin=self.origin(op.provider), output=output
         )
 
     def _journal(self, entry: int | None, method: str, *args: Any) -> bool:
@@ -347,7 +355,7 @@ class Engine:
         call = Call(strategies.provider, op, "query")
         request = strategies.task.submit_request(op, params.to_dict())
         self.preflight(strategies, request)
-        entry = self._intent(op, params, journal_id) if journal_id is not None else None
+        entry = self._intent(op, params, journal_id, None) if journal_id is not None else None
         try:
             data = await self.call(strategies, call, request)
         except CallError as exc:

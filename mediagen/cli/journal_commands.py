@@ -42,7 +42,7 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "resume", help="finish every unfinished task in the journal; download missing files"
     )
-    _batch_options(p)
+    _batch_options(p, resuming=True)
     p.add_argument(
         "--force",
         action="store_true",
@@ -57,14 +57,22 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_batch)
 
 
-def _batch_options(p: argparse.ArgumentParser) -> None:
+def _batch_options(p: argparse.ArgumentParser, *, resuming: bool = False) -> None:
     p.add_argument(
         "--concurrency",
         type=int,
         default=DEFAULT_CONCURRENCY,
         help=f"operations in flight per provider (default: {DEFAULT_CONCURRENCY})",
     )
-    add_output_option(p)
+    if resuming:
+        p.add_argument(
+            "--output",
+            type=Path,
+            help="download folder for tasks whose command named none (library calls);"
+            " the others' files go where their command said (it is journaled)",
+        )
+    else:
+        add_output_option(p)
     p.add_argument(
         "--json", action="store_true", help="print one JSON object per item, in input order"
     )
@@ -162,6 +170,8 @@ def _check_concurrency(args: argparse.Namespace) -> None:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     _check_concurrency(args)
+    if args.output is not None:
+        check_output_folder(args.output)
     journal = _journal(args.journal)
     return asyncio.run(_run(args, journal, None, None))
 
@@ -263,5 +273,8 @@ def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool)
                 out(f"      {path}")
         else:
             out(f"  [{o.index}] {label}{task}: {o.state}: {o.error}")
+    folders = sorted({str(p.parent) for o in outcomes for p in o.paths})
+    if resumed and folders:
+        out("files are in: " + ", ".join(folders))
     counts = Counter(o.state for o in outcomes)
     err(f"{len(outcomes)} item(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

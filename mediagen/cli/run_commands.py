@@ -209,11 +209,12 @@ async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
                 progress = Progress(enabled=not args.json)
                 progress.add(op.qualified_id, "running")
                 try:
-                    result = await client.run(params)
+                    result = await client.run(params, output=args.output)
                 finally:
                     progress.close()
                 return await _deliver(args, client, op, result, started=progress.started)
-            task = await client.submit(params)
+            # The folder is journaled with the intent: `resume` puts the files there.
+            task = await client.submit(params, output=None if args.no_wait else args.output)
         except CallError as exc:
             # One vocabulary with `tasks` and batch: refused before a task existed is
             # rejected; a lost answer is unknown (journaled so, never resubmitted).
