@@ -157,7 +157,7 @@ class CallError(MediagenError):
             facts.append(f"task {self.task_id}")
         if self.status is not None:
             facts.append(f"HTTP {self.status}")
-        if self.code is not None:
+        if self.code is not None and str(self.code) != str(self.status):  # not "404, 404"
             facts.append(f"vendor code {self.code}")
         if self.trace_id:
             facts.append(f"trace {self.trace_id}")

@@ -8,6 +8,7 @@ exactly one JSON object (per item for batch/resume) whatever happens, errors inc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sqlite3
@@ -77,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, exc, 1, suffix=where)
     except KeyboardInterrupt:
         note = getattr(args, "interrupt_note", None)
-        err(f"mediagen: interrupted{f'; {note}' if note else ''}")
+        message = f"interrupted{f'; {note}' if note else ''}"
+        with contextlib.suppress(BrokenPipeError):
+            emit_failure(args, KeyboardInterrupt(message))
+        err(f"mediagen: {message}")
         return 130
 
 

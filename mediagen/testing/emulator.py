@@ -439,7 +439,7 @@ class Emulator:
         profile = route.profile
         task_id = profile.poll_task_id(body, path_params)
         if task_id is None or task_id not in self._tasks:
-            return self._error(profile, "not_found", f"task {task_id!r} not found")
+            return self._error(profile, "not_found", "task not found")
         entry = self._tasks[task_id]
         self._refresh(entry)
         data = profile.poll_data(entry.task.operation, entry.task)
