@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
+
 from mediagen.hosts import base_url_env
 from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
 

@@ -237,7 +237,8 @@ def cmd_wait(args: argparse.Namespace) -> int:
         raise UsageError("wait needs PROVIDER OPERATION TASK_ID (or PROVIDER.OPERATION TASK_ID)")
     op = find_operation(provider or "", operation)
     args.task_id = rest[0]
-    json_context(args).update(_doc(op, args.task_id, "unknown", []))
+    # Until the vendor answers, nothing is known of the task's state: null, not a guess.
+    json_context(args).update(_doc(op, args.task_id, None, []))
     if op.kind != "task":
         raise UsageError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks to wait for")
     _check_before_paying(args, op, wait=True)
@@ -311,7 +312,7 @@ async def _deliver(
 def _doc(
     op: Operation,
     task_id: str | None,
-    state: str,
+    state: str | None,
     artifacts: list[dict[str, str | None]],
     raw: Any = None,
 ) -> dict[str, Any]:
