@@ -302,6 +302,8 @@ def valid_value(p: Param) -> Any:
         return p.enum[0]
     if p.type in ("integer", "number"):
         return p.minimum if p.minimum is not None else (p.maximum if p.maximum is not None else 1)
+    if p.format == "uri" and p.type == "string":
+        return "https://example.com/a.png"
     return {"string": "x", "boolean": True, "array": ["https://example.com/a.png"]}[p.type]
 
 

@@ -54,8 +54,9 @@ def test_a_task_is_journaled_from_intent_to_files(tmp_path: Path) -> None:
     assert states[0] == "pending" and states[1] == "queued" and states[-1] == "succeeded"
     assert "running" in states
     assert entry.result is not None and entry.result.artifacts[0].kind == "audio"
-    ((url, saved),) = entry.files
-    assert url == entry.result.artifacts[0].url and Path(saved).exists()
+    # qty=2: two files, each journaled as it was placed.
+    assert sorted(url for url, _ in entry.files) == sorted(a.url for a in entry.result.artifacts)
+    assert len(entry.files) == 2 and all(Path(saved).exists() for _, saved in entry.files)
 
 
 def test_the_intent_survives_a_lost_submit_answer(tmp_path: Path) -> None:
