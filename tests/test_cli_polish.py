@@ -444,7 +444,7 @@ def test_ctrl_c_names_the_task_and_the_command_to_continue(
 def test_resume_downloads_into_the_folder_the_command_named(
     emu: tuple[Emulator, dict[str, str]], tmp_path: Path
 ) -> None:
-    emulator, env = emu
+    _, env = emu
     first, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
     first.mkdir()
     elsewhere.mkdir()
