@@ -17,14 +17,15 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 import attrs
 
 from .catalog import default_catalog
+from .defaults import MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES
 from .engine import AsyncTaskHandle
 from .errors import MediagenError, ParamError
-from .journal import UNFINISHED
+from .journal import TERMINAL
 from .params import ParamsModel, model_for
 from .recovery import RESUBMITTABLE, Plan, item_keys, missing_files, plan
 from .results import Result, artifacts_json
@@ -97,6 +98,41 @@ class Outcome:
             "error": self.error.to_json() if self.error else None,
             "raw": self.result.raw if self.result is not None else self.data,
         }
+
+
+class BatchTooLargeError(BatchInputError):
+    """A batch file, or one of its lines, over its size limit; nothing was sent."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.problems = [problem]
+        MediagenError.__init__(self, f"{source}: {problem}; nothing was sent")
+
+
+def read_batch(stream: BinaryIO, source: str = "batch") -> bytes:
+    """A batch file's bytes, read in chunks so that an endless or huge input stops at the
+    limits (MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES in mediagen.defaults) instead of
+    filling memory: over either one is a BatchTooLargeError."""
+    max_file, max_line = MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES
+    chunks: list[bytes] = []
+    size = line_size = lines = 0  # bytes read; the last line's bytes so far; newlines seen
+    while chunk := stream.read(min(max_line, 1 << 20)):
+        size += len(chunk)
+        if size > max_file:
+            raise BatchTooLargeError(
+                source, f"larger than {max_file} bytes, the limit per batch file; split it"
+            )
+        parts = chunk.split(b"\n")
+        # The length of each line this chunk touches; the first continues the previous chunk's.
+        lengths = [line_size + len(parts[0]), *map(len, parts[1:])]
+        if max(lengths) > max_line:
+            at = lines + 1 + next(i for i, n in enumerate(lengths) if n > max_line)
+            raise BatchTooLargeError(
+                source, f"line {at} is longer than {max_line} bytes, the limit per line"
+            )
+        lines += len(parts) - 1
+        line_size = lengths[-1]
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def decode_lines(data: bytes, source: str = "batch") -> list[str]:
@@ -291,7 +327,9 @@ async def resume(
         raise MediagenError("resume needs the task journal; it is turned off")
     jobs: list[_Job] = []
     outcomes: list[Outcome] = []
-    for entry in journal.entries(states=(*UNFINISHED, "succeeded")):
+    # Every entry but the ended ones: an entry in a state we do not know is a bad row to report.
+    ended = [state for state in TERMINAL if state != "succeeded"]
+    for entry in journal.entries(exclude_states=ended):
         # Files go where the submitting command said; an entry that named no folder (a
         # library call that never asked for files) only where this resume's `output` says.
         folder = entry.output or output

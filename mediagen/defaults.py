@@ -97,6 +97,13 @@ MAX_RESPONSE_BYTES = 8 * 1024**2
 """Refuse API answers (submit, poll, query, run) larger than this (8 MiB): the vendors' JSON
 answers are a few KiB, and a bigger one is refused without being read into memory."""
 
+MAX_BATCH_FILE_BYTES = 64 * 1024**2
+"""Refuse a batch file larger than this (64 MiB, a few hundred thousand items): it is read whole
+and validated before anything is sent, so an endless input (`/dev/zero`) must stop early."""
+
+MAX_BATCH_LINE_BYTES = 1024**2
+"""Refuse a batch file line longer than this (1 MiB): one item's JSON is a few hundred bytes."""
+
 MAX_REDIRECTS = 5
 """Redirects an artifact download may follow (each hop checked again). API calls follow none."""
 

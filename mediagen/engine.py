@@ -32,6 +32,7 @@ from .errors import (
     CallError,
     ConfigurationError,
     GenerationFailedError,
+    MediagenError,
     NotFoundError,
     SubmitOutcomeUnknownError,
     TaskTimeoutError,
@@ -43,7 +44,7 @@ from .params import ParamsModel
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result
 from .retry import backoff, decide, jittered, not_found_is_transient
-from .secrets import scrubber_for, secret_values
+from .secrets import Scrubber, scrubber_for, secret_values
 from .strategies import Call, HttpRequest, TaskStatus
 from .transport import Transport
 
@@ -178,6 +179,9 @@ class Engine:
             response = await self.transport.request(
                 request.method, url, json=request.json, headers=headers
             )
+            body = scrubber.raw(response.body)  # before any error snippet is cut from it
+            if body is not response.body:
+                response = attrs.evolve(response, body=body)
             data = scrubber.data(strategies.errors.check(call, response))
             return parse(data) if parse is not None else data
         except CallError as exc:
@@ -372,11 +376,21 @@ class Engine:
     async def poll(self, provider: str, operation: str, task_id: str) -> TaskStatus:
         strategies, op = self.operation(provider, operation)
         call = Call(strategies.provider, op, "poll", task_id)
+        try:
+            request = strategies.task.poll_request(op, task_id)
+        except MediagenError:
+            raise
+        except Exception as exc:
+            # A plugin's bug, or an id it cannot put in a URL: a located error, never retried
+            # (it fails the same way every time), rather than a bare exception out of wait().
+            raise CallError(
+                f"cannot build the poll request ({type(exc).__name__}: {exc})",
+                provider=provider,
+                operation=operation,
+                task_id=task_id,
+            ) from None
         status: TaskStatus = await self.call(
-            strategies,
-            call,
-            strategies.task.poll_request(op, task_id),
-            lambda data: strategies.task.status(op, data),
+            strategies, call, request, lambda data: strategies.task.status(op, data)
         )
         return status
 
@@ -454,18 +468,33 @@ class Engine:
         def record(url: str, path: Path) -> None:
             self._journal(journal_id, "record_files", [(url, str(path.resolve()))])
 
-        return await save_result(
-            self.transport,
-            provider,
-            self.target(provider),
-            result,
-            Path(directory),
-            overwrite=overwrite,
-            max_bytes=self.max_download_bytes,
-            retry=self.retry,
-            saved=self._saved_files(journal_id),
-            on_saved=record,
-        )
+        try:
+            return await save_result(
+                self.transport,
+                provider,
+                self.target(provider),
+                result,
+                Path(directory),
+                overwrite=overwrite,
+                max_bytes=self.max_download_bytes,
+                retry=self.retry,
+                saved=self._saved_files(journal_id),
+                on_saved=record,
+            )
+        except CallError as exc:
+            # A file host may echo our key too (a redirect's Location, an error page).
+            raise self._download_scrubber(result.provider).error(exc) from None
+
+    def _download_scrubber(self, provider: str) -> Scrubber:
+        """The provider's scrubber; a client with no credentials for it (download-only) has
+        sent none, so there is nothing to scrub."""
+        strategies = self.strategies(provider)
+        try:
+            credentials = self.credentials.resolve(strategies.provider)
+            auth = strategies.auth.headers(credentials)
+        except MediagenError:
+            return scrubber_for(frozenset())
+        return scrubber_for(secret_values(strategies.provider, credentials, auth))
 
     def _saved_files(self, journal_id: int | None) -> dict[str, Path]:
         """Artifact URL -> the file an earlier download of this entry placed, if still there."""

@@ -110,8 +110,9 @@ class Entry:
     result: Result | None
     batch: str | None
     item: int | None
-    created_at: float
-    updated_at: float
+    created_at: float | None
+    """None when the stored value is not a number (see `row_error`); so is updated_at."""
+    updated_at: float | None
     files: tuple[tuple[str, str], ...] = ()
     """(url, path) of each file saved."""
     owner: str | None = None
@@ -127,6 +128,9 @@ class Entry:
     """The parameters as stored."""
     params_error: str | None = None
     """Why the stored parameters could not be read, if they could not."""
+    row_error: str | None = None
+    """What else in the row could not be read (a timestamp that is not a number, a state
+    mediagen does not know), if anything; such a column reads as None."""
 
     @property
     def qualified_operation(self) -> str:
@@ -174,6 +178,7 @@ class Journal:
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
         self._db.row_factory = sqlite3.Row
+        self._db.text_factory = _text  # a TEXT cell with invalid UTF-8 (a hand edit) still reads
         if not read_only:
             self._setup()
 
@@ -234,13 +239,14 @@ class Journal:
 
     def liveness(self, entry: Entry) -> Liveness:
         """Whether another live process works on `entry` (see mediagen.ownership)."""
-        return liveness(self.path, entry.owner, self.owner)
+        return liveness(self.path, entry.owner, self.owner, entry.updated_at)
 
     def held_elsewhere(self, entry: Entry, *, force: bool = False) -> bool:
         """Another live process holds `entry`; with force, only one provably alive on this
-        host counts (an owner recorded on another host is taken over)."""
+        host counts (an owner recorded on another host, or an old-style owner that holds no
+        lock, is taken over)."""
         state = self.liveness(entry)
-        return state == "alive_here" or (state == "alive_elsewhere" and not force)
+        return state == "alive_here" or (state != "free" and not force)
 
     def take(self, entry: Entry) -> bool:
         """Make this process the owner of `entry`, atomically: only if its owner is still the
@@ -445,14 +451,22 @@ class Journal:
         return self._entry(rows[0]) if rows else None
 
     def entries(
-        self, *, states: Sequence[str] | None = None, batch: str | None = None
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        batch: str | None = None,
+        exclude_states: Sequence[str] = (),
     ) -> list[Entry]:
+        """The entries in `states` (all when None) but not in `exclude_states`, oldest first."""
         sql = "SELECT * FROM tasks"
         args: list[Any] = []
         where = []
         if states:
             where.append(f"state IN ({', '.join('?' * len(states))})")
             args.extend(states)
+        if exclude_states:
+            where.append(f"state NOT IN ({', '.join('?' * len(exclude_states))})")
+            args.extend(exclude_states)
         if batch is not None:
             where.append("batch = ?")
             args.append(batch)
@@ -479,20 +493,38 @@ class Journal:
 
         raw_params = str(column("params"))
         params, params_error = _load_params(raw_params)
+        problems: list[str] = []
+
+        def number(name: str) -> Any:
+            value = column(name)
+            if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+                return value
+            problems.append(f"its {name} is not a number ({str(value)[:40]!r})")
+            return None
+
+        state = str(column("state"))
+        if state not in (*UNFINISHED, *TERMINAL):
+            problems.append(
+                f"its state {state[:40]!r} is unknown (known: {', '.join((*UNFINISHED, *TERMINAL))})"
+            )
+        task_id = column("task_id")
+        progress = column("progress")  # only shown, and rewritten by the next poll: no problem
+        if not isinstance(progress, int | float) or isinstance(progress, bool):
+            progress = None
         return Entry(
             id=row["id"],
             provider=str(column("provider")),
             operation=str(column("operation")),
             params=params,
-            task_id=column("task_id"),
-            state=str(column("state")),
-            progress=column("progress"),
+            task_id=None if task_id is None else str(task_id),
+            state=state,
+            progress=progress,
             error=column("error"),
-            result=_load_result(column("result")),
+            result=_load_result(row["id"], column("result")),
             batch=column("batch"),
-            item=column("item"),
-            created_at=column("created_at"),
-            updated_at=column("updated_at"),
+            item=number("item"),
+            created_at=number("created_at"),
+            updated_at=number("updated_at"),
             files=tuple((_py(r["url"]), _py(r["path"])) for r in files),
             owner=column("owner"),
             origin=column("origin"),
@@ -500,6 +532,7 @@ class Journal:
             output=column("output"),
             raw_params=raw_params,
             params_error=params_error,
+            row_error="; ".join(problems) or None,
         )
 
 
@@ -533,9 +566,16 @@ def _sql(value: Any) -> Any:
 
 
 def _py(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogatepass")
-    return value
+    return _text(value) if isinstance(value, bytes) else value
+
+
+def _text(data: bytes) -> str:
+    """A stored string: our own lone surrogates (see `_sql`) come back exactly; bytes that are
+    not UTF-8 at all (a hand edit, a BLOB) as surrogate escapes, so reading never fails."""
+    try:
+        return data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "surrogateescape")
 
 
 def _load_params(text: str) -> tuple[dict[str, Any], str | None]:
@@ -556,13 +596,19 @@ def _dump_result(result: Result) -> str:
     return json.dumps(_converter.unstructure(result), default=str)
 
 
-def _load_result(text: str | None) -> Result | None:
+def _load_result(entry_id: int, text: Any) -> Result | None:
     """A stored result; one that no longer reads (a plugin's odd artifact kind, a hand edit)
-    is logged and skipped, so one row never makes the whole journal unreadable."""
+    is logged on one line and skipped, so one row never makes the whole journal unreadable."""
     if not text:
         return None
     try:
-        return _converter.structure(json.loads(text), Result)
-    except Exception:
-        log.warning("a stored result in the task journal could not be read; skipped", exc_info=True)
+        return _converter.structure(json.loads(str(text)), Result)
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:120]
+        log.warning(
+            "journal entry %s: its stored result could not be read (%s: %s); skipped",
+            entry_id,
+            type(exc).__name__,
+            reason,
+        )
         return None

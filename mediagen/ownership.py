@@ -8,7 +8,9 @@ from a process that may be busy or paused, no clock agreement, and no grace peri
 which a dead owner still looks alive; a reused PID or a new hostname cannot fake it, since the
 token is random. Limit: locks on NFS are not supported (they may not be seen from other
 machines); keep the journal on a local disk. Owners written before locks existed (`pid@host`,
-no token) count as alive only when that PID runs on this host.
+no token) can hold no lock: they count as alive only when that PID runs on this host and (on
+Linux, where a process's start time is known) started before the entry was last written, since
+a process started later merely reuses the PID; `--force` takes them over in any case.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-Liveness = Literal["free", "alive_here", "alive_elsewhere"]
-"""free: nobody provably works on it; alive_here: a live process on this host (its lock is
-held, or an old-style owner's PID runs here); alive_elsewhere: the lock is held by an owner
-recorded on another host (a shared disk), which only --force takes over."""
+Liveness = Literal["free", "alive_here", "alive_elsewhere", "alive_unproven"]
+"""free: nobody provably works on it; alive_here: its lock is held by a process on this host;
+alive_elsewhere: the lock is held by an owner recorded on another host (a shared disk);
+alive_unproven: an old-style owner (no lock) whose PID runs here and may still be it. Only
+--force takes over the last two."""
 
 
 def lock_dir(journal_path: Path) -> Path:
@@ -65,15 +68,23 @@ class OwnerLock:
         self._fd = None
 
 
-def liveness(journal_path: Path, owner: str | None, me: str) -> Liveness:
-    """Whether `owner` (as written on an entry) is a live process other than `me`."""
+def liveness(
+    journal_path: Path, owner: str | None, me: str, updated_at: float | None = None
+) -> Liveness:
+    """Whether `owner` (as written on an entry last updated at `updated_at`, a Unix time) is
+    a live process other than `me`."""
     if not owner or owner == me:
         return "free"
     ident, slash, token = owner.partition("/")
     pid_text, _, host = ident.partition("@")
     here = host == socket.gethostname()
     if not slash:  # written before owner locks existed
-        return "alive_here" if here and _pid_runs(pid_text) else "free"
+        if not here or not _pid_runs(pid_text):
+            return "free"
+        started = _process_start(pid_text)
+        if started is not None and updated_at is not None and started > updated_at + _CLOCK_SLACK:
+            return "free"  # the PID was reused by a process born after the entry was written
+        return "alive_unproven"
     if not token.isalnum() or sys.platform == "win32":
         return "free"
     if _lock_held(lock_dir(journal_path) / f"{token}.lock"):
@@ -113,3 +124,24 @@ def _pid_runs(pid_text: str) -> bool:
     except (PermissionError, ValueError, OverflowError):
         return True
     return True
+
+
+# /proc/stat's boot time has whole seconds: the real owner may look up to this much younger.
+_CLOCK_SLACK = 1.0
+
+
+def _process_start(pid_text: str) -> float | None:
+    """When process `pid_text` started, as a Unix time; None where /proc cannot tell."""
+    try:
+        stat = Path(f"/proc/{int(pid_text)}/stat").read_text(encoding="ascii", errors="replace")
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text(encoding="ascii").splitlines()
+            if line.startswith("btime ")
+        )
+        # Field 22 (starttime, in clock ticks since boot); the command name (field 2) may hold
+        # spaces and parentheses, so count from its closing parenthesis (field 3 onward).
+        ticks = int(stat.rpartition(")")[2].split()[19])
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None

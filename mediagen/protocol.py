@@ -341,8 +341,16 @@ def unique_artifacts(
 
 
 def fill_path(template: str, values: Mapping[str, Any]) -> str:
-    """A path with its {placeholders} filled, each value URL-encoded (no `/` injection)."""
-    return re.sub(r"\{([^{}]+)\}", lambda m: quote(str(values[m.group(1)]), safe=""), template)
+    """A path with its {placeholders} filled, each value URL-encoded (no `/` injection).
+
+    A vendor's task id may hold a lone surrogate (JSON allows `"\\ud800"`): it is sent as the
+    bytes it came as (surrogatepass), so the task is polled as the vendor named it, rather
+    than refused after it was paid for."""
+    return re.sub(r"\{([^{}]+)\}", lambda m: _path_value(values[m.group(1)]), template)
+
+
+def _path_value(value: Any) -> str:
+    return quote(str(value).encode("utf-8", "surrogatepass"), safe="")
 
 
 def _percent(value: Any) -> float | None:

@@ -4,7 +4,7 @@ One decision for both, so neither pays twice: an entry held by another live proc
 to it; a planned one is submitted once; a queued or running one is waited on; a succeeded one
 gives its result (and any missing files); a submit cut off by a crash becomes `unknown` and is
 never sent again. A bad row (unreadable parameters, parameters the catalog no longer accepts,
-an unknown operation) is reported and skipped; the other entries go on.
+an unknown operation or state, a column that is not what it should be) is reported and skipped; the other entries go on.
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ def item_keys(items: Sequence[ParamsModel], scope: str) -> list[str]:
 def entry_problem(engine: Engine | None, entry: Entry) -> str | None:
     """What makes `entry` unusable, if anything: one line naming it."""
     where = f"journal entry {entry.id} ({entry.qualified_operation})"
+    if entry.row_error:
+        return f"{where}: {entry.row_error}"
     if engine is not None:
         try:
             engine.operation(entry.provider, entry.operation)

@@ -112,6 +112,17 @@ class Scrubber:
         """The text with every secret form replaced; the same object when there is none."""
         return text if self._pattern is None else self._pattern.sub(MARKER, text)
 
+    def raw(self, body: bytes) -> bytes:
+        """An answer's body with every secret form replaced, before anything decodes it or
+        cuts a snippet from it (a cut could keep part of a key); the same object when it holds
+        none. Bytes that are not UTF-8 are kept as they are (surrogateescape)."""
+        if self._pattern is None:
+            return body
+        text = body.decode("utf-8", "surrogateescape")
+        if not self._pattern.search(text):
+            return body
+        return self._pattern.sub(MARKER, text).encode("utf-8", "surrogateescape")
+
     def data(self, value: Any) -> Any:
         """Decoded JSON data (dicts, lists, strings, numbers) with every string scrubbed,
         keys included: a cleaned copy, or the value itself when it holds no secret."""

@@ -215,10 +215,13 @@ class Transport:
                 async with self._client().get(url, timeout=timeout, allow_redirects=False) as resp:
                     if resp.status in REDIRECT_STATUSES and "Location" in resp.headers:
                         target = urljoin(url, resp.headers["Location"])
-                        reason = allowed(target)
-                        if reason:
+                        if allowed(target):
+                            # Named by origin and path only: a query string or user info may
+                            # carry anything (a signature, our key), and the verdict depends
+                            # on neither.
+                            shown = _origin(target) + _path(target)
                             raise UnsafeDownloadError(
-                                f"{url} redirects to a refused place: {reason}"
+                                f"{url} redirects to a refused place: {allowed(shown)}"
                             )
                         url = target
                         continue
@@ -264,12 +267,23 @@ def _redirect_refused(status: int, url: str, location: str | None) -> RedirectRe
             "API calls never follow redirects",
             status=status,
         )
+    here = _origin(url)
     target = _origin(urljoin(url, location))
+    # A same-origin Location is named as such: "nothing was sent to <this host>" would deny
+    # the request we just sent it.
+    where = f"another path on {here}" if target == here else target
     return RedirectRefusedError(
-        f"{_origin(url)} answered with a redirect to {target}; API calls never follow "
-        f"redirects, so nothing was sent to {target} and nothing was created there",
+        f"{here} answered with a redirect to {where}; API calls never follow redirects, so"
+        " nothing was sent to the redirect's location and nothing was created there",
         status=status,
     )
+
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
 
 
 def _origin(url: str) -> str:

@@ -130,6 +130,51 @@ def test_a_deeply_nested_submit_answer_is_an_unknown_outcome(tmp_path: Path) -> 
     asyncio.run(go())
 
 
+def test_a_task_id_with_a_lone_surrogate_is_polled_as_the_vendor_named_it(tmp_path: Path) -> None:
+    """JSON allows "\\ud800"; such an id cannot be UTF-8 encoded as is. Its poll goes out with the
+    bytes it came as (surrogatepass), instead of a UnicodeEncodeError on every poll of a paid
+    task."""
+    polled: list[str] = []
+
+    async def submit(request: web.Request) -> web.Response:
+        return web.Response(
+            content_type="application/json", text='{"code":0,"data":{"task_id":"ab\\ud800cd"}}'
+        )
+
+    async def poll(request: web.Request) -> web.Response:
+        polled.append(request.raw_path)
+        data = {"task_id": "x", "status": "completed", "result": {"images": []}}
+        return web.json_response({"code": 0, "data": data})
+
+    async def go() -> None:
+        app = web.Application()
+        app.router.add_post("/generation/result/{tid:.*}", poll)
+        app.router.add_post("/{tail:.*}", submit)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with mediagen.AsyncClient(
+                base_urls={"mediaio": f"http://127.0.0.1:{port}"},
+                credentials=EMULATOR_CREDENTIALS,
+                retry=POLICY,
+                journal=tmp_path / "j.sqlite3",
+            ) as client:
+                task = await client.mediaio.imagen_4(prompt="odd id")
+                assert task.task_id == "ab\ud800cd"
+                result = await task.wait(timeout=30)
+                assert result.task_id == "ab\ud800cd"
+                assert client.journal is not None and task.journal_id is not None
+                assert client.journal.get(task.journal_id).state == "succeeded"
+        finally:
+            await runner.cleanup()
+        assert polled == ["/generation/result/ab%ED%A0%80cd"]
+
+    asyncio.run(go())
+
+
 # -- the command line -------------------------------------------------------------------------
 
 

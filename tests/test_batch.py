@@ -167,6 +167,45 @@ def test_a_batch_file_that_cannot_run_is_a_one_line_error(
     assert not journal.exists()  # nothing journaled, so nothing sent
 
 
+LINE = b'{"provider": "mediaio", "operation": "imagen_4", "params": {"prompt": "x"}}\n'
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("/dev/zero", "line 1 is longer than 1048576 bytes, the limit per line"),
+        ("long-line", "line 3 is longer than 1048576 bytes, the limit per line"),
+        ("big-file", "larger than 4096 bytes, the limit per batch file; split it"),
+    ],
+)
+def test_a_batch_file_over_its_size_limits_is_refused_before_anything(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    expected: str,
+) -> None:
+    """`mediagen batch /dev/zero` used to read without end (3.4 GB in 6 s): the file and each
+    line are capped (mediagen.defaults), read in chunks, and nothing is sent."""
+    from mediagen.cli import main
+    from mediagen.defaults import MAX_BATCH_LINE_BYTES
+
+    monkeypatch.chdir(tmp_path)
+    if source == "/dev/zero" and not Path(source).exists():
+        pytest.skip("no /dev/zero here")
+    path = Path(source) if source.startswith("/") else tmp_path / f"{source}.jsonl"
+    if source == "long-line":
+        path.write_bytes(LINE * 2 + b" " * MAX_BATCH_LINE_BYTES + LINE)
+    elif source == "big-file":
+        monkeypatch.setattr("mediagen.batch.MAX_BATCH_FILE_BYTES", 4096)  # a big file, cheaply
+        path.write_bytes(LINE * (4096 // len(LINE) + 1))
+    journal = tmp_path / "j.sqlite3"
+    assert main(["batch", str(path), "--journal", str(journal)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"mediagen: error: {path}: {expected}; nothing was sent"
+    assert not journal.exists()  # nothing journaled, so nothing sent
+
+
 # -- a re-run of the same batch adopts its earlier items: nothing is paid for twice ------------
 
 

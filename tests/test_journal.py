@@ -271,6 +271,62 @@ def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -
     assert after.get(strange).state == "queued" and after.get(good).state == "succeeded"
 
 
+def test_undecodable_odd_and_unknown_rows_are_reported_on_one_line_each(tmp_path: Path) -> None:
+    from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
+
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    good = journal.record_intent("edrawmax", "mindmap", {"prompt": "z"}, state="planned")
+    bad_sql = {  # each leaves the row unusable, and used to crash `tasks` or `resume`
+        "params=x'fffe00'": "not valid JSON",  # a BLOB that is not UTF-8
+        "params=CAST(x'7b22ff22' AS TEXT)": "not valid JSON",  # TEXT holding invalid UTF-8
+        "created_at='yesterday', updated_at='x'": "created_at is not a number ('yesterday')",
+        "state='weird'": "state 'weird' is unknown",
+    }
+    bad = {}
+    for sql, reason in bad_sql.items():
+        entry = journal.record_intent("mediaio", "imagen_4", {"prompt": "x"}, state="planned")
+        journal._db.execute(f"UPDATE tasks SET {sql} WHERE id = ?", (entry,))
+        bad[entry] = reason
+    odd_result = journal.record_intent("mediaio", "imagen_4", {"prompt": "y"})
+    journal.record_submitted(odd_result, "t-2")
+    journal._db.execute(
+        "UPDATE tasks SET result = '{bad', state = 'succeeded' WHERE id = ?", (odd_result,)
+    )
+    journal.close()
+
+    listed = cli("tasks", "--journal", str(path), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "Traceback" not in listed.stderr
+    assert len(listed.stdout.splitlines()) == len(bad) + 2  # what can be read is listed
+    for entry, reason in bad.items():
+        (line,) = [x for x in listed.stderr.splitlines() if f"journal entry {entry} " in x]
+        assert reason in line
+    (line,) = [x for x in listed.stderr.splitlines() if f"journal entry {odd_result}:" in x]
+    assert "result could not be read" in line  # a warning on one line, not a traceback
+    assert any(x.split()[1] == "?" for x in listed.stdout.splitlines())  # the bad timestamp
+
+    with EmulatorThread(duration=0.05) as emu:
+        env = {
+            **os.environ,
+            "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
+            **{f"MEDIAGEN_{p.upper()}_BASE_URL": url for p, url in emu.base_urls.items()},
+        }
+        resumed = cli("resume", "--journal", str(path), "--json", cwd=tmp_path, env=env)
+        assert "Traceback" not in resumed.stderr
+        assert resumed.returncode == 1, resumed.stderr  # bad rows are failures to look at
+        outcomes = [json.loads(line) for line in resumed.stdout.splitlines()]
+        assert [o["state"] for o in outcomes] == [
+            "succeeded",
+            *(["rejected"] * 3),  # planned, so never sent: rejected with the reason
+            "invalid",  # the unknown state: left as it is
+        ]
+        for outcome, (entry, reason) in zip(outcomes[1:], bad.items(), strict=True):
+            assert f"journal entry {entry} " in outcome["error"] and reason in outcome["error"]
+        assert emu.requests_for("mediaio", "submit") == []  # no bad planned row was sent
+    assert Journal(path).get(good).state == "succeeded"
+
+
 # -- task ids are keyed per origin; any str is stored ------------------------------------------
 
 

@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -147,15 +148,16 @@ def test_an_old_journal_is_migrated_and_its_owners_judged_by_pid(tmp_path: Path)
         for owner in (f"{os.getpid()}@{host}", "1@another-host", f"{2**22 + 7}@{host}"):
             db.execute(
                 "INSERT INTO tasks (provider, operation, params, task_id, state, created_at,"
-                " updated_at, owner) VALUES ('mediaio', 'imagen_4', '{}', ?, 'queued', 0, 0, ?)",
-                (f"t-{owner}", owner),
+                " updated_at, owner) VALUES ('mediaio', 'imagen_4', '{}', ?, 'queued', ?, ?, ?)",
+                (f"t-{owner}", time.time(), time.time(), owner),
             )
     journal = Journal(path)
     live, other_host, dead = journal.entries()
     assert (live.origin, live.item_key) == (None, None)
-    # An old-style owner: alive only if its PID runs on this host (another host: free).
+    # An old-style owner: possibly alive only if its PID runs on this host (another host:
+    # free); it holds no lock, so that is never proof (--force takes it over).
     assert [journal.liveness(e) for e in (live, other_host, dead)] == [
-        "alive_here",
+        "alive_unproven",
         "free",
         "free",
     ]
@@ -163,6 +165,36 @@ def test_an_old_journal_is_migrated_and_its_owners_judged_by_pid(tmp_path: Path)
     again = journal.record_intent("mediaio", "imagen_4", {}, origin="http://127.0.0.1:9")
     journal.record_submitted(again, live.task_id or "")
     assert journal.get(live.id).task_id == live.task_id
+
+
+def test_an_old_style_owner_with_a_reused_pid_is_resumed_and_force_takes_any(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    reused, maybe_live = (
+        journal.record_intent("edrawmax", "flowchart", FLOWCHART, state="planned") for _ in range(2)
+    )
+    # Owners written before owner locks (`pid@host`, no token), naming a live PID (ours).
+    old_style = f"{os.getpid()}@{socket.gethostname()}"
+    journal._set(maybe_live, owner=old_style)  # written now: the PID may still be its owner
+    with journal._tx() as db:  # written long before this PID's process started: reused
+        db.execute(
+            "UPDATE tasks SET owner = ?, updated_at = 1000 WHERE id = ?", (old_style, reused)
+        )
+    with EmulatorThread(duration=0.05) as emu:
+        point_at(monkeypatch, emu)
+        code, outcomes = resume(capsys, path)
+        assert code == 0
+        expected = ["succeeded", "skipped"] if sys.platform == "linux" else ["skipped", "skipped"]
+        assert [o["state"] for o in outcomes] == expected
+        # It can hold no lock, so nothing proves it alive: --force takes it over.
+        code, outcomes = resume(capsys, path, "--force")
+        assert code == 0
+        assert {o["state"] for o in outcomes} == {"succeeded"}
+        assert len(emu.requests_for("edrawmax", "run")) == 2
+    assert {journal.get(e).state for e in (reused, maybe_live)} == {"succeeded"}
 
 
 RESUMER = [sys.executable, "-m", "mediagen", "resume", "--json", "--output"]

@@ -159,6 +159,54 @@ def test_secret_values_split_a_scheme_from_its_token_only() -> None:
     assert secret_values(tomoviee, creds, auth) == {TOMOVIEE_SECRET, f"Basic {token}", token}
 
 
+# The length of the snippet of a non-JSON error body that an error quotes (mediagen.protocol).
+SNIPPET = 80
+
+
+@pytest.mark.parametrize("offset", [SNIPPET - 20, SNIPPET - 13, SNIPPET - 1, SNIPPET, 3])
+def test_a_key_in_a_non_json_error_body_is_scrubbed_before_the_snippet_is_cut(
+    offset: int, tmp_path: Path
+) -> None:
+    """A 500 with an HTML body holding the key at `offset`: cutting the snippet first used to
+    keep the part of the key before the cut, which no scrubber recognises."""
+    from aiohttp import web
+
+    body = ("<html>" + "x" * SNIPPET)[:offset] + MEDIAIO_KEY + "</html>"
+
+    async def fail(request: web.Request) -> web.Response:
+        return web.Response(status=500, text=body, content_type="text/html")
+
+    async def go() -> tuple[str, str]:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", fail)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with mediagen.AsyncClient(
+                base_urls={"mediaio": f"http://127.0.0.1:{port}"},
+                credentials=CREDENTIALS,
+                retry=mediagen.RetryPolicy(attempts=1),
+                journal=tmp_path / "j.sqlite3",
+            ) as client:
+                with pytest.raises(MediagenError) as caught:
+                    await client.mediaio.imagen_4(prompt="a cat")
+                assert client.journal is not None
+                (entry,) = client.journal.entries()
+                return str(caught.value), str(entry.error)
+        finally:
+            await runner.cleanup()
+
+    message, journaled = asyncio.run(go())
+    assert "non-JSON body" in message and "non-JSON body" in journaled
+    for text in (message, journaled):
+        # Not even a piece of the key: any 6 characters of it in a row.
+        pieces = [MEDIAIO_KEY[i : i + 6] for i in range(len(MEDIAIO_KEY) - 5)]
+        assert not any(piece in text for piece in pieces), text
+
+
 async def _workload(emu: Emulator, journal: Path, message: Callable[[str], str]) -> list[str]:
     """Media.io echoing its key in a result, a failed task's data and an error's trace id;
     Tomoviee echoing its secret in a failure reason and an error message."""

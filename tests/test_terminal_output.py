@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +22,12 @@ from mediagen.cli.common import json_text, printable
 from mediagen.cli.progress import Progress
 from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
 
-HOSTILE = "id-\x1b]0;pwned\x07-\x1b[2J-\x9b31m-\x7f-\x85-end"
-# Everything a terminal may act on, except the newline that ends our lines.
-RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+HOSTILE = "id-\x1b]0;pwned\x07-\x1b[2J-\x9b31m-\x7f-\x85-\u202edne\u2066-\u061c-end"
+# Everything a terminal may act on, except the newline that ends our lines; and the bidi
+# controls, which reorder what follows them (RIGHT-TO-LEFT OVERRIDE makes "dne" read "end").
+RAW_CONTROL = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def assert_safe(label: str, text: str) -> None:
@@ -35,6 +40,7 @@ def test_printable_escapes_controls_and_keeps_ordinary_text() -> None:
     assert printable("café 日本 ok/\\path") == "café 日本 ok/\\path"
     assert printable("a\x1b[2Jb\x07c\x9bd\x7fe\nf\tg") == "a\\x1b[2Jb\\x07c\\x9bd\\x7fe\\x0af\\x09g"
     assert printable("x\ud800y") == "x\\ud800y"
+    assert printable("a\u202eb\u200fc\u2069d\u061ce") == "a\\u202eb\\u200fc\\u2069d\\u061ce"
     assert printable(3) == "3"
 
 
@@ -92,6 +98,7 @@ def test_a_hostile_task_id_in_run_no_wait_tasks_and_wait(
     assert main(["run", *RECOGNITION, "--no-wait"]) == 0
     run = capsys.readouterr()
     assert "\\x1b]0;pwned\\x07" in run.out  # shown, as visible escapes
+    assert "\\u202edne\\u2066" in run.out
     assert_safe("run --no-wait stdout", run.out)
     assert_safe("run --no-wait stderr", run.err)
 
@@ -102,10 +109,13 @@ def test_a_hostile_task_id_in_run_no_wait_tasks_and_wait(
 
     assert main(["tasks"]) == 0
     table = capsys.readouterr().out
-    assert table.count("\\x1b[2J") == 2
+    assert table.count("\\x1b[2J") == table.count("\\u202e") == 2
     assert_safe("tasks", table)
 
-    # The emulator does not know the id it made up: the error names the task.
+    # The emulator does not know the id it made up: the error names the task. (An hour old, so
+    # "not found" is no longer the vendor's lag: the wait fails at once.)
+    with sqlite3.connect(os.environ["MEDIAGEN_JOURNAL"]) as db:
+        db.execute("UPDATE tasks SET updated_at = updated_at - 3600")
     assert main(["wait", "tomoviee", "image_recognition", HOSTILE]) == 1
     waited = capsys.readouterr()
     assert "\\x9b31m" in waited.err

@@ -7,12 +7,15 @@ Every server here is real and on loopback: the emulator (an aiohttp app) or a sm
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -131,6 +134,87 @@ def test_poll_redirected_elsewhere_is_refused(provider: str, operation: str) -> 
             assert (await task.wait()).artifacts  # the fault used up, the task goes on
 
     asyncio.run(go())
+
+
+def test_a_download_redirect_to_a_refused_place_shows_no_query_and_no_key(
+    tmp_path: Path,
+) -> None:
+    """An artifact whose URL redirects to another origin with our key in its path and query
+    string (percent-encoded and base64): `run --json` names the refused place by origin and
+    path, and no form of the key reaches its output or the journal."""
+    key = EMULATOR_CREDENTIALS["mediaio"]["api_key"] + "/x+y"
+    forms = (key, quote(key, safe=""), base64.b64encode(key.encode()).decode())
+
+    async def go() -> tuple[int, str, str]:
+        async def submit(request: web.Request) -> web.Response:
+            return web.json_response({"code": 0, "data": {"task_id": "t-1"}})
+
+        async def poll(request: web.Request) -> web.Response:
+            image = {"url": f"{base}/files/a.png"}
+            data = {"task_id": "t-1", "status": "completed", "result": {"images": [image]}}
+            return web.json_response({"code": 0, "data": data})
+
+        async def redirect(request: web.Request) -> web.Response:
+            target = f"http://localhost:{port}/s/{forms[1]}.png?k={forms[1]}&b={forms[2]}"
+            return web.Response(status=302, headers={"Location": target})
+
+        app = web.Application()
+        app.router.add_post("/generation/result/{tid}", poll)
+        app.router.add_post("/{tail:.*}", submit)
+        app.router.add_get("/files/a.png", redirect)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "MEDIAGEN_JOURNAL": str(tmp_path / "j.sqlite3"),
+            "MEDIAGEN_MEDIAIO_BASE_URL": base,
+            "MEDIAIO_API_KEY": key,
+        }
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "mediagen", "run", "mediaio", "imagen_4", "prompt=x"),
+                "--json",
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+        finally:
+            await runner.cleanup()
+        return proc.returncode or 0, out.decode(), err.decode()
+
+    code, out, err = asyncio.run(go())
+    assert code == 1, err
+    # The path is shown, scrubbed: the provider's scrubber covers download errors too.
+    assert "redirects to a refused place" in err and "/s/***.png" in err
+    assert "?k=" not in err + out and "&b=" not in err + out
+    journaled = sqlite3.connect(tmp_path / "j.sqlite3").execute("SELECT * FROM tasks").fetchall()
+    for text in (out, err, repr(journaled)):
+        assert not any(form in text for form in forms), text
+
+
+def test_a_same_origin_redirect_does_not_claim_nothing_was_sent_to_the_host() -> None:
+    async def go() -> str:
+        async with Emulator() as vendor:
+            vendor.inject(
+                Fault("redirect", provider="mediaio", phase="query", location="/mediaio/moved")
+            )
+            async with mediagen.AsyncClient(**vendor.client_options()) as client:
+                with pytest.raises(RedirectRefusedError) as info:
+                    await client.mediaio.credits()
+            assert len(vendor.requests_for("mediaio")) == 1  # the request did reach it
+            here = f"http://127.0.0.1:{vendor.port}"
+            assert f"{here} answered with a redirect to another path on {here};" in str(info.value)
+            return str(info.value)
+
+    message = asyncio.run(go())
+    assert "nothing was sent to the redirect's location" in message
+    assert "nothing was sent to http" not in message
 
 
 def test_redirect_without_location_and_the_retry_verdict() -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..batch import DEFAULT_CONCURRENCY, Outcome, decode_lines, parse_jsonl
+from ..batch import DEFAULT_CONCURRENCY, Outcome, decode_lines, parse_jsonl, read_batch
 from ..client import AsyncClient
 from ..journal import TERMINAL, UNFINISHED, Journal, JournalUnreadableError, configured_path
 from ..params import ParamsModel, model_for
@@ -154,7 +154,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         out(f"no tasks in {journal.path}" + (f" with state {', '.join(states)}" if states else ""))
         return 0
     for e in entries:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created_at))
+        when = (
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created_at))
+            if e.created_at is not None
+            else f"{'?':<16}"
+        )
         extra = f"  {e.error}" if e.error and e.state not in ("succeeded",) else ""
         files = f"  {len(e.files)} file(s)" if e.files else ""
         out(
@@ -180,7 +184,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     _check_concurrency(args)
     source = "<stdin>" if str(args.file) == "-" else str(args.file)
     try:
-        data = sys.stdin.buffer.read() if source == "<stdin>" else args.file.read_bytes()
+        if source == "<stdin>":
+            data = read_batch(sys.stdin.buffer, source)
+        else:
+            with args.file.open("rb") as stream:
+                data = read_batch(stream, source)
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
     # Every line decoded and validated before anything is sent.
