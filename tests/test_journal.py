@@ -322,7 +322,8 @@ def test_undecodable_odd_and_unknown_rows_are_reported_on_one_line_each(tmp_path
             "invalid",  # the unknown state: left as it is
         ]
         for outcome, (entry, reason) in zip(outcomes[1:], bad.items(), strict=True):
-            assert f"journal entry {entry} " in outcome["error"] and reason in outcome["error"]
+            message = outcome["error"]["message"]  # --json's error object
+            assert f"journal entry {entry} " in message and reason in message
         assert emu.requests_for("mediaio", "submit") == []  # no bad planned row was sent
     assert Journal(path).get(good).state == "succeeded"
 

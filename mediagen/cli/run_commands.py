@@ -150,7 +150,7 @@ def _check_before_paying(args: argparse.Namespace, op: Operation, *, wait: bool)
     """What would fail after the submit (and the vendor's charge) is refused before it."""
     if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
         raise UsageError(f"--timeout {args.timeout:g}; allowed: a number of seconds above 0")
-    if args.emulate and args.no_wait:
+    if args.emulate and getattr(args, "no_wait", False):
         raise UsageError(
             "--no-wait with --emulate: the in-process emulator stops when this command exits,"
             " so the task could never be waited on; allowed: one of the two"
