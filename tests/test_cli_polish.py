@@ -484,8 +484,8 @@ def test_wait_with_a_mistyped_id_leaves_no_journal_row(
 ) -> None:
     _, env = emu
     out = mediagen_cli("wait", "mediaio", "imagen_4", "deadbeef", cwd=tmp_path, env=env)
-    assert out.returncode == 1 and "task not found" in out.stderr
-    assert "HTTP 404, vendor code 404" not in out.stderr
+    assert out.returncode == 1 and "Task not found (task deadbeef," in out.stderr
+    assert "not found: task not found" not in out.stderr.lower()  # said once
     assert journal_rows(Path(env["MEDIAGEN_JOURNAL"])) == []
 
 
