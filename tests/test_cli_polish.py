@@ -606,3 +606,12 @@ def test_reprs_say_what_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
             assert f"'mediaio': '{emulator.base_urls['mediaio']}'" in repr(client)
             task = client.mediaio.imagen_4(prompt="x")
             assert repr(task).endswith(" queued>")
+
+
+def test_an_http_status_repeated_as_the_vendor_code_is_said_once() -> None:
+    error = mediagen.errors.NotFoundError(
+        "task not found", task_id="deadbeef", status=404, code=404
+    )
+    assert "(task deadbeef, HTTP 404)" in str(error)
+    other = mediagen.errors.NotFoundError("task not found", status=200, code=40003)
+    assert "(HTTP 200, vendor code 40003)" in str(other)
