@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import attrs
 
+from .paths import FieldPath
+
 ParamType = Literal["string", "integer", "number", "boolean", "array"]
 ItemType = Literal["string", "integer", "number", "boolean"]
 Kind = Literal["task", "sync", "query"]
@@ -54,7 +56,12 @@ TASK_STATES: tuple[str, ...] = (
     "timed_out",
 )
 TERMINAL_STATES: tuple[str, ...] = ("succeeded", "failed", "cancelled", "timed_out")
-AUTH_KINDS: tuple[str, ...] = ("api_key_header", "basic_app_key", "none")
+AUTH_KINDS: tuple[str, ...] = ("api_key", "bearer", "basic", "none", "custom")
+LOCATIONS: tuple[str, ...] = ("body", "query", "path")
+SUCCESS_STATES: tuple[str, ...] = ("succeeded",)
+FAILURE_STATES: tuple[str, ...] = ("failed", "cancelled", "timed_out")
+COUNT_PARAMS: tuple[str, ...] = ("counts", "qty", "batch_size")
+"""Parameters that, by convention, say how many files a call produces."""
 
 
 class _NoDefault:
@@ -101,7 +108,7 @@ class Param:
     max_items: int | None = None
     pattern: str | None = None
     format: str | None = None
-    location: Literal["body", "path"] = "body"
+    location: Literal["body", "query", "path"] = "body"
     limits: Mapping[str, Any] = attrs.field(factory=dict)
     """Documented but unenforced facts: file formats, sizes, resolutions, aspect ratios."""
     value_labels: Mapping[str, str] = attrs.field(factory=dict)
@@ -138,6 +145,9 @@ class Operation:
     """Media.io's per-entry `status` field (1 for all but one entry), exposed as is."""
     vendor_codes: Mapping[str, str] = attrs.field(factory=dict)
     """Status codes this operation's docs list, code -> description."""
+    count_param: str | None = None
+    """The parameter saying how many files the call produces (an integer, or a string of
+    digits such as Media.io's counts), when the catalog names one."""
 
     @property
     def qualified_id(self) -> str:
@@ -150,6 +160,19 @@ class Operation:
     @property
     def body_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.location == "body")
+
+    @property
+    def query_params(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.location == "query")
+
+    @property
+    def result_count_param(self) -> str | None:
+        """The wire name of the parameter that sets how many files come back: the catalog's
+        `count_param`, else the first conventional one (counts, qty, batch_size) it has."""
+        if self.count_param is not None:
+            return self.count_param
+        names = {p.name for p in self.params if p.type in ("integer", "string")}
+        return next((n for n in COUNT_PARAMS if n in names), None)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -165,52 +188,124 @@ class Credential:
     secret: bool
     required: bool
     header: str | None = None
+    """A header that carries this credential as is, whatever the auth kind (X-App-Key)."""
 
 
 @attrs.frozen
 class Auth:
+    """How requests carry credentials. Kinds: api_key (the `credential` in header or query
+    parameter `key_name`), bearer (`Authorization: Bearer <credential>`), basic
+    (`Authorization: Basic base64(username:password)`, both credentials), none, and custom
+    (a plugin's `mediagen_auth` hook supplies it). Any kind also sends credentials that name
+    a `header`."""
+
     kind: str
     credentials: tuple[Credential, ...] = ()
+    credential: str | None = None
+    location: Literal["header", "query"] = "header"
+    key_name: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+
+@attrs.frozen
+class Envelope:
+    """A response wrapper: `{code, message, data}` with the call's outcome in `code`."""
+
+    code: FieldPath
+    success: tuple[int | str, ...]
+    message: FieldPath | None = None
+    data: FieldPath | None = None
+    """None: the whole body is the data."""
+
+    def succeeded(self, code: object) -> bool:
+        # Same type and value: false == 0 and "0" != 0 for our purposes.
+        return any(type(code) is type(ok) and code == ok for ok in self.success)
 
 
 @attrs.frozen
 class ResponseShape:
-    code_field: str = "code"
-    success_code: int = 0
-    message_field: str = "msg"
-    data_field: str = "data"
-    trace_id_field: str | None = None
+    """How answers look. Without an envelope the body is the data, and success is told by
+    the HTTP status alone; error details are read at `error_code` / `error_message`."""
+
+    envelope: Envelope | None = None
+    error_code: FieldPath | None = None
+    error_message: FieldPath | None = None
+    trace_id: FieldPath | None = None
 
 
 @attrs.frozen
-class ResultEndpoint:
+class RequestShape:
+    """Where a call's non-path parameters go by default, and how a JSON body is wrapped."""
+
+    params_in: Literal["body", "query"] = "body"
+    wrap: str | None = None
+    """Wrap body parameters as `{wrap: {...}}` (and send `{}` when there are none)."""
+
+
+@attrs.frozen
+class PollEndpoint:
     method: str
     path: str
-    task_id_in: Literal["path", "body"]
+    task_id_in: Literal["path", "query", "body"]
+    task_id_param: str = "task_id"
+    """The query parameter or body key carrying the task id (unused for `path`)."""
 
 
 @attrs.frozen
 class TaskProtocol:
-    id_field: str
-    result: ResultEndpoint
-    status_field: str
-    result_field: str
+    id_field: FieldPath
+    """Where the submit answer's data holds the task id."""
+    poll: PollEndpoint
+    status_field: FieldPath
     states: Mapping[str, TaskState]
-    """Vendor status value (as a string) -> common state."""
+    """Vendor status value (as a lower-cased string) -> common state."""
+    vendor_states: tuple[tuple[Any, TaskState], ...] = ()
+    """The vendor values as the catalog writes them (int or str), in catalog order."""
+    result_field: FieldPath | None = None
+    """Where the poll data holds the result; None: the whole poll data is the result."""
     result_encoding: Literal["object", "json_string"] = "object"
-    progress_field: str | None = None
-    reason_field: str | None = None
+    progress_field: FieldPath | None = None
+    reason_field: FieldPath | None = None
 
     def state_of(self, vendor_status: object) -> TaskState | None:
+        if vendor_status is None or isinstance(vendor_status, Mapping | list):
+            return None
         return self.states.get(str(vendor_status).strip().lower())
+
+    def vendor_status(self, state: str) -> Any:
+        """The vendor's word for a common state: the first the catalog maps to it."""
+        return next(k for k, v in self.vendor_states if v == state)
+
+
+@attrs.frozen
+class ResultUrl:
+    path: FieldPath
+    kind: Output | None = None
+    """The artifacts' kind; None: the operation's output kind."""
+
+
+@attrs.frozen
+class ResultSpec:
+    """Where a result's file URLs are: at declared paths, or anywhere inside it."""
+
+    urls: tuple[ResultUrl, ...] = ()
+    anywhere: bool = True
 
 
 @attrs.frozen
 class ErrorCode:
-    code: int
+    code: int | str
     category: ErrorCategory
     retryable: bool
     message: str = ""
+
+
+def code_key(code: object) -> str | None:
+    """How vendor codes are matched: 40001 and "40001" are the same code; bools are none."""
+    if isinstance(code, bool) or not isinstance(code, int | str):
+        return None
+    return str(code).strip()
 
 
 @attrs.frozen
@@ -223,8 +318,9 @@ class Provider:
     auth: Auth
     response: ResponseShape
     operations: tuple[Operation, ...]
-    request_envelope: str | None = None
+    request: RequestShape = attrs.field(factory=RequestShape)
     task: TaskProtocol | None = None
+    results: ResultSpec = attrs.field(factory=ResultSpec)
     vendor_codes: tuple[ErrorCode, ...] = ()
     http_statuses: tuple[ErrorCode, ...] = ()
     base_url_aliases: tuple[str, ...] = ()
@@ -238,13 +334,18 @@ class Provider:
         known = ", ".join(o.id for o in self.operations)
         raise KeyError(f"{self.name} has no operation {op_id!r}; known: {known}")
 
+    @property
+    def request_envelope(self) -> str | None:
+        """The key body parameters are wrapped under, if any."""
+        return self.request.wrap
+
     def request_body(self, operation: Operation, wire_params: Mapping[str, Any]) -> dict[str, Any]:
-        """The JSON body for a call: path params removed, wrapped when the vendor wants it."""
-        path_names = {p.name for p in operation.path_params}
-        body = {k: v for k, v in wire_params.items() if k not in path_names}
-        if self.request_envelope is None:
+        """The JSON body for a call: only body params, wrapped when the vendor wants it."""
+        elsewhere = {p.name for p in operation.params if p.location != "body"}
+        body = {k: v for k, v in wire_params.items() if k not in elsewhere}
+        if self.request.wrap is None:
             return body
-        return {self.request_envelope: body} if body else {}
+        return {self.request.wrap: body} if body else {}
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import DuplicateName, InvalidDefault, InvalidEntry, UnknownType
-from .ir import ITEM_TYPES, NO_DEFAULT, PARAM_TYPES, Param
+from .ir import ITEM_TYPES, LOCATIONS, NO_DEFAULT, PARAM_TYPES, Param
 
 PROPERTY_KEYS = frozenset(
     {
@@ -77,7 +77,12 @@ def operation_id(vendor_name: str) -> str:
 
 
 def params_from_schema(
-    file: Path, entry: str, schema: object, *, path_placeholders: set[str]
+    file: Path,
+    entry: str,
+    schema: object,
+    *,
+    path_placeholders: set[str],
+    default_location: str = "body",
 ) -> tuple[Param, ...]:
     """Turn a JSON Schema `{"type": "object", "properties": ..., "required": [...]}` into params."""
     if not isinstance(schema, Mapping):
@@ -122,6 +127,7 @@ def params_from_schema(
             prop,
             required=wire_name in required,
             in_path=wire_name in path_placeholders,
+            default_location=default_location,
         )
         if param.python_name in seen:
             raise DuplicateName(
@@ -137,7 +143,14 @@ def params_from_schema(
 
 
 def param_from_property(
-    file: Path, where: str, wire_name: str, prop: object, *, required: bool, in_path: bool
+    file: Path,
+    where: str,
+    wire_name: str,
+    prop: object,
+    *,
+    required: bool,
+    in_path: bool,
+    default_location: str = "body",
 ) -> Param:
     if not isinstance(prop, Mapping):
         raise InvalidEntry(file, "is not a mapping", entry=where, expected="a JSON Schema property")
@@ -237,10 +250,10 @@ def param_from_property(
     if not isinstance(limits, Mapping) or not isinstance(labels, Mapping):
         raise InvalidEntry(file, "x-limits / x-value-labels is not a mapping", entry=where)
 
-    location = prop.get("x-location", "path" if in_path else "body")
-    if location not in ("body", "path"):
+    location = prop.get("x-location", "path" if in_path else default_location)
+    if location not in LOCATIONS:
         raise InvalidEntry(
-            file, f"x-location {location!r}", entry=where, expected="'body' or 'path'"
+            file, f"x-location {location!r}", entry=where, expected="'body', 'query' or 'path'"
         )
     if location == "path" and not in_path:
         raise InvalidEntry(

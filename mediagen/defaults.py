@@ -43,6 +43,9 @@ POLLING: dict[str, PollSchedule] = {
     "none": PollSchedule(initial=2.0, maximum=10.0),
 }
 
+POLL_HINT_MIN = 0.01
+"""Seconds: the shortest wait before a poll, whatever a vendor's Retry-After hint says."""
+
 WAIT_TIMEOUT: dict[str, float] = {
     "image": 600.0,
     "mask": 600.0,

@@ -22,6 +22,7 @@ from .credentials import CredentialStore, SecretMapping
 from .defaults import (
     MAX_DOWNLOAD_BYTES,
     MAX_RESPONSE_BYTES,
+    POLL_HINT_MIN,
     WAIT_TIMEOUT,
     PollSchedule,
     RetryPolicy,
@@ -41,11 +42,12 @@ from .events import TaskEvent
 from .hosts import Target, download_allowed, resolve_target
 from .journal import Journal
 from .params import ParamsModel
+from .protocol import retry_after
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result
 from .retry import backoff, decide, jittered, not_found_is_transient
 from .secrets import Scrubber, scrubber_for, secret_values
-from .strategies import Call, HttpRequest, TaskStatus
+from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, query_pairs
 from .transport import Transport
 
 log = logging.getLogger(__name__)
@@ -165,27 +167,38 @@ class Engine:
         call: Call,
         request: HttpRequest,
         parse: Callable[[Any], Any] | None = None,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
     ) -> Any:
         """One request; returns the response's data (through `parse`, which may raise a
-        MalformedResponseError), or raises a located CallError with no secret in it."""
+        MalformedResponseError), or raises a located CallError with no secret in it.
+        `on_headers` sees the headers of every answer the vendor gave (an error's too)."""
         provider = strategies.provider
         credentials, url = self.preflight(strategies, request)
         auth = SecretMapping(strategies.auth.headers(credentials))
+        auth_query = getattr(strategies.auth, "query", None)
+        secret_query = SecretMapping(auth_query(credentials) if auth_query else {})
         headers = SecretMapping({"Content-Type": "application/json", **auth, **request.headers})
+        params = query_pairs(request.query) + list(secret_query.items())
         # A vendor may echo a key back anywhere (errors, reasons, results, trace ids): the
         # answer is scrubbed once, here, so nothing downstream ever holds one.
         scrubber = scrubber_for(secret_values(provider, credentials, auth))
+        response: HttpResponse | None = None
         try:
             response = await self.transport.request(
-                request.method, url, json=request.json, headers=headers
+                request.method, url, json=request.json, headers=headers, params=params or None
             )
             body = scrubber.raw(response.body)  # before any error snippet is cut from it
             if body is not response.body:
                 response = attrs.evolve(response, body=body)
             data = scrubber.data(strategies.errors.check(call, response))
-            return parse(data) if parse is not None else data
+            value = parse(data) if parse is not None else data
+            if on_headers is not None:
+                on_headers(response.headers)
+            return value
         except CallError as exc:
             exc.locate(provider.name, call.operation.id, call.task_id)
+            if on_headers is not None and response is not None:
+                on_headers(response.headers)
             raise scrubber.error(exc) from None
 
     def preflight(
@@ -204,6 +217,7 @@ class Engine:
         call: Call,
         request: HttpRequest,
         parse: Callable[[Any], Any] | None = None,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
     ) -> Any:
         """send() with the retry policy: reads retry transient failures (unreadable answers
         included); writes retry only when the vendor provably did nothing, and turn a lost or
@@ -212,7 +226,7 @@ class Engine:
         while True:
             attempt += 1
             try:
-                return await self.send(strategies, call, request, parse)
+                return await self.send(strategies, call, request, parse, on_headers)
             except CallError as exc:
                 verdict = decide(exc, call.phase, attempt, self.retry)
                 if verdict == "raise":
@@ -248,6 +262,7 @@ class Engine:
         planned entry, is used), then the task id or what became of the submit. `output` is
         journaled with the intent: the folder `resume` downloads the result into."""
         strategies, op = self._for_params(params, "task")
+        poll_hint = PollHint()
         task_id, entry = await self._write(
             strategies,
             op,
@@ -255,7 +270,8 @@ class Engine:
             params,
             journal_id,
             lambda data: strategies.task.task_id(op, data),
-            output,
+            poll_hint.read,
+            output=output,
         )
         if not self._journal(entry, "record_submitted", task_id):
             # The task exists and is paid for: keep its id where a person finds it (the entry's
@@ -271,7 +287,9 @@ class Engine:
                 entry, "record_unknown", f"created as task {task_id!r}, id not recorded; {hint}"
             )
         self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
-        return AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
+        handle = AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
+        handle.first_poll_after = poll_hint.seconds
+        return handle
 
     async def run(
         self, params: ParamsModel, *, journal_id: int | None = None, output: str | None = None
@@ -285,7 +303,7 @@ class Engine:
             params,
             journal_id,
             lambda data: (data, strategies.results.artifacts(op, data)),
-            output,
+            output=output,
         )
         result = Result(
             provider=op.provider, operation=op.id, artifacts=artifacts, raw=data, journal_id=entry
@@ -304,6 +322,8 @@ class Engine:
         params: ParamsModel,
         journal_id: int | None,
         parse: Callable[[Any], Any],
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
+        *,
         output: str | None = None,
     ) -> tuple[Any, int | None]:
         """A request that may create something at the vendor, journaled around it: the intent
@@ -313,7 +333,7 @@ class Engine:
         self.preflight(strategies, request)  # what fails here is not an intent: nothing was sent
         entry = self._intent(op, params, journal_id, output)
         try:
-            value = await self.call(strategies, call, request, parse)
+            value = await self.call(strategies, call, request, parse, on_headers)
         except SubmitOutcomeUnknownError as exc:
             self._journal(entry, "record_unknown", str(exc))
             raise
@@ -373,7 +393,10 @@ class Engine:
         )
         return out
 
-    async def poll(self, provider: str, operation: str, task_id: str) -> TaskStatus:
+    async def poll(
+        self, provider: str, operation: str, task_id: str, hint: PollHint | None = None
+    ) -> TaskStatus:
+        """Poll once. `hint` collects the answer's Retry-After (a failed poll's too)."""
         strategies, op = self.operation(provider, operation)
         call = Call(strategies.provider, op, "poll", task_id)
         try:
@@ -389,10 +412,11 @@ class Engine:
                 operation=operation,
                 task_id=task_id,
             ) from None
+        hint = hint or PollHint()
         status: TaskStatus = await self.call(
-            strategies, call, request, lambda data: strategies.task.status(op, data)
+            strategies, call, request, lambda data: strategies.task.status(op, data), hint.read
         )
-        return status
+        return status if hint.seconds is None else attrs.evolve(status, poll_after=hint.seconds)
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
         strategies, op = self.operation(provider, operation)
@@ -547,6 +571,10 @@ class AsyncTaskHandle:
         self.task_id = task_id
         self.journal_id = journal_id
         self.last_status: TaskStatus | None = None
+        self.first_poll_after: float | None = None
+        """When the submit answer said to poll first (Retry-After), if it did."""
+        self._poll_hint = PollHint()
+        """The last poll answer's Retry-After (a not-found answer's too)."""
         self._fresh = fresh
         self._submitted_at = time.time() if fresh else None
         self._result: Result | None = None
@@ -561,7 +589,10 @@ class AsyncTaskHandle:
 
     async def status(self) -> TaskStatus:
         """Poll once."""
-        status = await self._engine.poll(self.provider, self.operation, self.task_id)
+        self._poll_hint = PollHint()
+        status = await self._engine.poll(
+            self.provider, self.operation, self.task_id, self._poll_hint
+        )
         previous = self.last_status
         self.last_status = status
         if previous is None or (previous.state, previous.progress) != (
@@ -617,7 +648,8 @@ class AsyncTaskHandle:
         submitted_at = self._submit_time()
         if self._fresh and self.last_status is None:
             # Just submitted: nothing can be done yet, so the first poll waits one interval.
-            await asyncio.sleep(min(jittered(schedule.interval(0), schedule.jitter), limit))
+            first = next_poll_delay(schedule, 0, self.first_poll_after)
+            await asyncio.sleep(min(first, limit))
             polls = 1
         while True:
             try:
@@ -634,7 +666,7 @@ class AsyncTaskHandle:
                     self._engine._journal(self.journal_id, "record_failure", "failed", str(exc))
                     raise
                 log.info("%s not found yet (%s); polling again", self.task_id, exc.detail)
-                delay = jittered(schedule.interval(polls), schedule.jitter)
+                delay = next_poll_delay(schedule, polls, self._poll_hint.seconds)
                 polls += 1
             except CallError as exc:
                 failures += 1
@@ -652,7 +684,7 @@ class AsyncTaskHandle:
                     on_progress(status)
                 if status.terminal:
                     return self._finish(status)
-                delay = jittered(schedule.interval(polls), schedule.jitter)
+                delay = next_poll_delay(schedule, polls, status.poll_after)
                 polls += 1
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -759,6 +791,24 @@ def _downloadable(
 def _clip(value: Any, limit: int = 200) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+class PollHint:
+    """Collects a successful answer's Retry-After: the vendor saying when to poll next."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def read(self, headers: Mapping[str, str]) -> None:
+        self.seconds = retry_after(headers)
+
+
+def next_poll_delay(schedule: PollSchedule, polls: int, hint: float | None) -> float:
+    """The wait before the next poll: the vendor's hint when it gave one (never below
+    POLL_HINT_MIN nor above the schedule's maximum), else the schedule's jittered interval."""
+    if hint is None:
+        return jittered(schedule.interval(polls), schedule.jitter)
+    return min(max(hint, POLL_HINT_MIN), schedule.maximum)
 
 
 def destination(target: Target, path: str) -> str:

@@ -13,16 +13,17 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
-from .catalog.ir import ErrorCode, Operation, Provider
+from .catalog.ir import ErrorCode, Operation, Provider, TaskProtocol, code_key
 from .defaults import MAX_ANSWER_DEPTH, POLLING, PollSchedule
 from .errors import (
     CATEGORY_ERRORS,
     APIError,
     AuthenticationError,
     CallError,
+    ConfigurationError,
     InvalidParameterError,
     MalformedResponseError,
     NotFoundError,
@@ -36,66 +37,93 @@ from .strategies import Call, HttpRequest, HttpResponse, TaskStatus
 
 
 class CatalogAuth:
-    """Headers for the catalog's auth kinds: api_key_header, basic_app_key, none."""
+    """Credentials on a request, as the catalog's auth block says: api_key (header or query
+    parameter), bearer, basic, none; plus every credential that names its own header.
+    Kind `custom` has no catalog implementation: a plugin's `mediagen_auth` supplies it."""
 
     def __init__(self, provider: Provider) -> None:
+        if provider.auth.kind == "custom":
+            # Refused while strategies are resolved: before any request or journal entry.
+            raise ConfigurationError(
+                f"{provider.name}: auth kind 'custom' needs a plugin that implements "
+                "mediagen_auth for it, and none does"
+            )
         self.provider = provider
 
     def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        auth = self.provider.auth
         out: dict[str, str] = {}
-        for cred in self.provider.auth.credentials:
+        for cred in auth.credentials:
             value = credentials.get(cred.name)
             if value and cred.header:
                 out[cred.header] = value
-        if self.provider.auth.kind == "basic_app_key":
-            token = f"{credentials['app_key']}:{credentials['app_secret']}".encode()
-            out["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+        if auth.kind == "api_key" and auth.location == "header":
+            out[str(auth.key_name)] = credentials[str(auth.credential)]
+        elif auth.kind == "bearer":
+            out["Authorization"] = f"Bearer {credentials[str(auth.credential)]}"
+        elif auth.kind == "basic":
+            pair = f"{credentials[str(auth.username)]}:{credentials[str(auth.password)]}"
+            out["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
         return out
+
+    def query(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        """Query-string parameters carrying credentials (an API key `in: query`)."""
+        auth = self.provider.auth
+        if auth.kind == "api_key" and auth.location == "query":
+            return {str(auth.key_name): credentials[str(auth.credential)]}
+        return {}
 
 
 class CatalogTaskStrategy:
-    """Submit, poll and status interpretation from the catalog's task protocol."""
+    """Submit, poll and status interpretation from the catalog's request and task blocks."""
 
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
 
     def submit_request(self, op: Operation, params: Mapping[str, Any]) -> HttpRequest:
         path = fill_path(op.path, {p.name: params[p.name] for p in op.path_params})
-        return HttpRequest(op.method, path, self.provider.request_body(op, params))
+        query = {p.name: params[p.name] for p in op.query_params if p.name in params}
+        body = None if op.method in ("GET", "HEAD") else self.provider.request_body(op, params)
+        return HttpRequest(op.method, path, body, query=query)
 
     def task_id(self, op: Operation, data: Any) -> str:
         task = self._task()
-        value = data.get(task.id_field) if isinstance(data, Mapping) else None
+        value = task.id_field.first(data)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str) or not value.strip():
             raise MalformedResponseError(
-                f"the submit response has no {task.id_field!r} in its data: {_clip(data)}"
+                f"the submit response has no {task.id_field.text!r} in its data: {_clip(data)}"
             )
         return value
 
     def poll_request(self, op: Operation, task_id: str) -> HttpRequest:
-        endpoint = self._task().result
-        if endpoint.task_id_in == "path":
-            return HttpRequest(endpoint.method, fill_path(endpoint.path, {"task_id": task_id}), {})
-        return HttpRequest(endpoint.method, endpoint.path, {self._task().id_field: task_id})
+        poll = self._task().poll
+        body: dict[str, Any] | None = None if poll.method == "GET" else {}
+        if poll.task_id_in == "path":
+            return HttpRequest(poll.method, fill_path(poll.path, {"task_id": task_id}), body)
+        if poll.task_id_in == "query":
+            return HttpRequest(poll.method, poll.path, body, query={poll.task_id_param: task_id})
+        return HttpRequest(poll.method, poll.path, {poll.task_id_param: task_id})
 
     def status(self, op: Operation, data: Any) -> TaskStatus:
         task = self._task()
         if not isinstance(data, Mapping):
             raise MalformedResponseError(f"the task status is not an object: {_clip(data)}")
-        vendor_status = data.get(task.status_field)
+        vendor_status = task.status_field.first(data)
         state = task.state_of(vendor_status)
         if state is None:
             known = ", ".join(task.states)
             raise MalformedResponseError(f"unknown task status {vendor_status!r} (known: {known})")
         payload = None
         if state == "succeeded":
-            payload = self.decode_result(data.get(task.result_field))
-        reason = data.get(task.reason_field) if task.reason_field else None
+            found = task.result_field.first(data) if task.result_field else data
+            payload = self.decode_result(found)
+        reason = task.reason_field.first(data) if task.reason_field else None
+        progress = task.progress_field.first(data) if task.progress_field else None
         return TaskStatus(
             state=state,
-            progress=_percent(data.get(task.progress_field)) if task.progress_field else None,
+            progress=_percent(progress) if task.progress_field else None,
             raw=dict(data),
             payload=payload,
             reason=str(reason) if reason not in (None, "") else None,
@@ -117,22 +145,46 @@ class CatalogTaskStrategy:
     def poll_schedule(self, op: Operation) -> PollSchedule:
         return POLLING.get(op.output, POLLING["none"])
 
-    def _task(self) -> Any:
+    def _task(self) -> TaskProtocol:
         if self.provider.task is None:
             raise TypeError(f"{self.provider.name} has no task protocol")
         return self.provider.task
 
 
-class CatalogErrorClassifier:
-    """Maps HTTP statuses and vendor codes to the error tree, from the catalog's tables."""
+class CatalogResults:
+    """Artifacts at the catalog's declared result paths (a URL or a list of URLs at each,
+    of the declared kind), or every URL anywhere in the result when it says `anywhere`."""
 
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
-        self.vendor_codes = {c.code: c for c in provider.vendor_codes}
+
+    def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
+        spec = self.provider.results
+        if spec.anywhere:
+            return unique_artifacts(list(iter_urls(payload)), output_kind(op))
+        found: list[Artifact] = []
+        for declared in spec.urls:
+            urls: list[str] = []
+            for value in declared.path.values(payload):
+                if isinstance(value, str):
+                    urls.append(value)
+                elif isinstance(value, list):
+                    urls.extend(v for v in value if isinstance(v, str))
+            kind = cast(ArtifactKind, declared.kind) if declared.kind else output_kind(op)
+            found.extend(unique_artifacts(urls, kind))
+        return tuple(dict((a.url, a) for a in found).values())
+
+
+class CatalogErrorClassifier:
+    """Tells success from failure (HTTP status, and the envelope's code when there is one)
+    and maps failures to the error tree through the catalog's code and status tables."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.vendor_codes = {code_key(c.code): c for c in provider.vendor_codes}
         self.http_statuses = {c.code: c for c in provider.http_statuses}
 
     def check(self, call: Call, response: HttpResponse) -> Any:
-        shape = self.provider.response
         try:
             body = response.json()
             refuse_deep(body, "the answer")
@@ -143,16 +195,25 @@ class CatalogErrorClassifier:
             raise self._located(exc, call) from None
         if response.status >= 400:
             raise self.http_error(call, response, body)
+        envelope = self.provider.response.envelope
+        if envelope is None:
+            return body
         if not isinstance(body, Mapping):
             raise self._located(
                 MalformedResponseError(f"expected a JSON object, got {_clip(body)}"), call
             )
-        code = body.get(shape.code_field)
-        if code != shape.success_code or isinstance(code, bool):  # false == 0 in Python
+        if not envelope.succeeded(envelope.code.first(body)):
             if self.accept_failed_code(call, body):
-                return body.get(shape.data_field)
+                return self.data_of(body)
             raise self.vendor_error(call, response, body)
-        return body.get(shape.data_field)
+        return self.data_of(body)
+
+    def data_of(self, body: Mapping[str, Any]) -> Any:
+        """The payload inside an envelope (the whole body when the envelope names none)."""
+        envelope = self.provider.response.envelope
+        if envelope is None or envelope.data is None:
+            return body
+        return envelope.data.first(body)
 
     def accept_failed_code(self, call: Call, body: Mapping[str, Any]) -> bool:
         """Whether a body with a non-success code still carries usable data (vendor quirks)."""
@@ -162,19 +223,18 @@ class CatalogErrorClassifier:
         self, call: Call, response: HttpResponse, body: Mapping[str, Any]
     ) -> CallError:
         shape = self.provider.response
-        code = body.get(shape.code_field)
-        entry = self.vendor_codes.get(code) if isinstance(code, int) else None
+        code = shape.error_code.first(body) if shape.error_code else None
         if code is None:
+            where = shape.error_code.text if shape.error_code else "code"
             return self._located(
-                MalformedResponseError(f"the response has no {shape.code_field!r}: {_clip(body)}"),
-                call,
+                MalformedResponseError(f"the response has no {where!r}: {_clip(body)}"), call
             )
-        return self._build(call, response, body, entry, code=code)
+        return self._build(call, response, body, self.vendor_codes.get(code_key(code)), code=code)
 
     def http_error(self, call: Call, response: HttpResponse, body: Any) -> CallError:
-        code = body.get(self.provider.response.code_field) if isinstance(body, Mapping) else None
-        entry = self.vendor_codes.get(code) if isinstance(code, int) else None
-        entry = entry or self.http_statuses.get(response.status)
+        shape = self.provider.response
+        code = shape.error_code.first(body) if shape.error_code else None
+        entry = self.vendor_codes.get(code_key(code)) or self.http_statuses.get(response.status)
         return self._build(
             call, response, body if isinstance(body, Mapping) else None, entry, code=code
         )
@@ -192,10 +252,11 @@ class CatalogErrorClassifier:
         vendor_message = None
         trace_id = None
         if body is not None:
-            msg = body.get(shape.message_field)
+            msg = shape.error_message.first(body) if shape.error_message else None
             vendor_message = str(msg) if msg not in (None, "") else None
-            if shape.trace_id_field and body.get(shape.trace_id_field):
-                trace_id = str(body[shape.trace_id_field])
+            trace = shape.trace_id.first(body) if shape.trace_id else None
+            if trace not in (None, "") and not isinstance(trace, Mapping | list):
+                trace_id = str(trace)
         cls: type[APIError] = (
             CATEGORY_ERRORS[entry.category] if entry else _by_status(response.status)
         )

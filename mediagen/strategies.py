@@ -25,6 +25,20 @@ class HttpRequest:
     """Relative to the provider's base URL, placeholders already filled."""
     json: Any = None
     headers: Mapping[str, str] = attrs.field(factory=dict)
+    query: Mapping[str, Any] = attrs.field(factory=dict)
+    """Query-string parameters (lists repeat the key, booleans are true/false)."""
+
+
+def query_pairs(query: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A query mapping as the (key, text) pairs sent on the wire."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in query.items():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if item is None:
+                continue
+            text = ("true" if item else "false") if isinstance(item, bool) else str(item)
+            pairs.append((key, text))
+    return pairs
 
 
 @attrs.frozen
@@ -58,6 +72,8 @@ class TaskStatus:
     reason: str | None = None
     """The vendor's failure text, when it gives one."""
     vendor_status: Any = None
+    poll_after: float | None = None
+    """Seconds until the vendor expects a change, when its answer said (Retry-After)."""
 
     @property
     def terminal(self) -> bool:
@@ -76,6 +92,9 @@ class Call:
 
 
 class AuthStrategy(Protocol):
+    """Credentials on a request. A strategy may also define `query(credentials)`, returning
+    query-string parameters that carry credentials (the runtime calls it when present)."""
+
     def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
         """Request headers carrying the credentials (names as in the catalog)."""
         ...
@@ -110,17 +129,28 @@ class ErrorClassifier(Protocol):
 class EmulatorProfile(Protocol):
     """How the emulator speaks one provider's wire protocol (see mediagen.testing)."""
 
-    def check_auth(self, headers: Mapping[str, str], credentials: Mapping[str, str]) -> str | None:
-        """None when the headers carry the expected credentials, else what is wrong."""
+    def check_auth(
+        self,
+        headers: Mapping[str, str],
+        credentials: Mapping[str, str],
+        query: Mapping[str, str],
+    ) -> str | None:
+        """None when the request carries the expected credentials, else what is wrong."""
         ...
 
     def request_params(
-        self, op: Operation, body: Any, path_params: Mapping[str, str]
+        self,
+        op: Operation,
+        body: Any,
+        path_params: Mapping[str, str],
+        query: Mapping[str, list[str]],
     ) -> dict[str, Any]:
-        """The operation's wire params from a request (raise ValueError on a bad body shape)."""
+        """The operation's wire params from a request (raise ValueError on a bad shape)."""
         ...
 
-    def poll_task_id(self, body: Any, path_params: Mapping[str, str]) -> str | None: ...
+    def poll_task_id(
+        self, body: Any, path_params: Mapping[str, str], query: Mapping[str, list[str]]
+    ) -> str | None: ...
 
     def success(self, data: Any) -> Any:
         """A full success response body around `data`."""
@@ -130,7 +160,7 @@ class EmulatorProfile(Protocol):
         """(HTTP status, body) for an error of a catalog category."""
         ...
 
-    def vendor_error(self, code: int, message: str) -> tuple[int, Any]:
+    def vendor_error(self, code: int | str, message: str) -> tuple[int, Any]:
         """(HTTP status, body) carrying a vendor error code."""
         ...
 
@@ -139,15 +169,16 @@ class EmulatorProfile(Protocol):
     def poll_data(self, op: Operation, task: EmulatedTask) -> Any: ...
 
     def sync_data(self, op: Operation, urls: Mapping[str, str]) -> Any:
-        """A synchronous operation's data; urls maps file kind (png, svg, ...) to its URL."""
+        """A synchronous operation's data; urls maps file names ("png", "svg", then "png-1",
+        ... for further files of a kind) to their URLs."""
         ...
 
     def query_data(
         self, op: Operation, params: Mapping[str, Any], tasks: Mapping[str, EmulatedTask]
     ) -> Any: ...
 
-    def file_kinds(self, op: Operation) -> tuple[str, ...]:
-        """Which files a finished operation produces: png, svg, mp3, mp4."""
+    def file_kinds(self, op: Operation, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """Which files a finished call produces (png, svg, mp3, mp4), one entry per file."""
         ...
 
 
@@ -160,5 +191,8 @@ class EmulatedTask:
     state: TaskState
     progress: float
     urls: dict[str, str]
-    """File kind -> URL, once succeeded."""
+    """File name -> URL, once succeeded: the first file of each kind under the kind ("png"),
+    further ones as "png-1", "png-2", ..."""
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    """The wire params the task was submitted with."""
     reason: str | None = None

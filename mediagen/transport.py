@@ -83,11 +83,18 @@ class Transport:
         self._session = None
 
     async def request(
-        self, method: str, url: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: list[tuple[str, str]] | None = None,
     ) -> HttpResponse:
         """One API call. Raises RedirectRefusedError for a 3xx (never followed: it would carry
         the credential headers to another origin), MalformedResponseError for an answer over
-        `max_response_bytes`, TransportError (sent=False when no byte left) for the rest."""
+        `max_response_bytes`, TransportError (sent=False when no byte left) for the rest.
+        `params` (the query string) is never logged: it may carry a key."""
         log.debug("%s %s", method, url)
         session = self._client()
         progress = SimpleNamespace(sent=False)  # set by the tracer once the headers go out
@@ -98,6 +105,7 @@ class Transport:
                 url,
                 json=json,
                 headers=headers,
+                params=params,
                 allow_redirects=False,
                 trace_request_ctx=progress,
             ) as resp:

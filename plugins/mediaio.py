@@ -1,7 +1,8 @@
 """Media.io: X-API-KEY auth, `{"data": {...}}` bodies, POST /generation/result/{task_id}.
 
-The shape of a finished task's `data.result` is undocumented, so every http(s) URL found
-anywhere inside it becomes an artifact, and the raw object stays on the Result.
+The catalog says it all (the results are `anywhere`: every http(s) URL inside the
+undocumented `data.result` becomes an artifact); the emulator answers with a nested
+result shape and the two query operations.
 """
 
 from __future__ import annotations
@@ -11,23 +12,11 @@ from typing import Any
 
 from mediagen.catalog.ir import Operation
 from mediagen.emulation import CatalogEmulatorProfile
-from mediagen.protocol import (
-    iter_urls,
-    output_kind,
-    unique_artifacts,
-)
+from mediagen.protocol import CatalogResults
 from mediagen.provider_plugin import ProviderPlugin
-from mediagen.results import Artifact
 from mediagen.strategies import EmulatedTask
 
 NAME = "mediaio"
-
-
-class UrlCollector:
-    """Artifacts from an object of unknown shape: every URL in it, in document order."""
-
-    def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
-        return unique_artifacts(list(iter_urls(payload)), output_kind(op))
 
 
 class MediaioEmulator(CatalogEmulatorProfile):
@@ -48,4 +37,4 @@ class MediaioEmulator(CatalogEmulatorProfile):
         return self.poll_data(task.operation, task)
 
 
-plugin = ProviderPlugin(NAME, results=lambda provider: UrlCollector(), emulator=MediaioEmulator)
+plugin = ProviderPlugin(NAME, results=CatalogResults, emulator=MediaioEmulator)

@@ -2,7 +2,7 @@
 bodies, POST /v1/open/pub/task {"task_id"} to poll, integer states 1..6.
 
 A finished task's `data.result` is a JSON *string* holding video_path / images_path (older
-docs: image_path) / mask_path / audio_path lists. A poll answer with a non-zero code but a
+docs: image_path) / mask_path / audio_path lists: the catalog declares those paths. A poll answer with a non-zero code but a
 `data` object still describes the task (the vendor clients treat only "code != 0 and no
 data" as an error), so it is read as a status, not raised.
 """
@@ -15,49 +15,19 @@ from typing import Any
 
 from mediagen.catalog.ir import Operation
 from mediagen.emulation import CatalogEmulatorProfile
-from mediagen.protocol import (
-    CatalogErrorClassifier,
-    unique_artifacts,
-)
+from mediagen.protocol import CatalogErrorClassifier, CatalogResults
 from mediagen.provider_plugin import ProviderPlugin
-from mediagen.results import Artifact, ArtifactKind
 from mediagen.strategies import Call, EmulatedTask
 
 NAME = "tomoviee"
 
-RESULT_KEYS: dict[str, ArtifactKind] = {
-    "video_path": "video",
-    "images_path": "image",
-    "image_path": "image",
-    "mask_path": "mask",
-    "audio_path": "audio",
-}
-
-
-class TomovieeResults:
-    def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
-        found: list[Artifact] = []
-        if isinstance(payload, Mapping):
-            for key, kind in RESULT_KEYS.items():
-                urls = payload.get(key)
-                if isinstance(urls, str):
-                    urls = [urls]
-                if isinstance(urls, list):
-                    found.extend(unique_artifacts([u for u in urls if isinstance(u, str)], kind))
-        return tuple(dict((a.url, a) for a in found).values())
-
 
 class TomovieeErrors(CatalogErrorClassifier):
     def accept_failed_code(self, call: Call, body: Mapping[str, Any]) -> bool:
-        return call.phase == "poll" and isinstance(
-            body.get(self.provider.response.data_field), Mapping
-        )
+        return call.phase == "poll" and isinstance(self.data_of(body), Mapping)
 
 
 class TomovieeEmulator(CatalogEmulatorProfile):
-    def vendor_status(self, state: str) -> Any:
-        return int(super().vendor_status(state))
-
     def result_payload(self, op: Operation, task: EmulatedTask) -> Any:
         key = {
             "video": "video_path",
@@ -70,7 +40,7 @@ class TomovieeEmulator(CatalogEmulatorProfile):
 
 plugin = ProviderPlugin(
     NAME,
-    results=lambda provider: TomovieeResults(),
+    results=CatalogResults,
     errors=TomovieeErrors,
     emulator=TomovieeEmulator,
 )

@@ -25,23 +25,25 @@ def catalog() -> Catalog:
 
 
 MINIMAL_PROVIDER = """\
-format: mediagen-provider/1
+format: mediagen-provider/2
 name: acme
 title: Acme
 base_url: https://api.acme.test
 credential_hosts: [api.acme.test]
 download_hosts: ["*"]
 auth:
-  kind: api_key_header
+  kind: api_key
+  name: X-Key
   credentials:
-    - {name: api_key, header: X-Key, env: [ACME_KEY], secret: true, required: true}
-response: {code_field: code, success_code: 0, message_field: msg, data_field: data}
+    - {name: api_key, env: [ACME_KEY], secret: true, required: true}
+response:
+  envelope: {code: code, success: [0], message: msg, data: data}
 task:
   id_field: task_id
-  result: {method: POST, path: "/result/{task_id}", task_id_in: path}
+  poll: {method: POST, path: "/result/{task_id}", task_id_in: path}
   status_field: status
   result_field: result
-  states: {running: running, done: succeeded}
+  states: {running: running, done: succeeded, error: failed}
 operations:
   format: mediagen-operations
   file: operations.yaml

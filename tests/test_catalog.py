@@ -191,7 +191,7 @@ def test_provider_facts(catalog: Catalog) -> None:
     assert mediaio.base_url == "https://openapi.media.io"
     assert mediaio.credential_hosts == ("openapi.media.io",)
     assert [c.env for c in mediaio.auth.credentials] == [("MEDIAIO_API_KEY", "API_KEY")]
-    assert mediaio.task is not None and mediaio.task.result.task_id_in == "path"
+    assert mediaio.task is not None and mediaio.task.poll.task_id_in == "path"
     for vendor, state in {
         "waiting": "queued",
         "pending": "queued",
@@ -222,8 +222,7 @@ def test_provider_facts(catalog: Catalog) -> None:
     ]
     assert tomoviee.task.result_encoding == "json_string"
     assert (
-        tomoviee.task.result.path == "/v1/open/pub/task"
-        and tomoviee.task.result.task_id_in == "body"
+        tomoviee.task.poll.path == "/v1/open/pub/task" and tomoviee.task.poll.task_id_in == "body"
     )
     assert {c.name: c.env for c in tomoviee.auth.credentials} == {
         "app_key": ("TOMOVIEE_APP_KEY",),

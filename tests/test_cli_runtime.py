@@ -215,7 +215,7 @@ def test_plugins_command(tmp_path: Path) -> None:
         "provider": "mediaio",
         "strategy": "results",
         "plugin": "mediaio",
-        "class": "mediagen.plugins.mediaio.UrlCollector",
+        "class": "mediagen.protocol.CatalogResults",
     }
 
 

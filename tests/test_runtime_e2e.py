@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +58,13 @@ def assert_wire(emu: Emulator, op: Operation, kwargs: dict[str, Any]) -> None:
     expected_params = {op.param(k).name: v for k, v in kwargs.items()}
     headers = {k.lower(): v for k, v in sent.headers.items()}
     if op.provider == "mediaio":
-        assert headers["x-api-key"] == "emulator-mediaio-key"
+        assert headers["x-api-key"] == "emulator-mediaio-api_key"
         body_params = {k: v for k, v in expected_params.items() if op.param(k).location == "body"}
         assert sent.body == ({"data": _with_defaults(op, body_params)} if op.body_params else {})
     elif op.provider == "tomoviee":
-        token = base64.b64encode(b"emulator-app-key:emulator-app-secret").decode()
+        token = base64.b64encode(b"emulator-tomoviee-app_key:emulator-tomoviee-app_secret").decode()
         assert headers["authorization"] == f"Basic {token}"
-        assert headers["x-app-key"] == "emulator-app-key"
+        assert headers["x-app-key"] == "emulator-tomoviee-app_key"
         assert sent.body == _with_defaults(op, expected_params)
         assert sent.path == f"/tomoviee/v1/open/capacity/application/{op.model_code}"
     else:
@@ -194,4 +193,5 @@ def test_client_reprs_show_no_secrets() -> None:
 
 
 def test_emulator_credentials_are_placeholders() -> None:
-    assert json.dumps(EMULATOR_CREDENTIALS).count("emulator") == 3
+    values = [(p, v) for p, creds in EMULATOR_CREDENTIALS.items() for v in creds.values()]
+    assert len(values) == 4 and all(v.startswith(f"emulator-{p}-") for p, v in values)

@@ -66,7 +66,7 @@ def test_missing_credential_raises_before_any_request(monkeypatch: pytest.Monkey
 
 def test_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MEDIAIO_API_KEY", raising=False)
-    monkeypatch.setenv("API_KEY", "emulator-mediaio-key")
+    monkeypatch.setenv("API_KEY", "emulator-mediaio-api_key")
 
     async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
         assert await client.mediaio.credits() == {"credits": 1000}

@@ -23,9 +23,15 @@ from mediagen.errors import (
 from mediagen.hookspecs import hookimpl
 from mediagen.hosts import Target, download_allowed, is_loopback
 from mediagen.plugins.edrawmax import DiagramResults
-from mediagen.plugins.mediaio import UrlCollector
-from mediagen.plugins.tomoviee import TomovieeErrors, TomovieeResults
-from mediagen.protocol import CatalogAuth, CatalogTaskStrategy, fill_path, iter_urls, retry_after
+from mediagen.plugins.tomoviee import TomovieeErrors
+from mediagen.protocol import (
+    CatalogAuth,
+    CatalogResults,
+    CatalogTaskStrategy,
+    fill_path,
+    iter_urls,
+    retry_after,
+)
 from mediagen.registry import Registry
 from mediagen.results import Artifact, Result
 from mediagen.strategies import Call, HttpRequest, HttpResponse
@@ -95,21 +101,21 @@ def test_result_parsers() -> None:
         "https://cdn/b.jpg?x=1",
         "https://cdn/a.png",
     ]
-    arts = UrlCollector().artifacts(
+    arts = CatalogResults(MEDIAIO).artifacts(
         MEDIAIO.operation("kling_2_1"), {"video": "https://c/v.mp4", "cover": "https://c/c.png"}
     )
     assert [(a.url, a.kind) for a in arts] == [
         ("https://c/v.mp4", "video"),
         ("https://c/c.png", "image"),
     ]
-    older = TomovieeResults().artifacts(
+    older = CatalogResults(TOMOVIEE).artifacts(
         TOMOVIEE.operation("image_to_image"), {"image_path": ["https://x/1.png"]}
     )
-    newer = TomovieeResults().artifacts(
+    newer = CatalogResults(TOMOVIEE).artifacts(
         TOMOVIEE.operation("image_to_image"), {"images_path": ["https://x/1.png"]}
     )
     assert older == newer == (Artifact("https://x/1.png", "image"),)
-    masks = TomovieeResults().artifacts(
+    masks = CatalogResults(TOMOVIEE).artifacts(
         TOMOVIEE.operation("image_recognition"), {"mask_path": ["https://x/m.png"]}
     )
     assert masks[0].kind == "mask"

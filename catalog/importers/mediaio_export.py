@@ -124,7 +124,13 @@ def _operation(
 
     body = parse_embedded_json(file, label, "api_body", entry.get("api_body"))
     schema, notes = _params_schema(file, label, body)
-    params = params_from_schema(file, label, schema, path_placeholders=placeholders(path))
+    params = params_from_schema(
+        file,
+        label,
+        schema,
+        path_placeholders=placeholders(path),
+        default_location=ctx.location_for(method),
+    )
 
     return Operation(
         provider=ctx.provider,

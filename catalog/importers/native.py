@@ -27,6 +27,7 @@ _OP_KEYS = frozenset(
         "source",
         "notes",
         "params",
+        "count_param",
     }
 )
 _REQUIRED_OP_KEYS = ("id", "name", "kind", "output", "path", "source", "params")
@@ -130,7 +131,19 @@ def _operation(
                 expected="each name defined once",
             )
         schema = {**schema, "properties": {**properties, **common}}
-    params = params_from_schema(file, label, schema, path_placeholders=placeholders(path))
+    method = str(entry.get("method") or "POST").upper()
+    params = params_from_schema(
+        file,
+        label,
+        schema,
+        path_placeholders=placeholders(path),
+        default_location=ctx.location_for(method),
+    )
+    count_param = entry.get("count_param")
+    if count_param is not None and not isinstance(count_param, str):
+        raise InvalidEntry(
+            file, f"count_param is {count_param!r}", entry=label, expected="a parameter name"
+        )
 
     return Operation(
         provider=ctx.provider,
@@ -138,11 +151,12 @@ def _operation(
         name=str(entry["name"]),
         kind=kind,
         output=output,
-        method=str(entry.get("method") or "POST").upper(),
+        method=method,
         path=path,
         params=params,
         description=str(entry.get("description") or "").strip(),
         model_code=entry.get("model_code"),
         source=str(entry["source"]),
         notes=tuple(notes),
+        count_param=count_param,
     )

@@ -43,7 +43,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from ..testing import EMULATOR_CREDENTIALS, Emulator
+    from ..testing import Emulator
 
     emulator = Emulator(host=args.host, port=args.port, duration=args.duration)
     try:
@@ -67,14 +67,12 @@ async def _serve(args: argparse.Namespace) -> None:
                 f"mediagen: warning: {emulator.url} is not a loopback address: the client"
                 " refuses plain http there; on this machine use --host 127.0.0.1"
             )
-        for provider, url in emulator.base_urls.items():
-            print(f"  export {base_url_env(provider)}={url}")
-        print("  export MEDIAIO_API_KEY={api_key}".format(**EMULATOR_CREDENTIALS["mediaio"]))
-        print(
-            "  export TOMOVIEE_APP_KEY={app_key} TOMOVIEE_APP_SECRET={app_secret}".format(
-                **EMULATOR_CREDENTIALS["tomoviee"]
-            )
-        )
+        for name, url in emulator.base_urls.items():
+            print(f"  export {base_url_env(name)}={url}")
+        # Every catalog credential, under its first environment variable: fake values only.
+        for provider in emulator.registry.catalog.providers:
+            for cred in provider.auth.credentials:
+                print(f"  export {cred.env[0]}={emulator.credentials[provider.name][cred.name]}")
         print("Ctrl-C to stop.", flush=True)
         await asyncio.Event().wait()
     finally:

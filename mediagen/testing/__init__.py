@@ -10,8 +10,20 @@ Blocking code and pytest users: `EmulatorThread`, or the `mediagen_emulator` fix
 (enabled automatically when mediagen is installed).
 """
 
-from .emulator import EMULATOR_CREDENTIALS, FAST_POLLING, Emulator, Fault, RecordedRequest
+from typing import Any
+
+from .emulator import FAST_POLLING, Emulator, Fault, RecordedRequest, emulator_credentials
 from .thread import EmulatorThread
+
+
+def __getattr__(name: str) -> Any:
+    # EMULATOR_CREDENTIALS loads the shipped catalog: only when someone asks for it.
+    if name == "EMULATOR_CREDENTIALS":
+        from . import emulator
+
+        return emulator.EMULATOR_CREDENTIALS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "EMULATOR_CREDENTIALS",
@@ -20,4 +32,5 @@ __all__ = [
     "EmulatorThread",
     "Fault",
     "RecordedRequest",
+    "emulator_credentials",
 ]

@@ -22,26 +22,42 @@ from typing import Any, Literal
 import attrs
 from aiohttp import web
 
+from ..catalog import Catalog, default_catalog
 from ..catalog.ir import TERMINAL_STATES, Operation, Provider
+from ..catalog.paths import merge, put
 from ..defaults import PollSchedule
+from ..emulation import CatalogEmulatorProfile, fake_credential
 from ..errors import ParamError
-from ..generated import PROVIDERS
 from ..params import model_for
 from ..registry import Registry, default_registry
 from ..strategies import EmulatedTask, EmulatorProfile
 from . import artifacts
+from .catalog_params import check_catalog_params
 
 log = logging.getLogger(__name__)
 
-EMULATOR_CREDENTIALS: dict[str, dict[str, str]] = {
-    "mediaio": {"api_key": "emulator-mediaio-key"},
-    "tomoviee": {"app_key": "emulator-app-key", "app_secret": "emulator-app-secret"},
-    "edrawmax": {},
-}
-"""The credentials the emulator expects by default (never real ones)."""
-
 FAST_POLLING = PollSchedule(initial=0.02, maximum=0.1, factor=1.5, jitter=0.0)
-"""A poll schedule that suits the emulator's sub-second tasks."""
+"""A poll schedule that suits the emulator's sub-second tasks (`client_options()` does not
+impose it: the emulator's Retry-After hints make any schedule fast)."""
+
+POLL_HINT = 0.1
+"""The longest Retry-After the emulator sends on a submit or an unfinished poll."""
+
+
+def emulator_credentials(catalog: Catalog) -> dict[str, dict[str, str]]:
+    """The credentials the emulator expects: one fake value per catalog credential."""
+    return {
+        p.name: {c.name: fake_credential(p.name, c.name) for c in p.auth.credentials}
+        for p in catalog.providers
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # EMULATOR_CREDENTIALS: the shipped catalog's, computed on first use (loads the catalog).
+    if name == "EMULATOR_CREDENTIALS":
+        return emulator_credentials(default_catalog())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 Phase = Literal["submit", "poll", "query", "run", "download", "any"]
 FaultKind = Literal[
@@ -65,7 +81,8 @@ class Fault:
     """One injected misbehaviour, applied to the next `times` matching requests.
 
     kinds: status (HTTP `status`, vendor error body, optional Retry-After), vendor_code
-    (HTTP 200 with error `code`), reset (connection dropped before any processing),
+    (error `code`, an int or a string: HTTP 200 in the provider's envelope, or without one
+    the HTTP status of the code's category), reset (connection dropped before any processing),
     reset_after (request processed, e.g. the task created, then the connection dropped),
     slow (answer after `delay` seconds), malformed (not JSON), truncated (half a JSON
     body), html (an HTML error page with `status`), echo (the usual answer with `message`
@@ -88,7 +105,7 @@ class Fault:
     operation: str | None = None
     times: int = 1
     status: int = 503
-    code: int | None = None
+    code: int | str | None = None
     retry_after: float | None = None
     delay: float = 0.0
     message: str = "injected by the mediagen emulator"
@@ -120,6 +137,8 @@ class RecordedRequest:
     provider: str | None
     phase: str | None
     operation: str | None
+    query: Mapping[str, list[str]] = attrs.field(factory=dict)
+    """Query-string parameters, each with every value it was given."""
 
 
 @attrs.define
@@ -131,24 +150,6 @@ class _Task:
     reason: str | None
     result: tuple[Any] | None = None
     """(the vendor's raw result value,) when set_outcome overrode it."""
-    copies: int = 1
-    """How many results of each file kind the request asked for (counts, qty)."""
-
-
-COPIES_PARAMS = ("counts", "qty")
-"""Parameters by which a caller asks for several results (Media.io counts, Tomoviee qty)."""
-
-
-def _copies(params: Mapping[str, Any]) -> int:
-    """How many of each file a task should produce: the request's counts/qty, else 1 (the
-    request was validated already; anything odd counts as 1)."""
-    for name in COPIES_PARAMS:
-        try:
-            value = int(params[name])
-        except (KeyError, TypeError, ValueError):
-            continue
-        return max(1, min(value, 16))
-    return 1
 
 
 @attrs.frozen
@@ -167,7 +168,11 @@ class Emulator:
     Args:
         duration: seconds each task takes (queued for the first quarter, then running).
         durations: per-operation overrides, keyed "provider.operation".
-        credentials: what the emulator accepts (default: EMULATOR_CREDENTIALS).
+        credentials: what the emulator accepts, per provider (default: a fake value for each
+            catalog credential, see `emulator_credentials`; given ones replace those).
+        poll_hint: the longest Retry-After sent with submits and unfinished polls, which
+            clients honour as their next poll delay; None sends none, so the client's own
+            poll schedule alone decides (to try a plugin's polling).
         host, port: where to listen (port 0: any free port).
     """
 
@@ -178,13 +183,17 @@ class Emulator:
         duration: float = 0.2,
         durations: Mapping[str, float] | None = None,
         credentials: Mapping[str, Mapping[str, str]] | None = None,
+        poll_hint: float | None = POLL_HINT,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.registry = registry or default_registry()
         self.duration = duration
         self.durations = dict(durations or {})
-        self.credentials = {p: dict(v) for p, v in (credentials or EMULATOR_CREDENTIALS).items()}
+        self.poll_hint = poll_hint
+        self.credentials = emulator_credentials(self.registry.catalog)
+        for provider, values in (credentials or {}).items():
+            self.credentials.setdefault(provider, {}).update(values)
         self.host = host
         self.port = port
         self.faults: list[Fault] = []
@@ -193,6 +202,7 @@ class Emulator:
         self._tasks: dict[str, _Task] = {}
         self._outcomes: dict[str, list[tuple[TerminalState, str | None, tuple[Any] | None]]] = {}
         self._files: dict[str, tuple[bytes, str, str]] = {}
+        self._profiles: dict[str, EmulatorProfile] = {}
         self.downloads: list[str] = []
         """Names of the artifact files served, in order (failed attempts included)."""
         self._routes = self._build_routes()
@@ -238,12 +248,13 @@ class Emulator:
         return {name: f"{self.url}/{name}" for name in self._providers()}
 
     def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for AsyncClient / Client to talk to this emulator quickly. The task
+        """Keyword arguments for AsyncClient / Client to talk to this emulator: every provider
+        of the catalog goes to the emulator with the emulator's credentials (never to a real
+        vendor, never with the user's keys); poll schedules stay the plugins' own. The task
         journal is off: emulated tasks must not mix with real ones in the user's journal."""
         return {
             "base_urls": self.base_urls,
-            "credentials": self.credentials,
-            "polling": FAST_POLLING,
+            "credentials": {p: dict(v) for p, v in self.credentials.items()},
             "registry": self.registry,
             "journal": False,
         }
@@ -287,22 +298,24 @@ class Emulator:
     # -- routing ------------------------------------------------------------------------------
 
     def _providers(self) -> list[str]:
-        return [p.name for p in self.registry.catalog.providers if p.name in PROVIDERS]
+        return [p.name for p in self.registry.catalog.providers]
+
+    def profile(self, provider: Provider) -> EmulatorProfile:
+        """The provider's emulator profile: a plugin's, else the one the catalog implies."""
+        found = self.registry.pm.hook.mediagen_emulator_profile(provider=provider)
+        return found if found is not None else CatalogEmulatorProfile(provider)
 
     def _build_routes(self) -> list[_Route]:
         routes: list[_Route] = []
-        for name in self._providers():
-            strategies = self.registry.strategies(name)
-            profile = strategies.emulator
-            if profile is None:
-                continue
-            provider = strategies.provider
+        for provider in self.registry.catalog.providers:
+            name = provider.name
+            profile = self._profiles[name] = self.profile(provider)
             # The task endpoint first: where an operation shares it (Media.io's task_result),
             # its calls are polls too, and poll faults apply to them.
             if provider.task is not None:
-                result = provider.task.result
-                pattern = _regex(name, result.path)
-                routes.append(_Route(provider, profile, result.method, pattern, "poll", None))
+                poll = provider.task.poll
+                pattern = _regex(name, poll.path)
+                routes.append(_Route(provider, profile, poll.method, pattern, "poll", None))
             for op in provider.operations:
                 phase = {"task": "submit", "sync": "run", "query": "query"}[op.kind]
                 routes.append(
@@ -329,6 +342,7 @@ class Emulator:
             body = raw.decode("utf-8", "replace")
         found = self._match(request.method, request.path)
         route, path_params = found if found else (None, {})
+        query = {k: request.query.getall(k) for k in request.query}
         self.requests.append(
             RecordedRequest(
                 request.method,
@@ -338,6 +352,7 @@ class Emulator:
                 route.provider.name if route else None,
                 route.phase if route else None,
                 route.operation.id if route and route.operation else None,
+                query,
             )
         )
         if route is None:
@@ -350,7 +365,7 @@ class Emulator:
             early = await self._apply_fault(fault, route, request)
             if early is not None:
                 return early
-        response = self._respond(route, path_params, request, body)
+        response = self._respond(route, path_params, request, body, query)
         if fault is not None and fault.kind == "reset_after":
             _drop(request)
         if fault is not None and fault.kind == "echo":
@@ -406,27 +421,35 @@ class Emulator:
         )
 
     def _respond(
-        self, route: _Route, path_params: dict[str, str], request: web.Request, body: Any
+        self,
+        route: _Route,
+        path_params: dict[str, str],
+        request: web.Request,
+        body: Any,
+        query: dict[str, list[str]],
     ) -> web.Response:
         profile, provider = route.profile, route.provider
-        problem = profile.check_auth(request.headers, self.credentials.get(provider.name, {}))
+        last = {k: v[-1] for k, v in query.items()}
+        problem = profile.check_auth(request.headers, self.credentials.get(provider.name, {}), last)
         if problem:
             return self._error(profile, "auth", f"authentication failed: {problem}")
         if route.phase == "poll":
-            return self._poll(route, path_params, body)
+            return self._poll(route, path_params, body, query)
         op = route.operation
         assert op is not None
         try:
-            params = profile.request_params(op, body if body is not None else {}, path_params)
-            model_for(op.qualified_id).from_dict(params)
+            params = profile.request_params(op, body, path_params, query)
+            check_params(op, params)
         except (ValueError, ParamError) as exc:
             return self._error(profile, "invalid_param", str(exc))
         if op.kind == "task":
             task_id = uuid.uuid4().hex
-            self._create_task(provider, op, task_id, copies=_copies(params))
-            return web.json_response(profile.success(profile.submit_data(task_id)))
+            entry = self._create_task(provider, op, task_id, params)
+            return web.json_response(
+                profile.success(profile.submit_data(task_id)), headers=self._hint(entry)
+            )
         if op.kind == "sync":
-            urls = self._make_files(profile, op, uuid.uuid4().hex)
+            urls = self._make_files(profile, op, uuid.uuid4().hex, params)
             return web.json_response(profile.success(profile.sync_data(op, urls)))
         try:
             self._refresh_all()
@@ -435,36 +458,69 @@ class Emulator:
             return self._error(profile, "not_found", str(exc.args[0] if exc.args else exc))
         return web.json_response(profile.success(data))
 
-    def _poll(self, route: _Route, path_params: dict[str, str], body: Any) -> web.Response:
+    def _poll(
+        self,
+        route: _Route,
+        path_params: dict[str, str],
+        body: Any,
+        query: dict[str, list[str]],
+    ) -> web.Response:
         profile = route.profile
-        task_id = profile.poll_task_id(body, path_params)
+        task_id = profile.poll_task_id(body, path_params, query)
         if task_id is None or task_id not in self._tasks:
-            return self._error(profile, "not_found", "task not found")
+            # Clients poll an unknown task again for a while (read-after-write lag): soon.
+            hint = None if self.poll_hint is None else {"Retry-After": f"{self.poll_hint:.3f}"}
+            return self._error(profile, "not_found", f"task {task_id!r} not found", hint)
         entry = self._tasks[task_id]
         self._refresh(entry)
         data = profile.poll_data(entry.task.operation, entry.task)
         proto = route.provider.task
         if entry.result is not None and entry.task.state == "succeeded" and proto is not None:
-            data[proto.result_field] = entry.result[0]
-        return web.json_response(profile.success(data))
+            if proto.result_field is not None:
+                put(data, proto.result_field, entry.result[0])
+            elif isinstance(entry.result[0], Mapping):
+                merge(data, dict(entry.result[0]))
+        return web.json_response(profile.success(data), headers=self._hint(entry))
 
-    def _error(self, profile: EmulatorProfile, category: str, message: str) -> web.Response:
+    def _hint(self, entry: _Task) -> dict[str, str] | None:
+        """Retry-After: when the task changes next (queued -> running -> finished), capped."""
+        if self.poll_hint is None or entry.task.state in TERMINAL_STATES:
+            return None
+        elapsed = time.monotonic() - entry.created
+        change = entry.duration * 0.25 if elapsed < entry.duration * 0.25 else entry.duration
+        return {"Retry-After": f"{max(0.0, min(change - elapsed, self.poll_hint)):.3f}"}
+
+    def _error(
+        self,
+        profile: EmulatorProfile,
+        category: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
         status, payload = profile.error(category, message)
-        return web.json_response(payload, status=status)
+        return web.json_response(payload, status=status, headers=headers)
 
     # -- tasks and files ----------------------------------------------------------------------
 
     def _create_task(
-        self, provider: Provider, op: Operation, task_id: str, *, copies: int = 1
-    ) -> None:
+        self, provider: Provider, op: Operation, task_id: str, params: Mapping[str, Any]
+    ) -> _Task:
         queue = self._outcomes.get(op.qualified_id)
         outcome, reason, result = queue.pop(0) if queue else ("succeeded", None, None)
         duration = self.durations.get(op.qualified_id, self.duration)
-        task = EmulatedTask(task_id=task_id, operation=op, state="queued", progress=0.0, urls={})
-        self.tasks[task_id] = task
-        self._tasks[task_id] = _Task(
-            task, time.monotonic(), duration, outcome, reason, result, copies=copies
+        task = EmulatedTask(
+            task_id=task_id,
+            operation=op,
+            state="queued",
+            progress=0.0,
+            urls={},
+            params=dict(params),
         )
+        self.tasks[task_id] = task
+        entry = self._tasks[task_id] = _Task(
+            task, time.monotonic(), duration, outcome, reason, result
+        )
+        return entry
 
     def _refresh_all(self) -> None:
         for entry in self._tasks.values():
@@ -486,31 +542,26 @@ class Emulator:
             task.state = entry.outcome
             task.progress = 100.0 if entry.outcome == "succeeded" else task.progress
             if entry.outcome == "succeeded":
-                profile = self.registry.strategies(task.operation.provider).emulator
-                assert profile is not None
-                task.urls = self._make_files(
-                    profile, task.operation, task.task_id, copies=entry.copies
-                )
+                profile = self._profiles[task.operation.provider]
+                task.urls = self._make_files(profile, task.operation, task.task_id, task.params)
             else:
                 task.reason = entry.reason or f"emulated {entry.outcome.replace('_', ' ')}"
 
     def _make_files(
-        self, profile: EmulatorProfile, op: Operation, stem: str, *, copies: int = 1
+        self, profile: EmulatorProfile, op: Operation, stem: str, params: Mapping[str, Any]
     ) -> dict[str, str]:
-        """The files of a finished operation, `copies` of each kind (counts/qty asked for
-        more than one): keyed by kind, then `kind-2`, `kind-3`..."""
+        """Files for a finished call, named by kind: "png", then "png-1", "png-2", ..."""
         urls: dict[str, str] = {}
-        kinds = [
-            (kind if copy == 1 else f"{kind}-{copy}", kind)
-            for copy in range(1, copies + 1)
-            for kind in profile.file_kinds(op)
-        ]
-        for index, (key, kind) in enumerate(kinds):
+        for index, kind in enumerate(profile.file_kinds(op, params)):
             seed = zlib.crc32(f"{stem}/{index}".encode()) & 0xFFFF
             data = _file_bytes(kind, seed, f"{op.qualified_id} {stem}")
             ext, content_type = artifacts.MEDIA_TYPES[kind]
             name = f"{stem}-{index}{ext}"
             self._files[name] = (data, content_type, op.provider)
+            key, n = kind, 0
+            while key in urls:
+                n += 1
+                key = f"{kind}-{n}"
             urls[key] = f"{self.url}/_files/{name}"
         return urls
 
@@ -563,6 +614,17 @@ def _regex(provider: str, path: str) -> re.Pattern[str]:
     return re.compile(f"/{re.escape(provider)}{pattern}")
 
 
+def check_params(op: Operation, params: Mapping[str, Any]) -> None:
+    """Validate a call's wire params: through the generated model when the provider has
+    generated code, else against the catalog (names, types, allowed values, bounds)."""
+    try:
+        model = model_for(op.qualified_id)
+    except KeyError:
+        check_catalog_params(op, params)
+        return
+    model.from_dict(params)
+
+
 def _echo(response: web.Response, fault: Fault) -> web.Response:
     """The response with fault.message written at each of fault.fields (dotted paths)."""
     assert isinstance(response.body, bytes)
@@ -575,7 +637,8 @@ def _echo(response: web.Response, fault: Fault) -> web.Response:
                 node[name] = {}
             node = node[name]
         node[last] = fault.message
-    return web.json_response(body, status=response.status)
+    hint = {k: v for k, v in response.headers.items() if k == "Retry-After"}
+    return web.json_response(body, status=response.status, headers=hint or None)
 
 
 async def _stream_huge(fault: Fault, request: web.Request) -> web.StreamResponse:
