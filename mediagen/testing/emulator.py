@@ -470,7 +470,8 @@ class Emulator:
         if task_id is None or task_id not in self._tasks:
             # Clients poll an unknown task again for a while (read-after-write lag): soon.
             hint = None if self.poll_hint is None else {"Retry-After": f"{self.poll_hint:.3f}"}
-            return self._error(profile, "not_found", f"task {task_id!r} not found", hint)
+            # The vendors' words: the id is in the error already (the CLI prints it once).
+            return self._error(profile, "not_found", "task not found", hint)
         entry = self._tasks[task_id]
         self._refresh(entry)
         data = profile.poll_data(entry.task.operation, entry.task)
