@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 import attrs
 
-from .catalog import default_catalog
 from .defaults import MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES
 from .engine import AsyncTaskHandle
 from .errors import MediagenError, ParamError
 from .journal import TERMINAL
 from .params import ParamsModel, model_for
 from .recovery import RESUBMITTABLE, Plan, item_keys, missing_files, plan
+from .registry import default_registry
 from .results import Result, artifacts_json
 from .strategies import TaskStatus
 
@@ -190,7 +190,7 @@ def parse_jsonl(lines: Iterable[str], source: str = "batch") -> list[BatchItem]:
 
 def validate(item: BatchItem) -> str | None:
     try:
-        default_catalog().provider(item.provider).operation(item.operation)
+        default_registry().catalog.provider(item.provider).operation(item.operation)
     except KeyError as exc:
         return str(exc.args[0])
     if not isinstance(item.params, Mapping):

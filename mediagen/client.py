@@ -12,24 +12,25 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar, Unpack, overload
 
 from .batch import DEFAULT_CONCURRENCY, BatchItem, Outcome, resume, run_batch
 from .credentials import CredentialStore
 from .defaults import MAX_DOWNLOAD_BYTES, MAX_RESPONSE_BYTES, PollSchedule, RetryPolicy, Timeouts
 from .engine import AsyncTaskHandle, Engine
-from .generated import PROVIDERS, AsyncProviders, Providers, load
+from .generated import AsyncProviders, Providers
 from .journal import Journal, configured_path
 from .loop import LoopThread
 from .params import ParamsModel
 from .registry import Registry, default_registry
 from .results import Result
-from .runtime import AsyncRuntime, SyncRuntime
+from .runtime import AsyncRuntime, ProviderKey, SyncRuntime
 from .tasks import TaskHandle
 from .transport import Transport
 
 CredentialMap = Mapping[str, Mapping[str, str | None]]
 JournalOption = Journal | str | Path | bool | None
+E = TypeVar("E")
 
 
 def open_journal(option: JournalOption) -> Journal | None:
@@ -176,9 +177,28 @@ class AsyncClient(AsyncProviders):
 
     def _endpoints(self, provider: str) -> Any:
         if provider not in self._endpoint_cache:
-            async_name, _ = PROVIDERS[provider]
-            self._endpoint_cache[provider] = getattr(load(provider), async_name)(self._engine)
+            cls = self._engine.registry.endpoints_class(provider, blocking=False)
+            self._endpoint_cache[provider] = cls(self._engine)
         return self._endpoint_cache[provider]
+
+    @overload
+    def provider(self, key: ProviderKey[E, Any]) -> E: ...
+
+    @overload
+    def provider(self, key: str) -> Any: ...
+
+    def provider(self, key: ProviderKey[Any, Any] | str) -> Any:
+        """The endpoints object of any provider, built-in or contributed by a plugin.
+
+        With the `ProviderKey` from a generated package (`client.provider(acme.ACME)`) the
+        result is typed; with a name (`client.provider("acme")`) it is not.
+        """
+        return self._endpoints(key if isinstance(key, str) else key.name)
+
+    if not TYPE_CHECKING:  # mypy keeps checking attribute names; use provider(KEY) for types
+
+        def __getattr__(self, name: str) -> Any:
+            return _provider_attribute(self, name)
 
     def task(
         self, provider: str, operation: str, task_id: str, *, journal: bool = True
@@ -297,10 +317,25 @@ class Client(Providers):
 
     def _endpoints(self, provider: str) -> Any:
         if provider not in self._endpoint_cache:
-            _, sync_name = PROVIDERS[provider]
+            cls = self._async._engine.registry.endpoints_class(provider, blocking=True)
             # This client is the SyncRuntime its endpoints call: submit / run / query.
-            self._endpoint_cache[provider] = getattr(load(provider), sync_name)(self)
+            self._endpoint_cache[provider] = cls(self)
         return self._endpoint_cache[provider]
+
+    @overload
+    def provider(self, key: ProviderKey[Any, E]) -> E: ...
+
+    @overload
+    def provider(self, key: str) -> Any: ...
+
+    def provider(self, key: ProviderKey[Any, Any] | str) -> Any:
+        """The blocking endpoints object of any provider (see `AsyncClient.provider`)."""
+        return self._endpoints(key if isinstance(key, str) else key.name)
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            return _provider_attribute(self, name)
 
     def task(self, provider: str, operation: str, task_id: str) -> TaskHandle:
         return TaskHandle(self._loop, self._async.task(provider, operation, task_id))
@@ -347,6 +382,14 @@ class Client(Providers):
 
     def query(self, params: ParamsModel) -> dict[str, Any]:
         return self._loop.run(self._async.query(params))
+
+
+def _provider_attribute(client: AsyncClient | Client, name: str) -> Any:
+    """`client.acme` for providers contributed by plugins (built-ins have typed properties)."""
+    engine = client._async._engine if isinstance(client, Client) else client._engine
+    if name.startswith("_") or name not in {p.name for p in engine.registry.catalog.providers}:
+        raise AttributeError(f"{type(client).__name__!r} object has no attribute {name!r}")
+    return client.provider(name)
 
 
 if TYPE_CHECKING:  # mypy proves the engine and the blocking client fit the stubs' interface

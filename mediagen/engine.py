@@ -276,15 +276,15 @@ class Engine:
         if not self._journal(entry, "record_submitted", task_id):
             # The task exists and is paid for: keep its id where a person finds it (the entry's
             # error, if that write still works, and the log), never a silent `unknown`.
-            hint = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
+            advice = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
             log.error(
                 "task %s (%s) was created but the journal could not record its id: %s",
                 task_id,
                 op.qualified_id,
-                hint,
+                advice,
             )
             self._journal(
-                entry, "record_unknown", f"created as task {task_id!r}, id not recorded; {hint}"
+                entry, "record_unknown", f"created as task {task_id!r}, id not recorded; {advice}"
             )
         self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
         handle = AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)

@@ -1,8 +1,12 @@
 """The base of generated parameter models, and the validators they use.
 
-Generated models (``mediagen.generated.<provider>.models``) are attrs classes that subclass
+Generated models (``<generated package>.<provider>.models``) are attrs classes that subclass
 `ParamsModel` and validate on construction with the validators below. Each validator raises
 `ParamError` naming the operation, the field, the bad value and what is allowed.
+
+Stable surface: generated code, including plugins' own, depends on `ParamsModel` and the
+validator factories here (with `mediagen.runtime` and `mediagen.results`); their names and
+signatures only change with a major version.
 """
 
 from __future__ import annotations
@@ -67,20 +71,12 @@ class ParamsModel:
 
 
 def model_for(operation: str) -> type[ParamsModel]:
-    """The generated parameter model of "provider.operation"."""
-    from .generated import PROVIDERS, load
+    """The generated parameter model of "provider.operation", built-in or contributed by a
+    plugin (through the default registry)."""
+    from .registry import default_registry
 
-    provider, _, _ = operation.partition(".")
-    if provider not in PROVIDERS:
-        raise KeyError(f"no generated provider {provider!r}")
-    for value in vars(load(provider).models).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, ParamsModel)
-            and operation == value.OPERATION
-        ):
-            return value
-    raise KeyError(f"no generated model for {operation!r}")
+    model: type[ParamsModel] = default_registry().model_for(operation)
+    return model
 
 
 def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:

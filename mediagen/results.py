@@ -1,4 +1,8 @@
-"""What operations produce: typed artifacts plus the vendor's raw payload."""
+"""What operations produce: typed artifacts plus the vendor's raw payload.
+
+Stable surface: generated code depends on `Result` (with `mediagen.runtime` and
+`mediagen.params`).
+"""
 
 from __future__ import annotations
 

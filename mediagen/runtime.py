@@ -5,17 +5,42 @@ runtime knows which provider and operation a model belongs to (`ParamsModel.OPER
 does the rest: auth, transport, task polling, result parsing. Three entry points, one per
 operation kind in the catalog: `submit` (asynchronous tasks), `run` (synchronous APIs whose
 response is the result) and `query` (credits, task results: the raw `data` object).
+
+Stable surface: generated code, including plugins' own, depends on this module (with
+`mediagen.params` and `mediagen.results`); its names and signatures only change with a major
+version.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, final
 
 from .params import ParamsModel
 from .results import Result
 from .strategies import TaskStatus
+
+AsyncEndpoints = TypeVar("AsyncEndpoints", covariant=True)
+BlockingEndpoints = TypeVar("BlockingEndpoints", covariant=True)
+
+
+@final
+class ProviderKey(Generic[AsyncEndpoints, BlockingEndpoints]):
+    """A typed handle on one provider's endpoints, written by `mediagen generate` into the
+    generated index (`ACME: Final[ProviderKey[AsyncAcme, Acme]] = ProviderKey("acme")`).
+
+    `AsyncClient.provider(KEY)` returns the async endpoints and `Client.provider(KEY)` the
+    blocking ones, typed, for built-in and contributed providers alike.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"ProviderKey({self.name!r})"
 
 
 class AsyncTask(Protocol):

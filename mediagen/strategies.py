@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -91,6 +91,7 @@ class Call:
     task_id: str | None = None
 
 
+@runtime_checkable
 class AuthStrategy(Protocol):
     """Credentials on a request. A strategy may also define `query(credentials)`, returning
     query-string parameters that carry credentials (the runtime calls it when present)."""
@@ -100,6 +101,7 @@ class AuthStrategy(Protocol):
         ...
 
 
+@runtime_checkable
 class TaskStrategy(Protocol):
     def submit_request(self, op: Operation, params: Mapping[str, Any]) -> HttpRequest: ...
 
@@ -116,16 +118,19 @@ class TaskStrategy(Protocol):
     def poll_schedule(self, op: Operation) -> PollSchedule: ...
 
 
+@runtime_checkable
 class ResultParser(Protocol):
     def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]: ...
 
 
+@runtime_checkable
 class ErrorClassifier(Protocol):
     def check(self, call: Call, response: HttpResponse) -> Any:
         """The response's `data` when it is a success, else raise a `CallError`."""
         ...
 
 
+@runtime_checkable
 class EmulatorProfile(Protocol):
     """How the emulator speaks one provider's wire protocol (see mediagen.testing)."""
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mediagen.catalog.ir import Operation
-from mediagen.emulation import CatalogEmulatorProfile
-from mediagen.errors import MalformedResponseError
-from mediagen.protocol import is_http_url
-from mediagen.provider_plugin import ProviderPlugin
-from mediagen.results import Artifact
+from mediagen.plugin import (
+    Artifact,
+    CatalogEmulatorProfile,
+    MalformedResponseError,
+    Operation,
+    ProviderPlugin,
+    builtin_catalog,
+    is_http_url,
+)
 
 NAME = "edrawmax"
+GENERATED = "mediagen.generated"
 
 SOURCE_FIELDS = (("mermaid_code", "mermaid"), ("source_code", None))
 
@@ -50,4 +54,10 @@ class DiagramEmulator(CatalogEmulatorProfile):
         return {"png_url": urls["png"], "svg_url": urls["svg"], field: source}
 
 
-plugin = ProviderPlugin(NAME, results=lambda provider: DiagramResults(), emulator=DiagramEmulator)
+plugin = ProviderPlugin(
+    NAME,
+    catalog=builtin_catalog(NAME),
+    generated=GENERATED,
+    results=lambda provider: DiagramResults(),
+    emulator=DiagramEmulator,
+)

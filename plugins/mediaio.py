@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mediagen.catalog.ir import Operation
-from mediagen.emulation import CatalogEmulatorProfile
-from mediagen.protocol import CatalogResults
-from mediagen.provider_plugin import ProviderPlugin
-from mediagen.strategies import EmulatedTask
+from mediagen.plugin import (
+    CatalogEmulatorProfile,
+    CatalogResults,
+    EmulatedTask,
+    Operation,
+    ProviderPlugin,
+    builtin_catalog,
+)
 
 NAME = "mediaio"
+GENERATED = "mediagen.generated"
 
 
 class MediaioEmulator(CatalogEmulatorProfile):
@@ -37,4 +41,10 @@ class MediaioEmulator(CatalogEmulatorProfile):
         return self.poll_data(task.operation, task)
 
 
-plugin = ProviderPlugin(NAME, results=CatalogResults, emulator=MediaioEmulator)
+plugin = ProviderPlugin(
+    NAME,
+    catalog=builtin_catalog(NAME),
+    generated=GENERATED,
+    results=CatalogResults,
+    emulator=MediaioEmulator,
+)

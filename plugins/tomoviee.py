@@ -13,13 +13,19 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mediagen.catalog.ir import Operation
-from mediagen.emulation import CatalogEmulatorProfile
-from mediagen.protocol import CatalogErrorClassifier, CatalogResults
-from mediagen.provider_plugin import ProviderPlugin
-from mediagen.strategies import Call, EmulatedTask
+from mediagen.plugin import (
+    Call,
+    CatalogEmulatorProfile,
+    CatalogErrorClassifier,
+    CatalogResults,
+    EmulatedTask,
+    Operation,
+    ProviderPlugin,
+    builtin_catalog,
+)
 
 NAME = "tomoviee"
+GENERATED = "mediagen.generated"
 
 
 class TomovieeErrors(CatalogErrorClassifier):
@@ -40,6 +46,8 @@ class TomovieeEmulator(CatalogEmulatorProfile):
 
 plugin = ProviderPlugin(
     NAME,
+    catalog=builtin_catalog(NAME),
+    generated=GENERATED,
     results=CatalogResults,
     errors=TomovieeErrors,
     emulator=TomovieeEmulator,

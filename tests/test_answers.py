@@ -30,7 +30,7 @@ from mediagen.nesting import nested_deeper_than
 from mediagen.protocol import CatalogErrorClassifier
 from mediagen.retry import not_found_is_transient
 from mediagen.strategies import Call, HttpResponse
-from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
+from mediagen.testing import EMULATOR_CREDENTIALS, FAST_POLLING, Emulator, EmulatorThread, Fault
 
 POLICY = RetryPolicy(attempts=2, base=0.01, cap=0.02, wait_failures=2)
 
@@ -44,8 +44,16 @@ def nested(depth: int, leaf: Any = "x") -> Any:
 
 
 def client_for(emu: Emulator, journal: Path | None = None, **options: Any) -> mediagen.AsyncClient:
+    # client_options() no longer imposes a poll schedule (the emulator's Retry-After hints make
+    # answers fast, but a not-found answer carries none): these tests poll fast on purpose.
     return mediagen.AsyncClient(
-        **{**emu.client_options(), "retry": POLICY, "journal": journal or False, **options}
+        **{
+            **emu.client_options(),
+            "polling": FAST_POLLING,
+            "retry": POLICY,
+            "journal": journal or False,
+            **options,
+        }
     )
 
 

@@ -148,4 +148,4 @@ def test_generate_with_a_broken_catalog_is_a_one_line_error(tmp_path: Path) -> N
 def test_generate_outside_a_checkout(tmp_path: Path) -> None:
     out = mediagen("generate", "--check", cwd=tmp_path)
     assert out.returncode == 2
-    assert "no mediagen source checkout here" in out.stderr
+    assert "no mediagen catalog here" in out.stderr

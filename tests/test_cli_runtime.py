@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mediagen import __version__
 from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
 from mediagen.testing.artifacts import sniff
 
@@ -207,7 +208,15 @@ def test_plugins_command(tmp_path: Path) -> None:
     out = mediagen("plugins", "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert doc["plugins"][:3] == ["mediaio", "tomoviee", "edrawmax"]
+    assert [p["name"] for p in doc["plugins"]][:3] == ["mediaio", "tomoviee", "edrawmax"]
+    assert doc["plugins"][0] == {
+        "name": "mediaio",
+        "distribution": "mediagen",
+        "version": __version__,
+        "builtin": True,
+        "providers": ["mediaio"],
+        "overrides": [],
+    }
     row = next(
         r for r in doc["strategies"] if r["provider"] == "mediaio" and r["strategy"] == "results"
     )

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import GOLDEN_CATALOG, GOLDEN_OUTPUT, REPO, import_generated
 
-from mediagen.catalog import load_catalog
-from mediagen.codegen.generate import check, render, write
+import mediagen
+from mediagen.codegen.generate import HEADER_MARK, check, header, render_catalog, write
 from mediagen.errors import ParamError
 
 UPDATE = os.environ.get("MEDIAGEN_UPDATE_GOLDEN") == "1"
@@ -21,7 +21,7 @@ UPDATE = os.environ.get("MEDIAGEN_UPDATE_GOLDEN") == "1"
 
 def test_golden_record() -> None:
     """The fixture provider's output, byte for byte. Refresh with MEDIAGEN_UPDATE_GOLDEN=1."""
-    files = render(load_catalog(GOLDEN_CATALOG))
+    files = render_catalog(GOLDEN_CATALOG)
     if UPDATE:
         shutil.rmtree(GOLDEN_OUTPUT, ignore_errors=True)
         for rel, text in files.items():
@@ -72,9 +72,9 @@ def test_golden_output_runs(tmp_path: Path) -> None:
 
 def test_output_is_identical_across_hash_seeds() -> None:
     script = (
-        "import hashlib,sys; from pathlib import Path; from mediagen.codegen.generate import render;"
-        "from mediagen.catalog import load_catalog;"
-        f"f=render(load_catalog(Path({str(REPO / 'catalog')!r})));"
+        "import hashlib,sys; from pathlib import Path;"
+        "from mediagen.codegen.generate import render_catalog;"
+        f"f=render_catalog(Path({str(REPO / 'catalog')!r}));"
         "print(hashlib.sha256(repr(sorted(f.items())).encode()).hexdigest())"
     )
     digests = set()
@@ -103,7 +103,8 @@ def test_check_names_stale_missing_and_extra_files(tmp_path: Path) -> None:
     assert check(REPO / "catalog", out).clean
     (out / "mediaio" / "models.py").write_text("# edited by hand\n", encoding="utf-8")
     (out / "edrawmax" / "endpoints.py").unlink()
-    (out / "leftover.py").write_text("", encoding="utf-8")
+    (out / "leftover.py").write_text(header("0" * 64) + '"""old"""\n', encoding="utf-8")
+    (out / "helpers.py").write_text('"""Written by hand."""\n', encoding="utf-8")
     drift = check(REPO / "catalog", out)
     assert drift.stale == ("mediaio/models.py",)
     assert drift.missing == ("edrawmax/endpoints.py",)
@@ -111,6 +112,21 @@ def test_check_names_stale_missing_and_extra_files(tmp_path: Path) -> None:
     write(REPO / "catalog", out)
     assert check(REPO / "catalog", out).clean
     assert not (out / "leftover.py").exists()
+    # Only files with codegen's header are ever deleted: a hand-written module stays.
+    assert (out / "helpers.py").read_text(encoding="utf-8") == '"""Written by hand."""\n'
+
+
+def test_generated_files_record_the_version_and_the_catalog_digest(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(GOLDEN_CATALOG, catalog)
+    before = render_catalog(catalog)
+    first = before["acme/models.py"].splitlines()[0]
+    assert first.startswith(f"{HEADER_MARK} {mediagen.__version__} from catalog files with sha256 ")
+    ops = catalog / "acme" / "operations.yaml"
+    ops.write_text(ops.read_text(encoding="utf-8") + "\n# a comment changes the digest\n")
+    after = render_catalog(catalog)
+    assert after["acme/models.py"].splitlines()[0] != first
+    assert after["acme/models.py"].splitlines()[1:] == before["acme/models.py"].splitlines()[1:]
 
 
 def test_import_mediagen_loads_no_provider() -> None:

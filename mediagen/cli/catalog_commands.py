@@ -6,8 +6,9 @@ import argparse
 import json
 from typing import Any
 
-from ..catalog import Catalog, Operation, default_catalog
+from ..catalog import Catalog, Operation
 from ..catalog.ir import Param
+from ..registry import default_registry
 from .common import UsageError, dotted_arguments, find_operation, find_provider_operations
 
 
@@ -39,7 +40,7 @@ def _select(catalog: Catalog, provider: str | None) -> list[Operation]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    ops = _select(default_catalog(), args.provider)
+    ops = _select(default_registry().catalog, args.provider)
     if args.json:
         rows = [
             {
@@ -74,7 +75,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if not name or not operation or rest:
         raise UsageError("describe needs PROVIDER OPERATION (or PROVIDER.OPERATION)")
     op = find_operation(name, operation)
-    provider = default_catalog().provider(op.provider)
+    provider = default_registry().catalog.provider(op.provider)
     if args.json:
         print(json.dumps(_operation_json(op), indent=2, ensure_ascii=False))
         return 0

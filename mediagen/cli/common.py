@@ -129,9 +129,9 @@ def dotted_arguments(
 
 def find_operation(provider: str, operation: str) -> Operation:
     """The catalog's operation, or a UsageError naming the closest names."""
-    from ..catalog import default_catalog
+    from ..registry import default_registry
 
-    catalog = default_catalog()
+    catalog = default_registry().catalog  # plugins' providers included
     try:
         spec = catalog.provider(provider)
     except KeyError:
@@ -147,9 +147,9 @@ def find_operation(provider: str, operation: str) -> Operation:
 
 
 def find_provider_operations(provider: str) -> list[Operation]:
-    from ..catalog import default_catalog
+    from ..registry import default_registry
 
-    catalog = default_catalog()
+    catalog = default_registry().catalog  # plugins' providers included
     try:
         return list(catalog.provider(provider).operations)
     except KeyError:
@@ -171,9 +171,9 @@ def check_credentials(providers: Iterable[str]) -> None:
     request: a UsageError naming the variables to set, all of a provider's at once."""
     import os
 
-    from ..catalog import default_catalog
+    from ..registry import default_registry
 
-    catalog = default_catalog()
+    catalog = default_registry().catalog  # plugins' providers included
     problems = []
     for name in sorted(set(providers)):
         missing = [

@@ -1,9 +1,20 @@
-"""`mediagen generate [--check]`: compile catalog/ into generated/ in a source checkout."""
+"""`mediagen generate [--check]`: compile a catalog into its generated package.
+
+The folders come from the nearest `pyproject.toml` with a `[tool.mediagen]` table (a plugin's
+root, or mediagen's own checkout):
+
+    [tool.mediagen]
+    catalog = "acme_mediagen/catalog"     # catalog folder, relative to pyproject.toml
+    output = "acme_mediagen/generated"    # the generated package's folder
+
+else from a folder holding catalog/ and generated/, or from --catalog and --out.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +64,48 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+CONFIG_KEYS = ("catalog", "output")
+
+
 def _checkout_dirs(catalog: Path | None, out: Path | None) -> tuple[Path, Path]:
-    """catalog/ and generated/ of the source checkout that holds the working directory."""
+    """The catalog and output folders: options, else [tool.mediagen], else catalog/ and
+    generated/ of the folder holding the working directory."""
     if catalog is not None and out is not None:
         return catalog, out
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
+        config = _tool_config(folder / "pyproject.toml")
+        if config is not None:
+            return catalog or folder / config["catalog"], out or folder / config["output"]
         if any((folder / "catalog").glob("*/provider.yaml")) and (folder / "generated").is_dir():
             return catalog or folder / "catalog", out or folder / "generated"
     raise UsageError(
-        "no mediagen source checkout here (a folder with catalog/ and generated/); "
-        "run from the checkout or pass --catalog and --out"
+        "no mediagen catalog here (a pyproject.toml with [tool.mediagen], or a folder with "
+        "catalog/ and generated/); run from the project or pass --catalog and --out"
     )
+
+
+def _tool_config(pyproject: Path) -> dict[str, str] | None:
+    """The [tool.mediagen] table of a pyproject.toml, checked; None when there is none."""
+    if not pyproject.is_file():
+        return None
+    try:
+        doc = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{pyproject}: cannot read it: {exc}") from None
+    table = doc.get("tool", {}).get("mediagen")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise UsageError(f"{pyproject}: [tool.mediagen] is not a table")
+    problems = [f"unknown key {k!r}" for k in table if k not in CONFIG_KEYS] + [
+        f"{k} is {table.get(k)!r}"
+        for k in CONFIG_KEYS
+        if not isinstance(table.get(k), str) or not table.get(k)
+    ]
+    if problems:
+        raise UsageError(
+            f"{pyproject}: [tool.mediagen]: {'; '.join(problems)} "
+            '(expected catalog = "<catalog folder>" and output = "<generated package folder>")'
+        )
+    return {k: str(table[k]) for k in CONFIG_KEYS}

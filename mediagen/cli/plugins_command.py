@@ -1,44 +1,82 @@
-"""`mediagen plugins`: which plugins are loaded, and which supplies each provider's strategies."""
+"""`mediagen plugins`: each loaded plugin, where it comes from, what it contributes and overrides."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from ..registry import STRATEGY_HOOKS, default_registry
-from .common import out
+from ..registry import STRATEGY_HOOKS, Registry, default_registry
+from .common import json_text, out
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("plugins", help="list loaded plugins and the strategies each supplies")
+    p = sub.add_parser(
+        "plugins", help="list loaded plugins: distribution, providers, strategies they override"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_plugins)
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    registry = default_registry()
-    rows = []
+    report = plugins_report(default_registry())
+    if args.json:
+        print(json_text(report, indent=2))
+        return 0
+    for plugin in report["plugins"]:
+        where = plugin["distribution"] or "registered in code"
+        if plugin["version"]:
+            where += f" {plugin['version']}"
+        out(f"{plugin['name']} ({where}{', built in' if plugin['builtin'] else ''})")
+        if plugin["providers"]:
+            out(f"  providers: {', '.join(plugin['providers'])}")
+        for o in plugin["overrides"]:
+            out(f"  overrides {o['provider']}.{o['strategy']} (replacing {o['replaces']}'s)")
+    out("strategies:")
+    for row in report["strategies"]:
+        out(
+            f"  {row['provider']:<10} {row['strategy']:<9} {row['plugin'] or '-':<12} {row['class'] or '-'}"
+        )
+    return 0
+
+
+def plugins_report(registry: Registry) -> dict[str, Any]:
+    """Per plugin: distribution, version, providers contributed, strategies overridden; and per
+    provider and strategy, the plugin and class that supply it."""
+    rows: list[dict[str, Any]] = []
+    overrides: dict[str, list[dict[str, str]]] = {}
     for provider in registry.catalog.providers:
         strategies = registry.strategies(provider.name)
         for key in STRATEGY_HOOKS:
             value = getattr(strategies, key)
+            source = strategies.sources.get(key)
             rows.append(
                 {
                     "provider": provider.name,
                     "strategy": key,
-                    "plugin": strategies.sources.get(key),
+                    "plugin": source,
                     "class": f"{type(value).__module__}.{type(value).__qualname__}"
                     if value is not None
                     else None,
                 }
             )
-    if args.json:
-        print(json.dumps({"plugins": registry.plugin_names(), "strategies": rows}, indent=2))
-        return 0
-    out("plugins: " + ", ".join(registry.plugin_names()))
-    for row in rows:
-        out(
-            f"  {row['provider']:<10} {row['strategy']:<9} {row['plugin'] or '-':<12} {row['class'] or '-'}"
-        )
-    return 0
+            replaced = strategies.replaces.get(key)
+            if source and replaced:
+                for name in source.split(", "):
+                    overrides.setdefault(name, []).append(
+                        {"provider": provider.name, "strategy": key, "replaces": replaced}
+                    )
+    contributed: dict[str, list[str]] = {}
+    for c in registry.contributions():
+        contributed.setdefault(c.plugin, []).append(c.name)
+    plugins = [
+        {
+            "name": info.name,
+            "distribution": info.distribution,
+            "version": info.version,
+            "builtin": info.builtin,
+            "providers": contributed.get(info.name, []),
+            "overrides": overrides.get(info.name, []),
+        }
+        for info in registry.plugins()
+    ]
+    return {"plugins": plugins, "strategies": rows}

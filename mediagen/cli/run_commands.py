@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Operation, default_catalog
+from ..catalog import Operation
 from ..client import AsyncClient
 from ..engine import RESULT_WARNING, AsyncTaskHandle
 from ..errors import CallError, SubmitOutcomeUnknownError, TaskTimeoutError
+from ..registry import default_registry
 from ..results import Result, artifacts_json
 from .common import (
     DEFAULT_OUTPUT,
@@ -375,7 +376,7 @@ async def _demo(output: Path) -> int:
             label = f"{provider}.{operation}"
             params = model_for(label).from_dict(values)
             progress.add(label)
-            if default_catalog().provider(provider).operation(operation).kind == "sync":
+            if default_registry().catalog.provider(provider).operation(operation).kind == "sync":
                 progress.set(label, "running")
                 result = await client.run(params)
                 progress.set(label, "succeeded", done=True)

@@ -28,7 +28,6 @@ from ..catalog.paths import merge, put
 from ..defaults import PollSchedule
 from ..emulation import CatalogEmulatorProfile, fake_credential
 from ..errors import ParamError
-from ..params import model_for
 from ..registry import Registry, default_registry
 from ..strategies import EmulatedTask, EmulatorProfile
 from . import artifacts
@@ -439,7 +438,7 @@ class Emulator:
         assert op is not None
         try:
             params = profile.request_params(op, body, path_params, query)
-            check_params(op, params)
+            check_params(op, params, self.registry)
         except (ValueError, ParamError) as exc:
             return self._error(profile, "invalid_param", str(exc))
         if op.kind == "task":
@@ -615,11 +614,11 @@ def _regex(provider: str, path: str) -> re.Pattern[str]:
     return re.compile(f"/{re.escape(provider)}{pattern}")
 
 
-def check_params(op: Operation, params: Mapping[str, Any]) -> None:
+def check_params(op: Operation, params: Mapping[str, Any], registry: Registry) -> None:
     """Validate a call's wire params: through the generated model when the provider has
     generated code, else against the catalog (names, types, allowed values, bounds)."""
     try:
-        model = model_for(op.qualified_id)
+        model = registry.model_for(op.qualified_id)
     except KeyError:
         check_catalog_params(op, params)
         return

@@ -1,0 +1,1 @@
+"""Tests of third-party plugins, with the acme distribution (tests/plugins/acme)."""

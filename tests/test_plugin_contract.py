@@ -1,0 +1,356 @@
+"""pluggy as pluggy: wrappers, ordering, misspelt hooks, bad strategies, providers by register.
+
+Plugins here are registered in code or through stand-in entry points (with a distribution),
+never from the environment.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from mediagen.cli.plugins_command import plugins_report
+from mediagen.errors import ConfigurationError
+from mediagen.events import TaskEvent
+from mediagen.plugin import (
+    Artifact,
+    CatalogTaskStrategy,
+    Operation,
+    PollSchedule,
+    Provider,
+    Register,
+    ResultParser,
+    hookimpl,
+)
+from mediagen.registry import Registry
+
+GOLDEN_CATALOG = Path(__file__).resolve().parent / "fixtures" / "golden_catalog"
+
+
+class Tagged:
+    """A result parser that wraps another one (what a wrapper plugin might return)."""
+
+    def __init__(self, inner: ResultParser) -> None:
+        self.inner = inner
+
+    def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
+        return self.inner.artifacts(op, payload)
+
+
+class NewStyleWrapper:
+    @hookimpl(wrapper=True)
+    def mediagen_result_parser(self, provider: Provider) -> Generator[None, Any, Any]:
+        inner = yield
+        return Tagged(inner) if provider.name == "mediaio" and inner is not None else inner
+
+
+class OldStyleWrapper:
+    @hookimpl(hookwrapper=True)
+    def mediagen_result_parser(self, provider: Provider) -> Generator[None, Any, None]:
+        outcome = yield
+        if provider.name == "tomoviee":
+            outcome.force_result(Tagged(outcome.get_result()))
+
+
+class Polls(CatalogTaskStrategy):
+    interval = 0.0
+
+    def poll_schedule(self, op: Operation) -> PollSchedule:
+        return PollSchedule(initial=self.interval, maximum=self.interval)
+
+
+def polls(interval: float, **marks: bool) -> object:
+    """A plugin answering the task hook for tomoviee with a schedule we can recognise."""
+
+    class Plugin:
+        @hookimpl(**marks)
+        def mediagen_task_strategy(self, provider: Provider) -> Polls | None:
+            if provider.name != "tomoviee":
+                return None
+            strategy = Polls(provider)
+            strategy.interval = interval
+            return strategy
+
+    return Plugin()
+
+
+def initial_poll(registry: Registry) -> float:
+    op = registry.catalog.provider("tomoviee").operation("text_to_video")
+    return registry.strategies("tomoviee").task.poll_schedule(op).initial
+
+
+@attrs.frozen
+class Dist:
+    name: str
+    version: str
+
+
+@attrs.frozen
+class StandInEntryPoint:
+    """What importlib.metadata returns for an installed plugin: name, value, dist, load()."""
+
+    name: str
+    plugin: object
+    dist: Dist
+    value: str = "stand_in:plugin"
+
+    def load(self) -> object:
+        return self.plugin
+
+
+@pytest.fixture
+def entry_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[StandInEntryPoint]]:
+    installed: list[StandInEntryPoint] = []
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: list(installed))
+    monkeypatch.delenv("MEDIAGEN_PLUGINS", raising=False)
+    yield installed
+
+
+class Contributes:
+    """A plugin bringing providers through register()."""
+
+    def __init__(self, *catalogs: Path, generated: str = "golden") -> None:
+        self.catalogs = catalogs
+        self.generated = generated
+
+    @hookimpl
+    def mediagen_providers(self, register: Register) -> None:
+        for catalog in self.catalogs:
+            register(catalog, generated=self.generated, results=lambda p: Tagged(Tagged(None)))  # type: ignore[arg-type]
+
+
+def test_a_new_style_wrapper_sees_and_replaces_the_answer() -> None:
+    registry = Registry(entry_points=False)
+    registry.register(NewStyleWrapper(), name="wrapping")
+    strategies = registry.strategies("mediaio")
+    assert isinstance(strategies.results, Tagged)  # not the wrapper's generator
+    assert type(strategies.results.inner).__name__ == "CatalogResults"
+    assert strategies.sources["results"] == "wrapping"
+    assert type(registry.strategies("edrawmax").results).__name__ == "DiagramResults"
+
+
+def test_an_old_style_hookwrapper_can_force_a_result() -> None:
+    registry = Registry(entry_points=False)
+    registry.register(OldStyleWrapper(), name="old-wrapper")
+    assert isinstance(registry.strategies("tomoviee").results, Tagged)
+    assert not isinstance(registry.strategies("mediaio").results, Tagged)
+
+
+def test_tryfirst_and_trylast_order_answers_as_pluggy_documents() -> None:
+    registry = Registry(entry_points=False)
+    registry.register(polls(1.0, tryfirst=True), name="first")
+    registry.register(polls(2.0), name="later")  # later plugins are asked first...
+    assert initial_poll(registry) == 1.0  # ...unless an earlier one is tryfirst
+    registry = Registry(entry_points=False)
+    registry.register(polls(3.0), name="plain")
+    registry.register(polls(4.0, trylast=True), name="last")
+    assert initial_poll(registry) == 3.0
+    assert registry.strategies("tomoviee").sources["task"] == "plain"
+    assert registry.strategies("tomoviee").replaces["task"] == "tomoviee"
+
+
+def test_a_misspelt_hook_is_reported_at_load_naming_the_plugin(
+    entry_points: list[StandInEntryPoint],
+) -> None:
+    class Misspelt:
+        @hookimpl
+        def mediagen_result_parsr(self, provider: Provider) -> None:
+            return None
+
+    with pytest.raises(ConfigurationError, match=r"'typo'.*mediagen_result_parsr.*hooks are:"):
+        Registry(entry_points=False).register(Misspelt(), name="typo")
+    entry_points.append(StandInEntryPoint("typo-ep", Misspelt(), Dist("mediagen-typo", "1.0")))
+    with pytest.raises(ConfigurationError, match=r"'typo-ep' implements a hook that does not"):
+        Registry()
+
+
+def test_a_hook_with_wrong_arguments_is_a_configuration_error() -> None:
+    class WrongArgs:
+        @hookimpl
+        def mediagen_auth(self, provider: Provider, extra: int) -> None:
+            return None
+
+    with pytest.raises(ConfigurationError, match=r"'wrong-args' does not fit the hooks.*extra"):
+        Registry(entry_points=False).register(WrongArgs(), name="wrong-args")
+
+
+def test_a_strategy_that_misses_its_protocol_names_plugin_hook_and_what_is_missing() -> None:
+    class NotAParser:
+        def parse(self, payload: Any) -> None: ...
+
+    class Bad:
+        @hookimpl
+        def mediagen_result_parser(self, provider: Provider) -> object:
+            return NotAParser()
+
+    registry = Registry(entry_points=False)
+    registry.register(Bad(), name="bad")
+    with pytest.raises(
+        ConfigurationError,
+        match=r"'bad' returned NotAParser from mediagen_result_parser for provider 'mediaio', "
+        r"which is not a ResultParser: it lacks artifacts",
+    ):
+        registry.strategies("mediaio")
+
+
+def test_a_bad_registered_factory_names_the_plugin_and_register() -> None:
+    class Contributor:
+        @hookimpl
+        def mediagen_providers(self, register: Register) -> None:
+            register(GOLDEN_CATALOG / "acme", generated="golden", results=lambda p: object())
+
+    registry = Registry(entry_points=False)
+    registry.register(Contributor(), name="contributor")
+    with pytest.raises(
+        ConfigurationError, match=r"'contributor' returned object from register\(\.\.\., results"
+    ):
+        registry.strategies("acme")
+
+
+def test_contributed_providers_join_the_one_catalog() -> None:
+    registry = Registry(entry_points=False)
+    registry.register(Contributes(GOLDEN_CATALOG / "acme"), name="golden-plugin")
+    assert [p.name for p in registry.catalog.providers][-1] == "acme"
+    assert registry.contribution("acme").plugin == "golden-plugin"
+    assert registry.model_for("acme.paint").__name__ == "PaintParams"
+    assert registry.endpoints_class("acme", blocking=True).__name__ == "Acme"
+    assert registry.strategies("acme").sources["auth"] == "golden-plugin"
+
+
+def test_a_provider_name_clash_names_both_distributions(
+    entry_points: list[StandInEntryPoint],
+) -> None:
+    entry_points.append(
+        StandInEntryPoint("one", Contributes(GOLDEN_CATALOG / "acme"), Dist("acme-one", "1"))
+    )
+    entry_points.append(
+        StandInEntryPoint("two", Contributes(GOLDEN_CATALOG / "acme"), Dist("acme-two", "2"))
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        Registry()
+    message = str(caught.value)
+    assert "provider 'acme' is contributed twice" in message
+    assert "acme-one" in message and "acme-two" in message and "MEDIAGEN_PLUGINS" in message
+
+
+def test_a_clash_with_a_builtin_provider_is_an_error_too(
+    entry_points: list[StandInEntryPoint], catalog_dir: Any
+) -> None:
+    folder = catalog_dir.root / "mediaio"
+    catalog_dir.folder.rename(folder)
+    catalog_dir.folder = folder
+    catalog_dir.replace("provider.yaml", "name: acme", "name: mediaio")
+    entry_points.append(
+        StandInEntryPoint(
+            "impostor",
+            Contributes(folder, generated="mediagen.generated"),
+            Dist("mediagen-impostor", "0.1"),
+        )
+    )
+    with pytest.raises(ConfigurationError, match=r"provider 'mediaio' is contributed twice") as e:
+        Registry()
+    assert "(distribution mediagen)" in str(e.value)
+    assert "(distribution mediagen-impostor)" in str(e.value)
+
+
+def test_a_broken_contributed_catalog_disables_that_plugin_only(
+    entry_points: list[StandInEntryPoint],
+    catalog_dir: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    catalog_dir.replace("provider.yaml", "done: succeeded", "done: finished")
+    folder = catalog_dir.folder
+    entry_points.append(
+        StandInEntryPoint(
+            "broken",
+            Contributes(GOLDEN_CATALOG / "acme", folder),  # one good, one broken provider
+            Dist("mediagen-broken", "0.3"),
+        )
+    )
+    with caplog.at_level(logging.WARNING, logger="mediagen"):
+        registry = Registry()
+        registry.register(polls(1.0), name="another")  # providers are collected again: no repeat
+    assert [p.name for p in registry.catalog.providers] == ["edrawmax", "mediaio", "tomoviee"]
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    message = record.getMessage()
+    assert "'broken' (distribution mediagen-broken)" in message
+    assert str(folder / "provider.yaml") in message
+    assert "task.states" in message and "expected one of queued" in message
+    assert "its providers are disabled" in message
+    assert registry.strategies("mediaio").results is not None  # built-ins unaffected
+
+
+def test_a_plugin_that_raises_is_reported_once_by_name(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[str] = []
+
+    class Flaky:
+        @hookimpl
+        def mediagen_event(self, event: TaskEvent) -> None:
+            raise RuntimeError("observer bug")
+
+        @hookimpl
+        def mediagen_providers(self, register: Register) -> None:
+            raise RuntimeError("contributor bug")
+
+        @hookimpl
+        def mediagen_auth(self, provider: Provider) -> None:
+            raise RuntimeError("auth bug")
+
+    class Listener:
+        @hookimpl
+        def mediagen_event(self, event: TaskEvent) -> None:
+            seen.append(event.kind)
+
+    registry = Registry(entry_points=False)
+    with caplog.at_level(logging.WARNING, logger="mediagen"):
+        registry.register(Listener(), name="listener")
+        registry.register(Flaky(), name="flaky")
+        for _ in range(3):
+            registry.emit(TaskEvent("submitted", "mediaio", "imagen_4", "t1", "queued"))
+    assert seen == ["submitted"] * 3  # the other observer still hears every event
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("'flaky' raised in mediagen_event" in w for w in warnings) == 1
+    assert sum("'flaky' raised in mediagen_providers" in w for w in warnings) == 1
+    assert [p.name for p in registry.catalog.providers] == ["edrawmax", "mediaio", "tomoviee"]
+    with pytest.raises(ConfigurationError, match=r"'flaky' raised in mediagen_auth: .*auth bug"):
+        registry.strategies("mediaio")
+
+
+def test_the_plugins_report_names_overrides_and_what_they_replace() -> None:
+    registry = Registry(entry_points=False)
+    registry.register(polls(1.0), name="patient")
+    report = plugins_report(registry)
+    patient = next(p for p in report["plugins"] if p["name"] == "patient")
+    assert patient == {
+        "name": "patient",
+        "distribution": None,
+        "version": None,
+        "builtin": False,
+        "providers": [],
+        "overrides": [{"provider": "tomoviee", "strategy": "task", "replaces": "tomoviee"}],
+    }
+    tomoviee = next(p for p in report["plugins"] if p["name"] == "tomoviee")
+    assert tomoviee["providers"] == ["tomoviee"] and tomoviee["builtin"] is True
+
+
+def test_a_registry_of_a_given_catalog_serves_providers_no_plugin_registered() -> None:
+    from mediagen.catalog import load_catalog
+    from mediagen.plugin import ProviderPlugin
+
+    registry = Registry(load_catalog(GOLDEN_CATALOG), entry_points=False)
+    assert [p.name for p in registry.catalog.providers] == ["acme"]
+    assert registry.strategies("acme").sources["results"] == "<catalog>"
+    registry.register(ProviderPlugin("acme", results=lambda p: Tagged(Tagged(None))))  # type: ignore[arg-type]
+    strategies = registry.strategies("acme")
+    assert isinstance(strategies.results, Tagged)
+    assert type(strategies.auth).__name__ == "CatalogAuth"
+    with pytest.raises(KeyError, match="no generated provider 'acme'"):
+        registry.model_for("acme.paint")
+    with pytest.raises(ConfigurationError, match="catalog alone"):
+        registry.endpoints_class("acme", blocking=False)
