@@ -65,7 +65,7 @@ def render_models(provider: Provider) -> str:
         set_default_enum_member=False,
         skip_root_model=True,
         formatters=[],
-        field_extra_keys={"x-py-check", "x-doc", "x-wire-name"},
+        field_extra_keys={"x-py-check", "x-py-url", "x-doc", "x-wire-name"},
         extra_template_data=template_data,
     )
     body = parser.parse()

@@ -90,6 +90,8 @@ def property_schema(p: Param) -> dict[str, Any]:
     schema["x-py-check"] = (
         _PY_TYPES[p.items or "string"] if p.type == "array" else _PY_TYPES[p.type]
     )
+    if p.format == "uri":  # validated as a URL the vendor can fetch (each item of an array)
+        schema["x-py-url"] = True
     schema["x-doc"] = docstring_body(param_doc(p), indent=4)
     if p.name != p.python_name:
         schema["x-wire-name"] = p.name

@@ -28,7 +28,7 @@ from .journal import TERMINAL
 from .params import ParamsModel, model_for
 from .recovery import RESUBMITTABLE, Plan, item_keys, missing_files, plan
 from .registry import default_registry
-from .results import Result
+from .results import Result, artifacts_json
 from .strategies import TaskStatus
 
 if TYPE_CHECKING:
@@ -87,16 +87,7 @@ class Outcome:
         return self.state not in ("succeeded", "skipped")
 
     def to_json(self) -> dict[str, Any]:
-        artifacts = []
-        if self.result is not None:
-            artifacts = [
-                {"url": a.url, "kind": a.kind, "path": str(p.resolve()) if p else None}
-                for a, p in zip(
-                    self.result.artifacts,
-                    [*self.paths, *([None] * len(self.result.artifacts))],
-                    strict=False,
-                )
-            ]
+        artifacts = artifacts_json(self.result, self.paths) if self.result is not None else []
         return {
             "index": self.index,
             "provider": self.provider,
@@ -104,7 +95,7 @@ class Outcome:
             "task_id": self.task_id,
             "state": self.state,
             "artifacts": artifacts,
-            "error": str(self.error) if self.error else None,
+            "error": self.error.to_json() if self.error else None,
             "raw": self.result.raw if self.result is not None else self.data,
         }
 
@@ -220,6 +211,9 @@ class _Job:
     journal_id: int | None
     task_id: str | None = None
     last_state: str | None = None
+    output: str | Path | None = None
+    """Where this item's files go, when not where the whole run's go (a resumed entry's
+    journaled folder)."""
 
 
 async def run_batch(
@@ -276,6 +270,7 @@ async def run_batch(
             batch=batch_id,
             item=index,
             item_key=item_key,
+            output=str(Path(output).resolve()) if output is not None else None,
         )
         jobs.append(_Job(index, provider, operation, model, entry))
     try:
@@ -335,10 +330,15 @@ async def resume(
     # Every entry but the ended ones: an entry in a state we do not know is a bad row to report.
     ended = [state for state in TERMINAL if state != "succeeded"]
     for entry in journal.entries(exclude_states=ended):
-        if entry.state == "succeeded" and (output is None or not missing_files(entry)):
+        # Files go where the submitting command said; an entry that named no folder (a
+        # library call that never asked for files) only where this resume's `output` says.
+        folder = entry.output or output
+        if entry.state == "succeeded" and (folder is None or not missing_files(entry)):
             continue  # finished: nothing to claim
-        step = plan(journal, client._engine, entry, force=force, output=output)
+        step = plan(journal, client._engine, entry, force=force, output=folder)
         _adopt(step, len(jobs) + len(outcomes), jobs, outcomes, done_is_silent=True)
+        if jobs and jobs[-1].journal_id == entry.id:
+            jobs[-1].output = folder
     try:
         done = await _run_jobs(client, jobs, concurrency, output, on_update)
     finally:
@@ -427,7 +427,7 @@ async def _run_jobs(
 
     async def one(job: _Job) -> Outcome:
         async with limit(job.provider):
-            return await _run_job(client, job, output, notify)
+            return await _run_job(client, job, job.output or output, notify)
 
     return list(await asyncio.gather(*(one(job) for job in jobs)))
 

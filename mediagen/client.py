@@ -200,9 +200,14 @@ class AsyncClient(AsyncProviders):
         def __getattr__(self, name: str) -> Any:
             return _provider_attribute(self, name)
 
-    def task(self, provider: str, operation: str, task_id: str) -> AsyncTaskHandle:
-        """A handle on a task submitted earlier (by this process or another), from its id."""
-        return self._engine.task(provider, operation, task_id)
+    def task(
+        self, provider: str, operation: str, task_id: str, *, journal: bool = True
+    ) -> AsyncTaskHandle:
+        """A handle on a task submitted earlier (by this process or another), from its id.
+
+        With `journal=False` the task is not recorded in the journal (e.g. to check with one
+        `status()` that the vendor knows the id before adopting it)."""
+        return self._engine.task(provider, operation, task_id, journal=journal)
 
     async def download(
         self, result: Result, directory: str | Path, *, overwrite: bool = False
@@ -212,13 +217,19 @@ class AsyncClient(AsyncProviders):
         again: its path is returned."""
         return await self._engine.download(result, directory, overwrite=overwrite)
 
-    async def submit(self, params: ParamsModel) -> AsyncTaskHandle:
-        """Submit a task from a parameter model built by hand (the generated methods do this)."""
-        return await self._engine.submit(params)
+    async def submit(
+        self, params: ParamsModel, *, output: str | Path | None = None
+    ) -> AsyncTaskHandle:
+        """Submit a task from a parameter model built by hand (the generated methods do this).
 
-    async def run(self, params: ParamsModel) -> Result:
-        """Call a synchronous operation from a parameter model built by hand."""
-        return await self._engine.run(params)
+        `output`: the folder the caller will download into, journaled so that `resume` puts
+        the files there if this process stops first (None: resume fetches no files)."""
+        return await self._engine.submit(params, output=_folder(output))
+
+    async def run(self, params: ParamsModel, *, output: str | Path | None = None) -> Result:
+        """Call a synchronous operation from a parameter model built by hand (`output` as for
+        `submit`)."""
+        return await self._engine.run(params, output=_folder(output))
 
     async def batch(
         self,
@@ -334,11 +345,11 @@ class Client(Providers):
     ) -> list[Path]:
         return self._loop.run(self._async.download(result, directory, overwrite=overwrite))
 
-    def submit(self, params: ParamsModel) -> TaskHandle:
-        return TaskHandle(self._loop, self._loop.run(self._async.submit(params)))
+    def submit(self, params: ParamsModel, *, output: str | Path | None = None) -> TaskHandle:
+        return TaskHandle(self._loop, self._loop.run(self._async.submit(params, output=output)))
 
-    def run(self, params: ParamsModel) -> Result:
-        return self._loop.run(self._async.run(params))
+    def run(self, params: ParamsModel, *, output: str | Path | None = None) -> Result:
+        return self._loop.run(self._async.run(params, output=output))
 
     def batch(
         self,
@@ -385,3 +396,8 @@ if TYPE_CHECKING:  # mypy proves the engine and the blocking client fit the stub
 
     def _conforms(engine: Engine, client: Client) -> tuple[AsyncRuntime, SyncRuntime]:
         return engine, client
+
+
+def _folder(output: str | Path | None) -> str | None:
+    """A download folder as journaled: absolute, so a resume from elsewhere finds it."""
+    return str(Path(output).resolve()) if output is not None else None

@@ -112,7 +112,21 @@ class Engine:
         return clone
 
     def __repr__(self) -> str:
-        return f"Engine(base_urls={self.base_urls!r}, credentials={self.credentials!r}, journal={self.journal!r})"
+        return f"Engine(base_urls={self._base_urls_in_effect()!r}, credentials={self.credentials!r}, journal={self.journal!r})"
+
+    def _base_urls_in_effect(self) -> dict[str, str]:
+        """The overridden base URLs, from the arguments or the environment (a repr that
+        showed only the arguments would hide where the requests really go)."""
+        shown = {}
+        for provider in self.registry.catalog.providers:
+            try:
+                target = self.target(provider)
+            except ConfigurationError:  # a bad override: show what was given; it fails on use
+                target = None
+            url = target.base_url if target is not None else self.base_urls.get(provider.name)
+            if url and (target is None or target.overridden):
+                shown[provider.name] = url
+        return shown
 
     async def close(self) -> None:
         await self.transport.close()
@@ -255,10 +269,11 @@ class Engine:
                 await asyncio.sleep(delay)
 
     async def submit(
-        self, params: ParamsModel, *, journal_id: int | None = None
+        self, params: ParamsModel, *, journal_id: int | None = None, output: str | None = None
     ) -> AsyncTaskHandle:
         """Submit a task. With a journal, the intent is written first (or `journal_id`, a
-        planned entry, is used), then the task id or what became of the submit."""
+        planned entry, is used), then the task id or what became of the submit. `output` is
+        journaled with the intent: the folder `resume` downloads the result into."""
         strategies, op = self._for_params(params, "task")
         poll_hint = PollHint()
         task_id, entry = await self._write(
@@ -269,6 +284,7 @@ class Engine:
             journal_id,
             lambda data: strategies.task.task_id(op, data),
             poll_hint.read,
+            output=output,
         )
         if not self._journal(entry, "record_submitted", task_id):
             # The task exists and is paid for: keep its id where a person finds it (the entry's
@@ -288,7 +304,9 @@ class Engine:
         handle.first_poll_after = poll_hint.seconds
         return handle
 
-    async def run(self, params: ParamsModel, *, journal_id: int | None = None) -> Result:
+    async def run(
+        self, params: ParamsModel, *, journal_id: int | None = None, output: str | None = None
+    ) -> Result:
         """A synchronous operation: the answer is the result."""
         strategies, op = self._for_params(params, "sync")
         (data, artifacts), entry = await self._write(
@@ -298,6 +316,7 @@ class Engine:
             params,
             journal_id,
             lambda data: (data, strategies.results.artifacts(op, data)),
+            output=output,
         )
         result = Result(
             provider=op.provider, operation=op.id, artifacts=artifacts, raw=data, journal_id=entry
@@ -317,13 +336,15 @@ class Engine:
         journal_id: int | None,
         parse: Callable[[Any], Any],
         on_headers: Callable[[Mapping[str, str]], None] | None = None,
+        *,
+        output: str | None = None,
     ) -> tuple[Any, int | None]:
         """A request that may create something at the vendor, journaled around it: the intent
         first; after it, rejected (nothing exists) or unknown (the answer was lost or cut off)."""
         call = Call(strategies.provider, op, phase)
         request = strategies.task.submit_request(op, params.to_dict())
         self.preflight(strategies, request)  # what fails here is not an intent: nothing was sent
-        entry = self._intent(op, params, journal_id)
+        entry = self._intent(op, params, journal_id, output)
         try:
             value = await self.call(strategies, call, request, parse, on_headers)
         except SubmitOutcomeUnknownError as exc:
@@ -338,7 +359,9 @@ class Engine:
             raise
         return value, entry
 
-    def _intent(self, op: Operation, params: ParamsModel, journal_id: int | None) -> int | None:
+    def _intent(
+        self, op: Operation, params: ParamsModel, journal_id: int | None, output: str | None
+    ) -> int | None:
         if self.journal is None:
             return None
         if journal_id is not None:
@@ -348,7 +371,7 @@ class Engine:
                 )
             return journal_id
         return self.journal.record_intent(
-            op.provider, op.id, params.to_dict(), origin=self.origin(op.provider)
+            op.provider, op.id, params.to_dict(), origin=self.origin(op.provider), output=output
         )
 
     def _journal(self, entry: int | None, method: str, *args: Any) -> bool:
@@ -369,7 +392,7 @@ class Engine:
         call = Call(strategies.provider, op, "query")
         request = strategies.task.submit_request(op, params.to_dict())
         self.preflight(strategies, request)
-        entry = self._intent(op, params, journal_id) if journal_id is not None else None
+        entry = self._intent(op, params, journal_id, None) if journal_id is not None else None
         try:
             data = await self.call(strategies, call, request)
         except CallError as exc:
@@ -521,7 +544,9 @@ class Engine:
             return {}
         return {url: Path(path) for url, path in files if Path(path).is_file()}
 
-    def task(self, provider: str, operation: str, task_id: str) -> AsyncTaskHandle:
+    def task(
+        self, provider: str, operation: str, task_id: str, *, journal: bool = True
+    ) -> AsyncTaskHandle:
         _, op = self.operation(provider, operation, retired_ok=True)
         if op.kind != "task":
             raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks")
@@ -529,7 +554,7 @@ class Engine:
             raise ConfigurationError("a task id is required")
         task_id = task_id.strip()
         entry = None
-        if self.journal is not None:
+        if self.journal is not None and journal:
             try:
                 entry = self.journal.adopt(
                     provider, operation, task_id, origin=self.origin(provider)
@@ -568,7 +593,11 @@ class AsyncTaskHandle:
         self._result: Result | None = None
 
     def __repr__(self) -> str:
-        state = self.last_status.state if self.last_status else "unknown"
+        state: str
+        if self.last_status is not None:
+            state = self.last_status.state
+        else:  # submitted here: queued, as the journal says; known only by id: not polled yet
+            state = "queued" if self._submitted_at is not None else "not polled yet"
         return f"<Task {self.provider}.{self.operation} {self.task_id} {state}>"
 
     async def status(self) -> TaskStatus:
@@ -693,7 +722,8 @@ class AsyncTaskHandle:
         return entry.updated_at if submitted_here else None
 
     def _timeout(self, limit: float) -> TaskTimeoutError:
-        state = self.last_status.state if self.last_status else "unknown"
+        # Not polled yet: as the journal and --json say, a submitted task is queued.
+        state = self.last_status.state if self.last_status else "queued"
         return TaskTimeoutError(
             f"stopped waiting after {limit:g}s; the task is still {state}",
             provider=self.provider,

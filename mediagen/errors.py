@@ -32,6 +32,24 @@ from typing import Any
 class MediagenError(Exception):
     """Base of every error mediagen raises on purpose."""
 
+    def to_json(self) -> dict[str, Any]:
+        """The error as the one JSON object every `--json` output uses: `type`, `message`,
+        `provider`, `operation`, `task_id`, vendor `code`, HTTP `status`, `trace_id`."""
+        operation = getattr(self, "operation", None)
+        provider = getattr(self, "provider", None)
+        if provider is None and isinstance(operation, str) and "." in operation:
+            provider, _, operation = operation.partition(".")  # a ParamError's provider.op
+        return {
+            "type": type(self).__name__,
+            "message": " ".join(str(self).split()) or type(self).__name__,
+            "provider": provider,
+            "operation": operation,
+            "task_id": getattr(self, "task_id", None),
+            "code": getattr(self, "code", None),
+            "status": getattr(self, "status", None),
+            "trace_id": getattr(self, "trace_id", None),
+        }
+
 
 class ParamError(MediagenError, ValueError):
     """A parameter value the operation does not accept; raised before any network call.
@@ -54,7 +72,7 @@ class ParamError(MediagenError, ValueError):
         self.value = value
         self.allowed = allowed
         what = problem or f"{field}={shown(value)} is not accepted"
-        super().__init__(f"{operation}: {what}; allowed: {allowed}")
+        super().__init__(f"{operation}: {what}" + (f"; allowed: {allowed}" if allowed else ""))
 
 
 class UnknownParams(ParamError):
@@ -62,24 +80,26 @@ class UnknownParams(ParamError):
 
     def __init__(self, operation: str, names: Sequence[str], known: Sequence[str]) -> None:
         listed = ", ".join(names)
+        plural = "s" if len(names) > 1 else ""
         super().__init__(
             operation,
             names[0],
             None,
             ", ".join(known) or "no parameters",
-            problem=f"unknown parameter(s) {listed}",
+            problem=f"unknown parameter{plural} {listed}",
         )
 
 
 class MissingParams(ParamError):
     def __init__(self, operation: str, names: Sequence[str]) -> None:
-        listed = ", ".join(names)
+        listed = " and ".join(", ".join(names).rsplit(", ", 1))
+        plural = "s" if len(names) > 1 else ""
         super().__init__(
             operation,
             names[0],
             None,
-            "a value for each required parameter",
-            problem=f"missing required parameter(s) {listed}",
+            "",
+            problem=f"missing the required parameter{plural} {listed}",
         )
 
 
@@ -137,7 +157,7 @@ class CallError(MediagenError):
             facts.append(f"task {self.task_id}")
         if self.status is not None:
             facts.append(f"HTTP {self.status}")
-        if self.code is not None:
+        if self.code is not None and str(self.code) != str(self.status):  # not "404, 404"
             facts.append(f"vendor code {self.code}")
         if self.trace_id:
             facts.append(f"trace {self.trace_id}")

@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     updated_at REAL NOT NULL,
     owner TEXT,
     origin TEXT,
-    item_key TEXT
+    item_key TEXT,
+    output TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -83,7 +84,7 @@ CREATE TABLE IF NOT EXISTS files (
 """
 
 # Columns added since the first release, for journals written before them.
-_ADDED_COLUMNS = ("owner", "origin", "item_key")
+_ADDED_COLUMNS = ("owner", "origin", "item_key", "output")
 
 _INDEXES = (
     # Replaced by tasks_by_origin_and_vendor_id: ids are unique per vendor host, not per vendor.
@@ -120,6 +121,9 @@ class Entry:
     """The base URL the task was submitted to; None: the provider's catalog default."""
     item_key: str | None = None
     """A batch item's idempotency key (see mediagen.batch.item_keys)."""
+    output: str | None = None
+    """The folder the submitting command meant to download into (absolute), or None: nobody
+    asked for files, and `resume` leaves them alone."""
     raw_params: str = "{}"
     """The parameters as stored."""
     params_error: str | None = None
@@ -276,13 +280,14 @@ class Journal:
         item: int | None = None,
         origin: str | None = None,
         item_key: str | None = None,
+        output: str | None = None,
     ) -> int:
         now = time.time()
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO tasks (provider, operation, params, state, batch, item, created_at,"
-                " updated_at, owner, origin, item_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " updated_at, owner, origin, item_key, output)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     _sql(v)
                     for v in (
@@ -297,6 +302,7 @@ class Journal:
                         self._me(),
                         origin,
                         item_key,
+                        output,
                     )
                 ],
             )
@@ -523,6 +529,7 @@ class Journal:
             owner=column("owner"),
             origin=column("origin"),
             item_key=column("item_key"),
+            output=column("output"),
             raw_params=raw_params,
             params_error=params_error,
             row_error="; ".join(problems) or None,

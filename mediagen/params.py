@@ -15,10 +15,12 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Self, cast
+from urllib.parse import urlsplit
 
 import attrs
 
 from .errors import MissingParams, ParamError, UnknownParams, shown
+from .hosts import is_loopback
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
@@ -88,6 +90,12 @@ def _fail(
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a finite number", bool: "true or false"}
+_PLURAL_NAMES = {
+    str: "strings",
+    int: "integers",
+    float: "finite numbers",
+    bool: "true/false values",
+}
 
 
 def is_type(kind: type) -> Validator:
@@ -126,7 +134,7 @@ def is_list_of(kind: type) -> Validator:
                 inst,
                 attribute,
                 value,
-                f"a list of {_TYPE_NAMES[kind]} values",
+                f"a list of {_PLURAL_NAMES[kind]}",
                 problem=f"{attribute.name} must be a list, got {type(value).__name__}",
             )
         for index, item in enumerate(value):
@@ -137,7 +145,7 @@ def is_list_of(kind: type) -> Validator:
                     inst,
                     attribute,
                     value,
-                    f"a list of {_TYPE_NAMES[kind]} values",
+                    f"a list of {_PLURAL_NAMES[kind]}",
                     problem=f"{attribute.name}[{index}]={shown(item)} is not {_TYPE_NAMES[kind]}",
                 )
 
@@ -150,9 +158,67 @@ def one_of(*allowed: Any) -> Validator:
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         # `True in (1,)` is true in Python: compare types too, so 1 never passes for "1" or True.
         if not any(value == a and type(value) is type(a) for a in allowed):
+            kinds = {type(a) for a in allowed}
+            if type(value) not in kinds and len(kinds) == 1:
+                # counts=2 where the vendor wants "2": say so, or the message reads as if 2
+                # were simply not among '1', '2', '3', '4'.
+                (kind,) = kinds
+                name = _TYPE_NAMES.get(kind, kind.__name__)
+                _fail(
+                    inst,
+                    attribute,
+                    value,
+                    f"{name}, one of {listed}",
+                    problem=f"{attribute.name}={shown(value)} is {_type_name(value)}, not {name}",
+                )
             _fail(inst, attribute, value, listed)
 
     return check
+
+
+URL_ALLOWED = "an https URL the vendor can fetch (or http on loopback, e.g. the emulator)"
+
+
+def url_problem(value: str) -> str | None:
+    """Why value is not a URL a vendor (or the local emulator) can fetch, or None."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and host and is_loopback(host):
+        return None
+    if not parts.scheme or "://" not in value:
+        return "is not a URL: the vendor fetches this input itself, so a local file name or path will not do; upload the file and pass its https URL"
+    if parts.scheme == "http":
+        return "is plain http to another machine; the vendor needs https"
+    return f"is a {parts.scheme}: URL; the vendor needs https"
+
+
+def is_url() -> Validator:
+    """A URL the vendor fetches (or each item of a list of them): https, or http on a
+    loopback address for the local emulator. Runs after the type check."""
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        items = value if isinstance(value, list | tuple) else [value]
+        for index, item in enumerate(items):
+            problem = url_problem(item) if isinstance(item, str) else None
+            if problem:
+                name = attribute.name if items is not value else f"{attribute.name}[{index}]"
+                _fail(
+                    inst, attribute, value, URL_ALLOWED, problem=f"{name}={shown(item)} {problem}"
+                )
+
+    return check
+
+
+def _type_name(value: Any) -> str:
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return _TYPE_NAMES[kind] if kind is not bool else "a boolean"
+    return f"a {type(value).__name__}"
 
 
 def max_length(limit: int) -> Validator:

@@ -270,7 +270,8 @@ class CatalogErrorClassifier:
         else:
             detail = f"the vendor answered code {code}"
         known = entry.message if entry is not None and entry.message else None
-        summary = f"{known}: {detail}" if known and detail != known else (known or detail)
+        same = known is not None and detail is not None and detail.lower() == known.lower()
+        summary = f"{known}: {detail}" if known and detail and not same else (known or detail)
         kwargs: dict[str, Any] = {
             "provider": self.provider.name,
             "operation": call.operation.id,

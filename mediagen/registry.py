@@ -135,7 +135,16 @@ class Registry:
     def _load_entry_points(self) -> None:
         allowed = os.environ.get(ALLOW_LIST_ENV)
         names = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        installed = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        unknown = sorted((names or set()) - {ep.name for ep in installed})
+        if unknown:  # a typo here would silently load nothing
+            log.warning(
+                "%s names %s, not an installed mediagen plugin; installed: %s",
+                ALLOW_LIST_ENV,
+                ", ".join(repr(n) for n in unknown),
+                ", ".join(sorted(ep.name for ep in installed)) or "none",
+            )
+        for ep in installed:
             if names is not None and ep.name not in names:
                 log.debug("plugin %s not in %s; skipped", ep.name, ALLOW_LIST_ENV)
                 continue

@@ -6,6 +6,8 @@ Stable surface: generated code depends on `Result` (with `mediagen.runtime` and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import attrs
@@ -41,3 +43,19 @@ class Result:
     journal_id: int | None = attrs.field(default=None, eq=False)
     """The task journal entry holding this result, when it was journaled: downloads record
     their files there (a synchronous result has no task id to find it by)."""
+
+
+def artifacts_json(result: Result, paths: Sequence[Path | None]) -> list[dict[str, str | None]]:
+    """`--json`'s artifact list: each artifact with its saved path (None when not saved),
+    then each extra file a download wrote (a diagram's source: kind "source", no URL)."""
+    padded = [*paths, *([None] * (len(result.artifacts) - len(paths)))]
+    rows: list[dict[str, str | None]] = [
+        {"url": a.url, "kind": a.kind, "path": str(p.resolve()) if p else None}
+        for a, p in zip(result.artifacts, padded, strict=False)
+    ]
+    rows += [
+        {"url": None, "kind": "source", "path": str(p.resolve())}
+        for p in padded[len(result.artifacts) :]
+        if p is not None
+    ]
+    return rows

@@ -124,7 +124,7 @@ def test_batch_cli_validates_every_line_before_sending(tmp_path: Path) -> None:
         timeout=60,
     )
     assert out.returncode == 2
-    assert "line 1: mediaio.imagen_4: missing required parameter(s) prompt" in out.stderr
+    assert "line 1: mediaio.imagen_4: missing the required parameter prompt" in out.stderr
     assert not (tmp_path / "mediagen-output").exists()
 
 

@@ -45,6 +45,7 @@ def test_list_json(tmp_path: Path) -> None:
         "operation": "flowchart",
         "name": "Flowchart",
         "kind": "sync",
+        "output": "diagram",
         "params": [
             {"name": "prompt", "type": "string", "required": True},
             {"name": "lang", "type": "string", "required": False},
@@ -59,7 +60,8 @@ def test_list_one_provider_as_a_table(tmp_path: Path) -> None:
     out = mediagen("list", "edrawmax", cwd=tmp_path)
     assert out.returncode == 0
     lines = out.stdout.splitlines()
-    assert len(lines) == 4 and lines[0].startswith("edrawmax.flowchart")
+    assert lines[0].split()[:3] == ["OPERATION", "KIND", "OUTPUT"]  # a header row
+    assert len(lines) == 5 and lines[1].startswith("edrawmax.flowchart")
 
 
 def test_list_unknown_provider_is_a_one_line_error(tmp_path: Path) -> None:
@@ -77,8 +79,8 @@ def test_describe(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "mediaio.nano_banana: Nano Banana (Media.io)" in out.stdout
     assert "max items: 9" in out.stdout
-    assert "default: '16:9'" in out.stdout
-    assert "limit formats: ['PNG', 'JPEG', 'JPG']" in out.stdout
+    assert "default: 16:9" in out.stdout
+    assert "formats: PNG, JPEG, JPG" in out.stdout
     as_json = json.loads(
         mediagen("describe", "tomoviee", "text_to_music", "--json", cwd=tmp_path).stdout
     )
@@ -89,7 +91,7 @@ def test_describe(tmp_path: Path) -> None:
 def test_describe_unknown_operation(tmp_path: Path) -> None:
     out = mediagen("describe", "mediaio", "imagen_5", cwd=tmp_path)
     assert out.returncode == 2
-    assert "mediaio has no operation 'imagen_5'" in out.stderr
+    assert "no mediaio operation 'imagen_5'; did you mean imagen_4?" in out.stderr
 
 
 def make_checkout(tmp_path: Path) -> Path:

@@ -38,7 +38,8 @@ def test_run_json_against_the_in_process_emulator(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     (line,) = out.stdout.splitlines()
     doc = json.loads(line)
-    assert set(doc) == {"provider", "operation", "task_id", "state", "artifacts", "raw"}
+    assert set(doc) == {"provider", "operation", "task_id", "state", "artifacts", "raw", "error"}
+    assert doc["error"] is None
     assert (doc["provider"], doc["operation"], doc["state"]) == ("mediaio", "imagen_4", "succeeded")
     (artifact,) = doc["artifacts"]
     path = Path(artifact["path"])
@@ -63,7 +64,10 @@ def test_run_sync_and_query_operations(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["task_id"] is None and doc["state"] == "succeeded"
-    assert sorted(Path(a["path"]).suffix for a in doc["artifacts"]) == [".png", ".svg"]
+    # Every file written is listed: the two images and the Mermaid source.
+    assert sorted(Path(a["path"]).suffix for a in doc["artifacts"]) == [".mmd", ".png", ".svg"]
+    assert sorted(p.suffix for p in (tmp_path / "diagrams").iterdir()) == [".mmd", ".png", ".svg"]
+    assert [a["kind"] for a in doc["artifacts"] if a["url"] is None] == ["source"]
     assert (tmp_path / "diagrams").is_dir()
     credits = mediagen("run", "mediaio", "credits", "--emulate", "--json", cwd=tmp_path)
     assert json.loads(credits.stdout)["raw"] == {"credits": 1000}
@@ -97,7 +101,12 @@ def test_validation_error_is_one_line_and_nothing_is_sent(tmp_path: Path) -> Non
         cwd=tmp_path,
     )
     assert out.returncode == 2
-    assert out.stdout == ""
+    doc = json.loads(out.stdout)  # --json prints its one object, errors before the network too
+    assert (doc["state"], doc["error"]["type"], doc["error"]["operation"]) == (
+        "rejected",
+        "ParamError",
+        "imagen_4",
+    )
     assert out.stderr.strip() == (
         "mediagen: error: mediaio.imagen_4: ratio='7:7' is not accepted; allowed: '9:16', '16:9', '1:1', '4:3', '3:4'"
     )
@@ -114,7 +123,7 @@ def test_validation_error_is_one_line_and_nothing_is_sent(tmp_path: Path) -> Non
         and "images has 10 items; allowed: at most 9 items" in too_many.stderr
     )
     unknown = mediagen("run", "tomoviee", "text_to_video", "promt=x", cwd=tmp_path)
-    assert unknown.returncode == 2 and "unknown parameter(s) promt" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown parameter promt" in unknown.stderr
 
 
 def test_missing_credentials_name_the_variable(tmp_path: Path) -> None:
@@ -128,7 +137,7 @@ def test_missing_credentials_name_the_variable(tmp_path: Path) -> None:
         timeout=60,
     )
     assert out.returncode == 2
-    assert "set MEDIAIO_API_KEY or API_KEY" in out.stderr
+    assert "set MEDIAIO_API_KEY or API_KEY for mediaio" in out.stderr
 
 
 @pytest.fixture
@@ -257,7 +266,9 @@ def test_json_keeps_its_promise_when_a_submit_fails(
     out = mediagen("run", "mediaio", "imagen_4", "prompt=x", "--json", cwd=tmp_path, env=env)
     assert out.returncode == 1
     doc = json.loads(out.stdout)
-    assert (doc["state"], doc["task_id"], doc["artifacts"]) == ("failed", None, [])
+    # A lost submit answer is "unknown", as in `tasks` and batch, and the error says why.
+    assert (doc["state"], doc["task_id"], doc["artifacts"]) == ("unknown", None, [])
+    assert doc["error"]["type"] == "SubmitOutcomeUnknownError"
     assert "may have created the task" in out.stderr
 
 
@@ -274,7 +285,7 @@ def test_operational_errors_are_one_line(tmp_path: Path) -> None:
         str(blocker),
         cwd=tmp_path,
     )
-    assert out.returncode == 1
+    assert out.returncode == 2  # refused before anything is sent
     assert (
         out.stderr.count("\n") == 1
         and "mediagen: error:" in out.stderr

@@ -189,7 +189,9 @@ def test_resume_downloads_missing_files_and_marks_cut_off_submits_unknown(tmp_pa
         states = sorted(json.loads(line)["state"] for line in resumed.stdout.splitlines())
         assert states == ["succeeded", "unknown"]
         assert journal.get(cut).state == "unknown"
-        assert len(list((tmp_path / "again").iterdir())) == 1
+        # Fetched again into the folder the run named (journaled), not resume's --output.
+        assert [p.name for p in (tmp_path / "first").iterdir()] == [first_file.name]
+        assert list((tmp_path / "again").iterdir()) == []
         assert len(emu.requests_for("mediaio", "submit")) == 1
         assert emu.requests_for("tomoviee", "submit") == []
 

@@ -25,12 +25,14 @@ paths.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import math
 import string
 from collections.abc import Callable, Iterator
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import pytest
@@ -146,10 +148,15 @@ def _mutate(value: Any) -> Any:
     return str(value)
 
 
+URLS = st.sampled_from(["https://x.test/a.png", "http://127.0.0.1:9/a", "https://[::1]/v.mp4"])
+
+
 def valid_values(p: Param) -> st.SearchStrategy[Any]:
     """Values the catalog allows for p."""
     if p.enum is not None:
         return st.sampled_from(p.enum)
+    if p.format == "uri":
+        return st.lists(URLS, max_size=p.max_items or 4) if p.type == "array" else URLS
     if p.type == "string":
         top = p.max_length if p.max_length is not None else 50
         return st.text(max_size=min(top, 50)) | st.just("x" * top)
@@ -200,12 +207,32 @@ def allowed(p: Param, value: Any) -> bool:
     if p.type in ("integer", "number"):
         return _in_range(p, value)
     if p.type == "string":
-        return _sized(len(value), p.min_length, p.max_length)
+        return _sized(len(value), p.min_length, p.max_length) and _fetchable(p, value)
     if p.type == "array":
         return _sized(len(value), p.min_items, p.max_items) and all(
-            _typed(item, p.items or "string") for item in value
+            _typed(item, p.items or "string") and _fetchable(p, item) for item in value
         )
     return True
+
+
+def _fetchable(p: Param, value: str) -> bool:
+    """A `format: uri` value is an https URL, or http on loopback (the emulator)."""
+    if p.format != "uri":
+        return True
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if parts.scheme == "https":
+        return True
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return parts.scheme == "http" and loopback
 
 
 def _typed(value: Any, kind: str) -> bool:
@@ -275,6 +302,8 @@ def valid_value(p: Param) -> Any:
         return p.enum[0]
     if p.type in ("integer", "number"):
         return p.minimum if p.minimum is not None else (p.maximum if p.maximum is not None else 1)
+    if p.format == "uri" and p.type == "string":
+        return "https://example.com/a.png"
     return {"string": "x", "boolean": True, "array": ["https://example.com/a.png"]}[p.type]
 
 

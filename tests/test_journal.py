@@ -261,8 +261,9 @@ def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -
             "succeeded",
         ]
         for outcome, (kind, (_, reason)) in zip(outcomes, BAD_ROWS.items(), strict=False):
-            assert f"journal entry {bad[kind]} " in outcome["error"] and reason in outcome["error"]
-        assert f"journal entry {strange} " in outcomes[len(BAD_ROWS)]["error"]
+            message = outcome["error"]["message"]
+            assert f"journal entry {bad[kind]} " in message and reason in message
+        assert f"journal entry {strange} " in outcomes[len(BAD_ROWS)]["error"]["message"]
         assert len(emu.requests_for("mediaio", "poll")) >= 1  # the good rows went on
         assert emu.requests_for("mediaio", "submit") == []  # no bad planned row was sent
     after = Journal(path)
@@ -321,7 +322,8 @@ def test_undecodable_odd_and_unknown_rows_are_reported_on_one_line_each(tmp_path
             "invalid",  # the unknown state: left as it is
         ]
         for outcome, (entry, reason) in zip(outcomes[1:], bad.items(), strict=True):
-            assert f"journal entry {entry} " in outcome["error"] and reason in outcome["error"]
+            message = outcome["error"]["message"]  # --json's error object
+            assert f"journal entry {entry} " in message and reason in message
         assert emu.requests_for("mediaio", "submit") == []  # no bad planned row was sent
     assert Journal(path).get(good).state == "succeeded"
 

@@ -351,6 +351,7 @@ def test_cli_wait_json_output_and_journal_hold_no_echoed_credential(
                 phase="poll",
                 fields=("data.result.note", "trace_id"),
                 message=f"echo {every_encoding(MEDIAIO_KEY)}",
+                times=2,  # `wait` polls once before adopting the id into the journal
             )
         )
         assert main(["wait", "mediaio", "imagen_4", mediaio_task, "--json"]) == 0

@@ -361,7 +361,7 @@ def test_served_from_the_catalog_alone_without_a_plugin() -> None:
                     job = await resp.json()
                 # Checked against the catalog: names, types, bounds (no generated model here).
                 for bad, words in [
-                    ({"n": 2}, "missing required parameter(s) prompt"),
+                    ({"n": 2}, "missing the required parameter prompt"),
                     ({"prompt": 5}, "prompt=5 is not accepted; allowed: a string"),
                     ({"prompt": "x", "n": 99}, "n=99 is not accepted; allowed: <= 8"),
                     ({"prompt": "x", "n": True}, "allowed: an integer"),

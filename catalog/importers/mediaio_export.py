@@ -30,6 +30,8 @@ _SCALAR_TYPES = {
     "bool": "boolean",
 }
 
+# "The URL of the input image", "The URLs of the input images": the vendor fetches the value.
+_URL_WORDING = re.compile(r"^(?:the|public) urls? of\b", re.I)
 _MAX_LENGTH = re.compile(r"Maximum string length:\s*(\d+)", re.I)
 _MAX_FILES = re.compile(r"Maximum\s+(\d+)\s+file\(s\)", re.I)
 _DEFAULT = re.compile(r"Default is\s+(.+?)\.?\s*$", re.I)
@@ -246,6 +248,8 @@ def property_from_vendor(
         prop["default"] = _as_type(_default_value(lifted["default"], prop.get("enum")), value_type)
     if lifted.get("limits"):
         prop["x-limits"] = lifted["limits"]
+    if value_type == "string" and "enum" not in prop and _URL_WORDING.match(describe):
+        prop["format"] = "uri"  # each value (each item of an array) is a URL
     return prop, note
 
 

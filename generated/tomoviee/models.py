@@ -63,7 +63,7 @@ class TextToVideoParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -88,7 +88,7 @@ class ImageToVideoParams(_v.ParamsModel):
     """Motion and scene guidance for animating the image."""
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """Public URL of the source image. Limits: formats JPG/JPEG/PNG/WEBP; max file size mb 200."""
 
@@ -128,7 +128,7 @@ class ImageToVideoParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -153,13 +153,13 @@ class FirstLastFrameToVideoParams(_v.ParamsModel):
     """Guidance for the motion between the two frames."""
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """Public URL of the first-frame image. Limits: formats JPG/JPEG/PNG/WEBP; max file size mb
     200; recommended min resolution 720p."""
 
     image_tail: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """Public URL of the last-frame image. Limits: formats JPG/JPEG/PNG/WEBP; max file size mb 200;
     recommended min resolution 720p."""
@@ -200,7 +200,7 @@ class FirstLastFrameToVideoParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -225,7 +225,7 @@ class VideoContinuationParams(_v.ParamsModel):
     """What should happen in the continued footage."""
 
     video: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """Public URL of the clip to continue. Limits: formats MP4; max file size mb 200; duration s 5;
     resolution 720p."""
@@ -265,7 +265,7 @@ class VideoContinuationParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -290,7 +290,7 @@ class ImageToImageParams(_v.ParamsModel):
     """Instructions on what to preserve from the reference and what to transform."""
 
     reference_image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """Public URL of the reference image."""
 
@@ -321,14 +321,14 @@ class ImageToImageParams(_v.ParamsModel):
 
     init_image: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """Public URL of an initial image. Note: The backend requires init_image when control_type is
     "2"."""
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -353,14 +353,14 @@ class ImageRedrawingParams(_v.ParamsModel):
     """Positive prompt describing what to paint."""
 
     init_image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """Public URL of the image to redraw. Limits: formats JPG/PNG; min width 512; max width 2048;
     min height 512; max height 2048; bounds exclusive True; max aspect ratio 3."""
 
     mask_url: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """Public URL of a mask image; white marks the area to redraw, black the area to keep. Limits:
     formats JPG/PNG; min width 512; max width 2048; min height 512; max height 2048; bounds
@@ -369,7 +369,7 @@ class ImageRedrawingParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -389,7 +389,7 @@ class ImageRecognitionParams(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'tomoviee.image_recognition'
 
     image: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """Public URL of the image to analyse. Limits: formats JPG/JPEG/PNG/WEBP; max file size mb 200."""
 
@@ -408,7 +408,7 @@ class ImageRecognitionParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -451,7 +451,7 @@ class TextToMusicParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -488,7 +488,7 @@ class TextToSoundEffectParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -521,7 +521,7 @@ class TextToSpeechParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 
@@ -541,7 +541,7 @@ class VideoSoundtrackParams(_v.ParamsModel):
     OPERATION: ClassVar[str] = 'tomoviee.video_soundtrack'
 
     video: str = _attrs.field(
-        validator=[_v.is_type(str)],
+        validator=[_v.is_type(str), _v.is_url()],
     )
     """Public URL of the video to score. Limits: formats MP4; max file size mb 200."""
 
@@ -559,7 +559,7 @@ class VideoSoundtrackParams(_v.ParamsModel):
 
     callback: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """URL the vendor notifies when the task finishes, as an alternative to polling."""
 

@@ -1,12 +1,14 @@
 """The `mediagen` command line: one module per group of subcommands.
 
 Errors print one line on stderr: exit status 2 for usage and parameter mistakes (caught
-before any network call), 1 for failures of the call itself.
+before any network call), 1 for failures of the call itself. With `--json`, stdout gets
+exactly one JSON object (per item for batch/resume) whatever happens, errors included.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sqlite3
@@ -25,44 +27,109 @@ from . import (
     plugins_command,
     run_commands,
 )
-from .common import UsageError, err
+from .common import UsageError, emit_failure, err, one_line
+
+EPILOG = """\
+credentials (from the environment):
+  MEDIAIO_API_KEY (or API_KEY)               Media.io
+  TOMOVIEE_APP_KEY + TOMOVIEE_APP_SECRET     Tomoviee
+  EDRAWMAX_USER_ID                           EdrawMax (optional)
+  MEDIAGEN_<PROVIDER>_BASE_URL               another base URL (https, or http on loopback)
+  MEDIAGEN_JOURNAL                           the task journal file (off turns it off)
+
+examples:
+  mediagen demo
+  mediagen list mediaio
+  mediagen describe mediaio imagen_4
+  mediagen run mediaio.imagen_4 prompt="a lighthouse at dusk" --emulate
+  mediagen run tomoviee text_to_video prompt="a paper boat" --no-wait --json
+  mediagen tasks --unfinished
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # a bare `mediagen`: what it can do, not an error
+        parser().print_help()
+        return 0
     args = parser().parse_args(argv)
     level = os.environ.get("MEDIAGEN_LOG", "").strip().upper()
     if level:
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            err(
-                f"mediagen: error: MEDIAGEN_LOG={level.lower()!r}; allowed: debug, info, warning, error"
+            return _fail(
+                args,
+                UsageError(f"MEDIAGEN_LOG={level.lower()!r}; allowed: debug, info, warning, error"),
+                2,
             )
-            return 2
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return status
+    except BrokenPipeError:  # `mediagen list --json | head -1`: the reader has had enough
+        _silence_stdout()
+        return 0
     except (UsageError, CatalogError, ParamError, ConfigurationError, BatchInputError) as exc:
-        err(f"mediagen: error: {_one_line(exc)}")
-        return 2
+        return _fail(args, exc, 2)
     except MediagenError as exc:
-        err(f"mediagen: error: {_one_line(exc)}")
-        return 1
+        return _fail(args, exc, 1)
     except (OSError, sqlite3.Error) as exc:  # a folder or journal file we cannot use
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
-        err(f"mediagen: error: {_one_line(exc)}{where}")
-        return 1
+        return _fail(args, exc, 1, suffix=where)
     except KeyboardInterrupt:
-        err("mediagen: interrupted")
+        note = getattr(args, "interrupt_note", None)
+        message = f"interrupted{f'; {note}' if note else ''}"
+        with contextlib.suppress(BrokenPipeError):
+            emit_failure(args, KeyboardInterrupt(message))
+        err(f"mediagen: {message}")
         return 130
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, status: int, suffix: str = "") -> int:
+    try:
+        emit_failure(args, exc)
+        err(f"mediagen: error: {one_line(exc)}{suffix}")
     except BrokenPipeError:
-        return 0
+        _silence_stdout()
+    return status
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the interpreter's final flush does
+    not fail again (the recipe in Python's signal documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (tests capturing it): nothing to flush
+        pass
+
+
+class _Version(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata is not free at start-up)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kw: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kw: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("mediagen")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        print(f"mediagen {number}")
+        parser.exit()
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mediagen",
         description="A typed client for AI media-generation APIs, compiled from a spec catalog.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (
         catalog_commands,
@@ -75,10 +142,6 @@ def parser() -> argparse.ArgumentParser:
     ):
         module.add_parsers(sub)
     return p
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 from ..catalog import Catalog, Operation
 from ..catalog.ir import Param
 from ..registry import default_registry
-from .common import UsageError
+from .common import UsageError, dotted_arguments, find_operation, find_provider_operations
 
 
 def add_parsers(sub: Any) -> None:
@@ -21,19 +21,22 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "describe", help="show one operation's parameters, types, allowed values and limits"
     )
-    p.add_argument("provider")
-    p.add_argument("operation")
+    p.add_argument("provider", help="provider, or provider.operation as `list` shows")
+    p.add_argument("operation", nargs="?")
     p.add_argument("--json", action="store_true", help="print the operation as JSON")
+    p.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also the catalog's bookkeeping (source, vendor status)",
+    )
     p.set_defaults(func=cmd_describe)
 
 
 def _select(catalog: Catalog, provider: str | None) -> list[Operation]:
     if provider is None:
         return list(catalog.operations())
-    try:
-        return list(catalog.provider(provider).operations)
-    except KeyError as exc:
-        raise UsageError(exc.args[0]) from None
+    return find_provider_operations(provider)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -45,6 +48,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "operation": op.id,
                 "name": op.name,
                 "kind": op.kind,
+                "output": op.output,
                 "params": [
                     {"name": p.name, "type": p.type_label, "required": p.required}
                     for p in op.params
@@ -54,7 +58,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
-    width = max(len(op.qualified_id) for op in ops)
+    width = max(len("OPERATION"), *(len(op.qualified_id) for op in ops))
+    print(f"{'OPERATION':<{width}}  {'KIND':<5}  {'OUTPUT':<7}  NAME  [REQUIRED PARAMETERS]")
     for op in ops:
         required = ", ".join(p.python_name for p in op.params if p.required) or "-"
         print(
@@ -64,12 +69,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    catalog = default_registry().catalog
-    try:
-        provider = catalog.provider(args.provider)
-        op = provider.operation(args.operation)
-    except KeyError as exc:
-        raise UsageError(exc.args[0]) from None
+    name, operation, rest = dotted_arguments(
+        args.provider, [args.operation] if args.operation else []
+    )
+    if not name or not operation or rest:
+        raise UsageError("describe needs PROVIDER OPERATION (or PROVIDER.OPERATION)")
+    op = find_operation(name, operation)
+    provider = default_registry().catalog.provider(op.provider)
     if args.json:
         print(json.dumps(_operation_json(op), indent=2, ensure_ascii=False))
         return 0
@@ -77,7 +83,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
     print(f"  kind: {op.kind}   output: {op.output}   {op.method} {provider.base_url}{op.path}")
     if op.model_code:
         print(f"  model code: {op.model_code}")
-    if op.vendor_status not in (None, 1):
+    if args.verbose and op.vendor_status not in (None, 1):
         print(f"  vendor status: {op.vendor_status}")
     if op.description:
         print(f"  {op.description}")
@@ -88,7 +94,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
             print(f"      {line}")
     for note in op.notes:
         print(f"  note: {note}")
-    print(f"  source: {op.source}")
+    if args.verbose:  # where the catalog got it: for maintainers, not for callers
+        print(f"  source: {op.source}")
     return 0
 
 
@@ -96,16 +103,18 @@ def _param_facts(p: Param) -> list[str]:
     facts = []
     if p.name != p.python_name:
         facts.append(f"wire name: {p.name}")
+    if p.format == "uri":
+        facts.append("a URL the vendor fetches: https (http only on loopback, for the emulator)")
     if p.enum is not None:
         facts.append(
             "allowed: "
             + ", ".join(
-                f"{v!r} ({p.value_labels[str(v)]})" if str(v) in p.value_labels else repr(v)
+                f"{_value(v)} ({p.value_labels[str(v)]})" if str(v) in p.value_labels else _value(v)
                 for v in p.enum
             )
         )
     if p.has_default:
-        facts.append(f"default: {p.default!r}")
+        facts.append(f"default: {_value(p.default)}")
     for label, value in (
         ("minimum", p.minimum),
         ("maximum", p.maximum),
@@ -122,7 +131,7 @@ def _param_facts(p: Param) -> list[str]:
     if p.value_labels and p.enum is None:
         facts.append("values: " + ", ".join(f"{k} {v}" for k, v in p.value_labels.items()))
     for key, value in p.limits.items():
-        facts.append(f"limit {key}: {value}")
+        facts.append(_limit(key, value))
     if p.note:
         facts.append(f"note: {p.note}")
     if p.location == "path":
@@ -130,6 +139,47 @@ def _param_facts(p: Param) -> list[str]:
     if p.description:
         facts.append(p.description)
     return facts
+
+
+_UNITS = {"_mb": "MB", "_s": "s", "_fps": "fps"}
+
+
+def _limit(key: str, value: Any) -> str:
+    """A vendor limit as text: `file size: up to 20 MB`, `formats: PNG, JPEG, JPG`."""
+    unit = ""
+    for suffix, name in _UNITS.items():
+        if key.endswith(suffix):
+            key, unit = key.removesuffix(suffix), f" {name}"
+            break
+    label = key.replace("_", " ")
+    if isinstance(value, dict) and set(value) <= {"min", "max"}:
+        low, high = value.get("min"), value.get("max")
+        if low in (None, 0) and high is not None:
+            text = f"up to {_number(high)}{unit}"
+        elif high is None:
+            text = f"at least {_number(low)}{unit}"
+        else:
+            text = f"{_number(low)} to {_number(high)}{unit}"
+    elif isinstance(value, list | tuple):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    else:
+        text = f"{_number(value)}{unit}"
+    return f"{label}: {text}"
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _value(value: Any) -> str:
+    """A value as written on the command line: strings quoted only when they need it."""
+    if isinstance(value, str):
+        return value if value and value.strip() == value and "," not in value else repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _number(value)
 
 
 def _operation_json(op: Operation) -> dict[str, Any]:

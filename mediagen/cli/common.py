@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MediagenError
+
+if TYPE_CHECKING:
+    from ..catalog import Operation
 
 DEFAULT_OUTPUT = Path("mediagen-output")
 
@@ -58,6 +65,48 @@ def err(message: str) -> None:
     print(printable(message), file=sys.stderr, flush=True)
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (never empty)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def error_json(exc: BaseException) -> dict[str, Any]:
+    """The `error` object of every `--json` output: `type`, `message`, `provider`,
+    `operation`, `task_id`, vendor `code`, `status`, `trace_id` (None where unknown)."""
+    if isinstance(exc, MediagenError):
+        return exc.to_json()
+    return {
+        "type": type(exc).__name__,
+        "message": one_line(exc),
+        "provider": None,
+        "operation": None,
+        "task_id": None,
+        "code": None,
+        "status": None,
+        "trace_id": None,
+    }
+
+
+def json_context(args: argparse.Namespace) -> dict[str, Any]:
+    """What a command's `--json` failure object says besides `error`: a command that knows
+    more (run: provider, operation, task id, state) fills it in as it goes."""
+    context: dict[str, Any] = vars(args).setdefault("json_context", {})
+    return context
+
+
+def emit_json(args: argparse.Namespace, doc: dict[str, Any]) -> None:
+    """Print a command's one JSON object, and remember that it was printed."""
+    print(json_text(doc))
+    args.json_emitted = True
+
+
+def emit_failure(args: argparse.Namespace, exc: BaseException) -> None:
+    """--json keeps its promise on failure: one object with an `error`, unless the command
+    already printed its object."""
+    if getattr(args, "json", False) and not getattr(args, "json_emitted", False):
+        emit_json(args, {**json_context(args), "error": error_json(exc)})
+
+
 def add_output_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--output",
@@ -65,3 +114,82 @@ def add_output_option(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_OUTPUT,
         help=f"download folder (default: ./{DEFAULT_OUTPUT})",
     )
+
+
+def dotted_arguments(
+    provider: str | None, rest: list[str]
+) -> tuple[str | None, str | None, list[str]]:
+    """A command's PROVIDER OPERATION and the arguments after them, where the first may be
+    `provider.operation` (then the next argument is not the operation)."""
+    if provider and "." in provider:
+        first, _, second = provider.partition(".")
+        return first, second, rest
+    return provider, (rest[0] if rest else None), rest[1:]
+
+
+def find_operation(provider: str, operation: str, *, retired_ok: bool = False) -> Operation:
+    """The catalog's operation, or a UsageError naming the closest names; with `retired_ok`
+    (waiting on a task), a stand-in for one that left the catalog, when its provider can finish
+    tasks by id."""
+    from ..registry import default_registry
+    from ..retired import retired_operation
+
+    catalog = default_registry().catalog  # plugins' providers included
+    try:
+        spec = catalog.provider(provider)
+    except KeyError:
+        names = [p.name for p in catalog.providers]
+        raise UsageError(_unknown("provider", provider, names, "mediagen list")) from None
+    try:
+        return spec.operation(operation)
+    except KeyError:
+        if retired_ok:
+            return retired_operation(spec, operation)
+        names = [op.id for op in spec.operations]
+        raise UsageError(
+            _unknown(f"{provider} operation", operation, names, f"mediagen list {provider}")
+        ) from None
+
+
+def find_provider_operations(provider: str) -> list[Operation]:
+    from ..registry import default_registry
+
+    catalog = default_registry().catalog  # plugins' providers included
+    try:
+        return list(catalog.provider(provider).operations)
+    except KeyError:
+        names = [p.name for p in catalog.providers]
+        raise UsageError(_unknown("provider", provider, names, "mediagen list")) from None
+
+
+def _unknown(what: str, name: str, known: list[str], lister: str) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        return f"no {what} {name!r}; did you mean {' or '.join(close)}? (`{lister}` shows all)"
+    if len(known) <= 6:
+        return f"no {what} {name!r}; known: {', '.join(sorted(known))}"
+    return f"no {what} {name!r}; `{lister}` shows the {len(known)} known"
+
+
+def check_credentials(providers: Iterable[str]) -> None:
+    """Every credential the command line will need, from the environment, before the first
+    request: a UsageError naming the variables to set, all of a provider's at once."""
+    import os
+
+    from ..registry import default_registry
+
+    catalog = default_registry().catalog  # plugins' providers included
+    problems = []
+    for name in sorted(set(providers)):
+        missing = [
+            " or ".join(cred.env)
+            for cred in catalog.provider(name).auth.credentials
+            if cred.required and cred.env and not any(os.environ.get(e) for e in cred.env)
+        ]
+        if missing:
+            problems.append(f"set {' and '.join(missing)} for {name}")
+    if problems:
+        raise UsageError(
+            f"missing credentials: {'; '.join(problems)} in the environment"
+            " (or try it offline: `mediagen run ... --emulate`, or `mediagen emulate`)"
+        )

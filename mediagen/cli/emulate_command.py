@@ -5,16 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
+import math
 from typing import Any
+from urllib.parse import urlsplit
 
-from ..hosts import base_url_env
+from ..hosts import base_url_env, is_loopback
+from .common import UsageError, err
 
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "emulate", help="serve the local emulator of every provider (Ctrl-C stops it)"
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; clients accept plain http only on loopback)",
+    )
     p.add_argument(
         "--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)"
     )
@@ -25,6 +33,10 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}; allowed: 1..65535, or 0 for any free port")
+    if not (math.isfinite(args.duration) and args.duration >= 0):
+        raise UsageError(f"--duration {args.duration:g}; allowed: 0 or more seconds")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))
     return 0
@@ -33,8 +45,28 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> None:
     from ..testing import Emulator
 
-    async with Emulator(host=args.host, port=args.port, duration=args.duration) as emulator:
+    emulator = Emulator(host=args.host, port=args.port, duration=args.duration)
+    try:
+        await emulator.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"{args.host} port {args.port} is in use (another `mediagen emulate`?);"
+                " allowed: a free port (--port N), or --port 0 to pick one"
+            ) from None
+        raise UsageError(
+            f"cannot listen on {args.host} port {args.port}: {exc.strerror or exc}"
+        ) from None
+    try:
         print(f"mediagen emulator on {emulator.url}; point a client at it with:", flush=True)
+        reachable = is_loopback(urlsplit(emulator.url).hostname or "")
+        if not reachable:
+            # The client sends credentials over plain http to loopback only: these exports
+            # would be refused, so say what works instead.
+            err(
+                f"mediagen: warning: {emulator.url} is not a loopback address: the client"
+                " refuses plain http there; on this machine use --host 127.0.0.1"
+            )
         for name, url in emulator.base_urls.items():
             print(f"  export {base_url_env(name)}={url}")
         # Every catalog credential, under its first environment variable: fake values only.
@@ -43,3 +75,5 @@ async def _serve(args: argparse.Namespace) -> None:
                 print(f"  export {cred.env[0]}={emulator.credentials[provider.name][cred.name]}")
         print("Ctrl-C to stop.", flush=True)
         await asyncio.Event().wait()
+    finally:
+        await emulator.stop()

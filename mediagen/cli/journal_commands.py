@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from ..client import AsyncClient
 from ..journal import TERMINAL, UNFINISHED, Journal, JournalUnreadableError, configured_path
 from ..params import ParamsModel, model_for
 from ..recovery import entry_problem, item_keys
-from .common import UsageError, add_output_option, err, json_text, out
+from .common import UsageError, add_output_option, check_credentials, err, json_text, out
 from .progress import Progress
+from .run_commands import check_output_folder
 
 STATES = (*UNFINISHED, *TERMINAL)
 
@@ -28,7 +30,8 @@ def add_parsers(sub: Any) -> None:
         "--state", action="append", choices=STATES, help="only these states (repeatable)"
     )
     p.add_argument("--unfinished", action="store_true", help="only tasks not finished yet")
-    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument("--limit", type=int, metavar="N", help="only the N most recent tasks (N >= 1)")
+    p.add_argument("--json", action="store_true", help="print a JSON list (times in ISO 8601, UTC)")
     p.add_argument(
         "--journal",
         type=Path,
@@ -39,7 +42,7 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "resume", help="finish every unfinished task in the journal; download missing files"
     )
-    _batch_options(p)
+    _batch_options(p, resuming=True)
     p.add_argument(
         "--force",
         action="store_true",
@@ -54,14 +57,22 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_batch)
 
 
-def _batch_options(p: argparse.ArgumentParser) -> None:
+def _batch_options(p: argparse.ArgumentParser, *, resuming: bool = False) -> None:
     p.add_argument(
         "--concurrency",
         type=int,
         default=DEFAULT_CONCURRENCY,
         help=f"operations in flight per provider (default: {DEFAULT_CONCURRENCY})",
     )
-    add_output_option(p)
+    if resuming:
+        p.add_argument(
+            "--output",
+            type=Path,
+            help="download folder for tasks whose command named none (library calls);"
+            " the others' files go where their command said (it is journaled)",
+        )
+    else:
+        add_output_option(p)
     p.add_argument(
         "--json", action="store_true", help="print one JSON object per item, in input order"
     )
@@ -85,10 +96,22 @@ def _journal(path: Path | None) -> Journal:
     return Journal(_journal_path(path))
 
 
+def _iso(when: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 in UTC, the form other tools read."""
+    if when is None:
+        return None
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds")
+
+
 def cmd_tasks(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit {args.limit}; allowed: a whole number of 1 or more")
     path = _journal_path(args.journal)
     states = args.state or (UNFINISHED if args.unfinished else None)
     if not path.exists():
+        if args.json:
+            print("[]")
+            return 0
         print(f"no tasks in {path}" + (f" with state {', '.join(states)}" if states else ""))
         return 0
     try:  # listing writes nothing: a journal on a read-only disk or file still reads
@@ -96,6 +119,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     except JournalUnreadableError as exc:
         raise UsageError(str(exc)) from None
     entries = journal.entries(states=states)
+    if args.limit is not None:
+        entries = entries[-args.limit :]
     for entry in entries:  # a bad row is named, and listed with what can be read of it
         problem = entry_problem(None, entry)
         if problem:
@@ -114,8 +139,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
                         "error": e.error,
                         "batch": e.batch,
                         "item": e.item,
-                        "created_at": e.created_at,
-                        "updated_at": e.updated_at,
+                        "created_at": _iso(e.created_at),
+                        "updated_at": _iso(e.updated_at),
                         "files": [path for _, path in e.files],
                         "params_error": e.params_error,
                     }
@@ -142,12 +167,21 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_concurrency(args: argparse.Namespace) -> None:
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency {args.concurrency}; allowed: a whole number of 1 or more")
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
+    _check_concurrency(args)
+    if args.output is not None:
+        check_output_folder(args.output)
     journal = _journal(args.journal)
     return asyncio.run(_run(args, journal, None, None))
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    _check_concurrency(args)
     source = "<stdin>" if str(args.file) == "-" else str(args.file)
     try:
         if source == "<stdin>":
@@ -161,6 +195,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     items = parse_jsonl(decode_lines(data, source), source)
     if not items:
         raise UsageError(f"{source} has no items")
+    # One error for the whole file, not one rejected journal row per item.
+    check_credentials(item.provider for item in items)
+    check_output_folder(args.output)
     # The file's identity: a re-run of the same file adopts its earlier items (never paying
     # twice). Standard input has none: each run is new.
     key = None if source == "<stdin>" else str(args.file.resolve())
@@ -198,7 +235,7 @@ def _explain_interrupt(journal: Journal, items: list[Any], key: str | None, sour
 async def _run(
     args: argparse.Namespace, journal: Journal, items: list[Any] | None, key: str | None
 ) -> int:
-    progress = Progress(enabled=None if not args.json else False)
+    progress = Progress(enabled=not args.json)
     states: dict[int, str] = {}
 
     def update(index: int, state: str) -> None:
@@ -244,5 +281,8 @@ def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool)
                 out(f"      {path}")
         else:
             out(f"  [{o.index}] {label}{task}: {o.state}: {o.error}")
+    folders = sorted({str(p.parent) for o in outcomes for p in o.paths})
+    if resumed and folders:
+        out("files are in: " + ", ".join(folders))
     counts = Counter(o.state for o in outcomes)
     err(f"{len(outcomes)} item(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

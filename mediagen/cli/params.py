@@ -2,7 +2,8 @@
 
 Values are converted by the catalog's type for the key: integers, numbers, booleans
 (true/false/yes/no/1/0), and arrays as a JSON list (`images='["a.png","b.png"]'`) or by
-repeating the key (`images=a.png images=b.png`).
+repeating the key (`images=URL images=URL`). Any other key given twice, and an empty value
+for a required string, are refused: a command line that says two things is a mistake.
 """
 
 from __future__ import annotations
@@ -31,12 +32,33 @@ def build_params(op: Operation, pairs: Sequence[str]) -> ParamsModel:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key:
+            example = op.params[0].python_name if op.params else "name"
             raise ParamError(
-                op.qualified_id, pair, pair, "key=value pairs", problem=f"{pair!r} is not key=value"
+                op.qualified_id,
+                pair,
+                pair,
+                f'parameters written as key=value, e.g. {example}="..."',
+                problem=f"the argument {pair!r} has no key=value form",
             )
         param = by_name.get(key)
         if param is None:
             raise UnknownParams(op.qualified_id, [key], [p.python_name for p in op.params])
+        if param.name in values and param.type != "array":
+            raise ParamError(
+                op.qualified_id,
+                param.python_name,
+                text,
+                "one value (only array parameters may repeat their key)",
+                problem=f"{param.python_name} is given twice",
+            )
+        if param.required and param.type == "string" and not text.strip():
+            raise ParamError(
+                op.qualified_id,
+                param.python_name,
+                text,
+                "a non-empty string",
+                problem=f"the required parameter {param.python_name} is empty",
+            )
         value = convert(op, param, text)
         if param.type == "array" and param.name in values and not text.lstrip().startswith("["):
             values[param.name].extend(value)
@@ -91,3 +113,21 @@ def convert_scalar(op: Operation, param: Param, type_name: str, text: str) -> An
     except ValueError:
         kind = "an integer" if type_name == "integer" else "a number"
         raise ParamError(op.qualified_id, param.python_name, text, kind) from None
+
+
+def describe_params(op: Operation) -> str:
+    """The operation's parameters for `run PROVIDER OPERATION --help`: name, type, whether
+    required, and allowed values; `mediagen describe` has the rest."""
+    lines = [
+        f"{op.qualified_id} parameters ({op.name}; `mediagen describe {op.provider} {op.id}` has more):"
+    ]
+    if not op.params:
+        lines.append("  none")
+    for p in op.params:
+        facts = [p.type_label, "required" if p.required else "optional"]
+        if p.enum is not None:
+            facts.append("one of " + ", ".join(str(v) for v in p.enum))
+        if p.has_default:
+            facts.append(f"default {p.default}")
+        lines.append(f"  {p.python_name}=  ({'; '.join(facts)})")
+    return "\n".join(lines)

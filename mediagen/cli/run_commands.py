@@ -6,6 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
+import shlex
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,35 +17,67 @@ from typing import Any
 from ..catalog import Operation
 from ..client import AsyncClient
 from ..engine import RESULT_WARNING, AsyncTaskHandle
-from ..errors import CallError, TaskTimeoutError
+from ..errors import CallError, SubmitOutcomeUnknownError, TaskTimeoutError
 from ..registry import default_registry
-from ..results import Result
-from ..retired import retired_operation
-from .common import UsageError, add_output_option, err, json_text, out
-from .params import build_params
+from ..results import Result, artifacts_json
+from .common import (
+    DEFAULT_OUTPUT,
+    UsageError,
+    add_output_option,
+    check_credentials,
+    dotted_arguments,
+    emit_json,
+    err,
+    find_operation,
+    json_context,
+    json_text,
+    out,
+)
+from .params import build_params, describe_params
 from .progress import Progress
+
+RUN_EXAMPLES = """\
+examples:
+  mediagen run mediaio imagen_4 prompt="a lighthouse at dusk" ratio=1:1
+  mediagen run mediaio.imagen_4 prompt="a cat" --emulate --json
+  mediagen run mediaio nano_banana prompt="merge" images=https://example.com/a.png \\
+      images=https://example.com/b.png
+  mediagen run tomoviee text_to_video prompt="a paper boat" --no-wait
+
+`mediagen run PROVIDER OPERATION --help` lists that operation's parameters.
+"""
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("run", help="run one operation: validate, submit, wait, download")
-    p.add_argument("provider")
-    p.add_argument("operation")
+    p = sub.add_parser(
+        "run",
+        help="run one operation: validate, submit, wait, download",
+        add_help=False,
+        epilog=RUN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
-        "params",
+        "-h",
+        "--help",
+        action="store_true",
+        help="show this help; after PROVIDER OPERATION, also its parameters",
+    )
+    p.add_argument("provider", nargs="?", help="provider, or provider.operation as `list` shows")
+    p.add_argument(
+        "rest",
         nargs="*",
-        metavar="key=value",
-        help="parameters; arrays as a JSON list or by repeating the key",
+        metavar="OPERATION key=value",
+        help="the operation, then its parameters; arrays as a JSON list or by repeating the key",
     )
     _common_options(p)
     p.add_argument(
         "--no-wait", action="store_true", help="print the task id and exit once submitted"
     )
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, parser=p)
 
     p = sub.add_parser("wait", help="wait for a task submitted earlier, then download its result")
-    p.add_argument("provider")
-    p.add_argument("operation")
-    p.add_argument("task_id")
+    p.add_argument("provider", help="provider, or provider.operation")
+    p.add_argument("rest", nargs="+", metavar="OPERATION TASK_ID")
     _common_options(p)
     p.set_defaults(func=cmd_wait)
 
@@ -60,21 +95,6 @@ def _common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout", type=float, help="seconds to wait for the task (default: by output kind)"
     )
-
-
-def _operation(provider: str, operation: str, *, retired_ok: bool = False) -> Operation:
-    """The catalog's operation; with `retired_ok` (waiting on a task), a stand-in for one that
-    left the catalog, when its provider can finish tasks by id."""
-    try:
-        found = default_registry().catalog.provider(provider)
-    except KeyError as exc:
-        raise UsageError(exc.args[0]) from None
-    try:
-        return found.operation(operation)
-    except KeyError as exc:
-        if not retired_ok:
-            raise UsageError(exc.args[0]) from None
-    return retired_operation(found, operation)
 
 
 def _not_shown_by_us(record: logging.LogRecord) -> bool:
@@ -111,9 +131,70 @@ async def _plain_client(emulate: bool) -> AsyncIterator[AsyncClient]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    op = _operation(args.provider, args.operation)
-    params = build_params(op, args.params)  # validation errors stop here, before any network
+    provider, operation, pairs = dotted_arguments(args.provider, args.rest)
+    if args.help:
+        args.parser.print_help()
+        if provider and operation:
+            print()
+            print(describe_params(find_operation(provider, operation)))
+        return 0
+    if not provider or not operation:
+        raise UsageError("run needs PROVIDER OPERATION (see `mediagen list`)")
+    op = find_operation(provider, operation)
+    json_context(args).update(_doc(op, None, "rejected", []))
+    params = build_params(op, pairs)  # validation errors stop here, before any network
+    _check_before_paying(args, op, wait=not args.no_wait)
     return asyncio.run(_run(args, op, params))
+
+
+def _check_before_paying(args: argparse.Namespace, op: Operation, *, wait: bool) -> None:
+    """What would fail after the submit (and the vendor's charge) is refused before it."""
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise UsageError(f"--timeout {args.timeout:g}; allowed: a number of seconds above 0")
+    if args.emulate and getattr(args, "no_wait", False):
+        raise UsageError(
+            "--no-wait with --emulate: the in-process emulator stops when this command exits,"
+            " so the task could never be waited on; allowed: one of the two"
+        )
+    if wait and op.kind != "query":
+        check_output_folder(args.output)
+    if not args.emulate:
+        check_credentials([op.provider])
+
+
+def check_output_folder(folder: Path) -> None:
+    """Make sure downloads can be written to `folder` (creating it as a download would):
+    a UsageError naming the folder and the reason otherwise."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".mediagen-probe-"):
+            pass
+    except FileExistsError:
+        raise UsageError(f"--output {folder}: it is a file; allowed: a folder") from None
+    except OSError as exc:
+        raise UsageError(
+            f"--output {folder}: cannot write there ({exc.strerror or exc});"
+            " allowed: a writable folder"
+        ) from None
+
+
+def _wait_command(args: argparse.Namespace, op: Operation, task_id: str) -> str:
+    words = ["mediagen", "wait", op.provider, op.id, task_id]
+    if args.output != DEFAULT_OUTPUT:
+        words += ["--output", str(args.output)]
+    if args.json:
+        words.append("--json")
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _safe_note(args: argparse.Namespace, client: AsyncClient, op: Operation, task_id: str) -> str:
+    """Where a task we stop waiting on stands, and the exact command to pick it up."""
+    kept = (
+        f"it is safe in the journal ({client.journal.path})"
+        if client.journal is not None
+        else "the journal is off: keep the task id"
+    )
+    return f"task {task_id} goes on at the vendor; {kept}; continue with: {_wait_command(args, op, task_id)}"
 
 
 async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
@@ -126,65 +207,84 @@ async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
                     print(json_text(data, indent=2))
                 return 0
             if op.kind == "sync":
-                progress = Progress(enabled=None if not args.json else False)
+                progress = Progress(enabled=not args.json)
                 progress.add(op.qualified_id, "running")
                 try:
-                    result = await client.run(params)
+                    result = await client.run(params, output=args.output)
                 finally:
                     progress.close()
                 return await _deliver(args, client, op, result, started=progress.started)
-            task = await client.submit(params)
-        except CallError:
-            # --json keeps its state vocabulary: a refused or lost submit is "failed"; the
-            # error line on stderr says which (a lost one is journaled as unknown).
-            _emit(args, op, None, "failed", [], None)
+            # The folder is journaled with the intent: `resume` puts the files there.
+            task = await client.submit(params, output=None if args.no_wait else args.output)
+        except CallError as exc:
+            # One vocabulary with `tasks` and batch: refused before a task existed is
+            # rejected; a lost answer is unknown (journaled so, never resubmitted).
+            state = "unknown" if isinstance(exc, SubmitOutcomeUnknownError) else "rejected"
+            json_context(args).update(state=state)
             raise
+        json_context(args).update(task_id=task.task_id, state="queued")
         if args.no_wait:
             _emit(args, op, task.task_id, "queued", [], None)
             if not args.json:
                 out(task.task_id)
-                err(
-                    f"submitted; wait for it with: mediagen wait {op.provider} {op.id} {task.task_id}"
-                )
+                err(f"submitted; wait for it with: {_wait_command(args, op, task.task_id)}")
             return 0
         return await _wait_and_deliver(args, client, op, task)
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
-    op = _operation(args.provider, args.operation, retired_ok=True)
+    provider, operation, rest = dotted_arguments(args.provider, args.rest)
+    if not operation or len(rest) != 1:
+        raise UsageError("wait needs PROVIDER OPERATION TASK_ID (or PROVIDER.OPERATION TASK_ID)")
+    op = find_operation(provider or "", operation, retired_ok=True)
+    args.task_id = rest[0]
+    # Until the vendor answers, nothing is known of the task's state: null, not a guess.
+    json_context(args).update(_doc(op, args.task_id, None, []))
     if op.kind != "task":
         raise UsageError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks to wait for")
+    _check_before_paying(args, op, wait=True)
     return asyncio.run(_wait(args, op))
 
 
 async def _wait(args: argparse.Namespace, op: Operation) -> int:
     async with _client(args.emulate) as client:
-        return await _wait_and_deliver(
-            args, client, op, client.task(op.provider, op.id, args.task_id)
-        )
+        # A mistyped id must not leave a journal row: adopt the task only once the vendor
+        # has answered for it.
+        await client.task(op.provider, op.id, args.task_id, journal=False).status()
+        task = client.task(op.provider, op.id, args.task_id)
+        return await _wait_and_deliver(args, client, op, task)
 
 
 async def _wait_and_deliver(
     args: argparse.Namespace, client: AsyncClient, op: Operation, task: AsyncTaskHandle
 ) -> int:
-    progress = Progress(enabled=None if not args.json else False)
+    progress = Progress(enabled=not args.json)
     label = op.qualified_id
-    progress.add(label, "submitted")
+    progress.add(label, "queued")
+    args.interrupt_note = _safe_note(args, client, op, task.task_id)
     try:
         result = await task.wait(
             timeout=args.timeout, on_progress=lambda s: progress.update(label, s)
         )
     except CallError as exc:
-        progress.close()
         # Our own wait timeout leaves the task running: report its last known state.
         last = task.last_status.state if task.last_status else "queued"
         state = getattr(exc, "state", None) or (
             last if isinstance(exc, TaskTimeoutError) else "failed"
         )
+        if isinstance(exc, TaskTimeoutError):
+            exc.hint = _safe_note(args, client, op, task.task_id)
+            exc.args = (exc._compose(),)
         raw = task.last_status.raw if task.last_status else None
-        _emit(args, op, task.task_id, state, [], raw)
+        json_context(args).update(state=state, raw=raw)
         raise
-    progress.close()
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        last = task.last_status.state if task.last_status else "queued"
+        json_context(args).update(state=last)
+        raise
+    finally:
+        progress.close()
+    args.interrupt_note = None
     return await _deliver(args, client, op, result, started=progress.started)
 
 
@@ -193,18 +293,14 @@ async def _deliver(
 ) -> int:
     for warning in result.warnings:
         err(f"mediagen: warning: {warning}")
-    try:
-        paths = await client.download(result, args.output)
-    except CallError:
-        # The result exists (and is journaled): report it, with the files that are missing.
-        missing = [{"url": a.url, "kind": a.kind, "path": None} for a in result.artifacts]
-        _emit(args, op, result.task_id, "succeeded", missing, result.raw)
-        raise
-    artifacts: list[dict[str, str | None]] = [
-        {"url": a.url, "kind": a.kind, "path": str(p.resolve())}
-        for a, p in zip(result.artifacts, paths, strict=False)
-    ]
-    _emit(args, op, result.task_id, "succeeded", artifacts, result.raw)
+    json_context(args).update(
+        task_id=result.task_id,
+        state="succeeded",
+        artifacts=artifacts_json(result, []),
+        raw=result.raw,
+    )
+    paths = await client.download(result, args.output)
+    _emit(args, op, result.task_id, "succeeded", artifacts_json(result, paths), result.raw)
     if not args.json:
         took = time.monotonic() - started
         task = f" (task {result.task_id})" if result.task_id else ""
@@ -212,6 +308,24 @@ async def _deliver(
         for path in paths:
             out(f"  {path}")
     return 0
+
+
+def _doc(
+    op: Operation,
+    task_id: str | None,
+    state: str | None,
+    artifacts: list[dict[str, str | None]],
+    raw: Any = None,
+) -> dict[str, Any]:
+    return {
+        "provider": op.provider,
+        "operation": op.id,
+        "task_id": task_id,
+        "state": state,
+        "artifacts": artifacts,
+        "raw": raw,
+        "error": None,
+    }
 
 
 def _emit(
@@ -222,20 +336,10 @@ def _emit(
     artifacts: list[dict[str, str | None]],
     raw: Any,
 ) -> None:
-    """--json: the one JSON object on stdout (`provider, operation, task_id, state, artifacts, raw`)."""
+    """--json: the one JSON object on stdout (`provider, operation, task_id, state,
+    artifacts, raw, error`); a failure's is printed by `main` from `json_context`."""
     if args.json:
-        print(
-            json_text(
-                {
-                    "provider": op.provider,
-                    "operation": op.id,
-                    "task_id": task_id,
-                    "state": state,
-                    "artifacts": artifacts,
-                    "raw": raw,
-                }
-            )
-        )
+        emit_json(args, _doc(op, task_id, state, artifacts, raw))
 
 
 DEMO = (
@@ -250,6 +354,7 @@ DEMO = (
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    check_output_folder(args.output)
     return asyncio.run(_demo(args.output))
 
 
@@ -257,13 +362,13 @@ async def _demo(output: Path) -> int:
     from ..params import model_for
     from ..testing import Emulator
 
-    print("Starting the local emulator (no credentials, no internet)...")
+    print("Starting the local emulator (no credentials, no internet)...", flush=True)
     progress = Progress()
     async with (
         Emulator(duration=1.5) as emulator,
         AsyncClient(**emulator.client_options()) as client,
     ):
-        print(f"Emulator at {emulator.url}; running one operation per provider:")
+        print(f"Emulator at {emulator.url}; running one operation per provider:", flush=True)
 
         async def one(
             provider: str, operation: str, values: dict[str, Any]
@@ -274,7 +379,7 @@ async def _demo(output: Path) -> int:
             if default_registry().catalog.provider(provider).operation(operation).kind == "sync":
                 progress.set(label, "running")
                 result = await client.run(params)
-                progress.set(label, "succeeded")
+                progress.set(label, "succeeded", done=True)
             else:
                 task = await client.submit(params)
                 result = await task.wait(on_progress=lambda s: progress.update(label, s))

@@ -235,7 +235,12 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Where clients reach it: a wildcard listen address (0.0.0.0, ::) is reached on
+        loopback, and an IPv6 address is bracketed."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def base_urls(self) -> dict[str, str]:
@@ -464,7 +469,8 @@ class Emulator:
         if task_id is None or task_id not in self._tasks:
             # Clients poll an unknown task again for a while (read-after-write lag): soon.
             hint = None if self.poll_hint is None else {"Retry-After": f"{self.poll_hint:.3f}"}
-            return self._error(profile, "not_found", f"task {task_id!r} not found", hint)
+            # The vendors' words: the id is in the error already (the CLI prints it once).
+            return self._error(profile, "not_found", "task not found", hint)
         entry = self._tasks[task_id]
         self._refresh(entry)
         data = profile.poll_data(entry.task.operation, entry.task)

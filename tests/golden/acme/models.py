@@ -78,7 +78,7 @@ class PaintParams(_v.ParamsModel):
 
     webhook: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """Where to POST the finished job."""
 
@@ -96,7 +96,7 @@ class JobParams(_v.ParamsModel):
 
     webhook: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """Where to POST the finished job."""
 
@@ -109,6 +109,6 @@ class SketchParams(_v.ParamsModel):
 
     webhook: str | None = _attrs.field(
         default=None,
-        validator=_v.optional([_v.is_type(str)]),
+        validator=_v.optional([_v.is_type(str), _v.is_url()]),
     )
     """Where to POST the finished job."""
