@@ -24,7 +24,7 @@ from mediagen.hosts import base_url_env
 from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
 
 BLOCK = re.compile(
-    r"(?:<!--\s*test:\s*(?P<mark>[^>]*?)\s*-->\s*\n)?```(?P<lang>\w*)\n(?P<code>.*?)^```",
+    r"(?:<!--\s*test:\s*(?P<mark>[^>]*?)\s*-->[ \t]*\n[ \t]*)?```(?P<lang>\w*)\n(?P<code>.*?)^[ \t]*```[ \t]*$",
     re.S | re.M,
 )
 MARKS = ("emulator", "pytest", "offline", "skip")
