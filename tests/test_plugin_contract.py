@@ -363,9 +363,12 @@ def test_a_plugin_that_raises_is_reported_once_by_name(caplog: pytest.LogCapture
     assert sum("'flaky' raised in mediagen_event" in w for w in warnings) == 1
     assert sum("'flaky' raised in mediagen_providers" in w for w in warnings) == 1
     assert [p.name for p in registry.catalog.providers] == ["edrawmax", "mediaio", "tomoviee"]
-    with caplog.at_level(logging.WARNING, logger="mediagen"):
-        with pytest.raises(ConfigurationError, match=r"'flaky' raised in mediagen_auth: .*auth bug"):
-            registry.strategies("mediaio")
+    auth_bug = r"'flaky' raised in mediagen_auth: .*auth bug"
+    with (
+        caplog.at_level(logging.WARNING, logger="mediagen"),
+        pytest.raises(ConfigurationError, match=auth_bug),
+    ):
+        registry.strategies("mediaio")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert not any("mediagen_auth" in w for w in warnings)  # the error alone reports it
 
