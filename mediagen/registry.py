@@ -125,7 +125,7 @@ class Registry:
             name = module_name.rsplit(".", 1)[-1]
             self._add(module.plugin, name, PluginInfo(name, "mediagen", __version__, True))
         self.problems: list[str] = []
-        """What was wrong with installed plugins that were disabled at load."""
+        """Why an installed plugin (misspelt hook) or a provider (name clash) was disabled."""
         if entry_points:
             self._load_entry_points()
         self._check_pending(disable=True)
