@@ -52,12 +52,14 @@ class HookTracer:
         answers: list[tuple[str, Any]] = self._local.answers
         return answers
 
-    def warn_once(self, key: tuple[str, str], message: str, *args: object) -> None:
+    def warn_once(
+        self, key: tuple[str, str], message: str, *args: object, level: int = logging.WARNING
+    ) -> None:
         if key in self._reported:
             log.debug(message, *args)
             return
         self._reported.add(key)
-        log.warning(message, *args)
+        log.log(level, message, *args)
 
     def _stack(self) -> list[str]:
         if not hasattr(self._local, "stack"):
@@ -74,6 +76,11 @@ class HookTracer:
             except ConfigurationError:
                 raise
             except Exception as exc:
+                if hook not in FORGIVING_HOOKS:  # the error itself reports it: no warning too
+                    raise ConfigurationError(
+                        f"the mediagen plugin {plugin!r} raised in {hook}: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
                 self.warn_once(
                     (plugin, hook),
                     "the mediagen plugin %r raised in %s: %s: %s%s",
@@ -83,12 +90,8 @@ class HookTracer:
                     exc,
                     "; its providers are disabled" if hook == "mediagen_providers" else "",
                 )
-                if hook in FORGIVING_HOOKS:
-                    self.raised.add((plugin, hook))
-                    return None
-                raise ConfigurationError(
-                    f"the mediagen plugin {plugin!r} raised in {hook}: {type(exc).__name__}: {exc}"
-                ) from exc
+                self.raised.add((plugin, hook))
+                return None
             finally:
                 self._stack().pop()
             if value is not None:

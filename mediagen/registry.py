@@ -124,9 +124,11 @@ class Registry:
             module = importlib.import_module(module_name)
             name = module_name.rsplit(".", 1)[-1]
             self._add(module.plugin, name, PluginInfo(name, "mediagen", __version__, True))
+        self.problems: list[str] = []
+        """Why an installed plugin (misspelt hook) or a provider (name clash) was disabled."""
         if entry_points:
             self._load_entry_points()
-        self._check_pending()
+        self._check_pending(disable=True)
         self._cache: dict[str, ProviderStrategies] = {}
         self._collect()
 
@@ -178,16 +180,32 @@ class Registry:
         self._info[name] = info
         self._tracer.trace(self.pm, plugin)
 
-    def _check_pending(self) -> None:
-        try:
-            self.pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
-            known = ", ".join(n for n in vars(hookspecs) if n.startswith("mediagen_"))
-            raise ConfigurationError(
-                f"the mediagen plugin {name!r} implements a hook that does not exist "
-                f"({' '.join(str(exc).split())}); the hooks are: {known}"
-            ) from None
+    def _check_pending(self, *, disable: bool = False) -> None:
+        """Misspelt hooks: an error, or with `disable` the plugin is warned about and dropped."""
+        while True:
+            try:
+                self.pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = self.pm.get_name(exc.plugin) or type(exc.plugin).__name__
+                info = self._info.get(name)
+                dist = f" (distribution {info.distribution})" if info and info.distribution else ""
+                known = ", ".join(n for n in vars(hookspecs) if n.startswith("mediagen_"))
+                unknown = sorted(  # named here: pluggy's message shows the plugin's repr
+                    c.name for c in self.pm.get_hookcallers(exc.plugin) or [] if c.spec is None
+                )
+                problem = (
+                    f"the mediagen plugin {name!r}{dist} implements a hook that does not exist: "
+                    f"{', '.join(unknown)}; the hooks are: {known}"
+                )
+                if not disable or (info is not None and info.builtin):
+                    self.pm.unregister(exc.plugin)
+                    self._info.pop(name, None)
+                    raise ConfigurationError(problem) from None
+                log.warning("%s; the plugin is disabled", problem)
+                self.problems.append(f"{problem}; the plugin is disabled")
+                self.pm.unregister(exc.plugin)
+                self._info.pop(name, None)
 
     # -- providers ----------------------------------------------------------------------------
 
@@ -240,15 +258,24 @@ class Registry:
         self.pm.hook.mediagen_providers(register=register)
         broken |= {p for p, hook in self._tracer.raised if hook == "mediagen_providers"}
         kept: dict[str, ProviderContribution] = {}
+        loaded = list(self._info)  # pluggy calls later plugins first: order by loading instead
+        found.sort(key=lambda c: (not self._is_builtin(c.plugin), _index(loaded, c.plugin)))
         for contribution in found:
             if contribution.plugin in broken:
                 continue
             other = kept.get(contribution.name)
-            if other is not None:
-                raise ConfigurationError(
+            if other is not None:  # a built-in, or the plugin loaded first, keeps the name
+                problem = (
                     f"provider {contribution.name!r} is contributed twice: by {other.supplier} "
-                    f"and by {contribution.supplier}; leave one out with {ALLOW_LIST_ENV}"
+                    f"and by {contribution.supplier}; the one by {contribution.supplier} is "
+                    f"disabled; leave one out with {ALLOW_LIST_ENV}"
                 )
+                if problem not in self.problems:
+                    self.problems.append(problem)
+                self._tracer.warn_once(
+                    (contribution.plugin, problem), "%s", problem, level=logging.ERROR
+                )
+                continue
             kept[contribution.name] = contribution
         # Built-in providers first, then contributed ones; each group by name.
         ordered = sorted(kept.values(), key=lambda c: (not self._is_builtin(c.plugin), c.name))
@@ -463,6 +490,10 @@ class _RegisteredStrategies:
     @hookimpl(trylast=True)
     def mediagen_emulator_profile(self, provider: Provider) -> Any:
         return self._registry.registered_strategy(provider, "emulator")
+
+
+def _index(names: list[str], name: str) -> int:
+    return names.index(name) if name in names else len(names)
 
 
 def _check_protocol(value: Any, key: str, plugin: str, where: str) -> None:

@@ -155,19 +155,51 @@ def test_tryfirst_and_trylast_order_answers_as_pluggy_documents() -> None:
     assert registry.strategies("tomoviee").replaces["task"] == "tomoviee"
 
 
-def test_a_misspelt_hook_is_reported_at_load_naming_the_plugin(
-    entry_points: list[StandInEntryPoint],
-) -> None:
-    class Misspelt:
-        @hookimpl
-        def mediagen_result_parsr(self, provider: Provider) -> None:
-            return None
+class Misspelt:
+    @hookimpl
+    def mediagen_result_parsr(self, provider: Provider) -> None:
+        return None
 
+
+def test_a_misspelt_hook_registered_in_code_is_an_error_naming_the_plugin() -> None:
+    registry = Registry(entry_points=False)
     with pytest.raises(ConfigurationError, match=r"'typo'.*mediagen_result_parsr.*hooks are:"):
-        Registry(entry_points=False).register(Misspelt(), name="typo")
+        registry.register(Misspelt(), name="typo")
+    assert "typo" not in registry.plugin_names()  # not left half-registered
+
+
+def test_an_installed_plugin_with_a_misspelt_hook_is_reported_once_and_disabled(
+    entry_points: list[StandInEntryPoint], caplog: pytest.LogCaptureFixture
+) -> None:
     entry_points.append(StandInEntryPoint("typo-ep", Misspelt(), Dist("mediagen-typo", "1.0")))
-    with pytest.raises(ConfigurationError, match=r"'typo-ep' implements a hook that does not"):
-        Registry()
+    entry_points.append(StandInEntryPoint("patient", polls(5.0), Dist("mediagen-patient", "2")))
+    with caplog.at_level(logging.WARNING, logger="mediagen"):
+        registry = Registry()
+        registry.register(polls(1.0, trylast=True), name="another")  # check again: no repeat
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "'typo-ep' (distribution mediagen-typo) implements a hook that does not" in warning
+    assert "mediagen_result_parsr" in warning and "the plugin is disabled" in warning
+    assert "object at 0x" not in warning
+    assert "typo-ep" not in registry.plugin_names()
+    assert initial_poll(registry) == 5.0  # the other installed plugin still works
+    assert registry.strategies("mediaio").results is not None  # and the built-ins
+    assert plugins_report(registry)["problems"] == [warning]
+
+
+def test_the_plugins_command_runs_and_shows_a_plugin_disabled_at_load(
+    entry_points: list[StandInEntryPoint],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mediagen import registry as registry_module
+    from mediagen.cli import main
+
+    entry_points.append(StandInEntryPoint("typo-ep", Misspelt(), Dist("mediagen-typo", "1.0")))
+    monkeypatch.setattr(registry_module, "_default", None)
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "mediaio (mediagen" in out and "typo-ep (" not in out
+    assert "problems:\n  the mediagen plugin 'typo-ep' (distribution mediagen-typo)" in out
 
 
 def test_a_hook_with_wrong_arguments_is_a_configuration_error() -> None:
@@ -223,8 +255,12 @@ def test_contributed_providers_join_the_one_catalog() -> None:
     assert registry.strategies("acme").sources["auth"] == "golden-plugin"
 
 
-def test_a_provider_name_clash_names_both_distributions(
-    entry_points: list[StandInEntryPoint],
+def clash_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_provider_name_clash_names_both_distributions_and_the_first_keeps_it(
+    entry_points: list[StandInEntryPoint], caplog: pytest.LogCaptureFixture
 ) -> None:
     entry_points.append(
         StandInEntryPoint("one", Contributes(GOLDEN_CATALOG / "acme"), Dist("acme-one", "1"))
@@ -232,15 +268,20 @@ def test_a_provider_name_clash_names_both_distributions(
     entry_points.append(
         StandInEntryPoint("two", Contributes(GOLDEN_CATALOG / "acme"), Dist("acme-two", "2"))
     )
-    with pytest.raises(ConfigurationError) as caught:
-        Registry()
-    message = str(caught.value)
+    with caplog.at_level(logging.WARNING, logger="mediagen"):
+        registry = Registry()
+        registry.register(polls(1.0), name="another")  # providers are collected again: no repeat
+    (message,) = clash_errors(caplog)
     assert "provider 'acme' is contributed twice" in message
     assert "acme-one" in message and "acme-two" in message and "MEDIAGEN_PLUGINS" in message
+    assert "the one by plugin 'two' (distribution acme-two) is disabled" in message
+    assert registry.contribution("acme").plugin == "one"  # the plugin loaded first keeps it
+    assert registry.strategies("mediaio").results is not None  # the rest still works
+    assert plugins_report(registry)["problems"] == [message]
 
 
-def test_a_clash_with_a_builtin_provider_is_an_error_too(
-    entry_points: list[StandInEntryPoint], catalog_dir: Any
+def test_a_clash_with_a_builtin_provider_leaves_the_builtin_in_place(
+    entry_points: list[StandInEntryPoint], catalog_dir: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder = catalog_dir.root / "mediaio"
     catalog_dir.folder.rename(folder)
@@ -253,10 +294,14 @@ def test_a_clash_with_a_builtin_provider_is_an_error_too(
             Dist("mediagen-impostor", "0.1"),
         )
     )
-    with pytest.raises(ConfigurationError, match=r"provider 'mediaio' is contributed twice") as e:
-        Registry()
-    assert "(distribution mediagen)" in str(e.value)
-    assert "(distribution mediagen-impostor)" in str(e.value)
+    with caplog.at_level(logging.WARNING, logger="mediagen"):
+        registry = Registry()
+    (message,) = clash_errors(caplog)
+    assert "provider 'mediaio' is contributed twice" in message
+    assert "(distribution mediagen)" in message
+    assert "the one by plugin 'impostor' (distribution mediagen-impostor) is disabled" in message
+    assert registry.contribution("mediaio").plugin == "mediaio"  # a built-in always wins
+    assert [p.name for p in registry.catalog.providers] == ["edrawmax", "mediaio", "tomoviee"]
 
 
 def test_a_broken_contributed_catalog_disables_that_plugin_only(
@@ -318,8 +363,14 @@ def test_a_plugin_that_raises_is_reported_once_by_name(caplog: pytest.LogCapture
     assert sum("'flaky' raised in mediagen_event" in w for w in warnings) == 1
     assert sum("'flaky' raised in mediagen_providers" in w for w in warnings) == 1
     assert [p.name for p in registry.catalog.providers] == ["edrawmax", "mediaio", "tomoviee"]
-    with pytest.raises(ConfigurationError, match=r"'flaky' raised in mediagen_auth: .*auth bug"):
+    auth_bug = r"'flaky' raised in mediagen_auth: .*auth bug"
+    with (
+        caplog.at_level(logging.WARNING, logger="mediagen"),
+        pytest.raises(ConfigurationError, match=auth_bug),
+    ):
         registry.strategies("mediaio")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert not any("mediagen_auth" in w for w in warnings)  # the error alone reports it
 
 
 def test_the_plugins_report_names_overrides_and_what_they_replace() -> None:

@@ -36,12 +36,17 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         out(
             f"  {row['provider']:<10} {row['strategy']:<9} {row['plugin'] or '-':<12} {row['class'] or '-'}"
         )
+    if report["problems"]:
+        out("problems:")
+        for problem in report["problems"]:
+            out(f"  {problem}")
     return 0
 
 
 def plugins_report(registry: Registry) -> dict[str, Any]:
-    """Per plugin: distribution, version, providers contributed, strategies overridden; and per
-    provider and strategy, the plugin and class that supply it."""
+    """Per plugin: distribution, version, providers contributed, strategies overridden; per
+    provider and strategy, the plugin and class that supply it; and the problems that disabled
+    an installed plugin or one of its providers."""
     rows: list[dict[str, Any]] = []
     overrides: dict[str, list[dict[str, str]]] = {}
     for provider in registry.catalog.providers:
@@ -79,4 +84,4 @@ def plugins_report(registry: Registry) -> dict[str, Any]:
         }
         for info in registry.plugins()
     ]
-    return {"plugins": plugins, "strategies": rows}
+    return {"plugins": plugins, "strategies": rows, "problems": list(registry.problems)}
