@@ -258,6 +258,39 @@ def test_emulate_serves_until_stopped(tmp_path: Path) -> None:
         proc.wait(timeout=10)
 
 
+@pytest.mark.parametrize("flags", [[], ["--no-poll-hints"]], ids=["hints", "no-hints"])
+def test_emulate_can_leave_polling_to_the_client(tmp_path: Path, flags: list[str]) -> None:
+    """With --no-poll-hints the emulator sends no Retry-After, so a plugin's own poll schedule
+    is what a client follows (the library's Emulator(poll_hint=None))."""
+    from mediagen.testing import EMULATOR_CREDENTIALS
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediagen", "emulate", "--port", "0", *flags],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[3].rstrip(";")
+        req = urllib.request.Request(
+            f"{url}/mediaio/generation/imagen/t2i-imagen-4",
+            data=b'{"data": {"prompt": "x"}}',
+            headers={
+                "Content-Type": "application/json",
+                "X-API-KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert json.loads(resp.read())["code"] == 0
+            assert (resp.headers.get("Retry-After") is None) == bool(flags)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_json_keeps_its_promise_when_a_submit_fails(
     emulator_env: tuple[Emulator, dict[str, str]], tmp_path: Path
 ) -> None:

@@ -29,6 +29,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--duration", type=float, default=2.0, help="seconds each emulated task takes (default: 2)"
     )
+    p.add_argument(
+        "--no-poll-hints",
+        action="store_true",
+        help="send no Retry-After poll hints, so clients poll on their own schedule "
+        "(to try a plugin's polling)",
+    )
     p.set_defaults(func=cmd_emulate)
 
 
@@ -45,7 +51,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> None:
     from ..testing import Emulator
 
-    emulator = Emulator(host=args.host, port=args.port, duration=args.duration)
+    hints = {"poll_hint": None} if args.no_poll_hints else {}
+    emulator = Emulator(host=args.host, port=args.port, duration=args.duration, **hints)
     try:
         await emulator.start()
     except OSError as exc:
