@@ -33,9 +33,7 @@ class MediaioEmulator(CatalogEmulatorProfile):
             return {"videos": [{"url": task.urls["mp4"], "duration": seconds(task.params)}]}
         width, height = image_size(task.params) or (64, 64)
         return {
-            "images": [
-                {"url": url, "width": width, "height": height} for url in task.urls.values()
-            ]
+            "images": [{"url": url, "width": width, "height": height} for url in task.urls.values()]
         }
 
     def query_data(

@@ -63,7 +63,9 @@ def test_image_has_the_requested_width_and_height() -> None:
 def test_image_has_the_requested_aspect_ratio() -> None:
     async def go() -> None:
         async with Emulator(duration=0.05) as emu:
-            assert png_size(await first_file(emu, "mediaio.imagen_4", prompt="x", ratio="16:9")) == (
+            assert png_size(
+                await first_file(emu, "mediaio.imagen_4", prompt="x", ratio="16:9")
+            ) == (
                 256,
                 144,
             )
@@ -97,7 +99,9 @@ def _grey_pixels(data: bytes) -> tuple[int, set[int]]:
         pos += 12 + length
     raw = zlib.decompress(idat)
     stride = width + 1
-    return colour_type, {b for row in range(height) for b in raw[row * stride + 1 : (row + 1) * stride]}
+    return colour_type, {
+        b for row in range(height) for b in raw[row * stride + 1 : (row + 1) * stride]
+    }
 
 
 def test_mask_is_black_and_white() -> None:
@@ -125,14 +129,16 @@ def test_artifact_origin_on_another_loopback_port(tmp_path: Path) -> None:
     origin = f"http://127.0.0.1:{_free_port()}"
 
     async def go() -> None:
-        async with Emulator(duration=0.05, artifact_origin=origin) as emu:
-            async with mediagen.AsyncClient(**emu.client_options()) as client:
-                result = await client.edrawmax.flowchart(prompt="x")
-                url = result.artifacts[0].url
-                assert url.startswith(f"{origin}/_files/")
-                assert (await fetch(url)).startswith(b"\x89PNG")
-                with pytest.raises(UnsafeDownloadError):
-                    await client.download(result, tmp_path)
+        async with (
+            Emulator(duration=0.05, artifact_origin=origin) as emu,
+            mediagen.AsyncClient(**emu.client_options()) as client,
+        ):
+            result = await client.edrawmax.flowchart(prompt="x")
+            url = result.artifacts[0].url
+            assert url.startswith(f"{origin}/_files/")
+            assert (await fetch(url)).startswith(b"\x89PNG")
+            with pytest.raises(UnsafeDownloadError):
+                await client.download(result, tmp_path)
 
     asyncio.run(go())
 

@@ -114,12 +114,12 @@ def poll_mediaio(url: str, task_id: str) -> dict[str, Any]:
 
 def submit_music(url: str) -> Answer:
     body = {"prompt": "calm", "duration": 10, "qty": 1}
-    return call(f"{url}/tomoviee/v1/open/capacity/application/tm_text2music", "POST", body, TOMOVIEE)
+    return call(
+        f"{url}/tomoviee/v1/open/capacity/application/tm_text2music", "POST", body, TOMOVIEE
+    )
 
 
-@pytest.mark.parametrize(
-    ("state", "word"), [("failed", "failed"), ("timed_out", "timeout")]
-)
+@pytest.mark.parametrize(("state", "word"), [("failed", "failed"), ("timed_out", "timeout")])
 def test_mediaio_outcomes(url: str, state: str, word: str) -> None:
     rule(url, {"operation": "mediaio.imagen_4", "outcome": state, "reason": "nsfw"})
     task_id = submit_imagen(url).json()["data"]["task_id"]

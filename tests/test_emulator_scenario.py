@@ -67,7 +67,9 @@ def test_a_provider_wide_outcome_and_a_file(tmp_path: Path) -> None:
 def test_rules_added_at_run_time_apply_and_reset_forgets_everything() -> None:
     async def go() -> None:
         async with Emulator(duration=0.05) as emu:
-            emu.add_rule({"provider": "mediaio", "phase": "query", "fault": "status", "status": 502})
+            emu.add_rule(
+                {"provider": "mediaio", "phase": "query", "fault": "status", "status": 502}
+            )
             async with mediagen.AsyncClient(
                 **{**emu.client_options(), "retry": mediagen.RetryPolicy(attempts=1)}
             ) as client:
@@ -115,7 +117,11 @@ def test_rules_added_at_run_time_apply_and_reset_forgets_everything() -> None:
             "rules[0].code: a vendor_code fault needs the vendor's error code",
         ),
         (
-            {"rules": [{"provider": "mediaio", "operation": "tomoviee.text_to_music", "fault": "reset"}]},
+            {
+                "rules": [
+                    {"provider": "mediaio", "operation": "tomoviee.text_to_music", "fault": "reset"}
+                ]
+            },
             "'tomoviee.text_to_music' is not an operation of mediaio",
         ),
         (

@@ -37,9 +37,11 @@ def run(body: Callable[[Emulator, mediagen.AsyncClient], Awaitable[Any]], **clie
 
 
 async def post(url: str, body: Any, headers: dict[str, str] | None = None) -> Any:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, json=body, headers=headers) as response:
-            return response.status, await response.json()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers=headers) as response,
+    ):
+        return response.status, await response.json()
 
 
 # -- vendor codes and wording -----------------------------------------------------------------
@@ -99,7 +101,7 @@ def test_mediaio_wrong_key_is_40001_where_the_export_documents_it() -> None:
         with pytest.raises(AuthenticationError) as info:
             await client.mediaio.imagen_4(prompt="x")  # its entry lists no codes
         assert info.value.code == 374004
-        status, answer = await post(f"{emu.url}/mediaio/user/credits", {})  # no key at all
+        _, answer = await post(f"{emu.url}/mediaio/user/credits", {})  # no key at all
         assert (answer["code"], answer["msg"]) == (374004, "authentication required")
 
     run(go, credentials={"mediaio": {"api_key": "wrong-key-1234"}})
@@ -140,7 +142,10 @@ def test_mediaio_export_status_words_and_rotation() -> None:
 
 def test_status_words_are_checked() -> None:
     emu = Emulator()
-    with pytest.raises(ValueError, match="'done' is not mediaio's word for succeeded; allowed: completed, succeeded"):
+    with pytest.raises(
+        ValueError,
+        match="'done' is not mediaio's word for succeeded; allowed: completed, succeeded",
+    ):
         emu.set_status_words("mediaio", {"succeeded": "done"})
 
 
@@ -151,7 +156,7 @@ def test_tomoviee_failed_poll_with_a_code_and_data_is_a_task_state() -> None:
         with pytest.raises(GenerationFailedError) as info:
             await handle.wait(timeout=30)
         assert "audio model busy" in str(info.value)
-        status, answer = await post(
+        _, answer = await post(
             f"{emu.url}/tomoviee/v1/open/pub/task",
             {"task_id": handle.task_id},
             dict(emu.requests_for("tomoviee", "poll")[-1].headers),
@@ -182,7 +187,11 @@ def test_tomoviee_callback_posts_the_finished_task_to_loopback() -> None:
         port = runner.addresses[0][1]
         try:
             handle = await client.tomoviee.text_to_music(
-                prompt="x", duration=5, qty=1, callback=f"http://127.0.0.1:{port}/hook", params="ctx-7"
+                prompt="x",
+                duration=5,
+                qty=1,
+                callback=f"http://127.0.0.1:{port}/hook",
+                params="ctx-7",
             )
             payload = await asyncio.wait_for(got.get(), timeout=20)
         finally:

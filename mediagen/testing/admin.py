@@ -60,13 +60,14 @@ async def _dispatch(emulator: Emulator, request: web.Request, name: str) -> web.
         return web.json_response(rule_to_json(rule), status=201)
     if name == "requests":
         provider = request.query.get("provider")
-        shown = [
-            r for r in emulator.requests if provider is None or r.provider == provider
-        ]
+        shown = [r for r in emulator.requests if provider is None or r.provider == provider]
         return web.json_response(redacted_log(emulator, shown))
     if name == "callbacks":
         return web.json_response(
-            [{"url": c.url, "payload": c.payload, "status": c.status} for c in emulator.callbacks.sent]
+            [
+                {"url": c.url, "payload": c.payload, "status": c.status}
+                for c in emulator.callbacks.sent
+            ]
         )
     emulator.reset()
     return web.json_response(scenario_to_json(emulator.scenario))
@@ -85,7 +86,7 @@ async def _body(request: web.Request, empty: Any) -> Any:
     if (request.content_type or "").endswith("json"):
         try:
             return json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ScenarioError(f"the request body is not valid JSON ({exc.msg})") from None
     return parse_text(text, "the request body")
 
@@ -109,7 +110,8 @@ def redacted_log(emulator: Emulator, requests: list[RecordedRequest]) -> list[di
                 "method": r.method,
                 "path": scrub.text(r.path),
                 "query": {
-                    k: [MARKER] * len(v) if k in query else scrub.data(v) for k, v in r.query.items()
+                    k: [MARKER] * len(v) if k in query else scrub.data(v)
+                    for k, v in r.query.items()
                 },
                 "headers": {
                     k: MARKER if k.lower() in headers else scrub.text(v)

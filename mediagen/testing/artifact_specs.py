@@ -40,8 +40,8 @@ def file_bytes(kind: str, output: str, params: Mapping[str, Any], seed: int, tit
 def image_size(params: Mapping[str, Any]) -> tuple[int, int] | None:
     """width x height when both are asked for, else a size of the asked aspect ratio."""
     width, height = params.get("width"), params.get("height")
-    if _whole(width) and _whole(height):
-        return min(int(width), MAX_SIDE), min(int(height), MAX_SIDE)
+    if isinstance(width, int) and isinstance(height, int) and _whole(width) and _whole(height):
+        return min(width, MAX_SIDE), min(height, MAX_SIDE)
     found = ratio(params)
     if found is None:
         return None

@@ -71,9 +71,11 @@ class CallbackSender:
         status: int | None = None
         try:
             timeout = aiohttp.ClientTimeout(total=CALLBACK_TIMEOUT)
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.post(url, json=body, allow_redirects=False) as response:
-                    status = response.status
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(url, json=body, allow_redirects=False) as response,
+            ):
+                status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.info("emulator callback to %s failed: %s", url, exc)
         self.sent.append(SentCallback(url, body, status))

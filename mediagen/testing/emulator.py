@@ -557,12 +557,12 @@ class Emulator:
         self._refresh(entry)
         body = profile.success(self._task_data(route.provider, entry))
         envelope = route.provider.response.envelope
-        if entry.code is not None and entry.task.state in TERMINAL_STATES and envelope:
+        finished = entry.code is not None and entry.task.state in TERMINAL_STATES
+        if finished and envelope is not None and isinstance(body, dict):
             # A finished task answered with a non-zero code *and* its data (Tomoviee).
-            if isinstance(body, dict):
-                merge(body, envelope.code.build(entry.code))
-                if envelope.message is not None:
-                    merge(body, envelope.message.build(entry.task.reason or ""))
+            merge(body, envelope.code.build(entry.code))
+            if envelope.message is not None:
+                merge(body, envelope.message.build(entry.task.reason or ""))
         return web.json_response(body, headers=self._hint(entry))
 
     def _task_data(self, provider: Provider, entry: _Task) -> Any:
@@ -771,7 +771,9 @@ def origin_problem(origin: str) -> str | None:
     except ValueError:
         return f"artifact origin {origin!r} is not a URL; {allowed}"
     if parts.scheme != "http" or not is_loopback(parts.hostname or ""):
-        return f"artifact origin {origin!r}: the emulator serves files itself, on loopback; {allowed}"
+        return (
+            f"artifact origin {origin!r}: the emulator serves files itself, on loopback; {allowed}"
+        )
     if parts.path.strip("/") or parts.query or parts.fragment or port == 0:
         return f"artifact origin {origin!r} is not just scheme, host and port; {allowed}"
     return None

@@ -121,11 +121,7 @@ class Outcome:
     code: int | str | None = None
 
     def matches(self, provider: str, operation: str) -> bool:
-        return (
-            self.times > 0
-            and self.provider == provider
-            and self.operation in (None, operation)
-        )
+        return self.times > 0 and self.provider == provider and self.operation in (None, operation)
 
 
 StatusWords = Mapping[str, str] | Literal["rotate"]

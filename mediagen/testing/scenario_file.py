@@ -112,7 +112,7 @@ def parse_status_words(catalog: Catalog, name: str, value: Any) -> StatusWords:
     if task is None:
         raise ScenarioError(f"{where}: {name} has no task status words (it answers at once)")
     if value == ROTATE:
-        return ROTATE
+        return "rotate"
     _mapping(value, where, None)
     chosen: dict[str, str] = {}
     for state, word in value.items():
@@ -147,7 +147,9 @@ def parse_rule(doc: Any, catalog: Catalog, where: str = "rule") -> Fault | Outco
             text = f"{provider.name}.{text}"
         named, operation = _operation(catalog, text, f"{where}.operation")
         if provider is not None and named.name != provider.name:
-            raise ScenarioError(f"{where}.operation: {text!r} is not an operation of {provider.name}")
+            raise ScenarioError(
+                f"{where}.operation: {text!r} is not an operation of {provider.name}"
+            )
         provider = named
     times = _int(doc.get("times", 1), f"{where}.times", 1, MAX_TIMES)
     if has_outcome:
@@ -192,7 +194,9 @@ def _fault(
 ) -> Fault:
     kind = doc["fault"]
     if kind not in FAULT_KINDS:
-        raise ScenarioError(f"{where}.fault: {kind!r} is not a fault; allowed: {_list(FAULT_KINDS)}")
+        raise ScenarioError(
+            f"{where}.fault: {kind!r} is not a fault; allowed: {_list(FAULT_KINDS)}"
+        )
     phase = doc.get("phase", "any")
     if phase not in PHASES:
         raise ScenarioError(f"{where}.phase: {phase!r} is not a phase; allowed: {_list(PHASES)}")
@@ -238,7 +242,10 @@ def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
         "status_words": {
             k: v if isinstance(v, str) else dict(v) for k, v in scenario.status_words.items()
         },
-        "rules": [rule_to_json(r) for r in [*scenario.outcomes, *scenario.faults]],
+        "rules": [
+            *(rule_to_json(r) for r in scenario.outcomes),
+            *(rule_to_json(r) for r in scenario.faults),
+        ],
     }
 
 
@@ -275,9 +282,7 @@ def _mapping(doc: Any, where: str, keys: tuple[str, ...] | None) -> None:
     if keys is not None:
         unknown = sorted(str(k) for k in doc if k not in keys)
         if unknown:
-            raise ScenarioError(
-                f"{where}: unknown key {unknown[0]!r}; allowed: {_list(keys)}"
-            )
+            raise ScenarioError(f"{where}: unknown key {unknown[0]!r}; allowed: {_list(keys)}")
 
 
 def _provider(catalog: Catalog, name: Any, where: str) -> Provider:
