@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import aiohttp
 import pytest
 
 import mediagen
+from mediagen.cli import main
 from mediagen.errors import UnsafeDownloadError
 from mediagen.testing import Emulator
 from mediagen.testing.artifact_specs import image_size, seconds, video_size
@@ -161,14 +160,10 @@ def test_an_artifact_origin_off_loopback_is_refused(origin: str) -> None:
         Emulator(artifact_origin=origin)
 
 
-def test_the_cli_refuses_an_artifact_origin_off_loopback(tmp_path: Path) -> None:
+def test_the_cli_refuses_an_artifact_origin_off_loopback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     origin = "https://cdn.example.com"
-    done = subprocess.run(
-        [sys.executable, "-m", "mediagen", "emulate", "--port", "0", "--artifact-origin", origin],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert done.stderr.startswith(f"mediagen: error: --artifact-origin: artifact origin {origin!r}")
+    assert main(["emulate", "--port", "0", "--artifact-origin", origin]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mediagen: error: --artifact-origin: artifact origin {origin!r}")

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from mediagen.cli import main
+
 MEDIAIO_KEY = "emulator-mediaio-api_key"
 TOMOVIEE = {
     "X-App-Key": "emulator-tomoviee-app_key",
@@ -81,9 +83,20 @@ def stop(proc: subprocess.Popen[str]) -> None:
     proc.communicate(timeout=20)
 
 
+SCENARIO = (
+    "duration: 0\n"
+    "rules:\n"
+    "  - {provider: edrawmax, fault: vendor_code, code: 3001, times: 2}\n"
+    "  - {operation: tomoviee.text_to_sound_effect, outcome: failed, reason: too loud}\n"
+)
+
+
 @pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    proc, base = start("--duration", "0")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `mediagen emulate --scenario FILE`; each test starts from that file's scenario."""
+    scenario = tmp_path_factory.mktemp("scenario") / "scenario.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    proc, base = start("--duration", "5", "--scenario", str(scenario))
     try:
         yield base
     finally:
@@ -165,9 +178,13 @@ def test_slow_answer_is_used_up(url: str) -> None:
     rule(url, {"provider": "mediaio", "phase": "submit", "fault": "slow", "delay": 0.2})
     assert submit_imagen(url).json()["code"] == 0
     rules = call(f"{url}/__mediagen__/scenario").json()["rules"]
-    assert rules == [
-        {"fault": "slow", "provider": "mediaio", "phase": "submit", "delay": 0.2, "times": 0}
-    ]
+    assert rules[-1] == {
+        "fault": "slow",
+        "provider": "mediaio",
+        "phase": "submit",
+        "delay": 0.2,
+        "times": 0,
+    }
 
 
 def test_scenario_put_get_delete_and_status_words(url: str) -> None:
@@ -177,6 +194,7 @@ def test_scenario_put_get_delete_and_status_words(url: str) -> None:
     task_id = submit_imagen(url).json()["data"]["task_id"]
     assert poll_mediaio(url, task_id)["data"]["status"] == "succeeded"
     assert call(f"{url}/__mediagen__/scenario", "DELETE").json()["status_words"] == {}
+    assert call(f"{url}/__mediagen__/scenario").json()["duration"] == 0
     task_id = submit_imagen(url).json()["data"]["task_id"]
     assert poll_mediaio(url, task_id)["data"]["status"] == "completed"
 
@@ -201,7 +219,7 @@ def test_bad_rules_are_refused_with_what_is_allowed(
     answer = call(f"{url}/__mediagen__/rules", "POST", doc)
     assert answer.status == 400
     assert words in answer.json()["error"]
-    assert call(f"{url}/__mediagen__/scenario").json()["rules"] == []
+    assert len(call(f"{url}/__mediagen__/scenario").json()["rules"]) == 2  # the file's
 
 
 def test_bad_admin_calls(url: str) -> None:
@@ -223,42 +241,34 @@ def test_request_log_redacts_secrets(url: str) -> None:
     assert "emulator-tomoviee-app_secret" not in text and TOMOVIEE["Authorization"][6:] not in text
 
 
-def test_scenario_file(tmp_path: Path) -> None:
-    scenario = tmp_path / "scenario.yaml"
-    scenario.write_text(
-        "duration: 0\n"
-        "rules:\n"
-        "  - {provider: edrawmax, fault: vendor_code, code: 3001, times: 2}\n"
-        "  - {operation: tomoviee.text_to_music, outcome: failed, reason: too loud}\n",
-        encoding="utf-8",
-    )
-    proc, base = start("--scenario", str(scenario))
-    try:
-        flowchart = f"{base}/edrawmax/skills/generate-flowchart"
-        for _ in range(2):
-            body = call(flowchart, "POST", {"prompt": "a"}).json()
-            assert (body["code"], body["msg"]) == (3001, "concurrency limit")
-        assert call(flowchart, "POST", {"prompt": "a"}).json()["code"] == 0
-        task_id = submit_music(base).json()["data"]["task_id"]
-        poll = call(f"{base}/tomoviee/v1/open/pub/task", "POST", {"task_id": task_id}, TOMOVIEE)
-        assert (poll.json()["data"]["status"], poll.json()["data"]["reason"]) == (4, "too loud")
-    finally:
-        stop(proc)
+def test_scenario_file(url: str) -> None:
+    flowchart = f"{url}/edrawmax/skills/generate-flowchart"
+    for _ in range(2):
+        body = call(flowchart, "POST", {"prompt": "a"}).json()
+        assert (body["code"], body["msg"]) == (3001, "concurrency limit")
+    assert call(flowchart, "POST", {"prompt": "a"}).json()["code"] == 0
+    body = {"prompt": "rain", "duration": 5}
+    sfx = "/tomoviee/v1/open/capacity/application/tm_text2sfx"
+    task_id = call(f"{url}{sfx}", "POST", body, TOMOVIEE).json()["data"]["task_id"]
+    poll = call(f"{url}/tomoviee/v1/open/pub/task", "POST", {"task_id": task_id}, TOMOVIEE)
+    assert (poll.json()["data"]["status"], poll.json()["data"]["reason"]) == (4, "too loud")
+    # Reset goes back to the file's scenario, its counts whole again.
+    call(f"{url}/__mediagen__/reset", "POST")
+    assert call(flowchart, "POST", {"prompt": "a"}).json()["code"] == 3001
 
 
-def test_a_bad_scenario_file_stops_the_cli(tmp_path: Path) -> None:
+def test_a_bad_scenario_file_stops_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     scenario = tmp_path / "scenario.json"
     scenario.write_text('{"rules": [{"provider": "mediaio", "fault": "status", "status": 99}]}')
-    done = subprocess.run(
-        [sys.executable, "-m", "mediagen", "emulate", "--port", "0", "--scenario", str(scenario)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.strip() == (
+    # main() in this process: it refuses before listening, so nothing is left running.
+    assert main(["emulate", "--port", "0", "--scenario", str(scenario)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip() == (
         f"mediagen: error: --scenario {scenario}: rules[0].status: 99; "
         "allowed: a whole number in 100..599"
     )
+    assert main(["emulate", "--port", "0", "--scenario", str(tmp_path / "none.yaml")]) == 2
+    assert "cannot read scenario file" in capsys.readouterr().err

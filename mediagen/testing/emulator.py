@@ -10,6 +10,7 @@ injects faults on request.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import re
@@ -157,6 +158,8 @@ class Emulator:
         self.scenario = Scenario(duration=duration, durations=dict(durations or {}))
         if scenario is not None:
             self.set_scenario(scenario)
+        # What clear_scenario() goes back to: a copy, as rules count down in use.
+        self._start = copy.deepcopy(self.scenario)
         self.poll_hint = poll_hint
         self.credentials = emulator_credentials(self.registry.catalog)
         for provider, values in (credentials or {}).items():
@@ -337,19 +340,19 @@ class Emulator:
         return rule
 
     def clear_scenario(self) -> None:
-        """No rules or status words; the durations the emulator was made with."""
-        self.scenario = Scenario(
-            duration=self._initial.duration, durations=dict(self._initial.durations)
-        )
+        """Back to the scenario the emulator was made with (its `scenario` argument, e.g. a
+        `--scenario` file, with every count whole again; else no rules at all)."""
+        self.scenario = copy.deepcopy(self._start)
 
     def reset(self) -> None:
-        """`clear_scenario()`, and forget every request, task, file and download."""
+        """`clear_scenario()`, and forget every request, task, file, download and callback."""
         self.clear_scenario()
         self.requests.clear()
         self.tasks.clear()
         self._tasks.clear()
         self._files.clear()
         self.downloads.clear()
+        self.callbacks.sent.clear()
 
     def requests_for(self, provider: str, phase: str | None = None) -> list[RecordedRequest]:
         return [
