@@ -217,3 +217,13 @@ def test_a_callback_off_this_machine_is_refused() -> None:
         assert not emu.tasks and not emu.callbacks.sent
 
     run(go)
+
+
+def test_an_undocumented_tomoviee_code_says_only_the_code() -> None:
+    async def go(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        emu.inject(Fault("vendor_code", provider="tomoviee", code=1001))
+        headers = {"X-App-Key": "k", "Authorization": "Basic x"}  # the fault comes first
+        status, answer = await post(f"{emu.url}/tomoviee/v1/open/pub/task", {}, headers)
+        assert (status, answer) == (200, {"code": 1001, "msg": "error 1001", "data": {}})
+
+    run(go)

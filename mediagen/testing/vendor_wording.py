@@ -45,15 +45,18 @@ def knows(provider: Provider) -> bool:
 
 
 def message_for(provider: Provider, code: int | str | None, status: int) -> str:
-    """The vendor's message for an error code, else the HTTP status's standard reason, else
-    the catalog's description of the code."""
+    """The vendor's message for an error code; for a provider without documented wording
+    the catalog's description of the code; else the HTTP error status's standard reason, or
+    just the code (a vendor code on HTTP 200 the docs give no words for)."""
     found = MESSAGES.get(provider.name, {}).get(code_key(code) or "")
     if found is not None:
         return found
     entry = next((e for e in provider.vendor_codes if code_key(e.code) == code_key(code)), None)
     if entry is not None and entry.message and not knows(provider):
         return entry.message
-    return message_for_status(status)
+    if status >= 400 or code is None:
+        return message_for_status(status)
+    return f"error {code}"
 
 
 def message_for_status(status: int) -> str:
