@@ -25,16 +25,10 @@ GENERATED = "mediagen.generated"
 
 class MediaioEmulator(CatalogEmulatorProfile):
     def result_payload(self, op: Operation, task: EmulatedTask) -> Any:
-        # The sizes the emulated files have (imported here: only the emulator needs them).
-        from mediagen.testing.artifact_specs import image_size, seconds
-
         # Nested on purpose: the client must find URLs wherever the vendor puts them.
         if op.output == "video":
-            return {"videos": [{"url": task.urls["mp4"], "duration": seconds(task.params)}]}
-        width, height = image_size(task.params) or (64, 64)
-        return {
-            "images": [{"url": url, "width": width, "height": height} for url in task.urls.values()]
-        }
+            return {"videos": [{"url": task.urls["mp4"], "duration": 5}]}
+        return {"images": [{"url": url, "width": 64, "height": 64} for url in task.urls.values()]}
 
     def query_data(
         self, op: Operation, params: Mapping[str, Any], tasks: Mapping[str, EmulatedTask]

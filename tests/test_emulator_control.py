@@ -208,7 +208,10 @@ def test_scenario_put_get_delete_and_status_words(url: str) -> None:
             "'cancelled' is not an outcome mediaio reports; allowed: failed, succeeded, timed_out",
         ),
         ({"operation": "mediaio.nope", "outcome": "failed"}, "'mediaio.nope' is not an operation"),
-        ({"provider": "nosuch", "fault": "reset"}, "'nosuch' is not a provider; allowed: edrawmax,"),
+        (
+            {"provider": "nosuch", "fault": "reset"},
+            "'nosuch' is not a provider; allowed: edrawmax,",
+        ),
         ({"fault": "reset", "times": 0}, "rule.times: 0; allowed: a whole number in 1..1000000"),
         ({"fault": "reset", "tims": 2}, "unknown key 'tims'; allowed: provider, operation"),
     ],

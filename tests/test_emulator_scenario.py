@@ -101,6 +101,10 @@ def test_rules_added_at_run_time_apply_and_reset_forgets_everything() -> None:
         ),
         ({"rules": [{"outcome": "failed"}]}, "rules[0]: an outcome needs a provider"),
         (
+            {"rules": [{"operation": "imagen_4", "outcome": "failed"}]},
+            "rules[0].operation: 'imagen_4' names no provider; allowed: provider.operation",
+        ),
+        (
             {"rules": [{"provider": "edrawmax", "outcome": "failed"}]},
             "rules[0]: edrawmax has no tasks",
         ),

@@ -145,6 +145,11 @@ def parse_rule(doc: Any, catalog: Catalog, where: str = "rule") -> Fault | Outco
         text = str(doc["operation"])
         if provider is not None and "." not in text:
             text = f"{provider.name}.{text}"
+        elif "." not in text:
+            raise ScenarioError(
+                f"{where}.operation: {text!r} names no provider; allowed: provider.operation "
+                "(e.g. mediaio.imagen_4), or a provider key beside it"
+            )
         named, operation = _operation(catalog, text, f"{where}.operation")
         if provider is not None and named.name != provider.name:
             raise ScenarioError(
