@@ -652,7 +652,7 @@ def test_task_result_of_an_unknown_task_is_not_found(tmp_path: Path) -> None:
         with pytest.raises(NotFoundError) as info:
             await s.client.mediaio.task_result(task_id="no-such-task")
         assert info.value.code == 40003
-        assert "task not found" in (info.value.vendor_message or "")
+        assert "task not found" in (info.value.vendor_message or "").lower()
         assert s.requests("mediaio", "poll") == 1
 
     session(tmp_path, body)

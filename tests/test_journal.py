@@ -88,7 +88,8 @@ def test_a_rejected_submit_is_journaled_as_rejected(tmp_path: Path) -> None:
 
     run_with(path, body, credentials={"mediaio": {"api_key": "wrong"}})
     (entry,) = Journal(path).entries()
-    assert entry.state == "rejected" and "authentication failed" in (entry.error or "")
+    # The emulator answers with Media.io's documented wording for a refused key.
+    assert entry.state == "rejected" and "authentication required" in (entry.error or "")
 
 
 def test_resuming_by_id_adopts_an_unknown_task(tmp_path: Path) -> None:

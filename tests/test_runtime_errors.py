@@ -46,7 +46,8 @@ def test_wrong_key_is_an_authentication_error() -> None:
             await client.mediaio.imagen_4(prompt="x")
         err = info.value
         assert (err.provider, err.operation, err.code) == ("mediaio", "imagen_4", 374004)
-        assert "authentication failed: wrong X-API-KEY header" in (err.vendor_message or "")
+        # The vendor's documented wording (imagen_4's export entry lists no 40001).
+        assert err.vendor_message == "authentication required"
         assert "wrong-key" not in str(err)
 
     with_client(body, credentials={"mediaio": {"api_key": "wrong-key"}})

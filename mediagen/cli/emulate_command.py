@@ -7,11 +7,15 @@ import asyncio
 import contextlib
 import errno
 import math
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..hosts import base_url_env, is_loopback
 from .common import UsageError, err
+
+if TYPE_CHECKING:
+    from ..testing import Emulator
 
 
 def add_parsers(sub: Any) -> None:
@@ -35,6 +39,19 @@ def add_parsers(sub: Any) -> None:
         help="send no Retry-After poll hints, so clients poll on their own schedule "
         "(to try a plugin's polling)",
     )
+    p.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="a scenario file (YAML or JSON): outcomes, faults, durations and status words "
+        "per provider and operation (schema: docs/emulator.md); the admin API under "
+        "/__mediagen__/ changes it while running",
+    )
+    p.add_argument(
+        "--artifact-origin",
+        metavar="URL",
+        help="where artifact URLs point, e.g. http://localhost or http://127.0.0.1:9100 "
+        "(loopback only; the emulator serves the files there too; default: its own URL)",
+    )
     p.set_defaults(func=cmd_emulate)
 
 
@@ -43,16 +60,38 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         raise UsageError(f"--port {args.port}; allowed: 1..65535, or 0 for any free port")
     if not (math.isfinite(args.duration) and args.duration >= 0):
         raise UsageError(f"--duration {args.duration:g}; allowed: 0 or more seconds")
+    emulator = _make(args)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+        asyncio.run(_serve(args, emulator))
     return 0
 
 
-async def _serve(args: argparse.Namespace) -> None:
+def _make(args: argparse.Namespace) -> Emulator:
+    """The emulator, its scenario file read and checked: a bad one stops here, before any
+    port is opened."""
     from ..testing import Emulator
+    from ..testing.emulator import origin_problem
+    from ..testing.scenario_file import ScenarioError
 
+    if args.artifact_origin is not None:
+        problem = origin_problem(args.artifact_origin)
+        if problem:
+            raise UsageError(f"--artifact-origin: {problem}")
     hints = {"poll_hint": None} if args.no_poll_hints else {}
-    emulator = Emulator(host=args.host, port=args.port, duration=args.duration, **hints)
+    try:
+        return Emulator(
+            host=args.host,
+            port=args.port,
+            duration=args.duration,
+            scenario=Path(args.scenario) if args.scenario else None,
+            artifact_origin=args.artifact_origin,
+            **hints,
+        )
+    except ScenarioError as exc:
+        raise UsageError(f"--scenario {args.scenario}: {exc}") from None
+
+
+async def _serve(args: argparse.Namespace, emulator: Emulator) -> None:
     try:
         await emulator.start()
     except OSError as exc:
@@ -80,6 +119,9 @@ async def _serve(args: argparse.Namespace) -> None:
         for provider in emulator.registry.catalog.providers:
             for cred in provider.auth.credentials:
                 print(f"  export {cred.env[0]}={emulator.credentials[provider.name][cred.name]}")
+        if emulator.files_origin != emulator.url:
+            print(f"  artifacts are served on {emulator.files_origin}")
+        print(f"  admin API: {emulator.url}/__mediagen__/ (scenario, rules, requests, reset)")
         print("Ctrl-C to stop.", flush=True)
         await asyncio.Event().wait()
     finally:

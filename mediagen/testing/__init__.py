@@ -7,12 +7,16 @@
             ...
 
 Blocking code and pytest users: `EmulatorThread`, or the `mediagen_emulator` fixture
-(enabled automatically when mediagen is installed).
+(enabled automatically when mediagen is installed). What the emulator is told to do (outcomes,
+faults, durations, status words) is one `Scenario`, also set by a scenario file or the admin
+HTTP API under `/__mediagen__/` (docs/emulator.md).
 """
 
 from typing import Any
 
 from .emulator import FAST_POLLING, Emulator, Fault, RecordedRequest, emulator_credentials
+from .scenario import Outcome, Scenario
+from .scenario_file import ScenarioError
 from .thread import EmulatorThread
 
 
@@ -31,6 +35,9 @@ __all__ = [
     "Emulator",
     "EmulatorThread",
     "Fault",
+    "Outcome",
     "RecordedRequest",
+    "Scenario",
+    "ScenarioError",
     "emulator_credentials",
 ]

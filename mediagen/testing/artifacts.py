@@ -11,7 +11,7 @@ import struct
 import zlib
 from xml.sax.saxutils import escape
 
-__all__ = ["MEDIA_TYPES", "mp3", "mp4", "png", "sniff", "svg"]
+__all__ = ["MEDIA_TYPES", "mask", "mp3", "mp4", "mp4_info", "png", "png_size", "sniff", "svg"]
 
 # kind -> (file extension, Content-Type header)
 MEDIA_TYPES: dict[str, tuple[str, str]] = {
@@ -29,25 +29,67 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png(width: int = 64, height: int = 64, *, seed: int = 0) -> bytes:
-    """An 8-bit RGB PNG whose gradient pattern depends on `seed`."""
+def png(width: int = 64, height: int = 64, *, seed: int = 0, texture: bool = True) -> bytes:
+    """An 8-bit RGB PNG whose gradient pattern depends on `seed`. Without `texture` the blue
+    channel is flat: a large image then compresses to a few kilobytes, fast."""
+    _check_size(width, height)
+    r0, g0, b0 = seed * 37 % 256, seed * 73 % 256, seed * 151 % 256
+    reds = bytes((r0 + x * 255 // width) & 0xFF for x in range(width))
+    # The blue channel depends on (x ^ y) mod 256 only: at most 256 distinct rows, built once.
+    blues: dict[int, bytes] = {}
+    rows = bytearray()
+    row = bytearray(3 * width)
+    row[0::3] = reds
+    for y in range(height):
+        key = y & 0xFF
+        if key not in blues:
+            blues[key] = (
+                bytes((b0 + (x ^ y)) & 0xFF for x in range(width))
+                if texture
+                else bytes((b0,)) * width
+            )
+        row[1::3] = bytes(((g0 + y * 255 // height) & 0xFF,)) * width
+        row[2::3] = blues[key]
+        rows.append(0)  # filter type 0 (None): the row is stored as-is
+        rows += row
+    # bit depth 8, colour type 2 (truecolour), default compression/filter, no interlace
+    return _png_file(width, height, 2, bytes(rows), level=9 if texture else 1)
+
+
+def mask(width: int = 64, height: int = 64, *, seed: int = 0) -> bytes:
+    """A black-and-white 8-bit greyscale PNG: only 0 and 255, a white box on black whose
+    place depends on `seed` (what a segmentation mask looks like to a client)."""
+    _check_size(width, height)
+    left = width // 8 + seed % max(1, width // 4)
+    top = height // 8 + seed // 7 % max(1, height // 4)
+    right, bottom = min(width, left + width // 2), min(height, top + height // 2)
+    black = b"\x00" + bytes(width)
+    box = b"\x00" + bytes(left) + b"\xff" * (right - left) + bytes(width - right)
+    rows = black * top + box * (bottom - top) + black * (height - bottom)
+    return _png_file(width, height, 0, rows, level=1)
+
+
+def _check_size(width: int, height: int) -> None:
     if width < 1 or height < 1:
         raise ValueError(f"PNG size must be positive, got {width}x{height}")
-    r0, g0, b0 = seed * 37 % 256, seed * 73 % 256, seed * 151 % 256
-    rows = bytearray()
-    for y in range(height):
-        rows.append(0)  # filter type 0 (None): the row is stored as-is
-        g = (g0 + y * 255 // height) & 0xFF
-        for x in range(width):
-            rows += bytes(((r0 + x * 255 // width) & 0xFF, g, (b0 + (x ^ y)) & 0xFF))
-    # bit depth 8, colour type 2 (truecolour), default compression/filter, no interlace
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
+
+def _png_file(width: int, height: int, colour_type: int, rows: bytes, level: int = 9) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     return (
         _PNG_SIGNATURE
         + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+        + _png_chunk(b"IDAT", zlib.compress(rows, level))
         + _png_chunk(b"IEND", b"")
     )
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk."""
+    if not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG file")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
 
 
 def svg(*, title: str = "mediagen emulator", seed: int = 0) -> bytes:
@@ -98,15 +140,18 @@ def _full_box(kind: bytes, version: int, flags: int, *payload: bytes) -> bytes:
 _MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
 
 
-def mp4(*, seconds: int = 1) -> bytes:
-    """A structurally valid MP4 (ISO BMFF) with one 64x64 video track and no playable frames.
+def mp4(*, seconds: float = 1, width: int = 64, height: int = 64) -> bytes:
+    """A structurally valid MP4 (ISO BMFF) with one video track and no playable frames: its
+    movie, track and media headers say `seconds` (to the millisecond) and `width` x `height`.
 
     Every box size is right and the sample tables are present but empty (`stsd` has no
     entries and `mdat` is empty): box parsers and probes walk it cleanly, players show nothing.
     """
-    if seconds < 0:
+    if not seconds >= 0:
         raise ValueError(f"duration must not be negative, got {seconds}")
-    timescale, duration = 1000, seconds * 1000
+    if not (0 < width < 1 << 16 and 0 < height < 1 << 16):
+        raise ValueError(f"video size must be 1..65535 pixels a side, got {width}x{height}")
+    timescale, duration = 1000, round(seconds * 1000)
     # Creation/modification times are 0 so the output stays deterministic.
     mvhd = _full_box(
         b"mvhd", 0, 0,
@@ -121,7 +166,7 @@ def mp4(*, seconds: int = 1) -> bytes:
         struct.pack(">IIIII", 0, 0, 1, 0, duration),  # times, track_ID 1, reserved
         struct.pack(">8xhhH2x", 0, 0, 0),  # layer, alternate group, volume 0 (video)
         _MATRIX,
-        struct.pack(">II", 64 << 16, 64 << 16),  # width, height in 16.16
+        struct.pack(">II", width << 16, height << 16),  # width, height in 16.16
     )  # fmt: skip
     # Language 'und' packed as three 5-bit letters offset from 0x60.
     mdhd = _full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, timescale, duration, 0x55C4, 0))
@@ -140,6 +185,17 @@ def mp4(*, seconds: int = 1) -> bytes:
     trak = _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, _box(b"minf", vmhd, dinf, stbl)))
     ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isom", b"iso2", b"mp41")
     return ftyp + _box(b"moov", mvhd, trak) + _box(b"mdat")
+
+
+def mp4_info(data: bytes) -> tuple[float, int, int]:
+    """(seconds, width, height) that an MP4's `mvhd` and first `tkhd` boxes state."""
+    mvhd, tkhd = data.find(b"mvhd"), data.find(b"tkhd")
+    if mvhd < 0 or tkhd < 0:
+        raise ValueError("not an MP4 file with a movie and a track header")
+    timescale, duration = struct.unpack(">II", data[mvhd + 16 : mvhd + 24])
+    # tkhd (version 0): 4 bytes version/flags, 20 of times/ids/duration, 52 more, then the size.
+    width, height = struct.unpack(">II", data[tkhd + 80 : tkhd + 88])
+    return duration / timescale, width >> 16, height >> 16
 
 
 def sniff(data: bytes) -> str | None:

@@ -10,6 +10,7 @@ injects faults on request.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import re
@@ -17,7 +18,9 @@ import time
 import uuid
 import zlib
 from collections.abc import Mapping
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 from aiohttp import web
@@ -28,10 +31,28 @@ from ..catalog.paths import merge, put
 from ..defaults import PollSchedule
 from ..emulation import CatalogEmulatorProfile, fake_credential
 from ..errors import ParamError
+from ..hosts import is_loopback
 from ..registry import Registry, default_registry
 from ..strategies import EmulatedTask, EmulatorProfile
-from . import artifacts
+from . import admin, artifacts, vendor_wording
+from .artifact_specs import file_bytes
+from .callbacks import CALLBACK_PARAM, PASSTHROUGH_PARAM, CallbackSender, callback_problem
 from .catalog_params import check_catalog_params
+from .scenario import Fault, FaultKind, Outcome, Phase, Scenario, StatusWords, TerminalState
+from .scenario_file import load_scenario, parse_rule, parse_scenario, parse_status_words
+
+__all__ = [
+    "FAST_POLLING",
+    "POLL_HINT",
+    "Emulator",
+    "Fault",
+    "FaultKind",
+    "Phase",
+    "RecordedRequest",
+    "TerminalState",
+    "check_params",
+    "emulator_credentials",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,75 +79,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-Phase = Literal["submit", "poll", "query", "run", "download", "any"]
-FaultKind = Literal[
-    "status",
-    "vendor_code",
-    "reset",
-    "reset_after",
-    "slow",
-    "malformed",
-    "truncated",
-    "html",
-    "echo",
-    "redirect",
-    "huge",
-]
-TerminalState = Literal["succeeded", "failed", "cancelled", "timed_out"]
-
-
-@attrs.define
-class Fault:
-    """One injected misbehaviour, applied to the next `times` matching requests.
-
-    kinds: status (HTTP `status`, vendor error body, optional Retry-After), vendor_code
-    (error `code`, an int or a string: HTTP 200 in the provider's envelope, or without one
-    the HTTP status of the code's category), reset (connection dropped before any processing),
-    reset_after (request processed, e.g. the task created, then the connection dropped),
-    slow (answer after `delay` seconds), malformed (not JSON), truncated (half a JSON
-    body), html (an HTML error page with `status`), echo (the usual answer with `message`
-    written at each dotted path of `fields` into its body, e.g. "trace_id", "data.reason",
-    "data.result.note", "data.task_id": a vendor echoing text, such as the credentials it
-    received, where nobody expects it; objects missing on the way are created), redirect
-    (HTTP `status` if it is a 3xx, else 307, to `location`; no Location header when it is
-    None), huge (a JSON-looking body of `size` bytes, streamed with that Content-Length, or
-    chunked without one when `chunked`; `written` counts the bytes it managed to send before
-    the client hung up).
-
-    phase="download" applies to the artifact files the emulator serves (status, reset and
-    slow; `file` narrows it to file names containing that text, e.g. "-1." for the second
-    file of a result).
-    """
-
-    kind: FaultKind
-    provider: str | None = None
-    phase: Phase = "any"
-    operation: str | None = None
-    times: int = 1
-    status: int = 503
-    code: int | str | None = None
-    retry_after: float | None = None
-    delay: float = 0.0
-    message: str = "injected by the mediagen emulator"
-    fields: tuple[str, ...] = ()
-    location: str | None = None
-    size: int = 20 * 1024**2
-    chunked: bool = False
-    written: int = attrs.field(default=0, init=False)
-    file: str | None = None
-
-    def matches(
-        self, provider: str, phase: str, operation: str | None, file: str | None = None
-    ) -> bool:
-        return (
-            self.times > 0
-            and self.provider in (None, provider)
-            and self.phase in ("any", phase)
-            and self.operation in (None, operation)
-            and (self.file is None or (file is not None and self.file in file))
-        )
-
-
 @attrs.frozen
 class RecordedRequest:
     method: str
@@ -149,6 +101,10 @@ class _Task:
     reason: str | None
     result: tuple[Any] | None = None
     """(the vendor's raw result value,) when set_outcome overrode it."""
+    code: int | str | None = None
+    """A non-zero envelope code its poll answers carry once finished (with their data)."""
+    serial: int = 0
+    """The provider's task count when it was made: picks the status word when rotating."""
 
 
 @attrs.frozen
@@ -164,6 +120,11 @@ class _Route:
 class Emulator:
     """The emulator server. `async with Emulator() as emu:` or `await emu.start()`.
 
+    What it is told to do (durations, outcomes, faults, status words) lives in one
+    `Scenario` (`emu.scenario`), set from Python (`inject`, `set_outcome`, `set_scenario`),
+    from a scenario file (`mediagen emulate --scenario FILE`) or over HTTP under
+    `/__mediagen__/` (see docs/emulator.md).
+
     Args:
         duration: seconds each task takes (queued for the first quarter, then running).
         durations: per-operation overrides, keyed "provider.operation".
@@ -173,6 +134,10 @@ class Emulator:
             clients honour as their next poll delay; None sends none, so the client's own
             poll schedule alone decides (to try a plugin's polling).
         host, port: where to listen (port 0: any free port).
+        scenario: a scenario to start with: a `Scenario`, a document (mapping) or a file path.
+        artifact_origin: where the artifact URLs point, e.g. "http://localhost" or
+            "http://127.0.0.1:9100" (plain http on loopback; no port: the emulator's own);
+            the emulator serves the files there too. Default: the emulator's own URL.
     """
 
     def __init__(
@@ -185,25 +150,36 @@ class Emulator:
         poll_hint: float | None = POLL_HINT,
         host: str = "127.0.0.1",
         port: int = 0,
+        scenario: Scenario | Mapping[str, Any] | Path | None = None,
+        artifact_origin: str | None = None,
     ) -> None:
         self.registry = registry or default_registry()
-        self.duration = duration
-        self.durations = dict(durations or {})
+        self._initial = Scenario(duration=duration, durations=dict(durations or {}))
+        self.scenario = Scenario(duration=duration, durations=dict(durations or {}))
+        if scenario is not None:
+            self.set_scenario(scenario)
+        # What clear_scenario() goes back to: a copy, as rules count down in use.
+        self._start = copy.deepcopy(self.scenario)
         self.poll_hint = poll_hint
         self.credentials = emulator_credentials(self.registry.catalog)
         for provider, values in (credentials or {}).items():
             self.credentials.setdefault(provider, {}).update(values)
         self.host = host
         self.port = port
-        self.faults: list[Fault] = []
+        self.artifact_origin = artifact_origin
+        problem = origin_problem(artifact_origin) if artifact_origin is not None else None
+        if problem:
+            raise ValueError(problem)
         self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, EmulatedTask] = {}
         self._tasks: dict[str, _Task] = {}
-        self._outcomes: dict[str, list[tuple[TerminalState, str | None, tuple[Any] | None]]] = {}
         self._files: dict[str, tuple[bytes, str, str]] = {}
         self._profiles: dict[str, EmulatorProfile] = {}
+        self._serials: dict[str, int] = {}
         self.downloads: list[str] = []
         """Names of the artifact files served, in order (failed attempts included)."""
+        self.callbacks = CallbackSender()
+        """Task callbacks sent (`emu.callbacks.sent`)."""
         self._routes = self._build_routes()
         self._runner: web.AppRunner | None = None
 
@@ -219,10 +195,19 @@ class Emulator:
         server = site._server
         assert server is not None and server.sockets  # type: ignore[attr-defined]
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        origin = urlsplit(self.files_origin)
+        if origin.port != self.port:
+            # Artifacts on another loopback port: the same app answers there.
+            try:
+                await web.TCPSite(self._runner, origin.hostname, origin.port).start()
+            except OSError:
+                await self.stop()
+                raise
         log.info("emulator listening on %s", self.url)
         return self
 
     async def stop(self) -> None:
+        await self.callbacks.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -243,6 +228,17 @@ class Emulator:
         return f"http://{host}:{self.port}"
 
     @property
+    def files_origin(self) -> str:
+        """Where artifact URLs point: `artifact_origin` (its port defaulting to the
+        emulator's), else the emulator's own URL."""
+        if self.artifact_origin is None:
+            return self.url
+        parts = urlsplit(self.artifact_origin)
+        if parts.port is not None:
+            return f"http://{parts.netloc}"
+        return f"http://{parts.netloc}:{self.port}"
+
+    @property
     def base_urls(self) -> dict[str, str]:
         return {name: f"{self.url}/{name}" for name in self._providers()}
 
@@ -260,8 +256,29 @@ class Emulator:
 
     # -- configuration ------------------------------------------------------------------------
 
+    @property
+    def faults(self) -> list[Fault]:
+        """The scenario's faults, first match first (append to add one)."""
+        return self.scenario.faults
+
+    @property
+    def duration(self) -> float:
+        return self.scenario.duration
+
+    @duration.setter
+    def duration(self, value: float) -> None:
+        self.scenario.duration = value
+
+    @property
+    def durations(self) -> dict[str, float]:
+        return self.scenario.durations
+
+    @durations.setter
+    def durations(self, value: Mapping[str, float]) -> None:
+        self.scenario.durations = dict(value)
+
     def inject(self, fault: Fault) -> Fault:
-        self.faults.append(fault)
+        self.scenario.faults.append(fault)
         return fault
 
     def set_outcome(
@@ -272,10 +289,13 @@ class Emulator:
         *,
         times: int = 1,
         result: Any = ...,
-    ) -> None:
-        """The next `times` tasks of "provider.operation" end in `state` (default: succeeded).
-        `result`, when given, is the raw result value a succeeded task answers with instead of
-        its generated files (encoded as the vendor encodes it, e.g. a JSON string for Tomoviee)."""
+        code: int | str | None = None,
+    ) -> Outcome:
+        """The next `times` tasks of "provider.operation" (or of any operation of "provider")
+        end in `state`. `result`, when given, is the raw result value a succeeded task answers
+        with instead of its generated files (encoded as the vendor encodes it, e.g. a JSON
+        string for Tomoviee). `code`: a non-zero envelope code the finished task's poll
+        answers carry beside their data (as Tomoviee answers a failed task)."""
         provider, _, op_id = operation.partition(".")
         task = self.registry.catalog.provider(provider).task
         if task is None or state not in task.states.values():
@@ -283,9 +303,56 @@ class Emulator:
             raise ValueError(
                 f"{provider} has no vendor status for {state!r}; it has {', '.join(known)}"
             )
-        self.registry.catalog.provider(provider).operation(op_id)  # KeyError names known ones
+        if op_id:
+            self.registry.catalog.provider(provider).operation(op_id)  # KeyError names known ones
         override = None if result is ... else (result,)
-        self._outcomes.setdefault(operation, []).extend([(state, reason, override)] * times)
+        outcome = Outcome(state, provider, op_id or None, reason, times, override, code)
+        self.scenario.outcomes.append(outcome)
+        return outcome
+
+    def set_status_words(self, provider: str, words: StatusWords) -> None:
+        """Answer `provider`'s task states with these vendor words ({"queued": "pending",
+        "succeeded": "succeeded"} for Media.io's export wording), or "rotate": each new task
+        takes the next of the vendor's synonyms for each state."""
+        self.scenario.status_words[provider] = parse_status_words(
+            self.registry.catalog, provider, words
+        )
+
+    def set_scenario(self, scenario: Scenario | Mapping[str, Any] | Path) -> Scenario:
+        """Replace what the emulator is told to do: a `Scenario`, a scenario document or a
+        scenario file (raises ScenarioError, a ValueError, naming what is wrong)."""
+        catalog = self.registry.catalog
+        if isinstance(scenario, Path):
+            scenario = load_scenario(scenario, catalog, self._initial)
+        elif not isinstance(scenario, Scenario):
+            scenario = parse_scenario(scenario, catalog, self._initial)
+        self.scenario = scenario
+        return scenario
+
+    def add_rule(self, rule: Fault | Outcome | Mapping[str, Any]) -> Fault | Outcome:
+        """Add one rule: a Fault, an Outcome, or a rule document as a scenario file has it."""
+        if isinstance(rule, Mapping):
+            rule = parse_rule(rule, self.registry.catalog)
+        if isinstance(rule, Fault):
+            self.scenario.faults.append(rule)
+        else:
+            self.scenario.outcomes.append(rule)
+        return rule
+
+    def clear_scenario(self) -> None:
+        """Back to the scenario the emulator was made with (its `scenario` argument, e.g. a
+        `--scenario` file, with every count whole again; else no rules at all)."""
+        self.scenario = copy.deepcopy(self._start)
+
+    def reset(self) -> None:
+        """`clear_scenario()`, and forget every request, task, file, download and callback."""
+        self.clear_scenario()
+        self.requests.clear()
+        self.tasks.clear()
+        self._tasks.clear()
+        self._files.clear()
+        self.downloads.clear()
+        self.callbacks.sent.clear()
 
     def requests_for(self, provider: str, phase: str | None = None) -> list[RecordedRequest]:
         return [
@@ -334,6 +401,8 @@ class Emulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/_files/"):
             return await self._file(request)
+        if request.path.startswith(admin.PREFIX):
+            return await admin.handle(self, request)
         raw = await request.read()
         try:
             body: Any = json.loads(raw) if raw else None
@@ -373,11 +442,7 @@ class Emulator:
 
     def _take_fault(self, route: _Route) -> Fault | None:
         op = route.operation.id if route.operation else None
-        for fault in self.faults:
-            if fault.matches(route.provider.name, route.phase, op):
-                fault.times -= 1
-                return fault
-        return None
+        return self.scenario.take_fault(route.provider.name, route.phase, op)
 
     async def _apply_fault(
         self, fault: Fault, route: _Route, request: web.Request
@@ -397,20 +462,26 @@ class Emulator:
         if fault.kind == "html":
             page = f"<html><head><title>{fault.status} Error</title></head><body>Bad Gateway</body></html>"
             return web.Response(text=page, status=fault.status, content_type="text/html")
+        provider = route.provider
         if fault.kind == "redirect":
             status = fault.status if 300 <= fault.status < 400 else 307
             location = {"Location": fault.location} if fault.location is not None else None
-            payload = profile.vendor_error(status, "moved")[1]
+            message = fault.message or vendor_wording.message_for(provider, None, status)
+            payload = profile.vendor_error(status, message)[1]
             return web.json_response(payload, status=status, headers=location)
         if fault.kind == "huge":
             return await _stream_huge(fault, request)
         if fault.kind == "vendor_code":
-            status, payload = profile.vendor_error(fault.code or 500, fault.message)
+            code = fault.code or 500
+            status, payload = profile.vendor_error(
+                code, fault.message or vendor_wording.message_for(provider, code, 200)
+            )
             return web.json_response(payload, status=status)
+        message = fault.message or vendor_wording.message_for(provider, fault.code, fault.status)
         status, payload = (
-            profile.vendor_error(fault.code, fault.message)
+            profile.vendor_error(fault.code, message)
             if fault.code is not None
-            else (fault.status, profile.vendor_error(fault.status, fault.message)[1])
+            else (fault.status, profile.vendor_error(fault.status, message)[1])
         )
         headers = (
             {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
@@ -431,7 +502,7 @@ class Emulator:
         last = {k: v[-1] for k, v in query.items()}
         problem = profile.check_auth(request.headers, self.credentials.get(provider.name, {}), last)
         if problem:
-            return self._error(profile, "auth", f"authentication failed: {problem}")
+            return self._auth_error(route, problem)
         if route.phase == "poll":
             return self._poll(route, path_params, body, query)
         op = route.operation
@@ -440,10 +511,18 @@ class Emulator:
             params = profile.request_params(op, body, path_params, query)
             check_params(op, params, self.registry)
         except (ValueError, ParamError) as exc:
-            return self._error(profile, "invalid_param", str(exc))
+            return self._error(
+                profile, "invalid_param", vendor_wording.param_message(provider, exc)
+            )
+        callback = params.get(CALLBACK_PARAM) if op.kind == "task" else None
+        refused = callback_problem(callback) if callback not in (None, "") else None
+        if refused:
+            return self._error(profile, "invalid_param", refused)
         if op.kind == "task":
             task_id = uuid.uuid4().hex
             entry = self._create_task(provider, op, task_id, params)
+            if isinstance(callback, str) and callback:
+                self._schedule_callback(entry, callback)
             return web.json_response(
                 profile.success(profile.submit_data(task_id)), headers=self._hint(entry)
             )
@@ -470,17 +549,76 @@ class Emulator:
             # Clients poll an unknown task again for a while (read-after-write lag): soon.
             hint = None if self.poll_hint is None else {"Retry-After": f"{self.poll_hint:.3f}"}
             # The vendors' words: the id is in the error already (the CLI prints it once).
-            return self._error(profile, "not_found", "task not found", hint)
+            message = "task not found"
+            if vendor_wording.knows(route.provider):
+                code = next(
+                    (e.code for e in route.provider.vendor_codes if e.category == "not_found"), None
+                )
+                message = vendor_wording.message_for(route.provider, code, 404)
+            return self._error(profile, "not_found", message, hint)
         entry = self._tasks[task_id]
         self._refresh(entry)
+        body = profile.success(self._task_data(route.provider, entry))
+        envelope = route.provider.response.envelope
+        finished = entry.code is not None and entry.task.state in TERMINAL_STATES
+        if finished and envelope is not None and isinstance(body, dict):
+            # A finished task answered with a non-zero code *and* its data (Tomoviee).
+            merge(body, envelope.code.build(entry.code))
+            if envelope.message is not None:
+                merge(body, envelope.message.build(entry.task.reason or ""))
+        return web.json_response(body, headers=self._hint(entry))
+
+    def _task_data(self, provider: Provider, entry: _Task) -> Any:
+        """A task's poll data: the profile's, with an overridden result and status word."""
+        profile = self._profiles[provider.name]
         data = profile.poll_data(entry.task.operation, entry.task)
-        proto = route.provider.task
-        if entry.result is not None and entry.task.state == "succeeded" and proto is not None:
+        proto = provider.task
+        if proto is None or not isinstance(data, dict):
+            return data
+        if entry.result is not None and entry.task.state == "succeeded":
             if proto.result_field is not None:
                 put(data, proto.result_field, entry.result[0])
             elif isinstance(entry.result[0], Mapping):
                 merge(data, dict(entry.result[0]))
-        return web.json_response(profile.success(data), headers=self._hint(entry))
+        word = self._status_word(provider, entry)
+        if word is not None:
+            put(data, proto.status_field, word)
+        return data
+
+    def _status_word(self, provider: Provider, entry: _Task) -> Any:
+        """The vendor word the scenario picks for the task's state (None: the default)."""
+        chosen = self.scenario.status_words.get(provider.name)
+        proto = provider.task
+        if chosen is None or proto is None:
+            return None
+        state = entry.task.state
+        if chosen == "rotate":
+            synonyms = [w for w, s in proto.states.items() if s == state]
+            return synonyms[entry.serial % len(synonyms)] if synonyms else None
+        return chosen.get(state)
+
+    def _auth_error(self, route: _Route, problem: str) -> web.Response:
+        provider = route.provider
+        code = vendor_wording.auth_code(provider, route.operation, problem.startswith("missing"))
+        if code is not None:
+            status, payload = route.profile.vendor_error(
+                code, vendor_wording.message_for(provider, code, 401)
+            )
+            return web.json_response(payload, status=status)
+        return self._error(route.profile, "auth", f"authentication failed: {problem}")
+
+    def _schedule_callback(self, entry: _Task, url: str) -> None:
+        provider = self.registry.catalog.provider(entry.task.operation.provider)
+
+        def payload() -> Any:
+            self._refresh(entry)
+            data = self._task_data(provider, entry)
+            passthrough = entry.task.params.get(PASSTHROUGH_PARAM)
+            if isinstance(data, dict) and passthrough is not None:
+                data[PASSTHROUGH_PARAM] = passthrough
+            return data
+
+        self.callbacks.schedule(entry.duration, url, payload)
 
     def _hint(self, entry: _Task) -> dict[str, str] | None:
         """Retry-After: when the task changes next (queued -> running -> finished), capped."""
@@ -505,9 +643,9 @@ class Emulator:
     def _create_task(
         self, provider: Provider, op: Operation, task_id: str, params: Mapping[str, Any]
     ) -> _Task:
-        queue = self._outcomes.get(op.qualified_id)
-        outcome, reason, result = queue.pop(0) if queue else ("succeeded", None, None)
-        duration = self.durations.get(op.qualified_id, self.duration)
+        rule = self.scenario.take_outcome(provider.name, op.id)
+        duration = self.scenario.duration_for(op.qualified_id)
+        serial = self._serials[provider.name] = self._serials.get(provider.name, -1) + 1
         task = EmulatedTask(
             task_id=task_id,
             operation=op,
@@ -518,7 +656,14 @@ class Emulator:
         )
         self.tasks[task_id] = task
         entry = self._tasks[task_id] = _Task(
-            task, time.monotonic(), duration, outcome, reason, result
+            task,
+            time.monotonic(),
+            duration,
+            rule.state if rule else "succeeded",
+            rule.reason if rule else None,
+            rule.result if rule else None,
+            rule.code if rule else None,
+            serial,
         )
         return entry
 
@@ -554,7 +699,7 @@ class Emulator:
         urls: dict[str, str] = {}
         for index, kind in enumerate(profile.file_kinds(op, params)):
             seed = zlib.crc32(f"{stem}/{index}".encode()) & 0xFFFF
-            data = _file_bytes(kind, seed, f"{op.qualified_id} {stem}")
+            data = file_bytes(kind, op.output, params, seed, f"{op.qualified_id} {stem}")
             ext, content_type = artifacts.MEDIA_TYPES[kind]
             name = f"{stem}-{index}{ext}"
             self._files[name] = (data, content_type, op.provider)
@@ -562,7 +707,7 @@ class Emulator:
             while key in urls:
                 n += 1
                 key = f"{kind}-{n}"
-            urls[key] = f"{self.url}/_files/{name}"
+            urls[key] = f"{self.files_origin}/_files/{name}"
         return urls
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
@@ -576,7 +721,7 @@ class Emulator:
         fault = next(
             (
                 f
-                for f in self.faults
+                for f in self.scenario.faults
                 if f.phase == "download" and f.matches(provider, "download", None, name)
             ),
             None,
@@ -594,18 +739,9 @@ class Emulator:
                     if fault.retry_after is not None
                     else None
                 )
-                return web.Response(status=fault.status, text=fault.message, headers=headers)
+                text = fault.message or vendor_wording.message_for_status(fault.status)
+                return web.Response(status=fault.status, text=text, headers=headers)
         return web.Response(body=data, content_type=content_type)
-
-
-def _file_bytes(kind: str, seed: int, title: str) -> bytes:
-    if kind == "png":
-        return artifacts.png(seed=seed)
-    if kind == "svg":
-        return artifacts.svg(title=title, seed=seed)
-    if kind == "mp3":
-        return artifacts.mp3(1.0)
-    return artifacts.mp4(seconds=1)
 
 
 def _regex(provider: str, path: str) -> re.Pattern[str]:
@@ -625,6 +761,27 @@ def check_params(op: Operation, params: Mapping[str, Any], registry: Registry) -
     model.from_dict(params)
 
 
+ECHO_TEXT = "echoed by the mediagen emulator"
+"""What an echo fault writes when it is given no message."""
+
+
+def origin_problem(origin: str) -> str | None:
+    """Why an artifact origin cannot be used, or None."""
+    allowed = "allowed: http://HOST[:PORT] with HOST a loopback name or address (localhost, 127.0.0.1, [::1])"
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return f"artifact origin {origin!r} is not a URL; {allowed}"
+    if parts.scheme != "http" or not is_loopback(parts.hostname or ""):
+        return (
+            f"artifact origin {origin!r}: the emulator serves files itself, on loopback; {allowed}"
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment or port == 0:
+        return f"artifact origin {origin!r} is not just scheme, host and port; {allowed}"
+    return None
+
+
 def _echo(response: web.Response, fault: Fault) -> web.Response:
     """The response with fault.message written at each of fault.fields (dotted paths)."""
     assert isinstance(response.body, bytes)
@@ -636,7 +793,7 @@ def _echo(response: web.Response, fault: Fault) -> web.Response:
             if not isinstance(node.get(name), dict):
                 node[name] = {}
             node = node[name]
-        node[last] = fault.message
+        node[last] = fault.message if fault.message is not None else ECHO_TEXT
     hint = {k: v for k, v in response.headers.items() if k == "Retry-After"}
     return web.json_response(body, status=response.status, headers=hint or None)
 
