@@ -69,7 +69,7 @@ The checks (pytest ids name the provider and operation, e.g.
   SQLite file) keeps the call as `unknown`.
 - `test_lost_poll_answer_is_retried`, `test_lost_query_answer_is_retried`: reads are retried.
 - `test_fuzzed_answers_end_in_a_mediagen_error` (one operation per kind): success answers
-  edited at random by hypothesis (derandomized, 20 examples: the same each run) end
+  edited at random by hypothesis (derandomized, 30 examples: the same each run) end
   in a result or a `MediagenError`, never another exception, and never a hang.
 - `test_no_credential_leaks` (one operation per kind): with logging at DEBUG, after a good
   call (files downloaded), a vendor echoing the credentials in an error and a failure reason,
