@@ -78,7 +78,7 @@ def test_a_wrong_auth_header_fails_naming_the_header(pytester: pytest.Pytester) 
     assert failed_checks(output) == {"test_credentials_are_sent_as_declared"}
     assert (
         "tomoviee.text_to_music: credentials sent as declared (auth kind basic): "
-        "expected header Authorization: 'Basic " in output
+        "expected header Authorization: 'Basic <base64 of app_key:app_secret>'" in output
     )
     assert "saw header Authorization: 'Bearer <app_secret>'" in output
 

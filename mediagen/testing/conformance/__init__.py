@@ -11,7 +11,7 @@ conftest, no pytest option)::
 
 then run `pytest`. The base class is not collected by itself (its name does not start with
 `Test`), and importing it is the only opt-in: projects that do not import it get nothing.
-It needs pytest and hypothesis in the test environment (`pip install pytest hypothesis`).
+It needs pytest and hypothesis in the test environment: `pip install 'mediagen[testing]'`.
 
 Optional class attributes:
 
@@ -80,6 +80,15 @@ A check is skipped only when the catalog leaves nothing to check, and says why (
 operation, no progress field, no secret credential, auth kind `custom`...). A failure reads
 `<provider>.<operation>: <check>: expected <...>; saw <...>` and never shows a credential.
 """
+
+try:
+    import hypothesis  # noqa: F401
+    import pytest  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        f"mediagen.testing.conformance needs pytest and hypothesis ({exc}); "
+        "install them with: pip install 'mediagen[testing]'"
+    ) from exc
 
 from ._harness import TASK_ID, ConformanceFailure
 from ._suite import ProviderConformance

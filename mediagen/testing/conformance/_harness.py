@@ -38,6 +38,15 @@ PENDING = 60.0
 """The duration of a task a check keeps unfinished (it is never waited for)."""
 
 
+class _TaskId:
+    def __repr__(self) -> str:
+        return "TASK_ID"
+
+
+TASK_ID: Any = _TaskId()
+"""Put as a query's task id in `params`: the suite submits a task first and uses its id."""
+
+
 class ConformanceFailure(AssertionError):
     """A provider breaks one of the suite's checks; the message says where and what."""
 
@@ -254,12 +263,3 @@ class Session:
         if isinstance(out, AsyncTaskHandle):
             return await out.wait(timeout=wait)
         return out
-
-
-class _TaskId:
-    def __repr__(self) -> str:
-        return "TASK_ID"
-
-
-TASK_ID: Any = _TaskId()
-"""Put as a query's task id in `params`: the suite submits a task first and uses its id."""
