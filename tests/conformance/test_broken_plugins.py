@@ -259,3 +259,25 @@ def test_a_class_that_names_no_provider_it_can_find_says_what_to_do(
     assert "no installed mediagen plugin registers provider 'nosuch'" in output
     assert "install the plugin (pip install -e .)" in output
     assert "TestWrongOperationConformance: edrawmax has no operation sankey; it has" in output
+
+
+def test_params_the_operation_refuses_are_named_with_the_fix(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_params="""
+        from mediagen.testing.conformance import ProviderConformance
+
+
+        class TestBadParamsConformance(ProviderConformance):
+            provider = "edrawmax"
+            operations = ["flowchart"]
+            params = {"flowchart": {"lang": "xx"}}
+        """
+    )
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", "round_trip")
+    output = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert (
+        "edrawmax.flowchart: minimal params (derived from the catalog, then the class's "
+        "`params`): expected params the operation accepts; saw edrawmax.flowchart: lang='xx'"
+    ) in output
+    assert "give valid ones in the class: params = {'flowchart': {...}}" in output
