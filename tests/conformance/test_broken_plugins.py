@@ -4,7 +4,7 @@ Each test writes a test module holding one broken variant of a provider (the bui
 Tomoviee, with one strategy replaced or wrapped by a plugin through the public hooks, as a
 third party would) and a `ProviderConformance` subclass that registers it through
 `plugins`; pytester runs the suite on it in-process. Only `text_to_music` and the checks the
-break concerns run, so each run takes a second or two.
+break concerns run, so each run takes a few seconds.
 """
 
 from __future__ import annotations
