@@ -92,7 +92,7 @@ class ReplicateEmulator(CatalogEmulatorProfile):
     ) -> Any:
         if op.id != "cancel_prediction":
             return super().query_data(op, params, tasks)
-        task = tasks.get(str(params.get("prediction_id")))
+        task = tasks.get(str(params.get("task_id")))
         if task is None:
             raise LookupError("Prediction not found")
         if task.state in _UNFINISHED:  # a finished prediction stays as it is

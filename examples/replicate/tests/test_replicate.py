@@ -80,12 +80,12 @@ def test_cancel_prediction_cancels_a_running_prediction(emulator: Emulator) -> N
     with client_for(emulator) as client:
         models = client.provider(REPLICATE)
         task = models.minimax_video_01(prompt="a paper boat")
-        answer = models.cancel_prediction(prediction_id=task.task_id)
+        answer = models.cancel_prediction(task_id=task.task_id)
         assert answer["id"] == task.task_id and answer["status"] == "canceled"
         with pytest.raises(GenerationFailedError, match="cancelled"):
             task.wait()
         with pytest.raises(NotFoundError):
-            models.cancel_prediction(prediction_id="no-such-prediction")
+            models.cancel_prediction(task_id="no-such-prediction")
 
 
 def test_a_throttled_answer_says_how_long_to_wait(emulator: Emulator) -> None:
