@@ -252,12 +252,12 @@ class Session:
         return await client.query(model)
 
     async def complete(
-        self, client: AsyncClient, op: Operation, params: Mapping[str, Any]
+        self, client: AsyncClient, op: Operation, params: Mapping[str, Any], wait: float = WAIT
     ) -> Result | dict[str, Any]:
         """The call through to its end: a task's result, a run's result, a query's data."""
         out = await self.call(client, op, params)
         if isinstance(out, AsyncTaskHandle):
-            return await out.wait(timeout=WAIT)
+            return await out.wait(timeout=wait)
         return out
 
 
