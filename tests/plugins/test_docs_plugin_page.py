@@ -20,7 +20,7 @@ def test_the_page_shows_the_acme_plugin_as_it_is(acme: Path) -> None:
 
 def test_every_python_block_runs(acme: Path) -> None:
     blocks = python_blocks()
-    assert len(blocks) == 6
+    assert len(blocks) == 7
     namespace = {"__name__": "writing_a_plugin", "__file__": str(acme / "acme_mediagen" / "x.py")}
     for index, block in enumerate(blocks):
         code = compile(block, f"{PAGE.name} block {index + 1}", "exec")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -249,9 +250,13 @@ def _check_artifacts(op: Operation, result: Result, at_least: int) -> None:
 
 
 def _shown(value: str | None, credentials: Mapping[str, str]) -> str:
-    """A header value with the credentials in it named, not shown."""
+    """A header value with the credentials in it named, not shown (a Basic token too)."""
     if value is None:
         return "(not sent)"
+    names = list(credentials)
+    for user, password in ((u, p) for u in names for p in names if u != p):
+        pair = f"{credentials[user]}:{credentials[password]}".encode()
+        value = value.replace(base64.b64encode(pair).decode(), f"<base64 of {user}:{password}>")
     for name, secret in credentials.items():
         value = value.replace(secret, f"<{name}>")
     return repr(value)

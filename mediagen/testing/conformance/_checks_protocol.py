@@ -42,6 +42,7 @@ class ProtocolChecks(CheckBase):
                 ctx.steering.status = (case.word,)
                 handle = await s.call(s.client, op, params)
                 assert isinstance(handle, AsyncTaskHandle)
+                seen: str
                 try:
                     if not terminal:
                         seen = (await handle.status()).state
@@ -82,7 +83,7 @@ class ProtocolChecks(CheckBase):
                 expect(
                     status.progress == PROGRESS,
                     op.qualified_id,
-                    f"progress read from {task.progress_field}",
+                    f"progress read (catalog task.progress_field: {task.progress_field})",
                     f"progress {PROGRESS}",
                     f"progress {status.progress!r}",
                 )
@@ -114,7 +115,7 @@ class ProtocolChecks(CheckBase):
                 try:
                     out = await s.complete(s.client, op, params)
                 except Exception as exc:
-                    found = exc
+                    found: BaseException = exc
                     if isinstance(exc, SubmitOutcomeUnknownError) and exc.__cause__ is not None:
                         found = exc.__cause__
                     if not isinstance(found, expected):

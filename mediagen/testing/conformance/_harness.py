@@ -27,7 +27,7 @@ from ...registry import Registry
 from ...results import Result
 from ...strategies import EmulatedTask, EmulatorProfile
 from ..emulator import FAST_POLLING, Emulator
-from ._params import minimal_params
+from ._params import minimal_params, wire_names
 
 POLICY = RetryPolicy(attempts=3, wait_failures=2, base=0.001, cap=0.01)
 """Retries as the engine makes them, with near-zero pauses."""
@@ -36,6 +36,15 @@ WAIT = 10.0
 """The longest a check waits for one task: a bound, never reached by a conforming provider."""
 PENDING = 60.0
 """The duration of a task a check keeps unfinished (it is never waited for)."""
+
+
+class _TaskId:
+    def __repr__(self) -> str:
+        return "TASK_ID"
+
+
+TASK_ID: Any = _TaskId()
+"""Put as a query's task id in `params`: the suite submits a task first and uses its id."""
 
 
 class ConformanceFailure(AssertionError):
@@ -218,17 +227,12 @@ class Session:
     ) -> dict[str, Any]:
         """Minimal valid params, the class's overrides on top; a query that reads a task by
         id gets the id of a task submitted (and finished) first."""
-        params = minimal_params(op, {**self.params.get(op.id, {}), **(extra or {})})
-        task_param = self.provider.task.poll.task_id_param if self.provider.task else None
-        wants_task = (
-            op.kind == "query"
-            and task_param is not None
-            and any(p.name == task_param for p in op.params)
-        )
-        if wants_task and (
-            task_param not in self.params.get(op.id, {}) or params[task_param] is TASK_ID
-        ):
-            params[task_param] = await self.finished_task_id(op)
+        given = {**self.params.get(op.id, {}), **(extra or {})}
+        params = minimal_params(op, given)
+        name = self.provider.task.poll.task_id_param if self.provider.task else ""
+        reads_a_task = op.kind == "query" and name in params
+        if reads_a_task and (params[name] is TASK_ID or name not in wire_names(op, given)):
+            params[name] = await self.finished_task_id(op)
         return params
 
     async def finished_task_id(self, query: Operation) -> str:
@@ -259,12 +263,3 @@ class Session:
         if isinstance(out, AsyncTaskHandle):
             return await out.wait(timeout=wait)
         return out
-
-
-class _TaskId:
-    def __repr__(self) -> str:
-        return "TASK_ID"
-
-
-TASK_ID: Any = _TaskId()
-"""Put as a query's task id in `params`: the suite submits a task first and uses its id."""
