@@ -13,6 +13,7 @@ import importlib
 import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ from pathlib import Path
 import pytest
 
 import mediagen
+from mediagen.registry import Registry
+from mediagen.testing import EmulatorThread
 
 REPO = Path(__file__).resolve().parents[1]
 REPLICATE = REPO / "examples" / "replicate"
@@ -102,6 +105,28 @@ def test_a_replicate_model_runs_on_the_emulator_with_no_token(
     # Replicate's prediction object, with flux-schnell's list of output URLs.
     assert answer["raw"]["model"] == "black-forest-labs/flux-schnell"
     assert answer["raw"]["output"] == [a["url"] for a in answer["artifacts"]]
+
+
+def test_the_readmes_python_block_runs_as_written_against_the_emulator(
+    replicate_installed: Path,
+    user_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (block,) = re.findall(r"```python\n(.*?)```", (REPLICATE / "README.md").read_text(), re.S)
+    if str(REPLICATE) not in sys.path:  # what the install's .pth file does in new processes
+        monkeypatch.syspath_prepend(str(REPLICATE))
+    monkeypatch.setenv("MEDIAGEN_PLUGINS", "replicate")
+    with EmulatorThread(registry=Registry()) as emulator:
+        # What `mediagen emulate` prints for the user to export: the URL and its fake token.
+        user_env["MEDIAGEN_REPLICATE_BASE_URL"] = emulator.base_urls["replicate"]
+        user_env["REPLICATE_API_TOKEN"] = emulator.credentials["replicate"]["api_token"]
+        out = run([sys.executable, "-c", block], tmp_path, user_env)
+        submits = emulator.requests_for("replicate", "submit")
+
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [r.path for r in submits] == ["/replicate/v1/models/minimax/video-01/predictions"]
+    assert [p.suffix for p in (tmp_path / "out").iterdir()] == [".mp4"]
 
 
 def link_tree(target: Path) -> Path:
