@@ -4,7 +4,7 @@ Each test writes a test module holding one broken variant of a provider (the bui
 Tomoviee, with one strategy replaced or wrapped by a plugin through the public hooks, as a
 third party would) and a `ProviderConformance` subclass that registers it through
 `plugins`; pytester runs the suite on it in-process. Only `text_to_music` and the checks the
-break concerns run, so each run takes a second or two.
+break concerns run, so each run takes a few seconds.
 """
 
 from __future__ import annotations
@@ -259,3 +259,25 @@ def test_a_class_that_names_no_provider_it_can_find_says_what_to_do(
     assert "no installed mediagen plugin registers provider 'nosuch'" in output
     assert "install the plugin (pip install -e .)" in output
     assert "TestWrongOperationConformance: edrawmax has no operation sankey; it has" in output
+
+
+def test_params_the_operation_refuses_are_named_with_the_fix(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_params="""
+        from mediagen.testing.conformance import ProviderConformance
+
+
+        class TestBadParamsConformance(ProviderConformance):
+            provider = "edrawmax"
+            operations = ["flowchart"]
+            params = {"flowchart": {"lang": "xx"}}
+        """
+    )
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", "round_trip")
+    output = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert (
+        "edrawmax.flowchart: minimal params (derived from the catalog, then the class's "
+        "`params`): expected params the operation accepts; saw edrawmax.flowchart: lang='xx'"
+    ) in output
+    assert "give valid ones in the class: params = {'flowchart': {...}}" in output

@@ -105,8 +105,8 @@ class SafetyChecks(CheckBase):
         echoed: list[str] = []  # the client's own: the only ones it can know to scrub
         for tag in ("ok", "wrong"):
             creds = conformance_credentials(provider, tag)
-            sent = {**auth.headers(creds), **_query(auth, creds)}
-            for value in secret_values(provider, creds, sent):
+            auth_values = {**auth.headers(creds), **_query(auth, creds)}
+            for value in secret_values(provider, creds, auth_values):
                 name = next((f"the {n} credential" for n, v in creds.items() if v == value), None)
                 forms[value] = name or "an auth header's value"
                 echoed += [value] if tag == "ok" else []

@@ -22,11 +22,12 @@ from ...client import AsyncClient
 from ...defaults import RetryPolicy, Timeouts
 from ...emulation import CatalogEmulatorProfile
 from ...engine import AsyncTaskHandle
+from ...errors import ParamError
 from ...hookspecs import hookimpl
 from ...registry import Registry
 from ...results import Result
 from ...strategies import EmulatedTask, EmulatorProfile
-from ..emulator import FAST_POLLING, Emulator
+from ..emulator import FAST_POLLING, Emulator, check_params
 from ._params import minimal_params, wire_names
 
 POLICY = RetryPolicy(attempts=3, wait_failures=2, base=0.001, cap=0.01)
@@ -233,6 +234,15 @@ class Session:
         reads_a_task = op.kind == "query" and name in params
         if reads_a_task and (params[name] is TASK_ID or name not in wire_names(op, given)):
             params[name] = await self.finished_task_id(op)
+        try:
+            check_params(op, params, self.registry)
+        except ParamError as exc:
+            fail(
+                op.qualified_id,
+                "minimal params (derived from the catalog, then the class's `params`)",
+                "params the operation accepts",
+                f"{exc}; give valid ones in the class: params = {{{op.id!r}: {{...}}}}",
+            )
         return params
 
     async def finished_task_id(self, query: Operation) -> str:
