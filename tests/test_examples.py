@@ -1,0 +1,175 @@
+"""The example plugin packages in examples/ work as their READMEs say: installed with pip (as
+tests/plugins installs acme), each one passes its own tests (the conformance suite included)
+and `mediagen generate --check` in its root, runs on the emulator with no token, and its
+plugin module and tests are mypy --strict clean.
+
+Everything runs in subprocesses with the environment a user has: mediagen's suite empties
+MEDIAGEN_PLUGINS (tests/conftest.py), a user's shell does not set it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mediagen
+from mediagen.registry import Registry
+from mediagen.testing import EmulatorThread
+
+REPO = Path(__file__).resolve().parents[1]
+REPLICATE = REPO / "examples" / "replicate"
+SUBPACKAGES = ("catalog", "codegen", "plugins", "generated", "testing", "cli")
+
+
+@pytest.fixture(scope="session")
+def replicate_installed() -> Path:
+    """`pip install --no-deps -e examples/replicate` into this environment, unless it is there."""
+    try:
+        importlib.metadata.distribution("mediagen-replicate")
+    except importlib.metadata.PackageNotFoundError:
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"),
+                *("--config-settings", "editable_mode=compat", "-e", str(REPLICATE)),
+            ],
+            check=True,
+        )
+        importlib.invalidate_caches()
+    return REPLICATE
+
+
+@pytest.fixture
+def user_env(tmp_path: Path) -> dict[str, str]:
+    """A user's environment: no plugin allow-list, no Replicate token, a journal of its own."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MEDIAGEN_PLUGINS", "REPLICATE_API_TOKEN", "MEDIAGEN_REPLICATE_BASE_URL")
+    }
+    env["MEDIAGEN_JOURNAL"] = str(tmp_path / "journal.sqlite3")
+    return env
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_the_replicate_example_passes_its_own_tests(
+    replicate_installed: Path, user_env: dict[str, str]
+) -> None:
+    out = run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"],
+        replicate_installed,
+        user_env,
+    )
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    # Its conformance class ran the suite on every one of its operations.
+    for op in ("flux_schnell", "minimax_video_01", "minimax_speech_02_turbo", "cancel_prediction"):
+        node = f"TestReplicateConformance::test_round_trip[replicate.{op}]"
+        assert f"{node} PASSED" in out.stdout, out.stdout[-4000:]
+
+
+def test_the_replicate_example_is_generated_from_its_catalog(
+    replicate_installed: Path, user_env: dict[str, str]
+) -> None:
+    out = run([sys.executable, "-m", "mediagen", "generate", "--check"], REPLICATE, user_env)
+    assert out.returncode == 0, out.stderr
+    assert "mediagen_replicate/generated is up to date" in out.stdout
+
+
+def test_a_replicate_model_runs_on_the_emulator_with_no_token(
+    replicate_installed: Path, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = run(
+        [
+            *(sys.executable, "-m", "mediagen", "run", "replicate", "flux_schnell"),
+            *("prompt=a red kite over the sea", "num_outputs=2"),
+            *("--emulate", "--json", "--output", str(tmp_path / "out")),
+        ],
+        tmp_path,
+        user_env,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["state"] == "succeeded" and answer["error"] is None
+    assert [a["kind"] for a in answer["artifacts"]] == ["image", "image"]
+    assert all(Path(a["path"]).stat().st_size > 0 for a in answer["artifacts"])
+    # Replicate's prediction object, with flux-schnell's list of output URLs.
+    assert answer["raw"]["model"] == "black-forest-labs/flux-schnell"
+    assert answer["raw"]["output"] == [a["url"] for a in answer["artifacts"]]
+
+
+def test_the_readmes_python_block_runs_as_written_against_the_emulator(
+    replicate_installed: Path,
+    user_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (block,) = re.findall(r"```python\n(.*?)```", (REPLICATE / "README.md").read_text(), re.S)
+    if str(REPLICATE) not in sys.path:  # what the install's .pth file does in new processes
+        monkeypatch.syspath_prepend(str(REPLICATE))
+    monkeypatch.setenv("MEDIAGEN_PLUGINS", "replicate")
+    with EmulatorThread(registry=Registry()) as emulator:
+        # What `mediagen emulate` prints for the user to export: the URL and its fake token.
+        user_env["MEDIAGEN_REPLICATE_BASE_URL"] = emulator.base_urls["replicate"]
+        user_env["REPLICATE_API_TOKEN"] = emulator.credentials["replicate"]["api_token"]
+        out = run([sys.executable, "-c", block], tmp_path, user_env)
+        submits = emulator.requests_for("replicate", "submit")
+
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [r.path for r in submits] == ["/replicate/v1/models/minimax/video-01/predictions"]
+    assert [p.suffix for p in (tmp_path / "out").iterdir()] == [".mp4"]
+
+
+def link_tree(target: Path) -> Path:
+    """The installed mediagen as one folder mypy can read, whatever the install mode (as in
+    tests/plugins/test_acme_codegen_and_typing.py)."""
+    package = target / "mediagen"
+    package.mkdir(parents=True)
+    own = Path(mediagen.__file__).resolve().parent
+    for item in own.iterdir():
+        if item.name not in SUBPACKAGES and item.name != "__pycache__":
+            (package / item.name).symlink_to(item)
+    for sub in SUBPACKAGES:
+        (package / sub).symlink_to(
+            Path(importlib.import_module(f"mediagen.{sub}").__path__[0]).resolve()
+        )
+    return target
+
+
+MYPY_CONFIG = """\
+[mypy]
+strict = True
+warn_unused_ignores = True
+
+# mediagen is checked by its own mypy run (.ci/run): here it is only read, as a dependency.
+[mypy-mediagen.*]
+follow_imports = silent
+"""
+
+
+def test_the_replicate_plugin_module_and_tests_are_mypy_strict_clean(tmp_path: Path) -> None:
+    paths = os.pathsep.join([str(link_tree(tmp_path / "site")), str(REPLICATE)])
+    config = tmp_path / "mypy.ini"
+    config.write_text(MYPY_CONFIG, encoding="utf-8")
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "mypy", "--config-file", str(config), "--no-error-summary"),
+            *("--cache-dir", str(REPO / ".mypy_cache" / "replicate-example")),
+            *("mediagen_replicate", "tests"),
+        ],
+        cwd=REPLICATE,
+        env={**os.environ, "MYPYPATH": paths},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
