@@ -484,8 +484,9 @@ class Journal:
         self, provider: str, operation: str, *, origin: str | None = None, limit: int = 100
     ) -> list[float]:
         """Seconds from submit (task id recorded) to success first seen, for the newest `limit`
-        succeeded tasks of provider.operation sent to `origin`, newest first. Only tasks
-        submitted through a journal count: an adopted task's clock starts when it was adopted."""
+        succeeded tasks of provider.operation sent to `origin`, newest first. Of those, only
+        tasks submitted through a journal count: an adopted task's clock starts when it was
+        adopted. One scan of the events table (it has no index by task)."""
         rows = self._read(
             "SELECT MIN(CASE WHEN state = 'succeeded' THEN at END)"
             " - MIN(CASE WHEN state = 'queued' THEN at END) AS seconds"
