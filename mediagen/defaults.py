@@ -50,7 +50,7 @@ class PollSchedule:
 # mattes and diagrams a few seconds); after it, polls come every `maximum`, as the vendor
 # docs' fixed loops do, until the journal holds enough history to know better.
 POLLING: dict[str, PollSchedule] = {
-    "image": PollSchedule(initial=1.0, maximum=5.0, first=8.0),
+    "image": PollSchedule(initial=1.0, maximum=5.0, first=10.0),
     "mask": PollSchedule(initial=1.0, maximum=5.0, first=2.0),
     "audio": PollSchedule(initial=2.0, maximum=10.0, first=10.0),
     "video": PollSchedule(initial=5.0, maximum=15.0, first=10.0),
@@ -64,7 +64,7 @@ HISTORY_WINDOW = 100
 HISTORY_MIN = 10
 """Finished tasks of an operation needed before its history moves the first poll."""
 
-HISTORY_EARLY_QUANTILE = 0.1
+HISTORY_EARLY_QUANTILE = 0.15
 """The first poll of a new task waits until this quantile of its operation's recent durations
 (each from the submit to the poll that found it done): the few tasks that finish sooner are
 noticed at that first poll, a little late; all the others are spared the polls before it."""
