@@ -64,7 +64,7 @@ HISTORY_WINDOW = 100
 HISTORY_MIN = 10
 """Finished tasks of an operation needed before its history moves the first poll."""
 
-HISTORY_EARLY_QUANTILE = 0.15
+HISTORY_EARLY_QUANTILE = 0.12
 """The first poll of a new task waits until this quantile of its operation's recent durations
 (each from the submit to the poll that found it done): the few tasks that finish sooner are
 noticed at that first poll, a little late; all the others are spared the polls before it."""
