@@ -45,10 +45,10 @@ class PollSchedule:
         return min(self.maximum, self.initial * self.factor**attempt)
 
 
-# Per output kind: images finish in seconds, audio in tens of seconds, video in minutes.
-# `first`: the earliest such a task is plausibly done (text-to-image models take 10 s and more,
-# mattes and diagrams a few seconds); after it, polls come every `maximum`, as the vendor
-# docs' fixed loops do, until the journal holds enough history to know better.
+# Per output kind: mattes and diagrams take seconds, images and audio tens of seconds, video
+# minutes. `first`: the earliest such a task is plausibly done (text-to-image models take 10 s
+# and more); after it, polls come every `maximum` at most, as the vendor docs' fixed loops do,
+# until the journal holds enough history to know better.
 POLLING: dict[str, PollSchedule] = {
     "image": PollSchedule(initial=1.0, maximum=5.0, first=10.0),
     "mask": PollSchedule(initial=1.0, maximum=5.0, first=2.0),
@@ -70,8 +70,9 @@ HISTORY_EARLY_QUANTILE = 0.12
 noticed at that first poll, a little late; all the others are spared the polls before it."""
 
 HISTORY_FASTEST_QUANTILE = 0.02
-"""...but no longer than the schedule's `maximum` after this quantile (the fastest recent tasks,
-bar outliers): a task that fast waits no longer to be noticed than any other."""
+"""The first poll comes no later than the schedule's `maximum` after this quantile of recent
+durations (the fastest tasks, bar outliers): a task that fast waits no longer than any other
+to be noticed, however widely the durations spread."""
 
 ETA_MARGIN = 0.03
 """A task whose vendor reports progress is polled when it should be done, plus this fraction of
