@@ -18,7 +18,7 @@ Peers:
   fixed 10 s   the Tomoviee vendor scripts' loop
   mediagen     AsyncClient's own schedule for the operation (time-compressed likewise)
 
-    python bench/polling.py [tasks] [scale]
+    python bench/polling.py [tasks] [scale] [scenario ...]
 """
 
 from __future__ import annotations
@@ -116,15 +116,16 @@ def summary(stats: dict[str, Any]) -> tuple[float, float]:
 
 SCENARIOS = {
     # name: (provider, peers' intervals, finished tasks seeded into the journal first)
-    "no history": ("mediaio", (5.0,), 0),
+    "no-history": ("mediaio", (5.0,), 0),
     "history": ("mediaio", (5.0,), 50),
     "progress": ("tomoviee", (5.0, 10.0), 0),
 }
 
 
-async def measure(server: _common.Server, tasks: int, folder: Path) -> None:
+async def measure(server: _common.Server, tasks: int, folder: Path, scenarios: list[str]) -> None:
     print(f"polling: {tasks} tasks lasting U[{LOW:g}, {HIGH:g}] s, time compressed {SCALE:g}x")
-    for scenario, (provider, intervals, seeded) in SCENARIOS.items():
+    for scenario in scenarios:
+        provider, intervals, seeded = SCENARIOS[scenario]
         journal = None
         if seeded:
             journal = folder / f"{scenario}.sqlite3"
@@ -152,17 +153,21 @@ def main() -> None:
     global SCALE
     tasks = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     SCALE = float(sys.argv[2]) if len(sys.argv) > 2 else SCALE
+    scenarios = sys.argv[3:] or list(SCENARIOS)
+    unknown = sorted(set(scenarios) - set(SCENARIOS))
+    if unknown:
+        sys.exit(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SCENARIOS)}")
     with _common.server(LOW / SCALE, HIGH / SCALE) as server:
-        asyncio.run(measure_all(server, tasks))
+        asyncio.run(measure_all(server, tasks, scenarios))
 
 
-async def measure_all(server: _common.Server, tasks: int) -> None:
+async def measure_all(server: _common.Server, tasks: int, scenarios: list[str]) -> None:
     try:
         # The journal in memory-backed storage where there is one: this measures polling, and
         # the disk of a shared machine would only add noise.
         shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
         with tempfile.TemporaryDirectory(prefix="mediagen-bench-", dir=shm) as folder:
-            await measure(server, tasks, Path(folder))
+            await measure(server, tasks, Path(folder), scenarios)
     finally:
         if SESSION is not None:
             await SESSION.close()

@@ -64,15 +64,15 @@ HISTORY_WINDOW = 100
 HISTORY_MIN = 10
 """Finished tasks of an operation needed before its history moves the first poll."""
 
-HISTORY_EARLY_QUANTILE = 0.12
+HISTORY_EARLY_QUANTILE = 0.15
 """The first poll of a new task waits until this quantile of its operation's recent durations
 (each from the submit to the poll that found it done): the few tasks that finish sooner are
 noticed at that first poll, a little late; all the others are spared the polls before it."""
 
 HISTORY_FASTEST_QUANTILE = 0.02
-"""The first poll comes no later than the schedule's `maximum` after this quantile of recent
-durations (the fastest tasks, bar outliers): a task that fast waits no longer than any other
-to be noticed, however widely the durations spread."""
+"""The first poll comes no later than one polling interval (the shortest) after this quantile of
+recent durations (the fastest tasks, bar outliers): a task that fast waits no longer than any
+other to be noticed, however widely the durations spread."""
 
 ETA_MARGIN = 0.03
 """A task whose vendor reports progress is polled when it should be done, plus this fraction of

@@ -56,15 +56,21 @@ def quantile(values: Sequence[float], q: float) -> float:
 
 def earliest_finish(schedule: PollSchedule, durations: Sequence[float]) -> float | None:
     """Seconds after its submit a new task can plausibly be done: with HISTORY_MIN recent
-    durations of its operation, their HISTORY_EARLY_QUANTILE, or one `maximum` after their
-    HISTORY_FASTEST_QUANTILE if sooner; else the schedule's `first`. None when the schedule
+    durations of its operation, their HISTORY_EARLY_QUANTILE, or one (shortest) polling interval
+    after their HISTORY_FASTEST_QUANTILE if sooner; else the schedule's `first`. None when the schedule
     does not learn, or knows nothing."""
     if not schedule.learn:
         return None
     if len(durations) >= HISTORY_MIN:
         early = quantile(durations, HISTORY_EARLY_QUANTILE)
-        return min(early, quantile(durations, HISTORY_FASTEST_QUANTILE) + schedule.maximum)
+        fastest = quantile(durations, HISTORY_FASTEST_QUANTILE)
+        return min(early, fastest + shortest_interval(schedule))
     return schedule.first
+
+
+def shortest_interval(schedule: PollSchedule) -> float:
+    """The shortest of the intervals a task is polled at once due (see `next_delay`)."""
+    return schedule.maximum * (1 - min(2 * schedule.jitter, 1))
 
 
 def spread(interval: float, fraction: float, rng: random.Random | None = None) -> float:

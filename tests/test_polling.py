@@ -29,6 +29,7 @@ from mediagen.polling import (
     next_delay,
     progress_eta,
     quantile,
+    shortest_interval,
     spread,
 )
 from mediagen.protocol import CatalogTaskStrategy
@@ -67,9 +68,12 @@ def test_the_earliest_finish_comes_from_history_once_there_is_enough() -> None:
 
 def test_the_earliest_finish_is_one_interval_after_the_fastest_tasks_at_most() -> None:
     # Two thirds of the tasks take 1 s, the rest a minute: waiting for the 10% quantile is
-    # fine, but a wide spread must not make the fast ones wait far longer than `maximum`.
+    # fine, but a wide spread must not make the fast ones wait longer than one interval.
     fast_and_slow = [1.0] * 3 + [60.0] * 27
-    assert earliest_finish(SCHEDULE, fast_and_slow) == pytest.approx(1.0 + SCHEDULE.maximum)
+    assert earliest_finish(SCHEDULE, fast_and_slow) == pytest.approx(
+        1.0 + shortest_interval(SCHEDULE)
+    )
+    assert shortest_interval(SCHEDULE) == pytest.approx(SCHEDULE.maximum * 0.8)
 
 
 def test_a_schedule_that_does_not_learn_ignores_history_and_progress() -> None:
