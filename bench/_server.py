@@ -44,6 +44,15 @@ class BenchEmulator(Emulator):
         self.polls[task_id] = 0
         return created
 
+    def _make_files(self, profile: Any, op: Any, stem: str, params: Any) -> dict[str, str]:
+        # URLs only: nothing here downloads them, and drawing a PNG per finished task would
+        # load this process enough to delay the very polls being measured.
+        urls: dict[str, str] = {}
+        for index, kind in enumerate(profile.file_kinds(op, params)):
+            key = kind if kind not in urls else f"{kind}-{index}"
+            urls[key] = f"{self.url}/_files/{stem}-{index}.{kind}"
+        return urls
+
     def _poll(self, route: Any, path_params: dict[str, str], body: Any, *rest: Any) -> web.Response:
         response = super()._poll(route, path_params, body, *rest)
         task_id = route.profile.poll_task_id(body, path_params, *rest)

@@ -20,28 +20,71 @@ class Timeouts:
 
 @attrs.frozen
 class PollSchedule:
-    """Adaptive polling: fast at first, backing off by `factor` to `maximum`, with jitter."""
+    """Adaptive polling: fast at first, backing off by `factor` to `maximum`, with jitter.
+
+    With `learn` (the default) the client refines it (see mediagen.polling): no poll before the
+    task can plausibly be done (its operation's history in the journal, else `first`), then
+    polls every `maximum` at most, or at the finish the vendor's progress foretells. A vendor's
+    Retry-After wins either way; `learn=False` keeps exactly initial, initial * factor, ...
+    """
 
     initial: float
     maximum: float
+    """Also the longest a finished task waits to be noticed while the client learns."""
     factor: float = 1.5
     jitter: float = 0.1
     """Fraction of each interval randomised, so thousands of tasks do not poll in lockstep."""
+    first: float | None = None
+    """Seconds before the first poll of a new task when its operation has no history: the
+    earliest it can plausibly be done. None: after `initial`, then backing off as above."""
+    learn: bool = True
+    """Whether history and vendor progress may move polls (hints from the vendor always do)."""
 
     def interval(self, attempt: int) -> float:
         """The base interval before poll number `attempt` (0-based), without jitter."""
         return min(self.maximum, self.initial * self.factor**attempt)
 
 
-# Per output kind: images finish in seconds, audio in tens of seconds, video in minutes.
+# Per output kind: mattes and diagrams take seconds, images and audio tens of seconds, video
+# minutes. `first`: the earliest such a task is plausibly done (text-to-image models take 10 s
+# and more); after it, polls come every `maximum` at most, as the vendor docs' fixed loops do,
+# until the journal holds enough history to know better.
 POLLING: dict[str, PollSchedule] = {
-    "image": PollSchedule(initial=1.0, maximum=5.0),
-    "mask": PollSchedule(initial=1.0, maximum=5.0),
-    "audio": PollSchedule(initial=2.0, maximum=10.0),
-    "video": PollSchedule(initial=5.0, maximum=15.0),
-    "diagram": PollSchedule(initial=1.0, maximum=5.0),
-    "none": PollSchedule(initial=2.0, maximum=10.0),
+    "image": PollSchedule(initial=1.0, maximum=5.0, first=10.0),
+    "mask": PollSchedule(initial=1.0, maximum=5.0, first=2.0),
+    "audio": PollSchedule(initial=2.0, maximum=10.0, first=10.0),
+    "video": PollSchedule(initial=5.0, maximum=15.0, first=10.0),
+    "diagram": PollSchedule(initial=1.0, maximum=5.0, first=2.0),
+    "none": PollSchedule(initial=2.0, maximum=10.0, first=3.0),
 }
+
+HISTORY_WINDOW = 100
+"""Recent finished tasks per operation the duration model keeps (see mediagen.polling)."""
+
+HISTORY_MIN = 10
+"""Finished tasks of an operation needed before its history moves the first poll."""
+
+HISTORY_EARLY_QUANTILE = 0.15
+"""The first poll of a new task waits until this quantile of its operation's recent durations
+(each from the submit to the poll that found it done): the few tasks that finish sooner are
+noticed at that first poll, a little late; all the others are spared the polls before it."""
+
+HISTORY_FASTEST_QUANTILE = 0.02
+"""The first poll comes no later than one polling interval (the shortest) after this quantile of
+recent durations (the fastest tasks, bar outliers): a task that fast waits no longer than any
+other to be noticed, however widely the durations spread."""
+
+ETA_MARGIN = 0.03
+"""A task whose vendor reports progress is polled when it should be done, plus this fraction of
+the remaining time: a little late beats a poll that finds it at 99%."""
+
+ETA_FLOOR = 0.5
+"""The shortest wait a progress estimate may set, as a fraction of the schedule's `initial`:
+a task stuck at 99% is not polled in a tight loop."""
+
+ETA_CAP = 2.0
+"""The longest wait a progress estimate may set, as a multiple of the schedule's `maximum`:
+early progress is a rough guide, so a far-off estimate is checked again on the way."""
 
 POLL_HINT_MIN = 0.01
 """Seconds: the shortest wait before a poll, whatever a vendor's Retry-After hint says."""

@@ -22,7 +22,6 @@ from .credentials import CredentialStore, SecretMapping
 from .defaults import (
     MAX_DOWNLOAD_BYTES,
     MAX_RESPONSE_BYTES,
-    POLL_HINT_MIN,
     WAIT_TIMEOUT,
     PollSchedule,
     RetryPolicy,
@@ -42,11 +41,12 @@ from .events import TaskEvent
 from .hosts import Target, download_allowed, resolve_target
 from .journal import Journal
 from .params import ParamsModel
+from .polling import DurationModel, earliest_finish, next_delay, next_poll_delay
 from .protocol import retry_after
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result
 from .retired import retired_operation
-from .retry import backoff, decide, jittered, not_found_is_transient
+from .retry import backoff, decide, not_found_is_transient
 from .secrets import Scrubber, scrubber_for, secret_values
 from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, query_pairs
 from .transport import Transport
@@ -85,6 +85,8 @@ class Engine:
         self.transport = Transport(self.timeouts, max_response_bytes=max_response_bytes)
         self._targets: dict[str, Target] = {}
         self._retired: dict[tuple[str, str], Operation] = {}
+        self.durations = DurationModel(journal)
+        """How long this client's operations took lately (see mediagen.polling)."""
 
     def with_options(
         self,
@@ -109,6 +111,7 @@ class Engine:
             clone.transport = self.transport
         clone._targets = self._targets
         clone._retired = self._retired
+        clone.durations = self.durations
         return clone
 
     def __repr__(self) -> str:
@@ -435,6 +438,15 @@ class Engine:
         strategies, op = self.operation(provider, operation, retired_ok=True)
         return self.polling or strategies.task.poll_schedule(op)
 
+    def earliest_finish(
+        self, provider: str, operation: str, schedule: PollSchedule
+    ) -> float | None:
+        """Seconds after its submit a new task of this operation can plausibly be done."""
+        if not schedule.learn:
+            return None
+        recent = self.durations.durations(provider, operation, self.origin(provider))
+        return earliest_finish(schedule, recent)
+
     def result_of(self, provider: str, operation: str, task_id: str, status: TaskStatus) -> Result:
         """The Result of a finished task, or the error its terminal state means."""
         strategies, op = self.operation(provider, operation, retired_ok=True)
@@ -659,9 +671,17 @@ class AsyncTaskHandle:
         polls = failures = not_found = 0
         policy = self._engine.retry
         submitted_at = self._submit_time()
+        earliest = self._engine.earliest_finish(self.provider, self.operation, schedule)
         if self._fresh and self.last_status is None:
-            # Just submitted: nothing can be done yet, so the first poll waits one interval.
-            first = next_poll_delay(schedule, 0, self.first_poll_after)
+            # Just submitted: nothing can be done yet, so the first poll waits, at least until
+            # the task can plausibly be done.
+            first = next_delay(
+                schedule,
+                polls=0,
+                elapsed=self._elapsed(),
+                hint=self.first_poll_after,
+                earliest=earliest,
+            )
             await asyncio.sleep(min(first, limit))
             polls = 1
         while True:
@@ -697,12 +717,23 @@ class AsyncTaskHandle:
                     on_progress(status)
                 if status.terminal:
                     return self._finish(status)
-                delay = next_poll_delay(schedule, polls, status.poll_after)
+                delay = next_delay(
+                    schedule,
+                    polls=polls,
+                    elapsed=self._elapsed(),
+                    progress=status.progress,
+                    hint=status.poll_after,
+                    earliest=earliest,
+                )
                 polls += 1
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise self._timeout(limit)
             await asyncio.sleep(min(delay, remaining))
+
+    def _elapsed(self) -> float | None:
+        """Seconds since this handle's submit; None for a task resumed or known by id."""
+        return None if self._submitted_at is None else time.time() - self._submitted_at
 
     def _submit_time(self) -> float | None:
         """When this task was last known to be at the vendor (epoch seconds): the submit, for
@@ -756,6 +787,11 @@ class AsyncTaskHandle:
             raise
         engine._journal(self.journal_id, "record_result", result)
         self._result = result
+        elapsed = self._elapsed()
+        if elapsed is not None:  # what the next tasks of this operation may expect
+            engine.durations.record(
+                self.provider, self.operation, engine.origin(self.provider), elapsed
+            )
         engine.registry.emit(
             TaskEvent(
                 "finished",
@@ -814,14 +850,6 @@ class PollHint:
 
     def read(self, headers: Mapping[str, str]) -> None:
         self.seconds = retry_after(headers)
-
-
-def next_poll_delay(schedule: PollSchedule, polls: int, hint: float | None) -> float:
-    """The wait before the next poll: the vendor's hint when it gave one (never below
-    POLL_HINT_MIN nor above the schedule's maximum), else the schedule's jittered interval."""
-    if hint is None:
-        return jittered(schedule.interval(polls), schedule.jitter)
-    return min(max(hint, POLL_HINT_MIN), schedule.maximum)
 
 
 def destination(target: Target, path: str) -> str:

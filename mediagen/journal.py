@@ -480,6 +480,25 @@ class Journal:
         )
         return [(_py(r["state"]), r["progress"]) for r in rows]
 
+    def finished_durations(
+        self, provider: str, operation: str, *, origin: str | None = None, limit: int = 100
+    ) -> list[float]:
+        """Seconds from submit (task id recorded) to success first seen, for the newest `limit`
+        succeeded tasks of provider.operation sent to `origin`, newest first. Of those, only
+        tasks submitted through a journal count: an adopted task's clock starts when it was
+        adopted. One scan of the events table (it has no index by task)."""
+        rows = self._read(
+            "SELECT MIN(CASE WHEN state = 'succeeded' THEN at END)"
+            " - MIN(CASE WHEN state = 'queued' THEN at END) AS seconds"
+            " FROM events WHERE task IN (SELECT id FROM tasks WHERE provider = ?"
+            " AND operation = ? AND IFNULL(origin, '') = IFNULL(?, '') AND state = 'succeeded'"
+            " ORDER BY id DESC LIMIT ?)"
+            " GROUP BY task HAVING MAX(state IN ('planned', 'pending')) = 1 ORDER BY task DESC",
+            (provider, operation, origin, limit),
+        )
+        seconds = (row["seconds"] for row in rows)
+        return [float(s) for s in seconds if isinstance(s, int | float) and s > 0]
+
     def _entry(self, row: sqlite3.Row) -> Entry:
         """An entry from its row; never raises for one bad row (a hand edit, an old version):
         unreadable parameters are kept as text and flagged, an unreadable result is dropped."""
