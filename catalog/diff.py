@@ -21,11 +21,10 @@ from typing import Any, Literal
 
 import attrs
 
-from .diff_params import Severity, brief, param_changes
+from .diff_params import SEVERITIES, Severity, brief, param_changes
 from .ir import Catalog
 from .snapshot import CatalogData, catalog_data
 
-SEVERITIES: tuple[Severity, ...] = ("breaking", "warning", "compatible")
 Bump = Literal["major", "minor", "patch", "none"]
 
 

@@ -233,7 +233,7 @@ class Registry:
             info = self._info.get(plugin)
             dist = info.distribution if info else None
             try:
-                provider = load_contributed(catalog)
+                provider = load_contributed(catalog, generated)
                 _check_generated(provider.name, generated)
             except (CatalogError, ConfigurationError, OSError) as exc:
                 broken.add(plugin)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 import sys
@@ -163,6 +162,8 @@ def find_provider_operations(provider: str) -> list[Operation]:
 
 
 def _unknown(what: str, name: str, known: list[str], lister: str) -> str:
+    import difflib
+
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     if close:
         return f"no {what} {name!r}; did you mean {' or '.join(close)}? (`{lister}` shows all)"

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import errno
 import math
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..hosts import base_url_env, is_loopback
 from .common import UsageError, err
 
 
@@ -39,6 +37,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
+    import asyncio
+
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}; allowed: 1..65535, or 0 for any free port")
     if not (math.isfinite(args.duration) and args.duration >= 0):
@@ -49,6 +49,9 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from ..hosts import base_url_env, is_loopback
     from ..testing import Emulator
 
     hints = {"poll_hint": None} if args.no_poll_hints else {}
