@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 PROVIDER_FILE = "provider.yaml"
@@ -17,6 +16,8 @@ def default_root() -> Path:
 def folder_digest(folder: Path) -> str:
     """sha256 over the names and bytes of the files in a provider's catalog folder (caches and
     dotfiles left out), in name order: equal digests mean the same catalog source."""
+    import hashlib  # not for every command that only needs PROVIDER_FILE
+
     h = hashlib.sha256()
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
         if "__pycache__" in path.parts or path.name.startswith("."):

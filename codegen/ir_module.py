@@ -125,7 +125,7 @@ def _nests(value: Any) -> bool:
 
 
 def _classes_in(values: Any) -> set[type]:
-    """Every IR class that occurs in `values` (to import exactly those)."""
+    """Every IR class that the module writes out for `values` (to import exactly those)."""
     found: set[type] = set()
     stack = [values]
     while stack:
@@ -136,7 +136,10 @@ def _classes_in(values: Any) -> set[type]:
             ):
                 raise TypeError(f"{type(value).__qualname__} is not a class of mediagen.catalog.ir")
             found.add(type(value))
-            stack.extend(getattr(value, f.name) for f in attrs.fields(type(value)))
+            for field in attrs.fields(type(value)):
+                item = getattr(value, field.name)
+                if not _is_default(field, item):  # written out, so its class is imported
+                    stack.append(item)
         elif isinstance(value, list | tuple):
             stack.extend(value)
         elif isinstance(value, Mapping):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .catalog.ir import TERMINAL_STATES
+from .catalog.states import TERMINAL_STATES
 
 UNFINISHED = ("planned", "pending", "queued", "running")
 TERMINAL = (*TERMINAL_STATES, "rejected", "unknown")

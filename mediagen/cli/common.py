@@ -131,7 +131,6 @@ def find_operation(provider: str, operation: str, *, retired_ok: bool = False) -
     (waiting on a task), a stand-in for one that left the catalog, when its provider can finish
     tasks by id."""
     from ..registry import default_registry
-    from ..retired import retired_operation
 
     catalog = default_registry().catalog  # plugins' providers included
     try:
@@ -143,6 +142,8 @@ def find_operation(provider: str, operation: str, *, retired_ok: bool = False) -
         return spec.operation(operation)
     except KeyError:
         if retired_ok:
+            from ..retired import retired_operation
+
             return retired_operation(spec, operation)
         names = [op.id for op in spec.operations]
         raise UsageError(

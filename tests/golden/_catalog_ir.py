@@ -18,7 +18,6 @@ from mediagen.catalog.ir import (
     Provider,
     RequestShape,
     ResponseShape,
-    ResultSpec,
     TaskProtocol,
 )
 from mediagen.catalog.paths import FieldPath

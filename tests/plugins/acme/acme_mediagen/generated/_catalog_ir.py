@@ -15,9 +15,7 @@ from mediagen.catalog.ir import (
     Param,
     PollEndpoint,
     Provider,
-    RequestShape,
     ResponseShape,
-    ResultSpec,
     TaskProtocol,
 )
 from mediagen.catalog.paths import FieldPath

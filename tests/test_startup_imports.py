@@ -1,0 +1,208 @@
+"""Fast start-up: commands that send no request load no aiohttp and parse no YAML, and the
+runtime builds its catalog from what `mediagen generate` compiled (`_catalog_ir.py`).
+
+The import checks run each command in a fresh interpreter (through `main()`, as the console
+script does) and look at `sys.modules` afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO, CatalogDir
+
+import mediagen.generated
+from mediagen.catalog import load_catalog, load_provider
+from mediagen.catalog.compiled import COMPILED_MODULE, compiled_provider, provider_from
+from mediagen.codegen.generate import check, write
+from mediagen.entry_points import may_declare
+from mediagen.journal import Journal
+from mediagen.plugin import ProviderPlugin
+from mediagen.registry import Registry
+from mediagen.results import Artifact, Result
+
+ACME = REPO / "tests" / "plugins" / "acme" / "acme_mediagen"
+
+# Runs `mediagen ARGS...` in this interpreter, then prints which heavy modules it loaded.
+PROBE = """
+import contextlib, io, json, sys
+from mediagen.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        status = main(sys.argv[1:])
+    except SystemExit as exc:  # --help
+        status = exc.code
+print(json.dumps({"status": status, "loaded": sorted({"aiohttp", "yaml"} & set(sys.modules))}))
+"""
+
+
+def loaded_by(*commands: list[str]) -> list[dict[str, object]]:
+    """Each command run in its own interpreter (all at once): exit status and heavy modules."""
+    env = {**os.environ, "MEDIAGEN_PLUGINS": ""}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROBE, *argv],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO.parent,  # the installed package, not the checkout's folders
+        )
+        for argv in commands
+    ]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+        results.append(json.loads(out.splitlines()[-1]))
+    return results
+
+
+def test_commands_that_send_nothing_load_neither_aiohttp_nor_yaml(tmp_path: Path) -> None:
+    journal_file = tmp_path / "tasks.sqlite3"
+    journal = Journal(journal_file)
+    entry = journal.record_intent("mediaio", "imagen_4", {"prompt": "a cat"})
+    journal.record_submitted(entry, "t-1")
+    image = Artifact(url="https://example.com/a.png", kind="image")
+    journal.record_result(entry, Result("mediaio", "imagen_4", (image,), {}, task_id="t-1"))
+    journal.close()
+    commands = [
+        ["--help"],
+        ["list"],
+        ["list", "mediaio", "--json"],
+        ["describe", "mediaio", "imagen_4"],
+        ["tasks", "--journal", str(journal_file)],
+        ["plugins"],
+    ]
+    results = loaded_by(*commands)
+    for argv, result in zip(commands, results, strict=True):
+        assert result == {"status": 0, "loaded": []}, argv
+
+
+def test_generate_check_reads_without_aiohttp() -> None:
+    (result,) = loaded_by(
+        [
+            "generate",
+            "--check",
+            "--catalog",
+            str(REPO / "catalog"),
+            "--out",
+            str(REPO / "generated"),
+        ]
+    )
+    assert result["status"] == 0
+    assert "aiohttp" not in result["loaded"]  # YAML it reads: that is what it checks
+
+
+def test_the_compiled_catalog_is_the_loaded_one() -> None:
+    """What the runtime reads equals what the loader builds from the catalog files, for the
+    built-in providers and for the acme plugin's generated package."""
+    from mediagen.generated import _catalog_ir
+
+    assert {p.name: p for p in load_catalog(REPO / "catalog").providers} == _catalog_ir.PROVIDERS
+    namespace: dict[str, object] = {}
+    code = (ACME / "generated" / f"{COMPILED_MODULE}.py").read_text(encoding="utf-8")
+    exec(compile(code, "acme _catalog_ir.py", "exec"), namespace)
+    assert namespace["PROVIDERS"] == {
+        "acme": load_provider(ACME / "catalog" / "acme" / "provider.yaml")
+    }
+
+
+def test_the_built_in_providers_come_compiled() -> None:
+    from mediagen.generated import _catalog_ir
+
+    registry = Registry(entry_points=False)
+    for provider in registry.catalog.providers:
+        assert provider is _catalog_ir.PROVIDERS[provider.name]
+    assert mediagen.generated.__name__ == "mediagen.generated"
+
+
+def _generated(catalog_dir: CatalogDir, tmp_path: Path, name: str) -> str:
+    """The catalog's generated package, importable as `name`."""
+    write(catalog_dir.root, tmp_path / name)
+    sys.path.insert(0, str(tmp_path))
+    return name
+
+
+@pytest.fixture
+def clean_imports() -> object:
+    before = set(sys.modules)
+    path = list(sys.path)
+    yield None
+    sys.path[:] = path
+    for name in set(sys.modules) - before:
+        if name.startswith("startup_pkg_"):
+            del sys.modules[name]
+
+
+def test_a_contributed_provider_comes_compiled(
+    catalog_dir: CatalogDir, tmp_path: Path, clean_imports: object
+) -> None:
+    package = _generated(catalog_dir, tmp_path, "startup_pkg_fresh")
+    registry = Registry(entry_points=False)
+    registry.register(ProviderPlugin("acme", catalog=catalog_dir.folder, generated=package))
+    compiled = sys.modules[f"{package}.{COMPILED_MODULE}"]
+    assert registry.catalog.provider("acme") is compiled.PROVIDERS["acme"]
+
+
+def test_a_package_generated_before_the_compiled_catalog_loads_from_the_catalog(
+    catalog_dir: CatalogDir, tmp_path: Path, clean_imports: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    package = _generated(catalog_dir, tmp_path, "startup_pkg_old")
+    (tmp_path / package / f"{COMPILED_MODULE}.py").unlink()
+    caplog.set_level(logging.DEBUG, logger="mediagen.catalog.compiled")
+    registry = Registry(entry_points=False)
+    registry.register(ProviderPlugin("acme", catalog=catalog_dir.folder, generated=package))
+    assert registry.catalog.provider("acme").operation("draw").kind == "task"
+    assert compiled_provider(catalog_dir.folder, package) is None  # asked again: no new note
+    notes = [r.getMessage() for r in caplog.records]
+    assert notes == [
+        f"{package}.{COMPILED_MODULE} not found (generated by an older mediagen); "
+        "reading the catalog files instead (run `mediagen generate`)"
+    ]
+
+
+def test_an_edited_catalog_wins_over_its_stale_compilation(
+    catalog_dir: CatalogDir, tmp_path: Path, clean_imports: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    package = _generated(catalog_dir, tmp_path, "startup_pkg_stale")
+    catalog_dir.replace("operations.yaml", "name: Draw", "name: Sketch")
+    caplog.set_level(logging.DEBUG, logger="mediagen.catalog.compiled")
+    provider = provider_from(catalog_dir.folder, package)
+    assert provider.operation("draw").name == "Sketch"
+    assert any("is stale" in r.getMessage() for r in caplog.records)
+    assert f"{COMPILED_MODULE}.py" in check(catalog_dir.root, tmp_path / package).stale
+
+
+def test_generate_check_names_an_edited_compiled_catalog(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    write(REPO / "catalog", out)
+    compiled = out / f"{COMPILED_MODULE}.py"
+    compiled.write_text(compiled.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert check(REPO / "catalog", out).stale == (f"{COMPILED_MODULE}.py",)
+
+
+def test_entry_points_are_looked_for_where_importlib_metadata_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    (site / "other-1.0.dist-info").mkdir(parents=True)
+    (site / "other-1.0.dist-info" / "entry_points.txt").write_text("[console_scripts]\nx = y\n")
+    (site / "bare-1.0.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
+    assert not may_declare("mediagen")
+    (site / "Acme_Plugin-0.1.egg-info").mkdir()
+    (site / "Acme_Plugin-0.1.egg-info" / "entry_points.txt").write_text(
+        " [mediagen] \nacme = a:p\n"
+    )
+    assert may_declare("mediagen")
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as bundle:
+        bundle.writestr("x.py", "")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "bundle.zip")])
+    assert may_declare("mediagen")  # a zip file is not looked into: importlib.metadata decides
