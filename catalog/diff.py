@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 import attrs
 
-from .diff_params import SEVERITIES, Severity, brief, param_changes
+from .diff_params import SEVERITIES as SEVERITIES  # where it was; re-exported
+from .diff_params import Severity, brief, param_changes
 from .ir import Catalog
 from .snapshot import CatalogData, catalog_data
 

@@ -72,11 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     # An except clause's classes are looked up only when an exception reaches it, so the
     # classes of modules a command may never import (batch, sqlite3) cost nothing.
-    except (UsageError, CatalogError, ParamError, ConfigurationError, *_batch_input()) as exc:
+    except _usage_errors() as exc:
         return _fail(args, exc, 2)
     except MediagenError as exc:
         return _fail(args, exc, 1)
-    except (OSError, *_sqlite_error()) as exc:  # a folder or journal file we cannot use
+    except _file_errors() as exc:  # a folder or journal file we cannot use
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
         return _fail(args, exc, 1, suffix=where)
     except KeyboardInterrupt:
@@ -97,16 +97,19 @@ def _fail(args: argparse.Namespace, exc: BaseException, status: int, suffix: str
     return status
 
 
-def _batch_input() -> tuple[type[Exception], ...]:
-    """BatchInputError, if mediagen.batch is loaded (if it is not, none was raised)."""
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Mistakes of the command line (exit status 2); a batch file's bad lines among them when
+    mediagen.batch is loaded (if it is not, none was raised)."""
     batch = sys.modules.get("mediagen.batch")
-    return (batch.BatchInputError,) if batch is not None else ()
+    found = (batch.BatchInputError,) if batch is not None else ()
+    return (UsageError, CatalogError, ParamError, ConfigurationError, *found)
 
 
-def _sqlite_error() -> tuple[type[Exception], ...]:
-    """sqlite3.Error, if sqlite3 is loaded (if it is not, none was raised)."""
+def _file_errors() -> tuple[type[Exception], ...]:
+    """A folder or file we cannot use; SQLite's errors when sqlite3 is loaded (if it is not,
+    none was raised)."""
     sqlite3 = sys.modules.get("sqlite3")
-    return (sqlite3.Error,) if sqlite3 is not None else ()
+    return (OSError, sqlite3.Error) if sqlite3 is not None else (OSError,)
 
 
 def _silence_stdout() -> None:
