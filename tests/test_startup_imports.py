@@ -7,6 +7,7 @@ script does) and look at `sys.modules` afterwards.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from conftest import REPO, CatalogDir
 from mediagen.catalog import load_catalog, load_provider
 from mediagen.catalog.compiled import COMPILED_MODULE, compiled_provider, provider_from
 from mediagen.codegen.generate import check, write
-from mediagen.entry_points import may_declare
+from mediagen.entry_points import read_entry_points
 from mediagen.journal import Journal
 from mediagen.plugin import ProviderPlugin
 from mediagen.registry import Registry
@@ -188,21 +189,46 @@ def test_generate_check_names_an_edited_compiled_catalog(tmp_path: Path) -> None
     assert check(REPO / "catalog", out).stale == (f"{COMPILED_MODULE}.py",)
 
 
-def test_entry_points_are_looked_for_where_importlib_metadata_looks(
+def _dist_info(site: Path, folder: str, name: str, entry_points: str | None) -> None:
+    (site / folder).mkdir(parents=True)
+    (site / folder / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    if entry_points is not None:
+        (site / folder / "entry_points.txt").write_text(entry_points)
+
+
+def test_entry_points_are_read_as_importlib_metadata_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    _dist_info(first, "other-1.0.dist-info", "other", "[console_scripts]\nx = y:z\n")
+    _dist_info(first, "bare-1.0.dist-info", "bare", None)
+    monkeypatch.setattr(sys, "path", [str(first), str(tmp_path / "missing")])
+    assert read_entry_points("mediagen") == []
+    _dist_info(
+        first, "Acme_Plugin-1.0.dist-info", "Acme-Plugin", "# c\n[mediagen]\nacme = json:dumps\n"
+    )
+    _dist_info(second, "acme_plugin-2.0.dist-info", "acme-plugin", "[mediagen]\nold = json:loads\n")
+    monkeypatch.setattr(sys, "path", [str(first), str(second)])
+    found = read_entry_points("mediagen")
+    assert found is not None
+    expected = importlib.metadata.entry_points(group="mediagen")
+    assert (
+        [(e.name, e.value, e.dist.name, e.dist.version) for e in found]
+        == [(e.name, e.value, e.dist.name, e.dist.version) for e in expected if e.dist is not None]
+        == [("acme", "json:dumps", "Acme-Plugin", "1.0")]
+    )  # the first of a name hides the second
+    assert found[0].load() is json.dumps
+
+
+def test_entry_points_importlib_metadata_reads_better_are_left_to_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site = tmp_path / "site"
-    (site / "other-1.0.dist-info").mkdir(parents=True)
-    (site / "other-1.0.dist-info" / "entry_points.txt").write_text("[console_scripts]\nx = y\n")
-    (site / "bare-1.0.dist-info").mkdir()
-    monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
-    assert not may_declare("mediagen")
-    (site / "Acme_Plugin-0.1.egg-info").mkdir()
-    (site / "Acme_Plugin-0.1.egg-info" / "entry_points.txt").write_text(
-        " [mediagen] \nacme = a:p\n"
-    )
-    assert may_declare("mediagen")
+    (site / "Legacy-0.1.egg-info").mkdir(parents=True)
+    (site / "Legacy-0.1.egg-info" / "entry_points.txt").write_text("[mediagen]\nacme = a:p\n")
+    monkeypatch.setattr(sys, "path", [str(site)])
+    assert read_entry_points("mediagen") is None
     with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as bundle:
         bundle.writestr("x.py", "")
     monkeypatch.setattr(sys, "path", [str(tmp_path / "bundle.zip")])
-    assert may_declare("mediagen")  # a zip file is not looked into: importlib.metadata decides
+    assert read_entry_points("mediagen") is None
