@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 import attrs
 
+from .diff_params import SEVERITIES as SEVERITIES  # where it was; re-exported
 from .diff_params import Severity, brief, param_changes
 from .ir import Catalog
 from .snapshot import CatalogData, catalog_data
 
-SEVERITIES: tuple[Severity, ...] = ("breaking", "warning", "compatible")
 Bump = Literal["major", "minor", "patch", "none"]
 
 

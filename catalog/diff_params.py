@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 Severity = Literal["breaking", "warning", "compatible"]
+SEVERITIES: tuple[Severity, ...] = ("breaking", "warning", "compatible")
+"""Worst first."""
 Found = Iterator[tuple[str, Severity, str]]
 ParamCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], Found]
 _ABSENT = object()

@@ -1,12 +1,19 @@
-"""The change report as text, Markdown or JSON: grouped by severity, like a changelog."""
+"""The change report as text, Markdown or JSON: grouped by severity, like a changelog.
+
+The differ is imported by the functions that need it: the command line reads FORMATS to
+build its parser, for every command.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .diff import SEVERITIES, Change, summary, version_bump
+from .diff_params import SEVERITIES
+
+if TYPE_CHECKING:
+    from .diff import Change
 
 Format = Literal["text", "markdown", "json"]
 FORMATS: tuple[str, ...] = ("text", "markdown", "json")
@@ -19,6 +26,8 @@ _TITLES = {
 
 def headline(changes: Sequence[Change]) -> str:
     """`3 changes: 1 breaking, 1 warning, 1 compatible; implies a major version bump`."""
+    from .diff import summary, version_bump
+
     if not changes:
         return "no changes"
     counts = summary(changes)
@@ -28,6 +37,8 @@ def headline(changes: Sequence[Change]) -> str:
 
 def render(changes: Sequence[Change], fmt: Format, *, extra: dict[str, Any] | None = None) -> str:
     """The report in one format; `extra` adds keys to the JSON document (e.g. scan results)."""
+    from .diff import summary, version_bump
+
     if fmt == "json":
         doc: dict[str, Any] = {
             "changes": [c.to_json() for c in changes],

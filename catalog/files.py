@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import CatalogError, UnreadableFile
 
 
@@ -22,6 +20,8 @@ def read_json(path: Path) -> Any:
 
 
 def read_yaml(path: Path) -> Any:
+    import yaml  # only codegen, diff and stale catalogs read YAML: not every start-up
+
     text = _read_text(path)
     try:
         return yaml.safe_load(text)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import attrs
 
+from . import states
 from .paths import FieldPath
 
 ParamType = Literal["string", "integer", "number", "boolean", "array"]
@@ -47,19 +48,13 @@ ERROR_CATEGORIES: tuple[str, ...] = (
     "transient",
     "server",
 )
-TASK_STATES: tuple[str, ...] = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "timed_out",
-)
-TERMINAL_STATES: tuple[str, ...] = ("succeeded", "failed", "cancelled", "timed_out")
+# The common task states live in `states.py` (the journal and the CLI read them without the IR).
+TASK_STATES = states.TASK_STATES
+TERMINAL_STATES = states.TERMINAL_STATES
 AUTH_KINDS: tuple[str, ...] = ("api_key", "bearer", "basic", "none", "custom")
 LOCATIONS: tuple[str, ...] = ("body", "query", "path")
-SUCCESS_STATES: tuple[str, ...] = ("succeeded",)
-FAILURE_STATES: tuple[str, ...] = ("failed", "cancelled", "timed_out")
+SUCCESS_STATES = states.SUCCESS_STATES
+FAILURE_STATES = states.FAILURE_STATES
 COUNT_PARAMS: tuple[str, ...] = ("counts", "qty", "batch_size")
 """Parameters that, by convention, say how many files a call produces."""
 

@@ -7,7 +7,6 @@ endpoint hosts) run here, once, whatever the format.
 
 from __future__ import annotations
 
-import functools
 import keyword
 import re
 from collections.abc import Mapping
@@ -17,8 +16,11 @@ from urllib.parse import urlsplit
 
 from . import provider_v1
 from .checks import required, str_list
+from .compiled import default_catalog as default_catalog  # where it was; re-exported
 from .errors import DuplicateName, InvalidEntry, MissingFact, UnboundPathParam
 from .files import read_data
+from .folders import PROVIDER_FILE as PROVIDER_FILE  # re-exported: importers of the loader use it
+from .folders import default_root as default_root  # where it was; re-exported
 from .importers import ImportContext, importers, placeholders
 from .ir import Catalog, Operation, Provider
 from .provider_blocks import (
@@ -30,7 +32,6 @@ from .provider_blocks import (
     read_task,
 )
 
-PROVIDER_FILE = "provider.yaml"
 FORMAT = "mediagen-provider/2"
 FORMATS = (FORMAT, provider_v1.FORMAT)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -55,16 +56,6 @@ _TOP_KEYS = frozenset(
     }
 )
 _V1_TOP_KEYS = _TOP_KEYS - {"results"}
-
-
-def default_root() -> Path:
-    """The catalog shipped with the package (this folder)."""
-    return Path(__file__).resolve().parent
-
-
-@functools.cache
-def default_catalog() -> Catalog:
-    return load_catalog(default_root())
 
 
 def load_catalog_source(spec: str, working: Path) -> Catalog | dict[str, Any]:

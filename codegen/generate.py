@@ -17,9 +17,12 @@ import attrs
 
 from mediagen import __version__
 from mediagen.catalog import Catalog, load_catalog
+from mediagen.catalog.compiled import COMPILED_MODULE
 from mediagen.catalog.errors import DuplicateName
+from mediagen.catalog.folders import folder_digest
 from mediagen.catalog.snapshot import SNAPSHOT_FILE, render_snapshot
 
+from .ir_module import render_ir_module
 from .models import render_models
 from .schema import model_class, provider_class
 from .stubs import render_endpoints, render_index, render_provider_init
@@ -58,6 +61,8 @@ def render(catalog: Catalog, digests: Mapping[str, str]) -> dict[str, str]:
         files[f"{provider.name}/__init__.py"] = top + render_provider_init(provider)
         files[f"{provider.name}/models.py"] = top + render_models(provider)
         files[f"{provider.name}/endpoints.py"] = top + render_endpoints(provider)
+    # The runtime's catalog: built from bytecode instead of parsing the catalog files.
+    files[f"{COMPILED_MODULE}.py"] = header(index_digest) + render_ir_module(catalog, digests)
     files[SNAPSHOT_FILE] = render_snapshot(catalog)  # what the next generate compares against
     return dict(sorted(files.items()))
 
@@ -74,17 +79,7 @@ def header(digest: str) -> str:
 
 def catalog_digests(catalog_dir: Path, catalog: Catalog) -> dict[str, str]:
     """Provider name -> sha256 over the names and bytes of the files in its catalog folder."""
-    out = {}
-    for provider in catalog.providers:
-        h = hashlib.sha256()
-        folder = Path(catalog_dir) / provider.name
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            if "__pycache__" in path.parts or path.name.startswith("."):
-                continue
-            h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-            h.update(path.read_bytes() + b"\0")
-        out[provider.name] = h.hexdigest()
-    return out
+    return {p.name: folder_digest(Path(catalog_dir) / p.name) for p in catalog.providers}
 
 
 def is_generated(path: Path) -> bool:

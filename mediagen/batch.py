@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 import attrs
 
-from .defaults import MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES
+from .defaults import BATCH_CONCURRENCY, MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES
 from .engine import AsyncTaskHandle
 from .errors import MediagenError, ParamError
 from .journal import TERMINAL
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = BATCH_CONCURRENCY
 """Jobs in flight per provider, unless told otherwise."""
 
 

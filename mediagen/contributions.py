@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from .catalog import CatalogError, Provider, load_provider
-from .catalog.loader import PROVIDER_FILE
+from .catalog import CatalogError, Provider
+from .catalog.compiled import provider_from
+from .catalog.folders import PROVIDER_FILE
 
 Factory = Callable[[Provider], Any]
 """Builds one strategy for a provider: usually the strategy class itself."""
@@ -80,8 +81,10 @@ class ProviderContribution:
         )
 
 
-def load_contributed(catalog: str | Path | Provider) -> Provider:
-    """The provider a `register(catalog=...)` call names; raises `CatalogError` naming the file."""
+def load_contributed(catalog: str | Path | Provider, generated: str | None = None) -> Provider:
+    """The provider a `register(catalog=..., generated=...)` call names: as `mediagen generate`
+    compiled it into `generated` when that is up to date, else read from the catalog files
+    (raising `CatalogError` naming the file)."""
     if isinstance(catalog, Provider):
         return catalog
     path = Path(catalog)
@@ -89,7 +92,7 @@ def load_contributed(catalog: str | Path | Provider) -> Provider:
     if not file.is_file():
         raise CatalogError(file, "not found", expected=f"a provider folder holding {PROVIDER_FILE}")
     folder = file.parent.resolve()
-    return _load_cached(folder, _fingerprint(folder))
+    return _load_cached(folder, _fingerprint(folder), generated)
 
 
 def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
@@ -103,6 +106,8 @@ def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 @functools.lru_cache(maxsize=64)
-def _load_cached(folder: Path, fingerprint: tuple[tuple[str, int, int], ...]) -> Provider:
-    # Built-in catalogs are loaded by every registry (tests make many): parse each version once.
-    return load_provider(folder / PROVIDER_FILE)
+def _load_cached(
+    folder: Path, fingerprint: tuple[tuple[str, int, int], ...], generated: str | None
+) -> Provider:
+    # Built-in catalogs are loaded by every registry (tests make many): load each version once.
+    return provider_from(folder, generated)

@@ -143,6 +143,9 @@ MAX_RESPONSE_BYTES = 8 * 1024**2
 """Refuse API answers (submit, poll, query, run) larger than this (8 MiB): the vendors' JSON
 answers are a few KiB, and a bigger one is refused without being read into memory."""
 
+BATCH_CONCURRENCY = 4
+"""Operations a batch (or `resume`) keeps in flight per provider, unless told otherwise."""
+
 MAX_BATCH_FILE_BYTES = 64 * 1024**2
 """Refuse a batch file larger than this (64 MiB, a few hundred thousand items): it is read whole
 and validated before anything is sent, so an endless input (`/dev/zero`) must stop early."""

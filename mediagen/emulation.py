@@ -9,7 +9,6 @@ only for what the catalog cannot say (Tomoviee's JSON-string result, a diagram's
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -206,6 +205,8 @@ class CatalogEmulatorProfile:
 
     def _trace(self, body: dict[str, Any]) -> None:
         if self.provider.response.trace_id is not None:
+            import uuid  # only emulators answer with trace ids: not every plugin import
+
             merge(body, self.provider.response.trace_id.build(uuid.uuid4().hex))
 
     def submit_data(self, task_id: str) -> Any:

@@ -6,12 +6,15 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import attrs
 
-from .catalog import Provider
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .catalog import Provider
 
 HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
 """A DNS name or IPv4 address, after IDNA encoding: labels of letters, digits, - and _."""

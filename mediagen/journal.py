@@ -37,15 +37,14 @@ from typing import Any
 import attrs
 import cattrs
 
-from .catalog.ir import TERMINAL_STATES
+from .journal_states import TERMINAL as TERMINAL
+from .journal_states import UNFINISHED as UNFINISHED
 from .ownership import Liveness, OwnerLock, liveness
 from .results import Result
 
 log = logging.getLogger(__name__)
 
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
-UNFINISHED = ("planned", "pending", "queued", "running")
-TERMINAL = (*TERMINAL_STATES, "rejected", "unknown")
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS tasks (

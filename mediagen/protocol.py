@@ -12,7 +12,6 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
@@ -329,6 +328,7 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime  # rarely needed; slow to import
 
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError, OverflowError, IndexError):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -30,6 +29,7 @@ import pluggy
 from . import __version__, hookspecs
 from .catalog import Catalog, CatalogError, Provider
 from .contributions import STRATEGY_KEYS, Factory, ProviderContribution, load_contributed
+from .entry_points import entry_points
 from .errors import ConfigurationError
 from .events import TaskEvent
 from .hook_tracing import HookTracer
@@ -137,7 +137,9 @@ class Registry:
     def _load_entry_points(self) -> None:
         allowed = os.environ.get(ALLOW_LIST_ENV)
         names = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
-        installed = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if names is not None and not names:
+            return  # none allowed: no need to look for them
+        installed = entry_points(ENTRY_POINT_GROUP)
         unknown = sorted((names or set()) - {ep.name for ep in installed})
         if unknown:  # a typo here would silently load nothing
             log.warning(
@@ -233,7 +235,7 @@ class Registry:
             info = self._info.get(plugin)
             dist = info.distribution if info else None
             try:
-                provider = load_contributed(catalog)
+                provider = load_contributed(catalog, generated)
                 _check_generated(provider.name, generated)
             except (CatalogError, ConfigurationError, OSError) as exc:
                 broken.add(plugin)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, final
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 
-from .params import ParamsModel
-from .results import Result
-from .strategies import TaskStatus
+if TYPE_CHECKING:  # annotations only: a generated index imports this module for ProviderKey
+    from .params import ParamsModel
+    from .results import Result
+    from .strategies import TaskStatus
 
 AsyncEndpoints = TypeVar("AsyncEndpoints", covariant=True)
 BlockingEndpoints = TypeVar("BlockingEndpoints", covariant=True)

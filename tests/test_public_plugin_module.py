@@ -22,6 +22,9 @@ GENERATED_SOURCES = sorted((REPO / "generated").rglob("*.py")) + sorted(
     (REPO / "tests" / "plugins" / "acme" / "acme_mediagen" / "generated").rglob("*.py")
 )
 STABLE_FOR_GENERATED = {"mediagen.runtime", "mediagen.params", "mediagen.results"}
+COMPILED_CATALOG = {"mediagen.catalog.ir", "mediagen.catalog.paths"}
+"""What `_catalog_ir.py` (the compiled catalog) builds: it is read only by the mediagen version
+that wrote it, so it needs no stable surface."""
 
 
 def mediagen_imports(path: Path) -> set[str]:
@@ -45,7 +48,8 @@ def test_plugins_import_only_the_public_plugin_module(path: Path) -> None:
 
 @pytest.mark.parametrize("path", GENERATED_SOURCES, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_generated_code_depends_only_on_the_stable_surface(path: Path) -> None:
-    assert mediagen_imports(path) <= STABLE_FOR_GENERATED
+    allowed = STABLE_FOR_GENERATED | (COMPILED_CATALOG if path.name == "_catalog_ir.py" else set())
+    assert mediagen_imports(path) <= allowed
 
 
 def test_the_scan_sees_plugins_and_generated_code() -> None:

@@ -11,12 +11,12 @@ import argparse
 import contextlib
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 
-from ..batch import BatchInputError
-from ..catalog import CatalogError
+# Only what every command needs is imported here: each command imports the rest (clients,
+# aiohttp, the journal, the catalog loaders) when it runs, so `--help` and `list` stay fast.
+from ..catalog.errors import CatalogError
 from ..errors import ConfigurationError, MediagenError, ParamError
 from . import (
     catalog_commands,
@@ -70,11 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `mediagen list --json | head -1`: the reader has had enough
         _silence_stdout()
         return 0
-    except (UsageError, CatalogError, ParamError, ConfigurationError, BatchInputError) as exc:
+    # An except clause's classes are looked up only when an exception reaches it, so the
+    # classes of modules a command may never import (batch, sqlite3) cost nothing.
+    except _usage_errors() as exc:
         return _fail(args, exc, 2)
     except MediagenError as exc:
         return _fail(args, exc, 1)
-    except (OSError, sqlite3.Error) as exc:  # a folder or journal file we cannot use
+    except _file_errors() as exc:  # a folder or journal file we cannot use
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
         return _fail(args, exc, 1, suffix=where)
     except KeyboardInterrupt:
@@ -93,6 +95,21 @@ def _fail(args: argparse.Namespace, exc: BaseException, status: int, suffix: str
     except BrokenPipeError:
         _silence_stdout()
     return status
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Mistakes of the command line (exit status 2); a batch file's bad lines among them when
+    mediagen.batch is loaded (if it is not, none was raised)."""
+    batch = sys.modules.get("mediagen.batch")
+    found = (batch.BatchInputError,) if batch is not None else ()
+    return (UsageError, CatalogError, ParamError, ConfigurationError, *found)
+
+
+def _file_errors() -> tuple[type[Exception], ...]:
+    """A folder or file we cannot use; SQLite's errors when sqlite3 is loaded (if it is not,
+    none was raised)."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return (OSError, sqlite3.Error) if sqlite3 is not None else (OSError,)
 
 
 def _silence_stdout() -> None:

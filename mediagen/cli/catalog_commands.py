@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import Catalog, Operation
-from ..catalog.ir import Param
-from ..registry import default_registry
 from .common import UsageError, dotted_arguments, find_operation, find_provider_operations
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog, Operation
+    from ..catalog.ir import Param
 
 
 def add_parsers(sub: Any) -> None:
@@ -40,6 +41,8 @@ def _select(catalog: Catalog, provider: str | None) -> list[Operation]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from ..registry import default_registry
+
     ops = _select(default_registry().catalog, args.provider)
     if args.json:
         rows = [
@@ -75,6 +78,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if not name or not operation or rest:
         raise UsageError("describe needs PROVIDER OPERATION (or PROVIDER.OPERATION)")
     op = find_operation(name, operation)
+    from ..registry import default_registry
+
     provider = default_registry().catalog.provider(op.provider)
     if args.json:
         print(json.dumps(_operation_json(op), indent=2, ensure_ascii=False))

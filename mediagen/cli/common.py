@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 import sys
@@ -132,7 +131,6 @@ def find_operation(provider: str, operation: str, *, retired_ok: bool = False) -
     (waiting on a task), a stand-in for one that left the catalog, when its provider can finish
     tasks by id."""
     from ..registry import default_registry
-    from ..retired import retired_operation
 
     catalog = default_registry().catalog  # plugins' providers included
     try:
@@ -144,6 +142,8 @@ def find_operation(provider: str, operation: str, *, retired_ok: bool = False) -
         return spec.operation(operation)
     except KeyError:
         if retired_ok:
+            from ..retired import retired_operation
+
             return retired_operation(spec, operation)
         names = [op.id for op in spec.operations]
         raise UsageError(
@@ -163,6 +163,8 @@ def find_provider_operations(provider: str) -> list[Operation]:
 
 
 def _unknown(what: str, name: str, known: list[str], lister: str) -> str:
+    import difflib
+
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     if close:
         return f"no {what} {name!r}; did you mean {' or '.join(close)}? (`{lister}` shows all)"

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import Catalog, default_root
-from ..catalog.diff import SEVERITIES, Change, diff_catalogs
-from ..catalog.diff_report import FORMATS, render
-from ..catalog.diff_scan import ScanResult, scan
-from ..catalog.loader import PROVIDER_FILE, load_catalog_source
-from ..catalog.snapshot import CatalogData, catalog_data
-from ..catalog.sources import names_one_provider
-from ..journal import UNFINISHED, Journal, configured_path
-from ..retired import polls_by_task_id
+from ..catalog.folders import PROVIDER_FILE
 from .common import UsageError, err, out
 from .generate_command import tool_config
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..catalog.diff import Change
+    from ..catalog.diff_scan import ScanResult
+    from ..catalog.snapshot import CatalogData
 
 _GONE = frozenset({"operation_removed", "operation_id_changed"})
 
 
 def add_parsers(sub: Any) -> None:
+    from ..catalog.diff_params import SEVERITIES
+    from ..catalog.diff_report import FORMATS
+
     p = sub.add_parser(
         "diff",
         help="report what changed between two catalogs: breaking or not",
@@ -66,6 +66,14 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from ..catalog import Catalog
+    from ..catalog.diff import SEVERITIES, diff_catalogs
+    from ..catalog.diff_report import render
+    from ..catalog.diff_scan import scan
+    from ..catalog.loader import load_catalog_source
+    from ..catalog.snapshot import catalog_data
+    from ..catalog.sources import names_one_provider
+
     working = _working_catalog(args.catalog)
     for path in args.scan or ():
         if not path.exists():
@@ -124,6 +132,8 @@ def _working_catalog(explicit: Path | None) -> Path:
             return folder / config["catalog"]
         if any((folder / "catalog").glob(f"*/{PROVIDER_FILE}")):
             return folder / "catalog"
+    from ..catalog.folders import default_root
+
     return default_root()
 
 
@@ -145,6 +155,10 @@ def _journal_warnings(
     explicit: Path | None, changes: Sequence[Change], new: Catalog | CatalogData
 ) -> list[str]:
     """Unfinished journaled tasks of operations (or providers) the change removes."""
+    import sqlite3
+
+    from ..journal import UNFINISHED, Journal, configured_path
+
     gone = {(c.provider, c.operation) for c in changes if c.change in _GONE}
     lost = {c.provider for c in changes if c.change == "provider_removed"}
     path = configured_path(explicit)
@@ -170,6 +184,9 @@ def _journal_warnings(
 
 
 def _fate(provider: str, new: Catalog | CatalogData, lost: set[str]) -> str:
+    from ..catalog import Catalog
+    from ..retired import polls_by_task_id
+
     if provider in lost:
         return "they cannot be finished once the provider is gone: finish them first"
     if isinstance(new, Catalog) and polls_by_task_id(new.provider(provider)):

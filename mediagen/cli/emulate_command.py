@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import errno
 import math
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..hosts import base_url_env, is_loopback
 from .common import UsageError, err
 
 if TYPE_CHECKING:
@@ -56,6 +54,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
+    import asyncio
+
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}; allowed: 1..65535, or 0 for any free port")
     if not (math.isfinite(args.duration) and args.duration >= 0):
@@ -92,6 +92,10 @@ def _make(args: argparse.Namespace) -> Emulator:
 
 
 async def _serve(args: argparse.Namespace, emulator: Emulator) -> None:
+    import asyncio
+
+    from ..hosts import base_url_env, is_loopback
+
     try:
         await emulator.start()
     except OSError as exc:

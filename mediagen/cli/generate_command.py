@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog.diff import diff_catalogs
-from ..catalog.diff_report import headline
-from ..catalog.snapshot import SNAPSHOT_FILE, CatalogData, read_snapshot
 from .common import UsageError, out
+
+if TYPE_CHECKING:
+    from ..catalog.snapshot import CatalogData
 
 
 def add_parsers(sub: Any) -> None:
@@ -44,6 +43,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from ..catalog.snapshot import SNAPSHOT_FILE, read_snapshot
     from ..codegen.generate import check, write
 
     catalog_dir, out_dir = _checkout_dirs(args.catalog, args.out)
@@ -74,6 +74,10 @@ CONFIG_KEYS = ("catalog", "output")
 
 def _report_changes(before: CatalogData | None, out_dir: Path) -> None:
     """What the catalog change means for callers, against the catalog last generated from."""
+    from ..catalog.diff import diff_catalogs
+    from ..catalog.diff_report import headline
+    from ..catalog.snapshot import SNAPSHOT_FILE, read_snapshot
+
     if before is None:
         print(f"no earlier {SNAPSHOT_FILE} in {out_dir}: nothing to compare the catalog with")
         return
@@ -109,6 +113,8 @@ def _checkout_dirs(catalog: Path | None, out: Path | None) -> tuple[Path, Path]:
 
 def tool_config(pyproject: Path) -> dict[str, str] | None:
     """The [tool.mediagen] table of a pyproject.toml, checked; None when there is none."""
+    import tomllib
+
     if not pyproject.is_file():
         return None
     try:

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..batch import DEFAULT_CONCURRENCY, Outcome, decode_lines, parse_jsonl, read_batch
-from ..client import AsyncClient
-from ..journal import TERMINAL, UNFINISHED, Journal, JournalUnreadableError, configured_path
-from ..params import ParamsModel, model_for
-from ..recovery import entry_problem, item_keys
+from ..defaults import BATCH_CONCURRENCY as DEFAULT_CONCURRENCY
+from ..journal_states import TERMINAL, UNFINISHED
 from .common import UsageError, add_output_option, check_credentials, err, json_text, out
-from .progress import Progress
 from .run_commands import check_output_folder
+
+if TYPE_CHECKING:  # the journal, batches and clients load with the commands that use them
+    from ..batch import Outcome
+    from ..journal import Journal
+    from ..params import ParamsModel
+
 
 STATES = (*UNFINISHED, *TERMINAL)
 
@@ -84,6 +85,8 @@ def _batch_options(p: argparse.ArgumentParser, *, resuming: bool = False) -> Non
 
 
 def _journal_path(path: Path | None) -> Path:
+    from ..journal import configured_path
+
     resolved = configured_path(path)
     if resolved is None:
         raise UsageError(
@@ -93,6 +96,8 @@ def _journal_path(path: Path | None) -> Path:
 
 
 def _journal(path: Path | None) -> Journal:
+    from ..journal import Journal
+
     return Journal(_journal_path(path))
 
 
@@ -104,6 +109,9 @@ def _iso(when: float | None) -> str | None:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
+    from ..journal import Journal, JournalUnreadableError
+    from ..recovery import entry_problem
+
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit {args.limit}; allowed: a whole number of 1 or more")
     path = _journal_path(args.journal)
@@ -173,6 +181,8 @@ def _check_concurrency(args: argparse.Namespace) -> None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    import asyncio
+
     _check_concurrency(args)
     if args.output is not None:
         check_output_folder(args.output)
@@ -181,6 +191,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ..batch import decode_lines, parse_jsonl, read_batch
+
     _check_concurrency(args)
     source = "<stdin>" if str(args.file) == "-" else str(args.file)
     try:
@@ -211,6 +225,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def _explain_interrupt(journal: Journal, items: list[Any], key: str | None, source: str) -> None:
     """After Ctrl-C: where each item stands, and how to finish without paying twice."""
+    from ..params import model_for
+    from ..recovery import item_keys
+
     if key is None:
         err("mediagen: interrupted; `mediagen resume` finishes what was started")
         return
@@ -235,6 +252,9 @@ def _explain_interrupt(journal: Journal, items: list[Any], key: str | None, sour
 async def _run(
     args: argparse.Namespace, journal: Journal, items: list[Any] | None, key: str | None
 ) -> int:
+    from ..client import AsyncClient
+    from .progress import Progress
+
     progress = Progress(enabled=not args.json)
     states: dict[int, str] = {}
 

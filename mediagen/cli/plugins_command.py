@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..registry import STRATEGY_HOOKS, Registry, default_registry
 from .common import json_text, out
+
+if TYPE_CHECKING:
+    from ..registry import Registry
 
 
 def add_parsers(sub: Any) -> None:
@@ -18,6 +20,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
+    from ..registry import default_registry
+
     report = plugins_report(default_registry())
     if args.json:
         print(json_text(report, indent=2))
@@ -47,6 +51,8 @@ def plugins_report(registry: Registry) -> dict[str, Any]:
     """Per plugin: distribution, version, providers contributed, strategies overridden; per
     provider and strategy, the plugin and class that supply it; and the problems that disabled
     an installed plugin or one of its providers."""
+    from ..registry import STRATEGY_HOOKS
+
     rows: list[dict[str, Any]] = []
     overrides: dict[str, list[dict[str, str]]] = {}
     for provider in registry.catalog.providers:

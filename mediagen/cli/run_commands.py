@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import math
-import shlex
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import Operation
-from ..client import AsyncClient
-from ..engine import RESULT_WARNING, AsyncTaskHandle
 from ..errors import CallError, SubmitOutcomeUnknownError, TaskTimeoutError
-from ..registry import default_registry
-from ..results import Result, artifacts_json
 from .common import (
     DEFAULT_OUTPUT,
     UsageError,
@@ -33,8 +25,12 @@ from .common import (
     json_text,
     out,
 )
-from .params import build_params, describe_params
-from .progress import Progress
+
+if TYPE_CHECKING:  # the client and engine load aiohttp: imported by the commands that call
+    from ..catalog import Operation
+    from ..client import AsyncClient
+    from ..engine import AsyncTaskHandle
+    from ..results import Result
 
 RUN_EXAMPLES = """\
 examples:
@@ -99,6 +95,8 @@ def _common_options(p: argparse.ArgumentParser) -> None:
 
 def _not_shown_by_us(record: logging.LogRecord) -> bool:
     """_deliver prints a result's warnings on stderr itself: not twice."""
+    from ..engine import RESULT_WARNING
+
     return not getattr(record, RESULT_WARNING, False)
 
 
@@ -115,6 +113,8 @@ async def _client(emulate: bool) -> AsyncIterator[AsyncClient]:
 
 @contextlib.asynccontextmanager
 async def _plain_client(emulate: bool) -> AsyncIterator[AsyncClient]:
+    from ..client import AsyncClient
+
     if not emulate:
         async with AsyncClient() as client:
             yield client
@@ -131,6 +131,10 @@ async def _plain_client(emulate: bool) -> AsyncIterator[AsyncClient]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .params import build_params, describe_params
+
     provider, operation, pairs = dotted_arguments(args.provider, args.rest)
     if args.help:
         args.parser.print_help()
@@ -165,6 +169,8 @@ def _check_before_paying(args: argparse.Namespace, op: Operation, *, wait: bool)
 def check_output_folder(folder: Path) -> None:
     """Make sure downloads can be written to `folder` (creating it as a download would):
     a UsageError naming the folder and the reason otherwise."""
+    import tempfile
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder, prefix=".mediagen-probe-"):
@@ -179,6 +185,8 @@ def check_output_folder(folder: Path) -> None:
 
 
 def _wait_command(args: argparse.Namespace, op: Operation, task_id: str) -> str:
+    import shlex
+
     words = ["mediagen", "wait", op.provider, op.id, task_id]
     if args.output != DEFAULT_OUTPUT:
         words += ["--output", str(args.output)]
@@ -198,6 +206,8 @@ def _safe_note(args: argparse.Namespace, client: AsyncClient, op: Operation, tas
 
 
 async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
+    from .progress import Progress
+
     async with _client(args.emulate) as client:
         try:
             if op.kind == "query":
@@ -233,6 +243,8 @@ async def _run(args: argparse.Namespace, op: Operation, params: Any) -> int:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
+    import asyncio
+
     provider, operation, rest = dotted_arguments(args.provider, args.rest)
     if not operation or len(rest) != 1:
         raise UsageError("wait needs PROVIDER OPERATION TASK_ID (or PROVIDER.OPERATION TASK_ID)")
@@ -258,6 +270,10 @@ async def _wait(args: argparse.Namespace, op: Operation) -> int:
 async def _wait_and_deliver(
     args: argparse.Namespace, client: AsyncClient, op: Operation, task: AsyncTaskHandle
 ) -> int:
+    import asyncio
+
+    from .progress import Progress
+
     progress = Progress(enabled=not args.json)
     label = op.qualified_id
     progress.add(label, "queued")
@@ -291,6 +307,8 @@ async def _wait_and_deliver(
 async def _deliver(
     args: argparse.Namespace, client: AsyncClient, op: Operation, result: Result, *, started: float
 ) -> int:
+    from ..results import artifacts_json
+
     for warning in result.warnings:
         err(f"mediagen: warning: {warning}")
     json_context(args).update(
@@ -354,13 +372,20 @@ DEMO = (
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
     check_output_folder(args.output)
     return asyncio.run(_demo(args.output))
 
 
 async def _demo(output: Path) -> int:
+    import asyncio
+
+    from ..client import AsyncClient
     from ..params import model_for
+    from ..registry import default_registry
     from ..testing import Emulator
+    from .progress import Progress
 
     print("Starting the local emulator (no credentials, no internet)...", flush=True)
     progress = Progress()

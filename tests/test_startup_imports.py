@@ -1,0 +1,234 @@
+"""Fast start-up: commands that send no request load no aiohttp and parse no YAML, and the
+runtime builds its catalog from what `mediagen generate` compiled (`_catalog_ir.py`).
+
+The import checks run each command in a fresh interpreter (through `main()`, as the console
+script does) and look at `sys.modules` afterwards.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import REPO, CatalogDir
+
+from mediagen.catalog import load_catalog, load_provider
+from mediagen.catalog.compiled import COMPILED_MODULE, compiled_provider, provider_from
+from mediagen.codegen.generate import check, write
+from mediagen.entry_points import read_entry_points
+from mediagen.journal import Journal
+from mediagen.plugin import ProviderPlugin
+from mediagen.registry import Registry
+from mediagen.results import Artifact, Result
+
+ACME = REPO / "tests" / "plugins" / "acme" / "acme_mediagen"
+
+# Runs `mediagen ARGS...` in this interpreter, then prints which heavy modules it loaded.
+PROBE = """
+import contextlib, io, json, sys
+from mediagen.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        status = main(sys.argv[1:])
+    except SystemExit as exc:  # --help
+        status = exc.code
+print(json.dumps({"status": status, "loaded": sorted({"aiohttp", "yaml"} & set(sys.modules))}))
+"""
+
+
+def loaded_by(*commands: list[str]) -> list[dict[str, object]]:
+    """Each command run in its own interpreter (all at once): exit status and heavy modules."""
+    env = {**os.environ, "MEDIAGEN_PLUGINS": ""}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROBE, *argv],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO.parent,  # the installed package, not the checkout's folders
+        )
+        for argv in commands
+    ]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+        results.append(json.loads(out.splitlines()[-1]))
+    return results
+
+
+def test_commands_that_send_nothing_load_neither_aiohttp_nor_yaml(tmp_path: Path) -> None:
+    journal_file = tmp_path / "tasks.sqlite3"
+    journal = Journal(journal_file)
+    entry = journal.record_intent("mediaio", "imagen_4", {"prompt": "a cat"})
+    journal.record_submitted(entry, "t-1")
+    image = Artifact(url="https://example.com/a.png", kind="image")
+    journal.record_result(entry, Result("mediaio", "imagen_4", (image,), {}, task_id="t-1"))
+    journal.close()
+    commands = [
+        ["--help"],
+        ["list"],
+        ["list", "mediaio", "--json"],
+        ["describe", "mediaio", "imagen_4"],
+        ["tasks", "--journal", str(journal_file)],
+        ["plugins"],
+    ]
+    results = loaded_by(*commands)
+    for argv, result in zip(commands, results, strict=True):
+        assert result == {"status": 0, "loaded": []}, argv
+
+
+def test_generate_check_reads_without_aiohttp() -> None:
+    (result,) = loaded_by(
+        [
+            "generate",
+            "--check",
+            "--catalog",
+            str(REPO / "catalog"),
+            "--out",
+            str(REPO / "generated"),
+        ]
+    )
+    assert result["status"] == 0
+    assert "aiohttp" not in result["loaded"]  # YAML it reads: that is what it checks
+
+
+def test_the_compiled_catalog_is_the_loaded_one() -> None:
+    """What the runtime reads equals what the loader builds from the catalog files, for the
+    built-in providers and for the acme plugin's generated package."""
+    from mediagen.generated import _catalog_ir
+
+    assert {p.name: p for p in load_catalog(REPO / "catalog").providers} == _catalog_ir.PROVIDERS
+    namespace: dict[str, object] = {}
+    code = (ACME / "generated" / f"{COMPILED_MODULE}.py").read_text(encoding="utf-8")
+    exec(compile(code, "acme _catalog_ir.py", "exec"), namespace)
+    assert namespace["PROVIDERS"] == {
+        "acme": load_provider(ACME / "catalog" / "acme" / "provider.yaml")
+    }
+
+
+def test_the_built_in_providers_come_compiled() -> None:
+    from mediagen.generated import _catalog_ir
+
+    registry = Registry(entry_points=False)
+    for provider in registry.catalog.providers:
+        assert provider is _catalog_ir.PROVIDERS[provider.name]
+
+
+def _generated(catalog_dir: CatalogDir, tmp_path: Path, name: str) -> str:
+    """The catalog's generated package, importable as `name`."""
+    write(catalog_dir.root, tmp_path / name)
+    sys.path.insert(0, str(tmp_path))
+    return name
+
+
+@pytest.fixture
+def clean_imports() -> Iterator[None]:
+    """sys.path and the generated packages a test added, taken away after it."""
+    before = set(sys.modules)
+    path = list(sys.path)
+    yield None
+    sys.path[:] = path
+    for name in set(sys.modules) - before:
+        if name.startswith("startup_pkg_"):
+            del sys.modules[name]
+
+
+def test_a_contributed_provider_comes_compiled(
+    catalog_dir: CatalogDir, tmp_path: Path, clean_imports: None
+) -> None:
+    package = _generated(catalog_dir, tmp_path, "startup_pkg_fresh")
+    registry = Registry(entry_points=False)
+    registry.register(ProviderPlugin("acme", catalog=catalog_dir.folder, generated=package))
+    compiled = sys.modules[f"{package}.{COMPILED_MODULE}"]
+    assert registry.catalog.provider("acme") is compiled.PROVIDERS["acme"]
+
+
+def test_a_package_generated_before_the_compiled_catalog_loads_from_the_catalog(
+    catalog_dir: CatalogDir, tmp_path: Path, clean_imports: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    package = _generated(catalog_dir, tmp_path, "startup_pkg_old")
+    (tmp_path / package / f"{COMPILED_MODULE}.py").unlink()
+    caplog.set_level(logging.DEBUG, logger="mediagen.catalog.compiled")
+    registry = Registry(entry_points=False)
+    registry.register(ProviderPlugin("acme", catalog=catalog_dir.folder, generated=package))
+    assert registry.catalog.provider("acme").operation("draw").kind == "task"
+    assert compiled_provider(catalog_dir.folder, package) is None  # asked again: no new note
+    notes = [r.getMessage() for r in caplog.records]
+    assert notes == [
+        f"{package}.{COMPILED_MODULE} not found (generated by an older mediagen); "
+        "reading the catalog files instead (run `mediagen generate`)"
+    ]
+
+
+def test_an_edited_catalog_wins_over_its_stale_compilation(
+    catalog_dir: CatalogDir, tmp_path: Path, clean_imports: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    package = _generated(catalog_dir, tmp_path, "startup_pkg_stale")
+    catalog_dir.replace("operations.yaml", "name: Draw", "name: Sketch")
+    caplog.set_level(logging.DEBUG, logger="mediagen.catalog.compiled")
+    provider = provider_from(catalog_dir.folder, package)
+    assert provider.operation("draw").name == "Sketch"
+    assert any("is stale" in r.getMessage() for r in caplog.records)
+    assert f"{COMPILED_MODULE}.py" in check(catalog_dir.root, tmp_path / package).stale
+
+
+def test_generate_check_names_an_edited_compiled_catalog(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    write(REPO / "catalog", out)
+    compiled = out / f"{COMPILED_MODULE}.py"
+    compiled.write_text(compiled.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert check(REPO / "catalog", out).stale == (f"{COMPILED_MODULE}.py",)
+
+
+def _dist_info(site: Path, folder: str, name: str, entry_points: str | None) -> None:
+    (site / folder).mkdir(parents=True)
+    (site / folder / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    if entry_points is not None:
+        (site / folder / "entry_points.txt").write_text(entry_points)
+
+
+def test_entry_points_are_read_as_importlib_metadata_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    _dist_info(first, "other-1.0.dist-info", "other", "[console_scripts]\nx = y:z\n")
+    _dist_info(first, "bare-1.0.dist-info", "bare", None)
+    monkeypatch.setattr(sys, "path", [str(first), str(tmp_path / "missing")])
+    assert read_entry_points("mediagen") == []
+    _dist_info(
+        first, "Acme_Plugin-1.0.dist-info", "Acme-Plugin", "# c\n[mediagen]\nacme = json:dumps\n"
+    )
+    _dist_info(second, "acme_plugin-2.0.dist-info", "acme-plugin", "[mediagen]\nold = json:loads\n")
+    monkeypatch.setattr(sys, "path", [str(first), str(second)])
+    found = read_entry_points("mediagen")
+    assert found is not None
+    expected = importlib.metadata.entry_points(group="mediagen")
+    assert (
+        [(e.name, e.value, e.dist.name, e.dist.version) for e in found]
+        == [(e.name, e.value, e.dist.name, e.dist.version) for e in expected if e.dist is not None]
+        == [("acme", "json:dumps", "Acme-Plugin", "1.0")]
+    )  # the first of a name hides the second
+    assert found[0].load() is json.dumps
+
+
+def test_entry_points_importlib_metadata_reads_better_are_left_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    (site / "Legacy-0.1.egg-info").mkdir(parents=True)
+    (site / "Legacy-0.1.egg-info" / "entry_points.txt").write_text("[mediagen]\nacme = a:p\n")
+    monkeypatch.setattr(sys, "path", [str(site)])
+    assert read_entry_points("mediagen") is None
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as bundle:
+        bundle.writestr("x.py", "")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "bundle.zip")])
+    assert read_entry_points("mediagen") is None
