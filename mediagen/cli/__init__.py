@@ -24,6 +24,7 @@ from . import (
     emulate_command,
     generate_command,
     journal_commands,
+    new_plugin_command,
     plugins_command,
     run_commands,
 )
@@ -139,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
         diff_command,
         emulate_command,
         plugins_command,
+        new_plugin_command,
     ):
         module.add_parsers(sub)
     return p
