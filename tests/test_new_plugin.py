@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import subprocess
 import sys
-import sysconfig
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from mediagen.cli import main
 from mediagen.codegen.generate import check
 from mediagen.scaffold import EXAMPLE_OPERATION, mediagen_requirement
+
+if TYPE_CHECKING:
+    from conftest import AuthorVenv
 
 
 def files_under(folder: Path) -> list[str]:
@@ -139,76 +142,37 @@ def test_the_mediagen_pin_is_the_release_series() -> None:
     assert mediagen_requirement("unknown") == "mediagen>=unknown"
 
 
-def user_env(tmp_path: Path, venv: Path) -> dict[str, str]:
-    """The environment a plugin author has: plugins not restricted, no vendor credentials."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MEDIAGEN_", "MEDIAIO_", "TOMOVIEE_", "EDRAWMAX_", "ZETA_"))
-        and k not in ("API_KEY", "PYTHONPATH")
-    }
-    env["MEDIAGEN_JOURNAL"] = str(tmp_path / "journal.sqlite3")
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def make_venv(venv: Path) -> Path:
-    """A virtualenv whose site-packages include this environment's (mediagen, pytest, the
-    code generator): what a user's environment with mediagen installed looks like."""
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
-    )
-    python = venv / "bin" / "python"
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    ours = sysconfig.get_paths()["purelib"]
-    Path(site, "_outer_environment.pth").write_text(
-        f"import site; site.addsitedir({ours!r})\n", encoding="utf-8"
-    )
-    return python
-
-
-def test_a_new_plugin_installs_runs_regenerates_and_passes_its_tests(tmp_path: Path) -> None:
+def test_a_new_plugin_installs_runs_regenerates_and_passes_its_tests(
+    tmp_path: Path, author_venv: Callable[[str], AuthorVenv]
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    python = make_venv(tmp_path / "venv")
-    env = user_env(tmp_path, tmp_path / "venv")
+    venv = author_venv("venv")
 
-    def run(*argv: str | Path, cwd: Path = work) -> str:
-        done = subprocess.run(
-            [str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, f"{argv}:\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-        return done.stdout
+    venv.run("mediagen", "new-plugin", "zeta", "--output", "zeta", cwd=work)
+    venv.run("pip", "install", "--quiet", "--no-deps", "-e", "zeta", cwd=work)
 
-    mediagen = (python, "-m", "mediagen")
-    run(*mediagen, "new-plugin", "zeta", "--output", "zeta")
-    run(python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", "zeta")
-
-    assert "zeta.text_to_image  task   image" in run(*mediagen, "list", "zeta")
+    assert "zeta.text_to_image  task   image" in venv.run("mediagen", "list", "zeta", cwd=work)
     answer = json.loads(
-        run(
-            *mediagen,
-            *("run", "zeta", EXAMPLE_OPERATION, "prompt=a red kite", "n=2"),
+        venv.run(
+            *("mediagen", "run", "zeta", EXAMPLE_OPERATION, "prompt=a red kite", "n=2"),
             *("--emulate", "--json", "--output", "images"),
+            cwd=work,
         )
     )
     assert (answer["provider"], answer["state"], answer["error"]) == ("zeta", "succeeded", None)
     assert [a["kind"] for a in answer["artifacts"]] == ["image", "image"]
     assert all(Path(a["path"]).is_file() for a in answer["artifacts"])
-    assert "is up to date" in run(*mediagen, "generate", "--check", cwd=work / "zeta")
-    tests = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "zeta")
+    assert "is up to date" in venv.run("mediagen", "generate", "--check", cwd=work / "zeta")
+    tests = venv.run("pytest", "-q", "-p", "no:cacheprovider", "zeta", cwd=work)
     assert " passed" in tests and "failed" not in tests and "error" not in tests
 
-    # Installed, the name is taken: a second `new-plugin zeta` is refused, writing nothing.
+    # Installed, the name is taken: a second `new-plugin zeta` is refused, writing nothing,
+    # even when MEDIAGEN_PLUGINS does not load it.
     done = subprocess.run(
-        [*mediagen, "new-plugin", "zeta", "--output", "again"],
+        ["mediagen", "new-plugin", "zeta", "--output", "again"],
         cwd=work,
-        env={**env, "MEDIAGEN_PLUGINS": ""},  # not loaded, still installed
+        env={**venv.env, "MEDIAGEN_PLUGINS": ""},
         capture_output=True,
         text=True,
         timeout=120,

@@ -45,6 +45,7 @@ examples:
   mediagen run mediaio.imagen_4 prompt="a lighthouse at dusk" --emulate
   mediagen run tomoviee text_to_video prompt="a paper boat" --no-wait --json
   mediagen tasks --unfinished
+  mediagen new-plugin zeta
 """
 
 
