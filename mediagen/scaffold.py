@@ -105,12 +105,14 @@ def mediagen_requirement(version: str) -> str:
 
 def check_provider_name(name: str) -> None:
     """Refuse a name the catalog, Python or the generated package cannot use."""
-    if not PROVIDER_NAME.match(name) or keyword.iskeyword(name):
-        shown = f"Python keyword {name!r}" if keyword.iskeyword(name) else repr(name)
-        raise ScaffoldError(
-            f"provider name {shown} is not allowed: use a lowercase Python identifier that is "
-            "not a keyword (a letter a-z, then letters a-z, digits or _; e.g. zeta or my_vendor)"
-        )
+    rule = (
+        "use a lowercase Python identifier that is not a keyword (a letter a-z, then letters "
+        "a-z, digits or _; e.g. zeta or my_vendor)"
+    )
+    if keyword.iskeyword(name):
+        raise ScaffoldError(f"provider name {name!r} is a Python keyword: {rule}")
+    if not PROVIDER_NAME.match(name):
+        raise ScaffoldError(f"provider name {name!r} is not allowed: {rule}")
 
 
 def check_name_is_free(names: PluginNames) -> None:

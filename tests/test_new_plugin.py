@@ -47,8 +47,9 @@ def test_a_name_that_is_not_a_lowercase_identifier_is_refused(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     line = refused(capsys, name, "--output", "out")
-    assert f"{name!r} is not allowed" in line
-    assert "lowercase Python identifier" in line and "a letter a-z" in line
+    problem = "is a Python keyword" if name == "class" else "is not allowed"
+    assert f"provider name {name!r} {problem}: use a lowercase Python identifier" in line
+    assert "not a keyword (a letter a-z, then letters a-z, digits or _" in line
     assert files_under(tmp_path) == []
 
 
