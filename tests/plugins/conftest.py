@@ -29,6 +29,11 @@ ACME_ROOT = Path(__file__).resolve().parent / "acme"
 @pytest.fixture(scope="session")
 def acme_installed() -> Path:
     """`pip install -e tests/plugins/acme` into this environment, unless it is there."""
+    return install_acme()
+
+
+def install_acme() -> Path:
+    """The acme_installed fixture's work, for a module that needs acme at collection time."""
     try:
         importlib.metadata.distribution("mediagen-acme")
     except importlib.metadata.PackageNotFoundError:

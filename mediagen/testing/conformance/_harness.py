@@ -27,7 +27,7 @@ from ...registry import Registry
 from ...results import Result
 from ...strategies import EmulatedTask, EmulatorProfile
 from ..emulator import FAST_POLLING, Emulator
-from ._params import minimal_params
+from ._params import minimal_params, wire_names
 
 POLICY = RetryPolicy(attempts=3, wait_failures=2, base=0.001, cap=0.01)
 """Retries as the engine makes them, with near-zero pauses."""
@@ -218,17 +218,12 @@ class Session:
     ) -> dict[str, Any]:
         """Minimal valid params, the class's overrides on top; a query that reads a task by
         id gets the id of a task submitted (and finished) first."""
-        params = minimal_params(op, {**self.params.get(op.id, {}), **(extra or {})})
-        task_param = self.provider.task.poll.task_id_param if self.provider.task else None
-        wants_task = (
-            op.kind == "query"
-            and task_param is not None
-            and any(p.name == task_param for p in op.params)
-        )
-        if wants_task and (
-            task_param not in self.params.get(op.id, {}) or params[task_param] is TASK_ID
-        ):
-            params[task_param] = await self.finished_task_id(op)
+        given = {**self.params.get(op.id, {}), **(extra or {})}
+        params = minimal_params(op, given)
+        name = self.provider.task.poll.task_id_param if self.provider.task else ""
+        reads_a_task = op.kind == "query" and name in params
+        if reads_a_task and (params[name] is TASK_ID or name not in wire_names(op, given)):
+            params[name] = await self.finished_task_id(op)
         return params
 
     async def finished_task_id(self, query: Operation) -> str:
@@ -252,12 +247,12 @@ class Session:
         return await client.query(model)
 
     async def complete(
-        self, client: AsyncClient, op: Operation, params: Mapping[str, Any]
+        self, client: AsyncClient, op: Operation, params: Mapping[str, Any], wait: float = WAIT
     ) -> Result | dict[str, Any]:
         """The call through to its end: a task's result, a run's result, a query's data."""
         out = await self.call(client, op, params)
         if isinstance(out, AsyncTaskHandle):
-            return await out.wait(timeout=WAIT)
+            return await out.wait(timeout=wait)
         return out
 
 

@@ -83,6 +83,11 @@ def _scalar(param: Param) -> Any:
     return text
 
 
+def wire_names(op: Operation, overrides: Mapping[str, Any]) -> set[str]:
+    """The wire names of the parameters `overrides` sets."""
+    return {_wire_name(op, key) for key in overrides}
+
+
 def _wire_name(op: Operation, key: str) -> str:
     try:
         return op.param(key).name

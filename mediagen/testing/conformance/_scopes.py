@@ -86,7 +86,7 @@ def cases(scope: Scope, provider: Provider, operations: Sequence[Operation]) -> 
             for k in scope.kinds
             if k in firsts
         ]
-    op = ops[0]
+    op = sorted(ops, key=lambda o: o.kind == "query")[0]  # a write, where there is one
     if scope.over == "status":
         task = provider.task
         if task is None:

@@ -1,0 +1,188 @@
+"""Checks on what must never happen: an answer that ends in anything but a MediagenError or
+hangs, and a credential that shows up in logs, errors, reprs, the journal or files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from ...catalog.ir import Operation
+from ...engine import AsyncTaskHandle
+from ...errors import MediagenError
+from ...loop import LoopThread
+from ...results import Result
+from ...secrets import secret_values
+from ..emulator import Fault
+from ._base import CheckBase, run
+from ._fuzz import MUTATIONS, Mutation
+from ._harness import POLICY, Session, conformance_credentials, described, fail
+from ._scopes import each
+
+FUZZ_EXAMPLES = 20
+"""Fuzzed answers per operation kind: a smoke test that runs in seconds, the same each run."""
+FUZZ_WAIT = 2.0
+"""How long a fuzzed task is waited for (an answer with an edited task id polls a task the
+emulator does not know: read-after-write lag, polled until this timeout)."""
+HANG = 15.0
+"""Seconds after which a fuzzed call counts as a hang: every wait in it is bounded well below."""
+
+
+class SafetyChecks(CheckBase):
+    @each("kind")
+    def test_fuzzed_answers_end_in_a_mediagen_error(self, case: str) -> None:
+        """Success answers edited at random (hypothesis, derandomized) lead to a result or a
+        MediagenError, never another exception, and never a hang."""
+        ctx, op = self._context(), self._op(case)
+        loop = LoopThread("mediagen-conformance-fuzz")
+        session = ctx.session()
+        try:
+            loop.run(session.__aenter__())
+            params = loop.run(session.params_for(op))
+
+            @settings(
+                max_examples=FUZZ_EXAMPLES,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(mutation=MUTATIONS)
+            def fuzz(mutation: Mutation) -> None:
+                ctx.steering.mutate = mutation
+                try:
+                    loop.run(
+                        asyncio.wait_for(
+                            session.complete(session.client, op, params, FUZZ_WAIT), HANG
+                        )
+                    )
+                except MediagenError:
+                    pass
+                except TimeoutError:
+                    fail(
+                        op.qualified_id,
+                        "a fuzzed answer",
+                        f"an end within {HANG:g} s",
+                        f"a hang, after {'; '.join(mutation.done)}",
+                    )
+                except Exception as exc:
+                    fail(
+                        op.qualified_id,
+                        "a fuzzed answer",
+                        "a result or a MediagenError",
+                        f"{described(exc)}, after {'; '.join(mutation.done)}",
+                    )
+                finally:
+                    ctx.steering.mutate = None
+
+            fuzz()
+        finally:
+            loop.run(session.__aexit__(None, None, None))
+            loop.close()
+
+    @each("kind")
+    def test_no_credential_leaks(
+        self, case: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """With logging at DEBUG, a call that succeeds (its files downloaded), a vendor that
+        echoes the credentials in an error and in a failure reason, and a call with wrong
+        credentials leave no credential (nor an auth header's value) in a log record, an
+        error's text, repr or traceback, a repr, the journal or a file written."""
+        ctx, op = self._context(), self._op(case)
+        provider = ctx.provider
+        auth = ctx.registry.strategies(provider.name).auth
+        forms: dict[str, str] = {}
+        echoed: list[str] = []  # the client's own: the only ones it can know to scrub
+        for tag in ("ok", "wrong"):
+            creds = conformance_credentials(provider, tag)
+            sent = {**auth.headers(creds), **_query(auth, creds)}
+            for value in secret_values(provider, creds, sent):
+                name = next((f"the {n} credential" for n, v in creds.items() if v == value), None)
+                forms[value] = name or "an auth header's value"
+                echoed += [value] if tag == "ok" else []
+        if not forms:
+            pytest.skip(f"{provider.name} declares no secret credential")
+        caplog.set_level(logging.DEBUG)
+        texts: list[tuple[str, str]] = []
+        echo = "the vendor echoes: " + " ".join(echoed)
+
+        def error(place: str, exc: BaseException) -> None:
+            chain = "".join(traceback.format_exception(exc))
+            texts.extend([(f"{place}: str()", str(exc)), (f"{place}: repr()", repr(exc))])
+            texts.append((f"{place}: traceback", chain))
+
+        async def calls() -> None:
+            async with ctx.session(journal=tmp_path / "journal.sqlite3") as s:
+                params = await s.params_for(op)
+                out = await s.call(s.client, op, params)
+                texts.append(("repr of the call's answer", repr(out)))
+                if isinstance(out, AsyncTaskHandle):
+                    out = await out.wait()
+                if isinstance(out, Result):
+                    texts.append(("repr of the result", repr(out)))
+                    await s.client.download(out, tmp_path / "files")
+                times = POLICY.attempts * POLICY.wait_failures + 1
+                s.emulator.inject(
+                    Fault("status", provider.name, status=400, message=echo, times=times)
+                )
+                await _catch(s, op, params, error, "an error echoing them")
+                s.emulator.faults.clear()
+                if op.kind == "task":
+                    s.emulator.set_outcome(op.qualified_id, "failed", echo)
+                    await _catch(s, op, params, error, "a failure reason echoing them")
+                bad = s.new_client(credentials=conformance_credentials(provider, "wrong"))
+                await _catch(s, op, params, error, "a call with wrong credentials", client=bad)
+                texts.extend(
+                    [("repr of the client", repr(s.client)), ("repr of a client", repr(bad))]
+                )
+
+        run(calls())
+        formatter = logging.Formatter("%(levelname)s %(name)s %(message)s")
+        for record in caplog.records:
+            place = f"a {record.levelname} log record of logger {record.name!r}"
+            texts.append((place, formatter.format(record)))
+        for path in sorted(tmp_path.rglob("*")):
+            if path.is_file():
+                kind = "the journal" if path.name.startswith("journal") else "a file written"
+                texts.append((f"{kind} ({path.name})", path.read_bytes().decode("latin-1")))
+        for place, text in texts:
+            for value, name in forms.items():
+                if value in text:
+                    fail(
+                        op.qualified_id,
+                        "no credential in logs, errors, reprs, the journal or files",
+                        f"{name} nowhere",
+                        f"it in {place}: {_around(text, value, name)}",
+                    )
+
+
+async def _catch(
+    s: Session,
+    op: Operation,
+    params: Mapping[str, Any],
+    record: Any,
+    place: str,
+    client: Any = None,
+) -> None:
+    try:
+        await s.complete(client or s.client, op, params)
+    except Exception as exc:
+        record(place, exc)
+
+
+def _query(auth: Any, credentials: Mapping[str, str]) -> dict[str, str]:
+    query = getattr(auth, "query", None)
+    return dict(query(credentials)) if callable(query) else {}
+
+
+def _around(text: str, value: str, name: str, width: int = 60) -> str:
+    """The text around the first occurrence, with the secret replaced by its name."""
+    at = text.index(value)
+    snippet = text[max(0, at - width) : at + len(value) + width]
+    return repr(snippet.replace(value, f"<{name}>"))
