@@ -202,8 +202,9 @@ def create_plugin(provider: str, destination: Path) -> list[str]:
     from .codegen.generate import write
 
     files = render_files(names)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = destination.parent / f".{destination.name}.new-plugin-{secrets.token_hex(4)}"
+    where = destination.resolve()  # `--output .` has no name to build the staging one from
+    where.parent.mkdir(parents=True, exist_ok=True)
+    staging = where.parent / f".{where.name}.new-plugin-{secrets.token_hex(4)}"
     staging.mkdir()
     try:
         for rel, text in files.items():
@@ -217,7 +218,7 @@ def create_plugin(provider: str, destination: Path) -> list[str]:
             for p in staging.rglob("*")
             if p.is_file() and "__pycache__" not in p.parts
         )
-        _move_into_place(staging, destination)
+        _move_into_place(staging, where)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
