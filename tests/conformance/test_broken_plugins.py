@@ -3,8 +3,8 @@
 Each test writes a test module holding one broken variant of a provider (the built-in
 Tomoviee, with one strategy replaced or wrapped by a plugin through the public hooks, as a
 third party would) and a `ProviderConformance` subclass that registers it through
-`plugins`; pytester runs the suite on it in-process. Only `text_to_music` is checked, so each
-run takes seconds.
+`plugins`; pytester runs the suite on it in-process. Only `text_to_music` and the checks the
+break concerns run, so each run takes a few seconds.
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ class TestBrokenConformance(ProviderConformance):
 """
 
 
-def run_suite(pytester: pytest.Pytester, plugin: str) -> tuple[pytest.RunResult, str]:
+def run_suite(pytester: pytest.Pytester, plugin: str, checks: str) -> tuple[pytest.RunResult, str]:
+    """Run the checks matching `checks` (a -k expression: the ones the break concerns, to
+    keep each run short) on the broken variant; the result and its output."""
     pytester.makepyfile(test_broken=HEADER + textwrap.dedent(plugin) + CLASS)
-    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", checks)
     return result, result.stdout.str()
 
 
@@ -70,12 +72,13 @@ def test_a_wrong_auth_header_fails_naming_the_header(pytester: pytest.Pytester) 
             def mediagen_auth(self, provider):
                 return BearerAuth() if provider.name == "tomoviee" else None
         ''',
+        "credentials",
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert "test_credentials_are_sent_as_declared" in failed_checks(output)
+    assert failed_checks(output) == {"test_credentials_are_sent_as_declared"}
     assert (
         "tomoviee.text_to_music: credentials sent as declared (auth kind basic): "
-        "expected header Authorization: 'Basic " in output
+        "expected header Authorization: 'Basic <base64 of app_key:app_secret>'" in output
     )
     assert "saw header Authorization: 'Bearer <app_secret>'" in output
 
@@ -99,6 +102,7 @@ def test_an_unmapped_vendor_status_fails_naming_the_word(pytester: pytest.Pytest
             def mediagen_task_strategy(self, provider):
                 return HandMappedStates(provider) if provider.name == "tomoviee" else None
         """,
+        "status",
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert failed_checks(output) == {"test_vendor_status_maps_to_a_state"}
@@ -132,9 +136,10 @@ def test_a_retried_lost_submit_fails_naming_the_retry(pytester: pytest.Pytester)
                 inner = yield
                 return BusyOn5xx(inner) if provider.name == "tomoviee" else inner
         ''',
+        "lost",
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert "test_lost_submit_answer_is_never_retried" in failed_checks(output)
+    assert failed_checks(output) == {"test_lost_submit_answer_is_never_retried"}
     assert (
         "tomoviee.text_to_music: a lost submit answer (HTTP 500 after the request was sent) "
         "is never retried: expected exactly 1 submit request; saw 2 submit requests" in output
@@ -164,6 +169,7 @@ def test_a_key_leaked_into_a_log_fails_naming_the_credential(pytester: pytest.Py
                 inner = yield
                 return LoggingAuth(inner) if provider.name == "tomoviee" else inner
         """,
+        "leak",
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert failed_checks(output) == {"test_no_credential_leaks"}
@@ -171,6 +177,62 @@ def test_a_key_leaked_into_a_log_fails_naming_the_credential(pytester: pytest.Py
         "tomoviee.text_to_music: no credential in logs, errors, reprs, the journal or files: "
         "expected the app_secret credential nowhere; saw it in a DEBUG log record of logger "
         "'leaky_plugin'" in output
+    )
+
+
+def test_careless_results_and_a_dropped_progress_fail_naming_each(
+    pytester: pytest.Pytester,
+) -> None:
+    result, output = run_suite(
+        pytester,
+        """
+        import attrs
+
+        from mediagen.plugin import Artifact
+
+
+        class CarelessResults:
+            \"\"\"Calls every file a video, and trusts the payload's shape.\"\"\"
+
+            def artifacts(self, op, payload):
+                return tuple(Artifact(url=u, kind="video") for u in payload["audio_path"])
+
+
+        class NoProgress(CatalogTaskStrategy):
+            def status(self, op, data):
+                return attrs.evolve(super().status(op, data), progress=None)
+
+
+        class Broken:
+            @hookimpl
+            def mediagen_result_parser(self, provider):
+                return CarelessResults() if provider.name == "tomoviee" else None
+
+            @hookimpl
+            def mediagen_task_strategy(self, provider):
+                return NoProgress(provider) if provider.name == "tomoviee" else None
+        """,
+        "round_trip or artifacts or progress or fuzz",
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert failed_checks(output) == {
+        "test_round_trip",
+        "test_several_artifacts_when_the_count_says_so",
+        "test_progress_is_read",
+        "test_fuzzed_answers_end_in_a_mediagen_error",
+    }
+    assert (
+        "tomoviee.text_to_music: artifact kinds: expected every artifact of kind audio; "
+        "saw ['video']" in output
+    )
+    assert (
+        "tomoviee.text_to_music: progress read (catalog task.progress_field: progress): "
+        "expected progress 42; "
+        "saw progress None" in output
+    )
+    assert (
+        "tomoviee.text_to_music: a fuzzed answer: expected a result or a MediagenError; "
+        "saw KeyError: 'audio_path'" in output
     )
 
 
@@ -197,3 +259,25 @@ def test_a_class_that_names_no_provider_it_can_find_says_what_to_do(
     assert "no installed mediagen plugin registers provider 'nosuch'" in output
     assert "install the plugin (pip install -e .)" in output
     assert "TestWrongOperationConformance: edrawmax has no operation sankey; it has" in output
+
+
+def test_params_the_operation_refuses_are_named_with_the_fix(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_params="""
+        from mediagen.testing.conformance import ProviderConformance
+
+
+        class TestBadParamsConformance(ProviderConformance):
+            provider = "edrawmax"
+            operations = ["flowchart"]
+            params = {"flowchart": {"lang": "xx"}}
+        """
+    )
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", "round_trip")
+    output = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert (
+        "edrawmax.flowchart: minimal params (derived from the catalog, then the class's "
+        "`params`): expected params the operation accepts; saw edrawmax.flowchart: lang='xx'"
+    ) in output
+    assert "give valid ones in the class: params = {'flowchart': {...}}" in output

@@ -11,7 +11,7 @@ conftest, no pytest option)::
 
 then run `pytest`. The base class is not collected by itself (its name does not start with
 `Test`), and importing it is the only opt-in: projects that do not import it get nothing.
-It needs pytest and hypothesis in the test environment (`pip install pytest hypothesis`).
+It needs pytest and hypothesis in the test environment: `pip install 'mediagen[testing]'`.
 
 Optional class attributes:
 
@@ -69,7 +69,7 @@ The checks (pytest ids name the provider and operation, e.g.
   SQLite file) keeps the call as `unknown`.
 - `test_lost_poll_answer_is_retried`, `test_lost_query_answer_is_retried`: reads are retried.
 - `test_fuzzed_answers_end_in_a_mediagen_error` (one operation per kind): success answers
-  edited at random by hypothesis (derandomized, 20 examples: the same each run) end
+  edited at random by hypothesis (derandomized, 30 examples: the same each run) end
   in a result or a `MediagenError`, never another exception, and never a hang.
 - `test_no_credential_leaks` (one operation per kind): with logging at DEBUG, after a good
   call (files downloaded), a vendor echoing the credentials in an error and a failure reason,
@@ -80,6 +80,15 @@ A check is skipped only when the catalog leaves nothing to check, and says why (
 operation, no progress field, no secret credential, auth kind `custom`...). A failure reads
 `<provider>.<operation>: <check>: expected <...>; saw <...>` and never shows a credential.
 """
+
+try:
+    import hypothesis  # noqa: F401
+    import pytest  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        f"mediagen.testing.conformance needs pytest and hypothesis ({exc}); "
+        "install them with: pip install 'mediagen[testing]'"
+    ) from exc
 
 from ._harness import TASK_ID, ConformanceFailure
 from ._suite import ProviderConformance

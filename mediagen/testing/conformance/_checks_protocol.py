@@ -83,7 +83,7 @@ class ProtocolChecks(CheckBase):
                 expect(
                     status.progress == PROGRESS,
                     op.qualified_id,
-                    f"progress read from {task.progress_field}",
+                    f"progress read (catalog task.progress_field: {task.progress_field})",
                     f"progress {PROGRESS}",
                     f"progress {status.progress!r}",
                 )

@@ -22,11 +22,12 @@ from ...client import AsyncClient
 from ...defaults import RetryPolicy, Timeouts
 from ...emulation import CatalogEmulatorProfile
 from ...engine import AsyncTaskHandle
+from ...errors import ParamError
 from ...hookspecs import hookimpl
 from ...registry import Registry
 from ...results import Result
 from ...strategies import EmulatedTask, EmulatorProfile
-from ..emulator import FAST_POLLING, Emulator
+from ..emulator import FAST_POLLING, Emulator, check_params
 from ._params import minimal_params, wire_names
 
 POLICY = RetryPolicy(attempts=3, wait_failures=2, base=0.001, cap=0.01)
@@ -36,6 +37,15 @@ WAIT = 10.0
 """The longest a check waits for one task: a bound, never reached by a conforming provider."""
 PENDING = 60.0
 """The duration of a task a check keeps unfinished (it is never waited for)."""
+
+
+class _TaskId:
+    def __repr__(self) -> str:
+        return "TASK_ID"
+
+
+TASK_ID: Any = _TaskId()
+"""Put as a query's task id in `params`: the suite submits a task first and uses its id."""
 
 
 class ConformanceFailure(AssertionError):
@@ -224,6 +234,15 @@ class Session:
         reads_a_task = op.kind == "query" and name in params
         if reads_a_task and (params[name] is TASK_ID or name not in wire_names(op, given)):
             params[name] = await self.finished_task_id(op)
+        try:
+            check_params(op, params, self.registry)
+        except ParamError as exc:
+            fail(
+                op.qualified_id,
+                "minimal params (derived from the catalog, then the class's `params`)",
+                "params the operation accepts",
+                f"{exc}; give valid ones in the class: params = {{{op.id!r}: {{...}}}}",
+            )
         return params
 
     async def finished_task_id(self, query: Operation) -> str:
@@ -254,12 +273,3 @@ class Session:
         if isinstance(out, AsyncTaskHandle):
             return await out.wait(timeout=wait)
         return out
-
-
-class _TaskId:
-    def __repr__(self) -> str:
-        return "TASK_ID"
-
-
-TASK_ID: Any = _TaskId()
-"""Put as a query's task id in `params`: the suite submits a task first and uses its id."""

@@ -28,7 +28,7 @@ def minimal_params(op: Operation, overrides: Mapping[str, Any] | None = None) ->
     return params
 
 
-def count_of(op: Operation, params: Mapping[str, Any], wanted: int) -> Any | None:
+def count_of(op: Operation, wanted: int) -> Any | None:
     """The count parameter's value asking for `wanted` files (in the parameter's own type),
     or None when the operation has no count parameter or its limits refuse `wanted`."""
     name = op.result_count_param
