@@ -1,12 +1,16 @@
-"""Shared fixtures: the shipped catalog, and a factory for small catalogs on disk."""
+"""Shared fixtures: the shipped catalog, a factory for small catalogs on disk, and plugin-author
+virtualenvs."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
+import sysconfig
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -133,3 +137,56 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
     if os.environ.get("CI"):
         settings.load_profile("ci")
+
+
+class AuthorVenv:
+    """A virtualenv of a test's own that sees this environment's packages (mediagen, pytest,
+    the code generator), with `mediagen`, `pip` and `pytest` on PATH: a plugin author's
+    environment, where a test may `pip install` without touching the running one."""
+
+    def __init__(self, root: Path, journal: Path) -> None:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+        self.python = root / "bin" / "python"
+        site = subprocess.run(
+            [self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        ours = sysconfig.get_paths()["purelib"]
+        # A venv made from a venv sees the base interpreter's packages, not ours: add ours.
+        Path(site, "_outer_environment.pth").write_text(
+            f"import site; site.addsitedir({ours!r})\n", encoding="utf-8"
+        )
+        for command, module in (("mediagen", "mediagen"), ("pip", "pip"), ("pytest", "pytest")):
+            script = root / "bin" / command
+            script.write_text(f'#!/bin/sh\nexec "{self.python}" -m {module} "$@"\n')
+            script.chmod(0o755)
+        # Plugins not restricted (unlike this suite), no vendor credentials, a journal apart.
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("MEDIAGEN_", "MEDIAIO_", "TOMOVIEE_", "EDRAWMAX_"))
+            and k not in ("API_KEY", "PYTHONPATH")
+        }
+        self.env["MEDIAGEN_JOURNAL"] = str(journal)
+        self.env["PATH"] = f"{root / 'bin'}{os.pathsep}{self.env.get('PATH', '')}"
+
+    def run(self, *argv: str | Path, cwd: Path, **env: str) -> str:
+        """Run a command in this environment; it must succeed; returns its stdout."""
+        done = subprocess.run(
+            [str(a) for a in argv],
+            cwd=cwd,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, f"{argv}:\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+        return done.stdout
+
+
+@pytest.fixture
+def author_venv(tmp_path: Path) -> Callable[[str], AuthorVenv]:
+    """Make plugin-author virtualenvs under the test's tmp_path, by name."""
+    return lambda name: AuthorVenv(tmp_path / name, tmp_path / f"{name}-journal.sqlite3")

@@ -24,6 +24,7 @@ from . import (
     emulate_command,
     generate_command,
     journal_commands,
+    new_plugin_command,
     plugins_command,
     run_commands,
 )
@@ -44,6 +45,7 @@ examples:
   mediagen run mediaio.imagen_4 prompt="a lighthouse at dusk" --emulate
   mediagen run tomoviee text_to_video prompt="a paper boat" --no-wait --json
   mediagen tasks --unfinished
+  mediagen new-plugin zeta
 """
 
 
@@ -156,6 +158,7 @@ def parser() -> argparse.ArgumentParser:
         diff_command,
         emulate_command,
         plugins_command,
+        new_plugin_command,
     ):
         module.add_parsers(sub)
     return p

@@ -1,28 +1,148 @@
-"""docs/writing-a-plugin.md: every Python block runs, in order, against the acme distribution."""
+"""docs/writing-a-plugin.md: every python, sh, toml and yaml block is run or checked.
+
+An HTML comment on the line before a block says how (`<!-- test: MARK -->`):
+
+- python, no mark: run in page order, in one namespace, against the installed acme plugin;
+- `file PATH`: the block is the file `mediagen new-plugin zeta` writes at PATH, compared
+  as soon as the shell blocks have created it (a python one is not run: the scaffold's own
+  test runs that file);
+- `excerpt of PATH`: a python block whose statements, imports aside, appear as they are in
+  that file of this repository (it runs too);
+- `run`, `run in DIR`: a shell block, run in page order in one empty folder (or DIR below
+  it), with a virtualenv of the test's own, as a reader runs them;
+- `parse`: a toml or yaml block that is only parsed;
+- `skip (why)`: a shell block that is not run, for the reason given; it must pass `bash -n`.
+
+Every toml and yaml block parses, whatever its mark.
+"""
 
 from __future__ import annotations
 
+import ast
 import re
+import subprocess
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "writing-a-plugin.md"
+import yaml
+
+if TYPE_CHECKING:
+    from conftest import AuthorVenv
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = REPO / "docs" / "writing-a-plugin.md"
+BLOCK = re.compile(
+    r"(?:<!--\s*test:\s*(?P<mark>[^>]*?)\s*-->[ \t]*\n)?^```(?P<lang>\w*)\n(?P<code>.*?)^```$",
+    re.S | re.M,
+)
+MARKS = {
+    "python": ("", "file", "excerpt"),
+    "sh": ("run", "skip"),
+    "toml": ("file", "parse"),
+    "yaml": ("file", "parse"),
+    "": ("",),  # a layout sketch, not code
+}
 
 
-def python_blocks() -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```$", PAGE.read_text(encoding="utf-8"), re.M | re.S)
+class Block(NamedTuple):
+    index: int
+    lang: str
+    mark: str
+    argument: str
+    code: str
+
+    @property
+    def where(self) -> str:
+        return f"{PAGE.name} block {self.index + 1} ({self.lang or 'text'})"
 
 
-def test_the_page_shows_the_acme_plugin_as_it_is(acme: Path) -> None:
-    source = (acme / "acme_mediagen" / "plugin.py").read_text(encoding="utf-8")
-    body = source.split("from __future__ import annotations\n\n", 1)[1]
-    assert python_blocks()[0] == body
+def blocks() -> list[Block]:
+    found = []
+    for index, m in enumerate(BLOCK.finditer(PAGE.read_text(encoding="utf-8"))):
+        words = (m.group("mark") or "").split(maxsplit=1)
+        mark = words[0] if words else ""
+        argument = words[1] if len(words) > 1 else ""
+        if mark == "excerpt":
+            argument = argument.removeprefix("of ")
+        if mark == "run":
+            argument = argument.removeprefix("in ")
+        found.append(Block(index, m.group("lang"), mark, argument, m.group("code")))
+    return found
+
+
+def of(lang: str, *marks: str) -> list[Block]:
+    return [b for b in blocks() if b.lang == lang and b.mark in marks]
+
+
+def test_every_block_is_run_or_checked_or_says_why_not() -> None:
+    found = blocks()
+    assert len(found) >= 20
+    for block in found:
+        assert block.lang in MARKS, f"{block.where}: no test runs {block.lang} blocks"
+        assert block.mark in MARKS[block.lang], f"{block.where}: mark {block.mark!r}"
+        if block.mark in ("file", "excerpt"):
+            assert block.argument, f"{block.where}: {block.mark} of which file?"
+        if block.mark == "skip":
+            assert re.fullmatch(r"\(.+\)", block.argument), f"{block.where}: skip says why"
+    assert len(of("python", "", "excerpt")) >= 9 and len(of("sh", "run")) >= 4
+
+
+def test_excerpts_are_the_real_code() -> None:
+    for block in of("python", "excerpt"):
+        source = (REPO / block.argument).read_text(encoding="utf-8")
+        tree = ast.parse(block.code)
+        shown = [
+            ast.get_source_segment(block.code, node)
+            for node in tree.body
+            if not isinstance(node, ast.Import | ast.ImportFrom)
+        ]
+        assert shown, block.where
+        for text in shown:
+            assert text and text in source, f"{block.where}: not in {block.argument}:\n{text}"
+
+
+def test_every_toml_and_yaml_block_parses() -> None:
+    for block in of("toml", "file", "parse"):
+        assert tomllib.loads(block.code), block.where
+    for block in of("yaml", "file", "parse"):
+        assert isinstance(yaml.safe_load(block.code), dict), block.where
+
+
+def test_skipped_shell_blocks_are_valid_shell() -> None:
+    for block in of("sh", "skip"):
+        done = subprocess.run(["bash", "-n", "-c", block.code], capture_output=True, text=True)
+        assert done.returncode == 0, f"{block.where}: {done.stderr}"
 
 
 def test_every_python_block_runs(acme: Path) -> None:
-    blocks = python_blocks()
-    assert len(blocks) == 7
     namespace = {"__name__": "writing_a_plugin", "__file__": str(acme / "acme_mediagen" / "x.py")}
-    for index, block in enumerate(blocks):
-        code = compile(block, f"{PAGE.name} block {index + 1}", "exec")
-        exec(code, namespace)
+    for block in of("python", "", "excerpt"):
+        exec(compile(block.code, block.where, "exec"), namespace)
     assert namespace["plugin"].name == "acme"
+
+
+def test_the_tutorial_runs_from_new_plugin_to_an_installed_wheel(
+    tmp_path: Path, author_venv: Callable[[str], AuthorVenv]
+) -> None:
+    """The shell blocks in page order, the file blocks against what they created; then the
+    wheel they built, installed into a clean environment, brings the provider."""
+    work = tmp_path / "work"
+    work.mkdir()
+    author = author_venv("author")
+    unchecked = of("python", "file") + of("toml", "file") + of("yaml", "file")
+    for block in of("sh", "run"):
+        author.run("bash", "-euo", "pipefail", "-c", block.code, cwd=work / block.argument)
+        for shown in [b for b in unchecked if (work / b.argument).is_file()]:
+            written = (work / shown.argument).read_text(encoding="utf-8")
+            assert shown.code == written, f"{shown.where} differs from {shown.argument}"
+            unchecked.remove(shown)
+    assert unchecked == [], "file blocks the shell blocks never created"
+
+    wheels = list((work / "mediagen-zeta" / "dist").glob("mediagen_zeta-*.whl"))
+    assert len(wheels) == 1
+    user = author_venv("user")
+    user.run("pip", "install", "--quiet", "--no-deps", wheels[0], cwd=tmp_path)
+    listed = user.run("mediagen", "list", "zeta", cwd=tmp_path)
+    assert "zeta.text_to_image  task   image" in listed

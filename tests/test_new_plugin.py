@@ -1,0 +1,183 @@
+"""`mediagen new-plugin`: bad input is refused writing nothing, and what it creates works at once.
+
+The last test is issue 9's "done when", run as a user would: from an empty folder,
+`mediagen new-plugin zeta --output zeta`, `pip install -e zeta`, then `mediagen list zeta`,
+`mediagen run zeta ... --emulate --json`, `mediagen generate --check` in zeta and `pytest zeta`.
+The install goes into a virtualenv of the test's own that sees this environment's packages
+(mediagen included), so nothing is left installed here when the test ends.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from mediagen.cli import main
+from mediagen.codegen.generate import check
+from mediagen.scaffold import EXAMPLE_OPERATION, mediagen_requirement
+
+if TYPE_CHECKING:
+    from conftest import AuthorVenv
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Run the command, expect exit 2 and one line on stderr; return that line."""
+    assert main(["new-plugin", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mediagen: error: "), captured.err
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", ["Zeta", "9lives", "my-vendor", "zeta!", "_zeta", "class", ""])
+def test_a_name_that_is_not_a_lowercase_identifier_is_refused(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = refused(capsys, name, "--output", "out")
+    problem = "is a Python keyword" if name == "class" else "is not allowed"
+    assert f"provider name {name!r} {problem}: use a lowercase Python identifier" in line
+    assert "not a keyword (a letter a-z, then letters a-z, digits or _" in line
+    assert files_under(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["mediaio", "tomoviee", "edrawmax"])
+def test_a_built_in_provider_is_refused(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = refused(capsys, name)
+    assert f"provider {name!r} already exists" in line and "choose another name" in line
+    assert files_under(tmp_path) == []
+
+
+def test_a_folder_that_is_not_empty_or_is_a_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine", encoding="utf-8")
+    (tmp_path / "a-file").write_text("mine", encoding="utf-8")
+    before = files_under(tmp_path)
+
+    line = refused(capsys, "zeta", "--output", "taken")
+    assert "taken is a folder that is not empty" in line and "new or empty folder" in line
+    line = refused(capsys, "zeta", "--output", "a-file")
+    assert "a-file exists and is not a folder" in line
+    assert files_under(tmp_path) == before
+
+
+def test_without_the_code_generator_it_says_what_to_install(tmp_path: Path) -> None:
+    # An import of None in sys.modules fails as a missing package would.
+    script = (
+        "import sys; sys.modules['datamodel_code_generator'] = None\n"
+        "from mediagen.cli import main\n"
+        "sys.exit(main(['new-plugin', 'zeta', '--output', 'zeta']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "mediagen: error: new-plugin runs the code generator, which needs "
+        "datamodel_code_generator: pip install 'mediagen[codegen]'\n"
+    )
+    assert files_under(tmp_path) == []
+
+
+def test_it_fills_an_empty_default_folder_with_a_package_that_matches_its_catalog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mediagen-my-vendor").mkdir()  # the default folder, already there and empty
+
+    assert main(["new-plugin", "my_vendor"]) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith(
+        "created mediagen-my-vendor/: provider my_vendor, distribution mediagen-my-vendor, "
+        "package mediagen_my_vendor"
+    )
+    assert "pip install -e mediagen-my-vendor\n" in shown
+
+    root = tmp_path / "mediagen-my-vendor"
+    package = root / "mediagen_my_vendor"
+    assert files_under(tmp_path) == [
+        "mediagen-my-vendor",
+        *(f"mediagen-my-vendor/{f}" for f in files_under(root)),
+    ]
+    assert check(package / "catalog", package / "generated").clean
+    assert (package / "generated" / "my_vendor" / "endpoints.py").is_file()
+
+    plugin = ast.parse((package / "plugin.py").read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(plugin) if isinstance(node, ast.ImportFrom)} | {
+        alias.name
+        for node in ast.walk(plugin)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert {m for m in imported if m and m.startswith("mediagen")} == {"mediagen.plugin"}
+
+    test_module = (root / "tests" / "test_conformance.py").read_text(encoding="utf-8")
+    assert "class TestMyVendorConformance(ProviderConformance):" in test_module
+    assert 'provider = "my_vendor"' in test_module
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'my_vendor = "mediagen_my_vendor.plugin:plugin"' in pyproject
+    assert f'"{mediagen_requirement("0.1.0")}"' in pyproject
+
+
+def test_the_mediagen_pin_is_the_release_series() -> None:
+    assert mediagen_requirement("0.1.0") == "mediagen>=0.1.0,<0.2"
+    assert mediagen_requirement("1.2.3") == "mediagen>=1.2.3,<2"
+    assert mediagen_requirement("unknown") == "mediagen>=unknown"
+
+
+def test_a_new_plugin_installs_runs_regenerates_and_passes_its_tests(
+    tmp_path: Path, author_venv: Callable[[str], AuthorVenv]
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    venv = author_venv("venv")
+
+    venv.run("mediagen", "new-plugin", "zeta", "--output", "zeta", cwd=work)
+    venv.run("pip", "install", "--quiet", "--no-deps", "-e", "zeta", cwd=work)
+
+    assert "zeta.text_to_image  task   image" in venv.run("mediagen", "list", "zeta", cwd=work)
+    answer = json.loads(
+        venv.run(
+            *("mediagen", "run", "zeta", EXAMPLE_OPERATION, "prompt=a red kite", "n=2"),
+            *("--emulate", "--json", "--output", "images"),
+            cwd=work,
+        )
+    )
+    assert (answer["provider"], answer["state"], answer["error"]) == ("zeta", "succeeded", None)
+    assert [a["kind"] for a in answer["artifacts"]] == ["image", "image"]
+    assert all(Path(a["path"]).is_file() for a in answer["artifacts"])
+    assert "is up to date" in venv.run("mediagen", "generate", "--check", cwd=work / "zeta")
+    tests = venv.run("pytest", "-q", "-p", "no:cacheprovider", "zeta", cwd=work)
+    assert " passed" in tests and "failed" not in tests and "error" not in tests
+
+    # Installed, the name is taken: a second `new-plugin zeta` is refused, writing nothing,
+    # even when MEDIAGEN_PLUGINS does not load it.
+    done = subprocess.run(
+        ["mediagen", "new-plugin", "zeta", "--output", "again"],
+        cwd=work,
+        env={**venv.env, "MEDIAGEN_PLUGINS": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "plugin 'zeta' is already installed (entry point of mediagen-zeta)" in done.stderr
+    assert not (work / "again").exists()
