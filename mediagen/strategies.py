@@ -201,3 +201,16 @@ class EmulatedTask:
     params: Mapping[str, Any] = attrs.field(factory=dict)
     """The wire params the task was submitted with."""
     reason: str | None = None
+
+    def image_size(self) -> tuple[int, int]:
+        """(width, height) of the images the emulator draws for this task: the requested size
+        or aspect ratio, else 64 x 64. A profile states it in its answer, as vendors do."""
+        from .testing.artifact_specs import image_size
+
+        return image_size(self.params) or (64, 64)
+
+    def video_format(self) -> tuple[float, int, int]:
+        """(seconds, width, height) the emulated video's container states for this task."""
+        from .testing.artifact_specs import seconds, video_size
+
+        return (seconds(self.params), *video_size(self.params))

@@ -26,9 +26,14 @@ GENERATED = "mediagen.generated"
 class MediaioEmulator(CatalogEmulatorProfile):
     def result_payload(self, op: Operation, task: EmulatedTask) -> Any:
         # Nested on purpose: the client must find URLs wherever the vendor puts them.
+        # Sizes and durations as the files state them (the emulator draws what was asked).
         if op.output == "video":
-            return {"videos": [{"url": task.urls["mp4"], "duration": 5}]}
-        return {"images": [{"url": url, "width": 64, "height": 64} for url in task.urls.values()]}
+            seconds, width, height = task.video_format()
+            video = {"url": task.urls["mp4"], "duration": seconds, "width": width, "height": height}
+            return {"videos": [video]}
+        width, height = task.image_size()
+        images = [{"url": url, "width": width, "height": height} for url in task.urls.values()]
+        return {"images": images}
 
     def query_data(
         self, op: Operation, params: Mapping[str, Any], tasks: Mapping[str, EmulatedTask]

@@ -74,6 +74,30 @@ def test_video_container_states_the_requested_duration_and_size() -> None:
     assert video_size({"resolution": "720P"}) == (1280, 720)
 
 
+def test_mediaio_answer_states_the_sizes_its_files_have() -> None:
+    """Media.io's result names each file's size and duration: they are the files' own."""
+
+    async def go() -> tuple[Any, Any]:
+        async with (
+            Emulator(duration=0.05) as emu,
+            mediagen.AsyncClient(**emu.client_options()) as client,
+        ):
+            image = await (await client.mediaio.imagen_4(prompt="x", ratio="16:9")).wait()
+            video = await (
+                await client.mediaio.wan_2_6(
+                    prompt="x", image="https://example.com/a.png", duration="10s"
+                )
+            ).wait()
+            assert png_size(await fetch(image.artifacts[0].url)) == (256, 144)
+            return image.raw, (video.raw, mp4_info(await fetch(video.artifacts[0].url)))
+
+    image_raw, (video_raw, (secs, width, height)) = asyncio.run(go())
+    assert [(i["width"], i["height"]) for i in image_raw["result"]["images"]] == [(256, 144)]
+    (video,) = video_raw["result"]["videos"]
+    assert (video["duration"], video["width"], video["height"]) == (secs, width, height)
+    assert secs == 10.0
+
+
 def _grey_pixels(data: bytes) -> tuple[int, set[int]]:
     """(colour type, the set of pixel values) of an 8-bit PNG without filtering."""
     width, height = png_size(data)
