@@ -8,6 +8,7 @@ turns answers into task handles, results or typed errors.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -111,6 +112,12 @@ class Engine:
         clone._retired = self._retired
         return clone
 
+    def event(self, *args: Any, **fields: Any) -> None:
+        """Broadcast TaskEvent(*args, **fields) to observer plugins; with none implementing
+        `mediagen_event` (the usual case), nothing is built or called."""
+        if self.registry.pm.hook.mediagen_event.get_hookimpls():
+            self.registry.emit(TaskEvent(*args, **fields))
+
     def __repr__(self) -> str:
         return f"Engine(base_urls={self._base_urls_in_effect()!r}, credentials={self.credentials!r}, journal={self.journal!r})"
 
@@ -201,9 +208,12 @@ class Engine:
                 request.method, url, json=request.json, headers=headers, params=params or None
             )
             body = scrubber.raw(response.body)  # before any error snippet is cut from it
-            if body is not response.body:
+            clean = body is response.body
+            if not clean:
                 response = attrs.evolve(response, body=body)
-            data = scrubber.data(strategies.errors.check(call, response))
+            data = strategies.errors.check(call, response)
+            if not (clean and _strings_are_slices(body)):
+                data = scrubber.data(data)
             value = parse(data) if parse is not None else data
             if on_headers is not None:
                 on_headers(response.headers)
@@ -299,7 +309,7 @@ class Engine:
             self._journal(
                 entry, "record_unknown", f"created as task {task_id!r}, id not recorded; {advice}"
             )
-        self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
+        self.event("submitted", op.provider, op.id, task_id, "queued")
         handle = AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
         handle.first_poll_after = poll_hint.seconds
         return handle
@@ -322,9 +332,7 @@ class Engine:
             provider=op.provider, operation=op.id, artifacts=artifacts, raw=data, journal_id=entry
         )
         self._journal(entry, "record_result", result)
-        self.registry.emit(
-            TaskEvent("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
-        )
+        self.event("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
         return result
 
     async def _write(
@@ -616,16 +624,14 @@ class AsyncTaskHandle:
                 self._engine._journal(
                     self.journal_id, "record_state", status.state, status.progress
                 )
-            self._engine.registry.emit(
-                TaskEvent(
-                    "state_changed",
-                    self.provider,
-                    self.operation,
-                    self.task_id,
-                    status.state,
-                    status.progress,
-                    detail=status,
-                )
+            self._engine.event(
+                "state_changed",
+                self.provider,
+                self.operation,
+                self.task_id,
+                status.state,
+                status.progress,
+                detail=status,
             )
         return status
 
@@ -742,30 +748,26 @@ class AsyncTaskHandle:
             )
         except CallError as exc:
             engine._journal(self.journal_id, "record_failure", status.state, str(exc))
-            engine.registry.emit(
-                TaskEvent(
-                    "finished",
-                    self.provider,
-                    self.operation,
-                    self.task_id,
-                    status.state,
-                    status.progress,
-                    error=str(exc),
-                )
-            )
-            raise
-        engine._journal(self.journal_id, "record_result", result)
-        self._result = result
-        engine.registry.emit(
-            TaskEvent(
+            engine.event(
                 "finished",
                 self.provider,
                 self.operation,
                 self.task_id,
-                "succeeded",
+                status.state,
                 status.progress,
-                detail=result,
+                error=str(exc),
             )
+            raise
+        engine._journal(self.journal_id, "record_result", result)
+        self._result = result
+        engine.event(
+            "finished",
+            self.provider,
+            self.operation,
+            self.task_id,
+            "succeeded",
+            status.progress,
+            detail=result,
         )
         return result
 
@@ -824,6 +826,19 @@ def next_poll_delay(schedule: PollSchedule, polls: int, hint: float | None) -> f
     return min(max(hint, POLL_HINT_MIN), schedule.maximum)
 
 
+def _strings_are_slices(body: bytes) -> bool:
+    """Whether every string decoded from this JSON text appears in it as is: UTF-8 (UTF-16
+    and UTF-32 JSON always hold NUL bytes) with no backslash escape. Then a raw scan that found
+    no secret in the text has checked every decoded string too."""
+    return b"\\" not in body and b"\0" not in body
+
+
+@functools.lru_cache(maxsize=64)
+def _netloc(base_url: str) -> str:
+    """A base URL's host part, parsed once per base URL rather than once per request."""
+    return urlsplit(base_url).netloc
+
+
 def destination(target: Target, path: str) -> str:
     """base URL + path, refusing any path that would leave the provider's host."""
     url = target.base_url + path
@@ -836,6 +851,6 @@ def destination(target: Target, path: str) -> str:
         raise ConfigurationError(
             f"refusing request path {path!r}: it must be a plain path under {target.base_url}"
         )
-    if urlsplit(url).netloc != urlsplit(target.base_url).netloc:
+    if urlsplit(url).netloc != _netloc(target.base_url):
         raise ConfigurationError(f"refusing request path {path!r}: it leaves {target.base_url}")
     return url
