@@ -8,6 +8,7 @@ turns answers into task handles, results or typed errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -59,6 +60,10 @@ ProgressCallback = Callable[[TaskStatus], None]
 RESULT_WARNING = "mediagen_result_warning"
 """Set on the log records of `Result.warnings`, for callers that show those warnings
 themselves (the CLI) and filter the records out."""
+
+
+NOTHING_SENT = "cancelled before its submit was sent: nothing was sent, no task exists"
+"""The error of an entry whose submit was cancelled while its intent was being committed."""
 
 
 class Engine:
@@ -137,6 +142,11 @@ class Engine:
 
     async def close(self) -> None:
         await self.transport.close()
+        if self.journal is not None:  # what is queued lands before the caller goes on
+            try:
+                self.journal.flush()
+            except Exception:
+                log.exception("could not write to the task journal %s", self.journal.path)
 
     # -- resolution -------------------------------------------------------------------------
 
@@ -285,6 +295,20 @@ class Engine:
         planned entry, is used), then the task id or what became of the submit. `output` is
         journaled with the intent: the folder `resume` downloads the result into."""
         strategies, op = self._for_params(params, "task")
+        with self._journal_caller():
+            return await self._submit(strategies, op, params, journal_id, output)
+
+    def _journal_caller(self) -> contextlib.AbstractContextManager[None]:
+        return self.journal.caller() if self.journal is not None else contextlib.nullcontext()
+
+    async def _submit(
+        self,
+        strategies: ProviderStrategies,
+        op: Operation,
+        params: ParamsModel,
+        journal_id: int | None,
+        output: str | None,
+    ) -> AsyncTaskHandle:
         poll_hint = PollHint()
         task_id, entry = await self._write(
             strategies,
@@ -296,7 +320,7 @@ class Engine:
             poll_hint.read,
             output=output,
         )
-        if not self._journal(entry, "record_submitted", task_id):
+        if not await self._journal_committed(entry, "record_submitted", task_id):
             # The task exists and is paid for: keep its id where a person finds it (the entry's
             # error, if that write still works, and the log), never a silent `unknown`.
             advice = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
@@ -319,19 +343,25 @@ class Engine:
     ) -> Result:
         """A synchronous operation: the answer is the result."""
         strategies, op = self._for_params(params, "sync")
-        (data, artifacts), entry = await self._write(
-            strategies,
-            op,
-            "run",
-            params,
-            journal_id,
-            lambda data: (data, strategies.results.artifacts(op, data)),
-            output=output,
-        )
-        result = Result(
-            provider=op.provider, operation=op.id, artifacts=artifacts, raw=data, journal_id=entry
-        )
-        self._journal(entry, "record_result", result)
+        with self._journal_caller():
+            (data, artifacts), entry = await self._write(
+                strategies,
+                op,
+                "run",
+                params,
+                journal_id,
+                lambda data: (data, strategies.results.artifacts(op, data)),
+                output=output,
+            )
+            result = Result(
+                provider=op.provider,
+                operation=op.id,
+                artifacts=artifacts,
+                raw=data,
+                journal_id=entry,
+            )
+            # A synchronous answer exists nowhere else: committed before it is returned.
+            await self._journal_committed(entry, "record_result", result)
         self.event("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
         return result
 
@@ -352,7 +382,7 @@ class Engine:
         call = Call(strategies.provider, op, phase)
         request = strategies.task.submit_request(op, params.to_dict())
         self.preflight(strategies, request)  # what fails here is not an intent: nothing was sent
-        entry = self._intent(op, params, journal_id, output)
+        entry = await self._intent(op, params, journal_id, output)
         try:
             value = await self.call(strategies, call, request, parse, on_headers)
         except SubmitOutcomeUnknownError as exc:
@@ -367,20 +397,55 @@ class Engine:
             raise
         return value, entry
 
-    def _intent(
+    async def _intent(
         self, op: Operation, params: ParamsModel, journal_id: int | None, output: str | None
     ) -> int | None:
-        if self.journal is None:
+        """The entry the request is journaled in, committed before the request is sent."""
+        journal = self.journal
+        if journal is None:
             return None
         if journal_id is not None:
-            if not self.journal.claim(journal_id, origin=self.origin(op.provider)):
+            if not journal.claim(journal_id, origin=self.origin(op.provider)):
                 raise ConfigurationError(
                     f"journal entry {journal_id} is not planned any more (another process took it)"
                 )
             return journal_id
-        return self.journal.record_intent(
-            op.provider, op.id, params.to_dict(), origin=self.origin(op.provider), output=output
+        # Committed in one batch with whatever else is queued (other tasks' intents too).
+        committed = journal.commit(
+            "record_intent",
+            op.provider,
+            op.id,
+            params.to_dict(),
+            origin=self.origin(op.provider),
+            output=output,
         )
+        try:
+            return int(await asyncio.shield(committed))
+        except asyncio.CancelledError:
+            # Cancelled before the submit was sent: once the intent lands, it says so.
+            def nothing_sent(done: asyncio.Future[Any]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    journal.defer("record_rejected", done.result(), NOTHING_SENT)
+
+            committed.add_done_callback(nothing_sent)
+            raise
+
+    async def _journal_committed(self, entry: int | None, method: str, *args: Any) -> bool:
+        """`_journal`, returning once the write is committed (batched with other writes)."""
+        if self.journal is None or entry is None:
+            return True
+        try:
+            await self.journal.commit(method, entry, *args)
+        except Exception:
+            log.exception("could not write to the task journal %s", self.journal.path)
+            return False
+        return True
+
+    def _journal_later(self, entry: int | None, method: str, *args: Any) -> None:
+        """`_journal` for a write nobody waits for (a state change, a task's outcome): committed
+        with the next batch; a failure is logged by the journal."""
+        if self.journal is not None and entry is not None:
+            self.journal.defer(method, entry, *args)
 
     def _journal(self, entry: int | None, method: str, *args: Any) -> bool:
         """Journal.<method>(entry, *args); a failing journal is logged and the task goes on.
@@ -400,7 +465,7 @@ class Engine:
         call = Call(strategies.provider, op, "query")
         request = strategies.task.submit_request(op, params.to_dict())
         self.preflight(strategies, request)
-        entry = self._intent(op, params, journal_id, None) if journal_id is not None else None
+        entry = await self._intent(op, params, journal_id, None) if journal_id is not None else None
         try:
             data = await self.call(strategies, call, request)
         except CallError as exc:
@@ -621,7 +686,7 @@ class AsyncTaskHandle:
             status.progress,
         ):
             if not status.terminal:  # terminal states are journaled with their result or error
-                self._engine._journal(
+                self._engine._journal_later(
                     self.journal_id, "record_state", status.state, status.progress
                 )
             self._engine.event(
@@ -747,7 +812,7 @@ class AsyncTaskHandle:
                 journal_id=self.journal_id,
             )
         except CallError as exc:
-            engine._journal(self.journal_id, "record_failure", status.state, str(exc))
+            engine._journal_later(self.journal_id, "record_failure", status.state, str(exc))
             engine.event(
                 "finished",
                 self.provider,
@@ -758,7 +823,7 @@ class AsyncTaskHandle:
                 error=str(exc),
             )
             raise
-        engine._journal(self.journal_id, "record_result", result)
+        engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
         engine.event(
             "finished",
