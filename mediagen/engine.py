@@ -422,12 +422,11 @@ class Engine:
         try:
             return int(await asyncio.shield(committed))
         except asyncio.CancelledError:
-            # Cancelled before the submit was sent: once the intent lands, it says so.
-            def nothing_sent(done: asyncio.Future[Any]) -> None:
-                if not done.cancelled() and done.exception() is None:
-                    journal.defer("record_rejected", done.result(), NOTHING_SENT)
-
-            committed.add_done_callback(nothing_sent)
+            # Cancelled before the submit was sent: the intent is committed now, and says so.
+            with contextlib.suppress(Exception):  # a failing journal is logged by it
+                journal.flush()
+            if committed.done() and not committed.cancelled() and not committed.exception():
+                self._journal(committed.result(), "record_rejected", NOTHING_SENT)
             raise
 
     async def _journal_committed(self, entry: int | None, method: str, *args: Any) -> bool:
