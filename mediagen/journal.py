@@ -282,11 +282,13 @@ class Journal:
     def caller(self) -> Iterator[None]:
         """Marks a submit in progress (from its intent to its task id), so that `commit` knows
         whether other tasks' writes may come to share its transaction."""
-        self._callers += 1
+        with self._lock:
+            self._callers += 1
         try:
             yield
         finally:
-            self._callers -= 1
+            with self._lock:
+                self._callers -= 1
 
     def defer(self, write: str, *args: Any, **kwargs: Any) -> None:
         """Queue `write` like `commit`, for nobody to wait on: it is committed with the next
