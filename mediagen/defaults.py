@@ -161,3 +161,18 @@ USER_AGENT = "mediagen"
 SECRET_MIN_LENGTH = 4
 """Secrets (and each encoded form of one) shorter than this are not scrubbed from vendor
 answers: replacing so short a string would mangle ordinary text (see mediagen.secrets)."""
+
+JOURNAL_FLUSH_DELAY = 0.05
+"""Seconds a journal write nobody waits for (a state change, a task's result) may stay queued
+before it is committed, together with whatever else queued meanwhile. A crash in that window
+only means `resume` polls the task once more; intents and task ids never wait (see
+mediagen.journal)."""
+
+JOURNAL_COMMIT_WINDOW = 0.01
+"""Seconds an awaited journal write (an intent, a task id) waits for others to share its
+transaction, when the last batch showed several tasks writing at once; a caller alone is
+committed at once. Bounds the latency the journal adds to a submit under load."""
+
+JOURNAL_BATCH_LIMIT = 512
+"""Queued journal writes committed in one transaction at most: bounds how long one commit holds
+the event loop when thousands of tasks write at once."""

@@ -8,6 +8,8 @@ turns answers into task handles, results or typed errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -58,6 +60,10 @@ ProgressCallback = Callable[[TaskStatus], None]
 RESULT_WARNING = "mediagen_result_warning"
 """Set on the log records of `Result.warnings`, for callers that show those warnings
 themselves (the CLI) and filter the records out."""
+
+
+NOTHING_SENT = "cancelled before its submit was sent: nothing was sent, no task exists"
+"""The error of an entry whose submit was cancelled while its intent was being committed."""
 
 
 class Engine:
@@ -114,6 +120,12 @@ class Engine:
         clone.durations = self.durations
         return clone
 
+    def event(self, *args: Any, **fields: Any) -> None:
+        """Broadcast TaskEvent(*args, **fields) to observer plugins; with none implementing
+        `mediagen_event` (the usual case), nothing is built or called."""
+        if self.registry.pm.hook.mediagen_event.get_hookimpls():
+            self.registry.emit(TaskEvent(*args, **fields))
+
     def __repr__(self) -> str:
         return f"Engine(base_urls={self._base_urls_in_effect()!r}, credentials={self.credentials!r}, journal={self.journal!r})"
 
@@ -133,6 +145,11 @@ class Engine:
 
     async def close(self) -> None:
         await self.transport.close()
+        if self.journal is not None:  # what is queued lands before the caller goes on
+            try:
+                self.journal.flush()
+            except Exception:
+                log.exception("could not write to the task journal %s", self.journal.path)
 
     # -- resolution -------------------------------------------------------------------------
 
@@ -204,9 +221,12 @@ class Engine:
                 request.method, url, json=request.json, headers=headers, params=params or None
             )
             body = scrubber.raw(response.body)  # before any error snippet is cut from it
-            if body is not response.body:
+            clean = body is response.body
+            if not clean:
                 response = attrs.evolve(response, body=body)
-            data = scrubber.data(strategies.errors.check(call, response))
+            data = strategies.errors.check(call, response)
+            if not (clean and _strings_are_slices(body)):
+                data = scrubber.data(data)
             value = parse(data) if parse is not None else data
             if on_headers is not None:
                 on_headers(response.headers)
@@ -278,6 +298,20 @@ class Engine:
         planned entry, is used), then the task id or what became of the submit. `output` is
         journaled with the intent: the folder `resume` downloads the result into."""
         strategies, op = self._for_params(params, "task")
+        with self._journal_caller():
+            return await self._submit(strategies, op, params, journal_id, output)
+
+    def _journal_caller(self) -> contextlib.AbstractContextManager[None]:
+        return self.journal.caller() if self.journal is not None else contextlib.nullcontext()
+
+    async def _submit(
+        self,
+        strategies: ProviderStrategies,
+        op: Operation,
+        params: ParamsModel,
+        journal_id: int | None,
+        output: str | None,
+    ) -> AsyncTaskHandle:
         poll_hint = PollHint()
         task_id, entry = await self._write(
             strategies,
@@ -289,7 +323,7 @@ class Engine:
             poll_hint.read,
             output=output,
         )
-        if not self._journal(entry, "record_submitted", task_id):
+        if not await self._journal_committed(entry, "record_submitted", task_id):
             # The task exists and is paid for: keep its id where a person finds it (the entry's
             # error, if that write still works, and the log), never a silent `unknown`.
             advice = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
@@ -302,7 +336,7 @@ class Engine:
             self._journal(
                 entry, "record_unknown", f"created as task {task_id!r}, id not recorded; {advice}"
             )
-        self.registry.emit(TaskEvent("submitted", op.provider, op.id, task_id, "queued"))
+        self.event("submitted", op.provider, op.id, task_id, "queued")
         handle = AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
         handle.first_poll_after = poll_hint.seconds
         return handle
@@ -312,22 +346,26 @@ class Engine:
     ) -> Result:
         """A synchronous operation: the answer is the result."""
         strategies, op = self._for_params(params, "sync")
-        (data, artifacts), entry = await self._write(
-            strategies,
-            op,
-            "run",
-            params,
-            journal_id,
-            lambda data: (data, strategies.results.artifacts(op, data)),
-            output=output,
-        )
-        result = Result(
-            provider=op.provider, operation=op.id, artifacts=artifacts, raw=data, journal_id=entry
-        )
-        self._journal(entry, "record_result", result)
-        self.registry.emit(
-            TaskEvent("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
-        )
+        with self._journal_caller():
+            (data, artifacts), entry = await self._write(
+                strategies,
+                op,
+                "run",
+                params,
+                journal_id,
+                lambda data: (data, strategies.results.artifacts(op, data)),
+                output=output,
+            )
+            result = Result(
+                provider=op.provider,
+                operation=op.id,
+                artifacts=artifacts,
+                raw=data,
+                journal_id=entry,
+            )
+            # A synchronous answer exists nowhere else: committed before it is returned.
+            await self._journal_committed(entry, "record_result", result)
+        self.event("finished", op.provider, op.id, None, "succeeded", 100.0, detail=result)
         return result
 
     async def _write(
@@ -347,7 +385,7 @@ class Engine:
         call = Call(strategies.provider, op, phase)
         request = strategies.task.submit_request(op, params.to_dict())
         self.preflight(strategies, request)  # what fails here is not an intent: nothing was sent
-        entry = self._intent(op, params, journal_id, output)
+        entry = await self._intent(op, params, journal_id, output)
         try:
             value = await self.call(strategies, call, request, parse, on_headers)
         except SubmitOutcomeUnknownError as exc:
@@ -362,20 +400,54 @@ class Engine:
             raise
         return value, entry
 
-    def _intent(
+    async def _intent(
         self, op: Operation, params: ParamsModel, journal_id: int | None, output: str | None
     ) -> int | None:
-        if self.journal is None:
+        """The entry the request is journaled in, committed before the request is sent."""
+        journal = self.journal
+        if journal is None:
             return None
         if journal_id is not None:
-            if not self.journal.claim(journal_id, origin=self.origin(op.provider)):
+            if not journal.claim(journal_id, origin=self.origin(op.provider)):
                 raise ConfigurationError(
                     f"journal entry {journal_id} is not planned any more (another process took it)"
                 )
             return journal_id
-        return self.journal.record_intent(
-            op.provider, op.id, params.to_dict(), origin=self.origin(op.provider), output=output
+        # Committed in one batch with whatever else is queued (other tasks' intents too).
+        committed = journal.commit(
+            "record_intent",
+            op.provider,
+            op.id,
+            params.to_dict(),
+            origin=self.origin(op.provider),
+            output=output,
         )
+        try:
+            return int(await asyncio.shield(committed))
+        except asyncio.CancelledError:
+            # Cancelled before the submit was sent: the intent is committed now, and says so.
+            with contextlib.suppress(Exception):  # a failing journal is logged by it
+                journal.flush()
+            if committed.done() and not committed.cancelled() and not committed.exception():
+                self._journal(committed.result(), "record_rejected", NOTHING_SENT)
+            raise
+
+    async def _journal_committed(self, entry: int | None, method: str, *args: Any) -> bool:
+        """`_journal`, returning once the write is committed (batched with other writes)."""
+        if self.journal is None or entry is None:
+            return True
+        try:
+            await self.journal.commit(method, entry, *args)
+        except Exception:
+            log.exception("could not write to the task journal %s", self.journal.path)
+            return False
+        return True
+
+    def _journal_later(self, entry: int | None, method: str, *args: Any) -> None:
+        """`_journal` for a write nobody waits for (a state change, a task's outcome): committed
+        with the next batch; a failure is logged by the journal."""
+        if self.journal is not None and entry is not None:
+            self.journal.defer(method, entry, *args)
 
     def _journal(self, entry: int | None, method: str, *args: Any) -> bool:
         """Journal.<method>(entry, *args); a failing journal is logged and the task goes on.
@@ -395,7 +467,7 @@ class Engine:
         call = Call(strategies.provider, op, "query")
         request = strategies.task.submit_request(op, params.to_dict())
         self.preflight(strategies, request)
-        entry = self._intent(op, params, journal_id, None) if journal_id is not None else None
+        entry = await self._intent(op, params, journal_id, None) if journal_id is not None else None
         try:
             data = await self.call(strategies, call, request)
         except CallError as exc:
@@ -625,19 +697,17 @@ class AsyncTaskHandle:
             status.progress,
         ):
             if not status.terminal:  # terminal states are journaled with their result or error
-                self._engine._journal(
+                self._engine._journal_later(
                     self.journal_id, "record_state", status.state, status.progress
                 )
-            self._engine.registry.emit(
-                TaskEvent(
-                    "state_changed",
-                    self.provider,
-                    self.operation,
-                    self.task_id,
-                    status.state,
-                    status.progress,
-                    detail=status,
-                )
+            self._engine.event(
+                "state_changed",
+                self.provider,
+                self.operation,
+                self.task_id,
+                status.state,
+                status.progress,
+                detail=status,
             )
         return status
 
@@ -772,36 +842,32 @@ class AsyncTaskHandle:
                 journal_id=self.journal_id,
             )
         except CallError as exc:
-            engine._journal(self.journal_id, "record_failure", status.state, str(exc))
-            engine.registry.emit(
-                TaskEvent(
-                    "finished",
-                    self.provider,
-                    self.operation,
-                    self.task_id,
-                    status.state,
-                    status.progress,
-                    error=str(exc),
-                )
+            engine._journal_later(self.journal_id, "record_failure", status.state, str(exc))
+            engine.event(
+                "finished",
+                self.provider,
+                self.operation,
+                self.task_id,
+                status.state,
+                status.progress,
+                error=str(exc),
             )
             raise
-        engine._journal(self.journal_id, "record_result", result)
+        engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
         elapsed = self._elapsed()
         if elapsed is not None:  # what the next tasks of this operation may expect
             engine.durations.record(
                 self.provider, self.operation, engine.origin(self.provider), elapsed
             )
-        engine.registry.emit(
-            TaskEvent(
-                "finished",
-                self.provider,
-                self.operation,
-                self.task_id,
-                "succeeded",
-                status.progress,
-                detail=result,
-            )
+        engine.event(
+            "finished",
+            self.provider,
+            self.operation,
+            self.task_id,
+            "succeeded",
+            status.progress,
+            detail=result,
         )
         return result
 
@@ -852,6 +918,19 @@ class PollHint:
         self.seconds = retry_after(headers)
 
 
+def _strings_are_slices(body: bytes) -> bool:
+    """Whether every string decoded from this JSON text appears in it as is: UTF-8 (UTF-16
+    and UTF-32 JSON always hold NUL bytes) with no backslash escape. Then a raw scan that found
+    no secret in the text has checked every decoded string too."""
+    return b"\\" not in body and b"\0" not in body
+
+
+@functools.lru_cache(maxsize=64)
+def _netloc(base_url: str) -> str:
+    """A base URL's host part, parsed once per base URL rather than once per request."""
+    return urlsplit(base_url).netloc
+
+
 def destination(target: Target, path: str) -> str:
     """base URL + path, refusing any path that would leave the provider's host."""
     url = target.base_url + path
@@ -864,6 +943,6 @@ def destination(target: Target, path: str) -> str:
         raise ConfigurationError(
             f"refusing request path {path!r}: it must be a plain path under {target.base_url}"
         )
-    if urlsplit(url).netloc != urlsplit(target.base_url).netloc:
+    if urlsplit(url).netloc != _netloc(target.base_url):
         raise ConfigurationError(f"refusing request path {path!r}: it leaves {target.base_url}")
     return url

@@ -3,8 +3,15 @@
 Before a submit, the intent (provider, operation, parameters) is written; then the task id,
 every state change, the final result and the files downloaded. `mediagen resume` reads it back
 to finish what a killed process left. Several processes may write at once (WAL mode, a busy
-timeout, one short transaction per write). Credentials are never written: they are not
-parameters, and the journal never sees request headers.
+timeout, short transactions). Credentials are never written: they are not parameters, and the
+journal never sees request headers.
+
+Durability: a commit in WAL mode with synchronous=NORMAL survives a killed process (not a power
+cut). The engine's writes are queued and committed in batches, one transaction for whatever
+queued meanwhile (`commit`, `defer`): an intent and a task id are awaited until committed (an
+intent before its submit is sent, a task id before its handle is returned); a state change or
+a task's result is committed within JOURNAL_FLUSH_DELAY, with the next batch. Every read and
+direct write commits what is queued first, so this process always reads its own writes.
 
 Journal states, beyond the task states (queued, running, succeeded, failed, cancelled,
 timed_out):
@@ -23,13 +30,15 @@ A batch item may carry an idempotency key (`item_key`) so a re-run of the same b
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,10 +46,11 @@ from typing import Any
 import attrs
 import cattrs
 
+from .defaults import JOURNAL_BATCH_LIMIT, JOURNAL_COMMIT_WINDOW, JOURNAL_FLUSH_DELAY
 from .journal_states import TERMINAL as TERMINAL
 from .journal_states import UNFINISHED as UNFINISHED
 from .ownership import Liveness, OwnerLock, liveness
-from .results import Result
+from .results import Artifact, Result
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +179,16 @@ class Journal:
         # One connection may serve several threads (clients on their own loop threads): every
         # use of it holds this lock, so transactions never interleave.
         self._lock = threading.RLock()
+        self._batching: int | None = None
+        """The thread whose batch transaction is open, if one is."""
+        self._at: float | None = None
+        """When the queued write being committed was made: its timestamp."""
+        self._queued: list[_Queued] = []
+        self._callers = 0
+        """Submits in progress (see `caller`)."""
+        """Writes waiting for the next batch, in order (under `_lock`)."""
+        self._flushes: dict[asyncio.AbstractEventLoop, asyncio.Handle] = {}
+        """The batch commit each loop has scheduled (under `_lock`)."""
         if read_only:
             self._db = _connect_read_only(self.path)
         else:
@@ -207,13 +227,20 @@ class Journal:
         return f"Journal({str(self.path)!r})"
 
     def close(self) -> None:
-        """Close the file and drop this process's owner lock: its unfinished entries are free."""
-        self._db.close()
+        """Commit what is queued, close the file and drop this process's owner lock: its
+        unfinished entries are free."""
+        with self._lock:
+            self.flush()
+            self._db.close()
         self._owner.release()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self._batching == threading.get_ident():
+            yield self._db  # a queued write, inside its batch's transaction
+            return
         with self._lock:
+            self._flush_queued()  # what was queued before this write lands before it
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -224,7 +251,158 @@ class Journal:
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
+            self._flush_queued()  # a reader sees every write queued before it
             return self._db.execute(sql, [_sql(a) for a in args]).fetchall()
+
+    # -- batched writes ---------------------------------------------------------------------
+
+    def commit(self, write: str, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        """Queue `write` (the name of a write method: record_intent, record_submitted, ...) with
+        its arguments, for the running loop's next batch, committed as soon as the loop has run
+        what is ready now (so writes from many tasks share one transaction). The future holds
+        the method's return value once committed, or its exception."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        queued = _Queued(getattr(self, write), args, kwargs, time.time(), future, loop)
+        if self._callers > 1:
+            # Among other submits: a short window first, so that the writes of many tasks share
+            # one transaction.
+            self._queue(loop, queued, JOURNAL_COMMIT_WINDOW)
+            return future
+        with self._lock:  # alone: nobody to share a transaction with, so at once
+            if args and any(w.args[:1] == args[:1] for w in self._queued):
+                self._queued.append(queued)  # after this entry's earlier writes, in order
+                self._flush_queued()
+            else:  # the queue's writes (other entries') are left to their batch
+                self._flush_one(queued)
+        return future
+
+    @contextmanager
+    def caller(self) -> Iterator[None]:
+        """Marks a submit in progress (from its intent to its task id), so that `commit` knows
+        whether other tasks' writes may come to share its transaction."""
+        with self._lock:
+            self._callers += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._callers -= 1
+
+    def defer(self, write: str, *args: Any, **kwargs: Any) -> None:
+        """Queue `write` like `commit`, for nobody to wait on: it is committed with the next
+        batch, within JOURNAL_FLUSH_DELAY. A failure is logged. Without a running loop it is
+        written at once."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            with self._lock:
+                self._queued.append(_Queued(getattr(self, write), args, kwargs, time.time()))
+                self._flush_queued()
+            return
+        queued = _Queued(getattr(self, write), args, kwargs, time.time())
+        self._queue(loop, queued, JOURNAL_FLUSH_DELAY)
+
+    def flush(self) -> None:
+        """Commit every queued write now."""
+        with self._lock:
+            self._flush_queued()
+            for loop in [loop for loop in self._flushes if loop.is_closed()]:
+                del self._flushes[loop]  # scheduled on a loop that ended: nothing to run it
+
+    def _queue(self, loop: asyncio.AbstractEventLoop, write: _Queued, delay: float) -> None:
+        with self._lock:
+            self._queued.append(write)
+            scheduled = self._flushes.get(loop)
+            if scheduled is not None and (
+                not isinstance(scheduled, asyncio.TimerHandle)
+                or scheduled.when() <= loop.time() + delay
+            ):
+                return  # a batch that commits soon enough is coming
+            if scheduled is not None:
+                scheduled.cancel()
+            self._flushes[loop] = (
+                loop.call_later(delay, self._flush_for, loop)
+                if delay
+                else loop.call_soon(self._flush_for, loop)
+            )
+
+    def _flush_for(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._flushes.pop(loop, None)
+            if self._queued:
+                # One bounded batch; the rest in the next loop iteration, so a burst of
+                # thousands of writes never holds the loop for long.
+                self._flush_batch()
+                if self._queued and loop not in self._flushes:
+                    self._flushes[loop] = loop.call_soon(self._flush_for, loop)
+
+    def _flush_queued(self) -> None:
+        while self._queued:
+            self._flush_batch()
+
+    def _flush_batch(self) -> None:
+        """Commit up to JOURNAL_BATCH_LIMIT queued writes in one transaction; when one of them
+        fails, each is committed again on its own, so one bad write spoils no other."""
+        batch = self._queued[:JOURNAL_BATCH_LIMIT]
+        del self._queued[:JOURNAL_BATCH_LIMIT]
+        if len(batch) == 1:
+            self._flush_one(batch[0])
+            return
+        try:
+            with self._batch_tx():
+                values = [self._apply(write) for write in batch]
+        except Exception:
+            for write in batch:
+                self._flush_one(write)
+            return
+        for write, value in zip(batch, values, strict=True):
+            write.settle(True, value)
+
+    def _flush_one(self, write: _Queued) -> None:
+        try:
+            with self._batch_tx():
+                value = self._apply(write)
+        except Exception as exc:
+            if not write.settle(False, exc):
+                name = getattr(write.write, "__name__", "a write")
+                log.error(
+                    "could not write to the task journal %s (%s)", self.path, name, exc_info=exc
+                )
+            return
+        write.settle(True, value)
+
+    def _apply(self, write: _Queued) -> Any:
+        self._at = write.at
+        try:
+            return write.write(*write.args, **write.kwargs)
+        finally:
+            self._at = None
+
+    def _time(self) -> float:
+        """Now, or when the queued write being committed was made."""
+        return time.time() if self._at is None else self._at
+
+    @contextmanager
+    def _batch_tx(self) -> Iterator[None]:
+        """One transaction that the queued writes' own `_tx` join rather than nest."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._batching = threading.get_ident()
+            try:
+                yield
+            except BaseException:
+                self._batching = None
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._batching = None
+            try:
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
 
     # -- ownership ----------------------------------------------------------------------------
 
@@ -281,7 +459,7 @@ class Journal:
         item_key: str | None = None,
         output: str | None = None,
     ) -> int:
-        now = time.time()
+        now = self._time()
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO tasks (provider, operation, params, state, batch, item, created_at,"
@@ -314,7 +492,7 @@ class Journal:
     def claim(self, entry_id: int, *, origin: str | None = None) -> bool:
         """planned -> pending, atomically: only one process may submit a planned entry.
         `origin` is where it is about to be sent (None: the catalog default)."""
-        now = time.time()
+        now = self._time()
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE tasks SET state = 'pending', updated_at = ?, owner = ?, origin = ?"
@@ -332,33 +510,41 @@ class Journal:
         """The vendor created task `task_id` for this entry. If an older entry holds the same
         id at the same origin, the vendor has issued it again (a restarted stand-in): the id
         now names this task, and the older entry is told so rather than this write failing."""
-        now = time.time()
+        now = self._time()
         with self._tx() as db:
-            row = db.execute("SELECT provider, origin FROM tasks WHERE id = ?", (entry_id,))
-            mine = row.fetchone()
-            if mine is not None:
-                for (older,) in db.execute(
-                    "SELECT id FROM tasks WHERE provider = ? AND IFNULL(origin, '') = IFNULL(?, '')"
-                    " AND task_id = ? AND id != ?",
-                    (mine["provider"], mine["origin"], _sql(task_id), entry_id),
-                ).fetchall():
-                    log.warning(
-                        "the vendor reissued task id %r (journal entry %s) to entry %s",
-                        task_id,
-                        older,
-                        entry_id,
-                    )
-                    note = (
-                        f"the vendor issued this task's id {task_id!r} again, to journal entry"
-                        f" {entry_id}: this task can no longer be reached by id"
-                    )
-                    db.execute(
-                        "UPDATE tasks SET task_id = NULL, error = ?, updated_at = ?,"
-                        " state = CASE WHEN state IN ('pending', 'queued', 'running')"
-                        " THEN 'unknown' ELSE state END WHERE id = ?",
-                        (_sql(note), now, older),
-                    )
-            self._update(db, entry_id, now, state="queued", task_id=task_id)
+            try:  # the usual case in two statements; the unique index catches a reissued id
+                self._update(db, entry_id, now, state="queued", task_id=task_id)
+            except sqlite3.IntegrityError:
+                self._unlink_reissued(db, entry_id, task_id, now)
+                self._update(db, entry_id, now, state="queued", task_id=task_id)
+
+    @staticmethod
+    def _unlink_reissued(db: sqlite3.Connection, entry_id: int, task_id: str, now: float) -> None:
+        """Take `task_id` away from the older entries at this entry's origin that hold it."""
+        mine = db.execute("SELECT provider, origin FROM tasks WHERE id = ?", (entry_id,)).fetchone()
+        if mine is None:
+            return
+        for (older,) in db.execute(
+            "SELECT id FROM tasks WHERE provider = ? AND IFNULL(origin, '') = IFNULL(?, '')"
+            " AND task_id = ? AND id != ?",
+            (mine["provider"], mine["origin"], _sql(task_id), entry_id),
+        ).fetchall():
+            log.warning(
+                "the vendor reissued task id %r (journal entry %s) to entry %s",
+                task_id,
+                older,
+                entry_id,
+            )
+            note = (
+                f"the vendor issued this task's id {task_id!r} again, to journal entry"
+                f" {entry_id}: this task can no longer be reached by id"
+            )
+            db.execute(
+                "UPDATE tasks SET task_id = NULL, error = ?, updated_at = ?,"
+                " state = CASE WHEN state IN ('pending', 'queued', 'running')"
+                " THEN 'unknown' ELSE state END WHERE id = ?",
+                (_sql(note), now, older),
+            )
 
     def record_rejected(self, entry_id: int, error: str) -> None:
         self._set(entry_id, state="rejected", error=error)
@@ -376,7 +562,7 @@ class Journal:
         self._set(entry_id, state=state, error=error)
 
     def record_files(self, entry_id: int, files: Sequence[tuple[str, str]]) -> None:
-        now = time.time()
+        now = self._time()
         with self._tx() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO files (task, url, path, at) VALUES (?, ?, ?, ?)",
@@ -388,7 +574,7 @@ class Journal:
     ) -> int:
         """The entry of a task known only by id (resumed from elsewhere); created if new, in
         one transaction, so two processes adopting the same id share one entry."""
-        now = time.time()
+        now = self._time()
         with self._tx() as db:
             row = db.execute(
                 "SELECT id FROM tasks WHERE provider = ? AND IFNULL(origin, '') = IFNULL(?, '')"
@@ -410,7 +596,7 @@ class Journal:
 
     def _set(self, entry_id: int, **fields: Any) -> None:
         with self._tx() as db:
-            self._update(db, entry_id, time.time(), **fields)
+            self._update(db, entry_id, self._time(), **fields)
 
     @staticmethod
     def _update(db: sqlite3.Connection, entry_id: int, now: float, **fields: Any) -> None:
@@ -554,6 +740,53 @@ class Journal:
         )
 
 
+class _Queued:
+    """A write waiting for its batch: the bound write method and its arguments, when it was
+    made, and the future (on `loop`) of whoever waits for its commit."""
+
+    __slots__ = ("args", "at", "future", "kwargs", "loop", "write")
+
+    def __init__(
+        self,
+        write: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        at: float,
+        future: asyncio.Future[Any] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.write = write
+        self.args = args
+        self.kwargs = kwargs
+        self.at = at
+        self.future = future
+        self.loop = loop
+
+    def settle(self, ok: bool, value: Any) -> bool:
+        """Hand the outcome to whoever waits, on their loop; False when nobody does."""
+        if self.future is None or self.loop is None:
+            return False
+        try:
+            here = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            here = False
+        if here:
+            _resolve(self.future, ok, value)
+        else:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits now
+                self.loop.call_soon_threadsafe(_resolve, self.future, ok, value)
+        return True
+
+
+def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():  # its waiter was cancelled; the write stands
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
 def _connect_read_only(path: Path) -> sqlite3.Connection:
     """A connection that writes nothing: `mode=ro`, plus `immutable=1` when the folder is not
     writable (WAL would need to create a -shm file there; no writer can be active then)."""
@@ -611,7 +844,32 @@ _converter = cattrs.Converter()
 
 
 def _dump_result(result: Result) -> str:
-    return json.dumps(_converter.unstructure(result), default=str)
+    """The result as JSON, as cattrs unstructures it (which `_load_result` reads back); built
+    by hand for the classes mediagen defines, which every call journals (cattrs walks the
+    vendor's raw payload value by value)."""
+    if type(result) is not Result or any(type(a) is not Artifact for a in result.artifacts):
+        return json.dumps(_converter.unstructure(result), default=str)
+    return json.dumps(
+        {
+            "provider": result.provider,
+            "operation": result.operation,
+            "artifacts": [
+                {
+                    "url": a.url,
+                    "kind": a.kind,
+                    "source_code": a.source_code,
+                    "source_language": a.source_language,
+                }
+                for a in result.artifacts
+            ],
+            "raw": result.raw,
+            "task_id": result.task_id,
+            "skipped_urls": list(result.skipped_urls),
+            "warnings": list(result.warnings),
+            "journal_id": result.journal_id,
+        },
+        default=str,
+    )
 
 
 def _load_result(entry_id: int, text: Any) -> Result | None:

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from .catalog.ir import ErrorCode, Operation, Provider, TaskProtocol, code_key
 from .defaults import MAX_ANSWER_DEPTH, POLLING, PollSchedule
@@ -160,7 +160,7 @@ class CatalogResults:
     def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
         spec = self.provider.results
         if spec.anywhere:
-            return unique_artifacts(list(iter_urls(payload)), output_kind(op))
+            return unique_artifacts(list(_url_candidates(payload)), output_kind(op))
         found: list[Artifact] = []
         for declared in spec.urls:
             urls: list[str] = []
@@ -186,7 +186,8 @@ class CatalogErrorClassifier:
     def check(self, call: Call, response: HttpResponse) -> Any:
         try:
             body = response.json()
-            refuse_deep(body, "the answer")
+            if _may_nest_deeper(response.body):
+                refuse_deep(body, "the answer")
         except MalformedResponseError as exc:
             if response.status >= 400:
                 raise self.http_error(call, response, None) from None
@@ -299,6 +300,13 @@ def refuse_deep(value: Any, what: str) -> None:
         )
 
 
+def _may_nest_deeper(body: bytes) -> bool:
+    """Whether a JSON text could nest deeper than MAX_ANSWER_DEPTH: each level opens with a
+    bracket, so a text with fewer brackets in all cannot (the usual answer), and the decoded
+    value need not be walked."""
+    return body.count(b"[") + body.count(b"{") > MAX_ANSWER_DEPTH
+
+
 def _by_status(status: int) -> type[APIError]:
     if status == 429:
         return RateLimitError
@@ -336,6 +344,7 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 _URL = re.compile(r"^https?://", re.I)
+_SPACE = re.compile(r"\s")
 _EXTENSIONS: dict[str, ArtifactKind] = {
     ".png": "image",
     ".jpg": "image",
@@ -356,13 +365,20 @@ _EXTENSIONS: dict[str, ArtifactKind] = {
 
 def is_http_url(value: object) -> bool:
     """An absolute http(s) URL with a host, that the standard parser can read."""
-    if not isinstance(value, str) or not _URL.match(value):
-        return False
+    return isinstance(value, str) and _http_parts(value) is not None
+
+
+def _http_parts(value: str) -> SplitResult | None:
+    """The parts of an absolute http(s) URL with a host and no whitespace, else None: parsed
+    once, so the artifact's kind is read from the same parse."""
+    if not _URL.match(value) or _SPACE.search(value):
+        return None
     try:
         parts = urlsplit(value)
+        host = parts.hostname
     except ValueError:  # e.g. "http://[x": an unterminated IPv6 literal
-        return False
-    return bool(parts.hostname) and not any(c.isspace() for c in value)
+        return None
+    return parts if host else None
 
 
 def iter_urls(value: Any) -> Iterator[str]:
@@ -378,9 +394,28 @@ def iter_urls(value: Any) -> Iterator[str]:
             yield from iter_urls(item)
 
 
+def _url_candidates(value: Any) -> Iterator[str]:
+    """`iter_urls` without the full check, for `unique_artifacts` (which makes it): every
+    stripped string inside a JSON value that starts like an http(s) URL, in document order."""
+    if isinstance(value, str):
+        text = value.strip()
+        if _URL.match(text):
+            yield text
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _url_candidates(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _url_candidates(item)
+
+
 def kind_for(url: str, default: ArtifactKind) -> ArtifactKind:
     """An artifact's kind from its URL's extension, else the operation's output kind."""
-    path = urlsplit(url).path.lower()
+    return _kind_of_path(urlsplit(url).path, default)
+
+
+def _kind_of_path(path: str, default: ArtifactKind) -> ArtifactKind:
+    path = path.lower()
     for ext, kind in _EXTENSIONS.items():
         if path.endswith(ext):
             return kind if default not in ("mask", "diagram") else default
@@ -397,8 +432,11 @@ def unique_artifacts(
     """One artifact per distinct http(s) URL; anything that is not one is dropped."""
     seen: dict[str, Artifact] = {}
     for url in urls:
-        if is_http_url(url):
-            seen.setdefault(url, Artifact(url=url, kind=kind_for(url, default)))
+        if url in seen or not isinstance(url, str):
+            continue
+        parts = _http_parts(url)
+        if parts is not None:
+            seen[url] = Artifact(url=url, kind=_kind_of_path(parts.path, default))
     return tuple(seen.values())
 
 
@@ -408,7 +446,12 @@ def fill_path(template: str, values: Mapping[str, Any]) -> str:
     A vendor's task id may hold a lone surrogate (JSON allows `"\\ud800"`): it is sent as the
     bytes it came as (surrogatepass), so the task is polled as the vendor named it, rather
     than refused after it was paid for."""
-    return re.sub(r"\{([^{}]+)\}", lambda m: _path_value(values[m.group(1)]), template)
+    if "{" not in template:  # most operation paths: nothing to fill
+        return template
+    return _PLACEHOLDER.sub(lambda m: _path_value(values[m.group(1)]), template)
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
 def _path_value(value: Any) -> str:

@@ -95,7 +95,9 @@ class Transport:
         the credential headers to another origin), MalformedResponseError for an answer over
         `max_response_bytes`, TransportError (sent=False when no byte left) for the rest.
         `params` (the query string) is never logged: it may carry a key."""
-        log.debug("%s %s", method, url)
+        debug = log.isEnabledFor(logging.DEBUG)  # asked once: the answer is logged too
+        if debug:
+            log.debug("%s %s", method, url)
         session = self._client()
         progress = SimpleNamespace(sent=False)  # set by the tracer once the headers go out
         try:
@@ -113,7 +115,8 @@ class Transport:
                     resp.close()  # its body is of no use, and may be huge
                     raise _redirect_refused(resp.status, url, resp.headers.get("Location"))
                 body = await self._read_capped(resp, url)
-                log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
+                if debug:
+                    log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
                 return HttpResponse(resp.status, dict(resp.headers), body)
         except aiohttp.ClientConnectorError as exc:
             # Refused / unreachable / DNS / TLS handshake: no byte of the request left.
