@@ -234,7 +234,9 @@ def check_required_if(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
 
 def _condition(rule: Mapping[str, Any]) -> str:
     return " and ".join(
-        f"{name} is {_values(values)}" if len(values) == 1 else f"{name} is one of {_values(values)}"
+        f"{name} is {_values(values)}"
+        if len(values) == 1
+        else f"{name} is one of {_values(values)}"
         for name, values in rule.items()
     )
 
@@ -242,9 +244,7 @@ def _condition(rule: Mapping[str, Any]) -> str:
 def _narrower(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
     """Whether `new` holds for no call `old` does not: every old condition kept, each with
     no new value (an added condition only narrows)."""
-    return all(
-        name in new and all(v in values for v in new[name]) for name, values in old.items()
-    )
+    return all(name in new and all(v in values for v in new[name]) for name, values in old.items())
 
 
 def check_docs(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
