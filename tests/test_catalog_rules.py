@@ -13,13 +13,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import CatalogDir
+from conftest import CatalogDir, import_generated
 
 import mediagen
 from mediagen.catalog import load_catalog
 from mediagen.catalog.diff import diff_catalogs, version_bump
 from mediagen.catalog.diff_params import param_changes
 from mediagen.catalog.errors import CatalogError, InvalidEntry
+from mediagen.codegen.generate import write
 from mediagen.errors import ParamError
 from mediagen.params import model_for
 from mediagen.protocol import CatalogResults
@@ -139,6 +140,22 @@ def test_init_image_is_asked_for_when_control_type_is_2_and_nothing_is_sent() ->
         assert [b.get("init_image") for b in sent] == [None, REF]
 
     with_emulator(body)
+
+
+def test_codegen_emits_the_rule_on_the_model(catalog_dir: CatalogDir, tmp_path: Path) -> None:
+    write(ruled(catalog_dir, "{mode: [edit, fill]}").root, tmp_path / "out")
+    source = (tmp_path / "out" / "acme" / "models.py").read_text()
+    assert "_v.required_if('mask', {'mode': ('edit', 'fill')})" in source
+    assert "Required when mode is one of 'edit', 'fill'." in source  # the field's docstring
+    models = import_generated(tmp_path / "out", "acme", "rules_pkg").models
+    with pytest.raises(ParamError) as info:
+        models.DrawParams(prompt="p", mode="fill")
+    assert str(info.value) == (
+        "acme.draw: mask is required when mode is one of 'edit', 'fill'; "
+        "allowed: mask set, or mode other than 'edit', 'fill'"
+    )
+    assert models.DrawParams(prompt="p", mode="new").to_dict()["mode"] == "new"
+    assert models.DrawParams(prompt="p", mode="edit", mask="m").mask == "m"
 
 
 def test_the_wire_form_is_checked_too() -> None:
