@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,18 @@ def test_a_rule_on_an_always_required_param_is_refused(catalog_dir: CatalogDir) 
     )
     with pytest.raises(CatalogError, match=r"param 'prompt': x-required-if: the parameter is "):
         load_catalog(catalog_dir.root)
+
+
+def test_describe_shows_the_rule(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "mediagen", "describe", "tomoviee", "image_to_image"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "required when control_type is '2'" in out.stdout
 
 
 # -- the generated models, before any request -----------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..catalog import Catalog, Operation
 from ..catalog.ir import Param
+from ..catalog.param_rules import describe_rule
 from ..registry import default_registry
 from .common import UsageError, dotted_arguments, find_operation, find_provider_operations
 
@@ -132,6 +133,8 @@ def _param_facts(p: Param) -> list[str]:
         facts.append("values: " + ", ".join(f"{k} {v}" for k, v in p.value_labels.items()))
     for key, value in p.limits.items():
         facts.append(_limit(key, value))
+    if p.required_if:
+        facts.append(f"required when {describe_rule(p)}")
     if p.note:
         facts.append(f"note: {p.note}")
     if p.location == "path":
