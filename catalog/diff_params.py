@@ -28,6 +28,13 @@ def param_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) 
                 "breaking",
                 "new required parameter: calls without it fail",
             )
+        elif new.get("required_if"):
+            yield (
+                "param_added_required_if",
+                "breaking",
+                f"new parameter required when {_condition(new['required_if'])}: such calls "
+                "without it fail",
+            )
         else:
             yield "param_added_optional", "compatible", "new optional parameter"
         return
@@ -209,6 +216,39 @@ def check_format(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
             yield "limit_changed", "warning", f"{name} changed from {before!r} to {after!r}"
 
 
+def check_required_if(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
+    """A condition making an optional parameter required (x-required-if): a new or wider one
+    refuses calls that passed; a removed or narrower one accepts more."""
+    before, after = old.get("required_if") or {}, new.get("required_if") or {}
+    if before == after:
+        return
+    if not before:
+        yield "required_if_added", "breaking", f"now required when {_condition(after)}"
+    elif not after:
+        yield "required_if_removed", "compatible", f"no longer required when {_condition(before)}"
+    elif _narrower(after, before):
+        text = f"now required only when {_condition(after)} (was: {_condition(before)})"
+        yield "required_if_relaxed", "compatible", text
+    else:
+        text = f"now required when {_condition(after)} (was: {_condition(before)})"
+        yield "required_if_changed", "breaking", text
+
+
+def _condition(rule: Mapping[str, Any]) -> str:
+    return " and ".join(
+        f"{name} is {_values(values)}"
+        if len(values) == 1
+        else f"{name} is one of {_values(values)}"
+        for name, values in rule.items()
+    )
+
+
+def _narrower(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    """Whether `new` holds for no call `old` does not: every old condition kept, each with
+    no new value (an added condition only narrows)."""
+    return all(name in new and all(v in values for v in new[name]) for name, values in old.items())
+
+
 def check_docs(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
     for name in ("value_labels", "note"):
         if old.get(name) != new.get(name):
@@ -224,13 +264,14 @@ PARAM_CHECKS: tuple[ParamCheck, ...] = (
     check_format,
     check_default,
     check_wire,
+    check_required_if,
     check_docs,
 )
 _HANDLED: tuple[tuple[str, ...], ...] = (
     ("python_name", "required", "type", "items", "enum", "limits", "default"),
     _UPPER,
     _LOWER,
-    ("pattern", "format", "name", "location", "value_labels", "note"),
+    ("pattern", "format", "name", "location", "value_labels", "note", "required_if"),
 )
 
 

@@ -108,6 +108,9 @@ class Param:
     """Documented but unenforced facts: file formats, sizes, resolutions, aspect ratios."""
     value_labels: Mapping[str, str] = attrs.field(factory=dict)
     note: str | None = None
+    required_if: Mapping[str, tuple[Any, ...]] = attrs.field(factory=dict)
+    """Required when every named param (wire name) has one of its listed values
+    (`x-required-if`; Tomoviee's init_image when control_type is "2")."""
 
     @property
     def has_default(self) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .errors import DuplicateName, InvalidDefault, InvalidEntry, UnknownType
 from .ir import ITEM_TYPES, LOCATIONS, NO_DEFAULT, PARAM_TYPES, Param
+from .param_rules import RULE_KEY, check_rules, read_required_if
 
 PROPERTY_KEYS = frozenset(
     {
@@ -35,6 +36,7 @@ PROPERTY_KEYS = frozenset(
         "x-value-labels",
         "x-note",
         "x-location",
+        "x-required-if",
     }
 )
 
@@ -139,6 +141,7 @@ def params_from_schema(
             )
         seen[param.python_name] = str(wire_name)
         params.append(param)
+    check_rules(file, entry, tuple(params))
     return tuple(params)
 
 
@@ -283,6 +286,7 @@ def param_from_property(
         limits=dict(limits),
         value_labels={str(k): str(v) for k, v in labels.items()},
         note=prop.get("x-note"),
+        required_if=read_required_if(file, where, prop.get(RULE_KEY)),
     )
     _check_default(file, where, param)
     return param

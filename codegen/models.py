@@ -16,7 +16,7 @@ from typing import Any
 
 from mediagen.catalog.ir import Provider
 
-from .schema import docstring_body, model_class, operation_doc, provider_schema
+from .schema import docstring_body, model_class, model_rules, operation_doc, provider_schema
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -49,6 +49,7 @@ def render_models(provider: Provider) -> str:
                 f"Parameters of {operation_doc(provider, op)} Operation id: {op.qualified_id}.",
                 indent=4,
             ),
+            "rules": model_rules(op),
         }
     parser = JsonSchemaParser(
         json.dumps(provider_schema(provider)),

@@ -10,6 +10,7 @@ import textwrap
 from typing import Any
 
 from mediagen.catalog.ir import Operation, Param, Provider
+from mediagen.catalog.param_rules import describe_rule
 
 _PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 
@@ -63,6 +64,17 @@ def operation_schema(op: Operation) -> dict[str, Any]:
         "required": [p.python_name for p in op.params if p.required],
         "additionalProperties": False,
     }
+
+
+def model_rules(op: Operation) -> list[str]:
+    """The `RULES` entries of an operation's model, as Python source (attribute names)."""
+    names = {p.name: p.python_name for p in op.params}
+    rules = []
+    for p in op.params:
+        if p.required_if:
+            when = {names[k]: tuple(v) for k, v in p.required_if.items()}
+            rules.append(f"_v.required_if({p.python_name!r}, {when!r})")
+    return rules
 
 
 def property_schema(p: Param) -> dict[str, Any]:
@@ -123,6 +135,8 @@ def param_doc(p: Param) -> str:
         parts.append(f"Values: {labels}.")
     if p.limits and "format" not in said:
         parts.append(f"Limits: {format_limits(p.limits)}.")
+    if p.required_if:
+        parts.append(f"Required when {describe_rule(p)}.")
     if p.note:
         parts.append(f"Note: {p.note.rstrip('.')}.")
     if p.location == "path":

@@ -23,6 +23,8 @@ from .errors import MissingParams, ParamError, UnknownParams, shown
 from .hosts import is_loopback
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+Rule = Callable[["ParamsModel"], None]
+"""A check across fields, run once every field has passed its own validators."""
 
 WIRE_NAME = "wire"
 """attrs field metadata key: the JSON key when it differs from the attribute name."""
@@ -33,6 +35,12 @@ class ParamsModel:
 
     OPERATION: ClassVar[str] = ""
     """``provider.operation`` this model belongs to."""
+    RULES: ClassVar[tuple[Rule, ...]] = ()
+    """Checks across fields (the catalog's `x-required-if`), run after construction."""
+
+    def __attrs_post_init__(self) -> None:
+        for rule in self.RULES:
+            rule(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The exact JSON object the vendor expects: wire keys, unset optional params omitted."""
@@ -313,6 +321,40 @@ def matches(pattern: str) -> Validator:
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not compiled.fullmatch(value):
             _fail(inst, attribute, value, f"text matching {pattern!r}")
+
+    return check
+
+
+def required_if(field: str, when: Mapping[str, tuple[Any, ...]]) -> Rule:
+    """`field` must be set when every attribute named in `when` has one of its values."""
+    conditions = " and ".join(
+        f"{name} is {values[0]!r}"
+        if len(values) == 1
+        else f"{name} is one of {', '.join(map(repr, values))}"
+        for name, values in when.items()
+    )
+
+    names = list(when)
+    if len(names) == 1:
+        listed = ", ".join(map(repr, when[names[0]]))
+        allowed = f"{field} set, or {names[0]} other than {listed}"
+    else:
+        allowed = f"{field} set, or other values of {', '.join(names)}"
+
+    def check(inst: ParamsModel) -> None:
+        if getattr(inst, field) is not None:
+            return
+        for name, values in when.items():
+            value = getattr(inst, name)
+            if not any(value == v and type(value) is type(v) for v in values):
+                return
+        raise ParamError(
+            type(inst).OPERATION,
+            field,
+            None,
+            allowed,
+            problem=f"{field} is required when {conditions}",
+        )
 
     return check
 

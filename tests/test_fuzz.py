@@ -193,7 +193,16 @@ def violations(op: Operation, data: dict[str, Any]) -> set[str]:
     bad = {k for k in data if k not in params}
     bad |= {p.name for p in op.params if p.required and p.name not in data}
     bad |= {k for k, v in data.items() if k in params and not allowed(params[k], v)}
+    bad |= {p.name for p in op.params if data.get(p.name) is None and required_now(p, data)}
     return bad
+
+
+def required_now(p: Param, data: dict[str, Any]) -> bool:
+    """Whether the catalog's x-required-if makes p required for these values."""
+    return bool(p.required_if) and all(
+        any(data.get(name) == v and type(data.get(name)) is type(v) for v in values)
+        for name, values in p.required_if.items()
+    )
 
 
 def allowed(p: Param, value: Any) -> bool:

@@ -137,6 +137,10 @@ def _param_facts(p: Param) -> list[str]:
         facts.append("values: " + ", ".join(f"{k} {v}" for k, v in p.value_labels.items()))
     for key, value in p.limits.items():
         facts.append(_limit(key, value))
+    if p.required_if:
+        from ..catalog.param_rules import describe_rule
+
+        facts.append(f"required when {describe_rule(p)}")
     if p.note:
         facts.append(f"note: {p.note}")
     if p.location == "path":

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..catalog.ir import Operation, Param
+from ..catalog.param_rules import describe_rule
 from ..errors import MissingParams, ParamError, UnknownParams
 
 _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
@@ -31,6 +32,24 @@ def check_catalog_params(op: Operation, params: Mapping[str, Any]) -> None:
         problem = _problem(param, value)
         if problem is not None:
             raise ParamError(op.qualified_id, param.python_name, value, problem)
+    for param in op.params:
+        if param.required_if and param.name not in params and _holds(param, params):
+            condition = describe_rule(param)
+            raise ParamError(
+                op.qualified_id,
+                param.python_name,
+                None,
+                f"{param.name} set whenever {condition}",
+                problem=f"{param.name} is required when {condition}",
+            )
+
+
+def _holds(param: Param, params: Mapping[str, Any]) -> bool:
+    """Whether the call meets every condition of the param's `x-required-if`."""
+    return all(
+        any(params.get(name) == v and type(params.get(name)) is type(v) for v in values)
+        for name, values in param.required_if.items()
+    )
 
 
 def _problem(param: Param, value: Any) -> str | None:
