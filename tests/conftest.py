@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,23 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
     if os.environ.get("CI"):
         settings.load_profile("ci")
+
+
+def _utf8_safe(data: Any) -> Any:
+    """`data` (a serialized report: dicts, lists, strings) with every string encodable as
+    UTF-8: lone surrogates, which tests feed on purpose, escaped."""
+    if isinstance(data, str):
+        return data.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(data, dict):
+        return {_utf8_safe(k): _utf8_safe(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return type(data)(_utf8_safe(v) for v in data)
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(report: pytest.TestReport) -> Any:
+    """An xdist worker sends each report to the controller as UTF-8: captured output or a
+    failure message holding a lone surrogate (a vendor's odd task id, logged) would crash the
+    whole run, so such characters are escaped on the way."""
+    return _utf8_safe((yield))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from helpers import local_server
 
 import mediagen
 from mediagen.catalog import default_catalog
@@ -113,27 +114,20 @@ def test_a_deeply_nested_submit_answer_is_an_unknown_outcome(tmp_path: Path) -> 
         return web.json_response({"code": 0, "data": {"task_id": "t-1", "extra": nested(100)}})
 
     async def go() -> None:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", deep)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            async with mediagen.AsyncClient(
-                base_urls={"mediaio": f"http://127.0.0.1:{port}"},
+        async with (
+            local_server([web.post("/{tail:.*}", deep)]) as url,
+            mediagen.AsyncClient(
+                base_urls={"mediaio": url},
                 credentials=EMULATOR_CREDENTIALS,
                 retry=POLICY,
                 journal=tmp_path / "j.sqlite3",
-            ) as client:
-                with pytest.raises(SubmitOutcomeUnknownError, match="nests deeper than"):
-                    await client.mediaio.imagen_4(prompt="deep")
-                assert client.journal is not None
-                (entry,) = client.journal.entries()
-                assert entry.state == "unknown" and len(submits) == 1
-        finally:
-            await runner.cleanup()
+            ) as client,
+        ):
+            with pytest.raises(SubmitOutcomeUnknownError, match="nests deeper than"):
+                await client.mediaio.imagen_4(prompt="deep")
+            assert client.journal is not None
+            (entry,) = client.journal.entries()
+            assert entry.state == "unknown" and len(submits) == 1
 
     asyncio.run(go())
 
@@ -155,29 +149,22 @@ def test_a_task_id_with_a_lone_surrogate_is_polled_as_the_vendor_named_it(tmp_pa
         return web.json_response({"code": 0, "data": data})
 
     async def go() -> None:
-        app = web.Application()
-        app.router.add_post("/generation/result/{tid:.*}", poll)
-        app.router.add_post("/{tail:.*}", submit)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            async with mediagen.AsyncClient(
-                base_urls={"mediaio": f"http://127.0.0.1:{port}"},
+        routes = [web.post("/generation/result/{tid:.*}", poll), web.post("/{tail:.*}", submit)]
+        async with (
+            local_server(routes) as url,
+            mediagen.AsyncClient(
+                base_urls={"mediaio": url},
                 credentials=EMULATOR_CREDENTIALS,
                 retry=POLICY,
                 journal=tmp_path / "j.sqlite3",
-            ) as client:
-                task = await client.mediaio.imagen_4(prompt="odd id")
-                assert task.task_id == "ab\ud800cd"
-                result = await task.wait(timeout=30)
-                assert result.task_id == "ab\ud800cd"
-                assert client.journal is not None and task.journal_id is not None
-                assert client.journal.get(task.journal_id).state == "succeeded"
-        finally:
-            await runner.cleanup()
+            ) as client,
+        ):
+            task = await client.mediaio.imagen_4(prompt="odd id")
+            assert task.task_id == "ab\ud800cd"
+            result = await task.wait(timeout=30)
+            assert result.task_id == "ab\ud800cd"
+            assert client.journal is not None and task.journal_id is not None
+            assert client.journal.get(task.journal_id).state == "succeeded"
         assert polled == ["/generation/result/ab%ED%A0%80cd"]
 
     asyncio.run(go())

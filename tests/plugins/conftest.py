@@ -8,15 +8,12 @@ of the suite keeps empty.
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from helpers import install_editable
 
 from mediagen import registry as registry_module
 from mediagen.loop import LoopThread
@@ -29,20 +26,7 @@ ACME_ROOT = Path(__file__).resolve().parent / "acme"
 @pytest.fixture(scope="session")
 def acme_installed() -> Path:
     """`pip install -e tests/plugins/acme` into this environment, unless it is there."""
-    try:
-        importlib.metadata.distribution("mediagen-acme")
-    except importlib.metadata.PackageNotFoundError:
-        subprocess.run(
-            [
-                *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"),
-                *("--config-settings", "editable_mode=compat", "-e", str(ACME_ROOT)),
-            ],
-            check=True,
-        )
-        importlib.invalidate_caches()
-    if str(ACME_ROOT) not in sys.path:  # what the install's .pth file does in new processes
-        sys.path.append(str(ACME_ROOT))
-    return ACME_ROOT
+    return install_editable(ACME_ROOT, "mediagen-acme")
 
 
 @pytest.fixture
