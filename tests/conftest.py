@@ -116,12 +116,14 @@ def import_generated(out_dir: Path, provider: str, package: str) -> ModuleType:
     return importlib.import_module(f"{package}.{provider}")
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _journal_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Tests (and the CLI processes they start) never write to the user's own journal."""
-    import os
-
-    os.environ["MEDIAGEN_JOURNAL"] = str(tmp_path_factory.mktemp("journal") / "tasks.sqlite3")
+@pytest.fixture(autouse=True)
+def _journal_of_its_own(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test (and the CLI processes it starts) writes to a journal of its own: never the
+    user's, never another test's (tests run in any order, on several xdist workers)."""
+    journal = tmp_path_factory.mktemp("journal") / "tasks.sqlite3"
+    monkeypatch.setenv("MEDIAGEN_JOURNAL", str(journal))
 
 
 def pytest_configure(config: pytest.Config) -> None:

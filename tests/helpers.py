@@ -14,11 +14,23 @@ import sys
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from mediagen.testing import FAST_POLLING, Emulator
+
 CLI_TIMEOUT = 120.0
 """Seconds one CLI process may take: a hang fails its test instead of stalling the run."""
+
+TASK_SECONDS = 0.05
+"""How long an emulated task runs in this suite, unless a test needs it to take longer."""
+
+
+def fast_client_options(emu: Emulator, **overrides: Any) -> dict[str, Any]:
+    """AsyncClient options for `emu` that poll fast: its Retry-After hints already make polls
+    quick, but an answer without one (not found, an error) falls back to the client's schedule."""
+    return {**emu.client_options(), "polling": FAST_POLLING, **overrides}
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from helpers import local_server
+from helpers import TASK_SECONDS, fast_client_options, local_server
 
 import mediagen
 from mediagen.catalog import default_catalog
@@ -31,7 +31,7 @@ from mediagen.nesting import nested_deeper_than
 from mediagen.protocol import CatalogErrorClassifier
 from mediagen.retry import not_found_is_transient
 from mediagen.strategies import Call, HttpResponse
-from mediagen.testing import EMULATOR_CREDENTIALS, FAST_POLLING, Emulator, EmulatorThread, Fault
+from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
 
 POLICY = RetryPolicy(attempts=2, base=0.01, cap=0.02, wait_failures=2)
 
@@ -45,16 +45,8 @@ def nested(depth: int, leaf: Any = "x") -> Any:
 
 
 def client_for(emu: Emulator, journal: Path | None = None, **options: Any) -> mediagen.AsyncClient:
-    # client_options() no longer imposes a poll schedule (the emulator's Retry-After hints make
-    # answers fast, but a not-found answer carries none): these tests poll fast on purpose.
     return mediagen.AsyncClient(
-        **{
-            **emu.client_options(),
-            "polling": FAST_POLLING,
-            "retry": POLICY,
-            "journal": journal or False,
-            **options,
-        }
+        **fast_client_options(emu, retry=POLICY, journal=journal or False, **options)
     )
 
 
@@ -92,7 +84,10 @@ def test_a_deeply_nested_result_is_refused_and_the_entry_stays_resumable(tmp_pat
     the entry stayed queued and every resume downloaded the same file again."""
 
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu, tmp_path / "j.sqlite3") as c:
+        async with (
+            Emulator(duration=TASK_SECONDS) as emu,
+            client_for(emu, tmp_path / "j.sqlite3") as c,
+        ):
             emu.set_outcome("mediaio.imagen_4", "succeeded", result={"images": nested(330)})
             task = await c.mediaio.imagen_4(prompt="deep")
             with pytest.raises(MalformedResponseError, match="nests deeper than"):
@@ -183,7 +178,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 @pytest.fixture
 def emulator_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """An emulator on its own thread, and the environment that points the CLI at it."""
-    with EmulatorThread(duration=0.05) as emu:
+    with EmulatorThread(duration=TASK_SECONDS) as emu:
         for provider, url in emu.base_urls.items():
             monkeypatch.setenv(f"MEDIAGEN_{provider.upper()}_BASE_URL", url)
         monkeypatch.setenv("MEDIAIO_API_KEY", EMULATOR_CREDENTIALS["mediaio"]["api_key"])
@@ -229,7 +224,10 @@ def test_a_task_the_vendor_cannot_see_yet_still_succeeds(
     tmp_path: Path, provider: str, fault: Fault
 ) -> None:
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu, tmp_path / "j.sqlite3") as c:
+        async with (
+            Emulator(duration=TASK_SECONDS) as emu,
+            client_for(emu, tmp_path / "j.sqlite3") as c,
+        ):
             if provider == "mediaio":
                 task = await c.mediaio.imagen_4(prompt="lagging")
             else:
@@ -296,7 +294,7 @@ def test_a_result_with_no_downloadable_file_says_so(
     caplog: pytest.LogCaptureFixture, result: Any, skipped: tuple[str, ...]
 ) -> None:
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu) as c:
+        async with Emulator(duration=TASK_SECONDS) as emu, client_for(emu) as c:
             emu.set_outcome("mediaio.imagen_4", "succeeded", result=result)
             task = await c.mediaio.imagen_4(prompt="nothing")
             with caplog.at_level(logging.WARNING, logger="mediagen"):
@@ -313,7 +311,7 @@ def test_a_result_with_no_downloadable_file_says_so(
 
 def test_a_result_with_some_refused_urls_keeps_the_others() -> None:
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu) as c:
+        async with Emulator(duration=TASK_SECONDS) as emu, client_for(emu) as c:
             mine = f"{emu.url}/_files/a.png"  # the emulator's origin: downloadable
             emu.set_outcome(
                 "mediaio.imagen_4",

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import mediagen_process
+from helpers import TASK_SECONDS, fast_client_options, mediagen_process
 
 import mediagen
 from mediagen.errors import AuthenticationError, SubmitOutcomeUnknownError
@@ -22,10 +22,8 @@ from mediagen.testing import Emulator, Fault
 def run_with(journal: Path, body, **options):  # type: ignore[no-untyped-def]
     async def go():  # type: ignore[no-untyped-def]
         async with (
-            Emulator(duration=0.1) as emu,
-            mediagen.AsyncClient(
-                **{**emu.client_options(), **options, "journal": journal}
-            ) as client,
+            Emulator(duration=TASK_SECONDS) as emu,
+            mediagen.AsyncClient(**fast_client_options(emu, **options, journal=journal)) as client,
         ):
             return await body(emu, client)
 
@@ -214,7 +212,7 @@ def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -
         (line,) = [x for x in listed.stderr.splitlines() if f"journal entry {bad[kind]} " in x]
         assert reason in line
 
-    with EmulatorThread(duration=0.05) as emu:
+    with EmulatorThread(duration=TASK_SECONDS) as emu:
         env = {
             **os.environ,
             "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
@@ -284,7 +282,7 @@ def test_undecodable_odd_and_unknown_rows_are_reported_on_one_line_each(tmp_path
     assert "result could not be read" in line  # a warning on one line, not a traceback
     assert any(x.split()[1] == "?" for x in listed.stdout.splitlines())  # the bad timestamp
 
-    with EmulatorThread(duration=0.05) as emu:
+    with EmulatorThread(duration=TASK_SECONDS) as emu:
         env = {
             **os.environ,
             "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
