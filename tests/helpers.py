@@ -101,9 +101,7 @@ def install_editable(root: Path, distribution: str) -> Path:
     unless `distribution` is installed already; returns `root`.
 
     Once per environment: xdist workers (or two test runs) sharing the virtualenv take turns
-    on a lock file in it, and whoever comes second finds the distribution installed. When the
-    environment has setuptools>=64 (a Python 3.11 venv does), pip builds without an isolated
-    build environment: the same editable install, without setting up a fresh setuptools first.
+    on a lock file in it, and whoever comes second finds the distribution installed.
     """
     with open(Path(sys.prefix) / ".mediagen-tests-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
@@ -111,11 +109,9 @@ def install_editable(root: Path, distribution: str) -> Path:
         try:
             importlib.metadata.distribution(distribution)
         except importlib.metadata.PackageNotFoundError:
-            isolation = ["--no-build-isolation"] if _has_setuptools(64) else []
             subprocess.run(
                 [
                     *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"),
-                    *isolation,
                     *("--config-settings", "editable_mode=compat", "-e", str(root)),
                 ],
                 check=True,
@@ -124,11 +120,3 @@ def install_editable(root: Path, distribution: str) -> Path:
     if str(root) not in sys.path:  # what the install's .pth file does in new processes
         sys.path.append(str(root))
     return root
-
-
-def _has_setuptools(major: int) -> bool:
-    try:
-        version = importlib.metadata.version("setuptools")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return int(version.split(".")[0]) >= major
