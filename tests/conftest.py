@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -119,12 +120,14 @@ def import_generated(out_dir: Path, provider: str, package: str) -> ModuleType:
     return importlib.import_module(f"{package}.{provider}")
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _journal_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Tests (and the CLI processes they start) never write to the user's own journal."""
-    import os
-
-    os.environ["MEDIAGEN_JOURNAL"] = str(tmp_path_factory.mktemp("journal") / "tasks.sqlite3")
+@pytest.fixture(autouse=True)
+def _journal_of_its_own(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test (and the CLI processes it starts) writes to a journal of its own: never the
+    user's, never another test's (tests run in any order, on several xdist workers)."""
+    journal = tmp_path_factory.mktemp("journal") / "tasks.sqlite3"
+    monkeypatch.setenv("MEDIAGEN_JOURNAL", str(journal))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -190,3 +193,23 @@ class AuthorVenv:
 def author_venv(tmp_path: Path) -> Callable[[str], AuthorVenv]:
     """Make plugin-author virtualenvs under the test's tmp_path, by name."""
     return lambda name: AuthorVenv(tmp_path / name, tmp_path / f"{name}-journal.sqlite3")
+
+
+def _utf8_safe(data: Any) -> Any:
+    """`data` (a serialized report: dicts, lists, strings) with every string encodable as
+    UTF-8: lone surrogates, which tests feed on purpose, escaped."""
+    if isinstance(data, str):
+        return data.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(data, dict):
+        return {_utf8_safe(k): _utf8_safe(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return type(data)(_utf8_safe(v) for v in data)
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(report: pytest.TestReport) -> Any:
+    """An xdist worker sends each report to the controller as UTF-8: captured output or a
+    failure message holding a lone surrogate (a vendor's odd task id, logged) would crash the
+    whole run, so such characters are escaped on the way."""
+    return _utf8_safe((yield))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from helpers import TASK_SECONDS, fast_client_options, local_server
 
 import mediagen
 from mediagen.catalog import default_catalog
@@ -30,7 +31,7 @@ from mediagen.nesting import nested_deeper_than
 from mediagen.protocol import CatalogErrorClassifier
 from mediagen.retry import not_found_is_transient
 from mediagen.strategies import Call, HttpResponse
-from mediagen.testing import EMULATOR_CREDENTIALS, FAST_POLLING, Emulator, EmulatorThread, Fault
+from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
 
 POLICY = RetryPolicy(attempts=2, base=0.01, cap=0.02, wait_failures=2)
 
@@ -44,16 +45,8 @@ def nested(depth: int, leaf: Any = "x") -> Any:
 
 
 def client_for(emu: Emulator, journal: Path | None = None, **options: Any) -> mediagen.AsyncClient:
-    # client_options() no longer imposes a poll schedule (the emulator's Retry-After hints make
-    # answers fast, but a not-found answer carries none): these tests poll fast on purpose.
     return mediagen.AsyncClient(
-        **{
-            **emu.client_options(),
-            "polling": FAST_POLLING,
-            "retry": POLICY,
-            "journal": journal or False,
-            **options,
-        }
+        **fast_client_options(emu, retry=POLICY, journal=journal or False, **options)
     )
 
 
@@ -91,7 +84,10 @@ def test_a_deeply_nested_result_is_refused_and_the_entry_stays_resumable(tmp_pat
     the entry stayed queued and every resume downloaded the same file again."""
 
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu, tmp_path / "j.sqlite3") as c:
+        async with (
+            Emulator(duration=TASK_SECONDS) as emu,
+            client_for(emu, tmp_path / "j.sqlite3") as c,
+        ):
             emu.set_outcome("mediaio.imagen_4", "succeeded", result={"images": nested(330)})
             task = await c.mediaio.imagen_4(prompt="deep")
             with pytest.raises(MalformedResponseError, match="nests deeper than"):
@@ -113,27 +109,20 @@ def test_a_deeply_nested_submit_answer_is_an_unknown_outcome(tmp_path: Path) -> 
         return web.json_response({"code": 0, "data": {"task_id": "t-1", "extra": nested(100)}})
 
     async def go() -> None:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", deep)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            async with mediagen.AsyncClient(
-                base_urls={"mediaio": f"http://127.0.0.1:{port}"},
+        async with (
+            local_server([web.post("/{tail:.*}", deep)]) as url,
+            mediagen.AsyncClient(
+                base_urls={"mediaio": url},
                 credentials=EMULATOR_CREDENTIALS,
                 retry=POLICY,
                 journal=tmp_path / "j.sqlite3",
-            ) as client:
-                with pytest.raises(SubmitOutcomeUnknownError, match="nests deeper than"):
-                    await client.mediaio.imagen_4(prompt="deep")
-                assert client.journal is not None
-                (entry,) = client.journal.entries()
-                assert entry.state == "unknown" and len(submits) == 1
-        finally:
-            await runner.cleanup()
+            ) as client,
+        ):
+            with pytest.raises(SubmitOutcomeUnknownError, match="nests deeper than"):
+                await client.mediaio.imagen_4(prompt="deep")
+            assert client.journal is not None
+            (entry,) = client.journal.entries()
+            assert entry.state == "unknown" and len(submits) == 1
 
     asyncio.run(go())
 
@@ -155,29 +144,22 @@ def test_a_task_id_with_a_lone_surrogate_is_polled_as_the_vendor_named_it(tmp_pa
         return web.json_response({"code": 0, "data": data})
 
     async def go() -> None:
-        app = web.Application()
-        app.router.add_post("/generation/result/{tid:.*}", poll)
-        app.router.add_post("/{tail:.*}", submit)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            async with mediagen.AsyncClient(
-                base_urls={"mediaio": f"http://127.0.0.1:{port}"},
+        routes = [web.post("/generation/result/{tid:.*}", poll), web.post("/{tail:.*}", submit)]
+        async with (
+            local_server(routes) as url,
+            mediagen.AsyncClient(
+                base_urls={"mediaio": url},
                 credentials=EMULATOR_CREDENTIALS,
                 retry=POLICY,
                 journal=tmp_path / "j.sqlite3",
-            ) as client:
-                task = await client.mediaio.imagen_4(prompt="odd id")
-                assert task.task_id == "ab\ud800cd"
-                result = await task.wait(timeout=30)
-                assert result.task_id == "ab\ud800cd"
-                assert client.journal is not None and task.journal_id is not None
-                assert client.journal.get(task.journal_id).state == "succeeded"
-        finally:
-            await runner.cleanup()
+            ) as client,
+        ):
+            task = await client.mediaio.imagen_4(prompt="odd id")
+            assert task.task_id == "ab\ud800cd"
+            result = await task.wait(timeout=30)
+            assert result.task_id == "ab\ud800cd"
+            assert client.journal is not None and task.journal_id is not None
+            assert client.journal.get(task.journal_id).state == "succeeded"
         assert polled == ["/generation/result/ab%ED%A0%80cd"]
 
     asyncio.run(go())
@@ -196,7 +178,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 @pytest.fixture
 def emulator_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """An emulator on its own thread, and the environment that points the CLI at it."""
-    with EmulatorThread(duration=0.05) as emu:
+    with EmulatorThread(duration=TASK_SECONDS) as emu:
         for provider, url in emu.base_urls.items():
             monkeypatch.setenv(f"MEDIAGEN_{provider.upper()}_BASE_URL", url)
         monkeypatch.setenv("MEDIAIO_API_KEY", EMULATOR_CREDENTIALS["mediaio"]["api_key"])
@@ -242,7 +224,10 @@ def test_a_task_the_vendor_cannot_see_yet_still_succeeds(
     tmp_path: Path, provider: str, fault: Fault
 ) -> None:
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu, tmp_path / "j.sqlite3") as c:
+        async with (
+            Emulator(duration=TASK_SECONDS) as emu,
+            client_for(emu, tmp_path / "j.sqlite3") as c,
+        ):
             if provider == "mediaio":
                 task = await c.mediaio.imagen_4(prompt="lagging")
             else:
@@ -309,7 +294,7 @@ def test_a_result_with_no_downloadable_file_says_so(
     caplog: pytest.LogCaptureFixture, result: Any, skipped: tuple[str, ...]
 ) -> None:
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu) as c:
+        async with Emulator(duration=TASK_SECONDS) as emu, client_for(emu) as c:
             emu.set_outcome("mediaio.imagen_4", "succeeded", result=result)
             task = await c.mediaio.imagen_4(prompt="nothing")
             with caplog.at_level(logging.WARNING, logger="mediagen"):
@@ -326,7 +311,7 @@ def test_a_result_with_no_downloadable_file_says_so(
 
 def test_a_result_with_some_refused_urls_keeps_the_others() -> None:
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu) as c:
+        async with Emulator(duration=TASK_SECONDS) as emu, client_for(emu) as c:
             mine = f"{emu.url}/_files/a.png"  # the emulator's origin: downloadable
             emu.set_outcome(
                 "mediaio.imagen_4",

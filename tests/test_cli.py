@@ -1,30 +1,20 @@
-"""The CLI, run as a subprocess the way a person runs it."""
+"""The CLI as a person runs it: each command at least once as its own process, the other cases
+through its main() in this process (the same code, without a second of interpreter start-up)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from conftest import REPO
+from helpers import mediagen_main, mediagen_process
 
 from mediagen.catalog import default_catalog
 
 
-def mediagen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mediagen", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_list_json(tmp_path: Path) -> None:
-    out = mediagen("list", "--json", cwd=tmp_path)
+    out = mediagen_process("list", "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     # Which operations exist is the catalog's business (a new vendor export changes it): every
@@ -57,7 +47,7 @@ def test_list_json(tmp_path: Path) -> None:
 
 
 def test_list_one_provider_as_a_table(tmp_path: Path) -> None:
-    out = mediagen("list", "edrawmax", cwd=tmp_path)
+    out = mediagen_main("list", "edrawmax", cwd=tmp_path)
     assert out.returncode == 0
     lines = out.stdout.splitlines()
     assert lines[0].split()[:3] == ["OPERATION", "KIND", "OUTPUT"]  # a header row
@@ -65,7 +55,7 @@ def test_list_one_provider_as_a_table(tmp_path: Path) -> None:
 
 
 def test_list_unknown_provider_is_a_one_line_error(tmp_path: Path) -> None:
-    out = mediagen("list", "nope", cwd=tmp_path)
+    out = mediagen_main("list", "nope", cwd=tmp_path)
     assert out.returncode == 2
     assert out.stdout == ""
     assert (
@@ -75,21 +65,21 @@ def test_list_unknown_provider_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_describe(tmp_path: Path) -> None:
-    out = mediagen("describe", "mediaio", "nano_banana", cwd=tmp_path)
+    out = mediagen_process("describe", "mediaio", "nano_banana", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "mediaio.nano_banana: Nano Banana (Media.io)" in out.stdout
     assert "max items: 9" in out.stdout
     assert "default: 16:9" in out.stdout
     assert "formats: PNG, JPEG, JPG" in out.stdout
     as_json = json.loads(
-        mediagen("describe", "tomoviee", "text_to_music", "--json", cwd=tmp_path).stdout
+        mediagen_main("describe", "tomoviee", "text_to_music", "--json", cwd=tmp_path).stdout
     )
     duration = next(p for p in as_json["params"] if p["name"] == "duration")
     assert (duration["minimum"], duration["maximum"], duration["required"]) == (0, 95, True)
 
 
 def test_describe_unknown_operation(tmp_path: Path) -> None:
-    out = mediagen("describe", "mediaio", "imagen_5", cwd=tmp_path)
+    out = mediagen_main("describe", "mediaio", "imagen_5", cwd=tmp_path)
     assert out.returncode == 2
     assert "no mediaio operation 'imagen_5'; did you mean imagen_4?" in out.stderr
 
@@ -107,7 +97,9 @@ def make_checkout(tmp_path: Path) -> Path:
 
 def test_generate_check_passes_on_the_committed_tree(tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path)
-    out = mediagen("generate", "--check", cwd=checkout / "catalog")  # found from a subfolder too
+    out = mediagen_process(
+        "generate", "--check", cwd=checkout / "catalog"
+    )  # found from a subfolder too
     assert out.returncode == 0, out.stderr
     assert "up to date" in out.stdout
 
@@ -125,18 +117,18 @@ def test_generate_check_names_every_stale_file_then_generate_fixes_it(tmp_path: 
     (checkout / "generated" / "tomoviee" / "endpoints.py").write_text(
         "# hand edit\n", encoding="utf-8"
     )
-    out = mediagen("generate", "--check", cwd=checkout)
+    out = mediagen_main("generate", "--check", cwd=checkout)
     assert out.returncode == 1
     assert "stale:   edrawmax/endpoints.py" in out.stderr
     assert "stale:   edrawmax/models.py" in out.stderr
     assert "stale:   tomoviee/endpoints.py" in out.stderr
     assert "mediaio" not in out.stderr
 
-    fixed = mediagen("generate", cwd=checkout)
+    fixed = mediagen_process("generate", cwd=checkout)
     assert fixed.returncode == 0, fixed.stderr
     assert "updated: edrawmax/models.py" in fixed.stdout
     assert "'tv'" in (checkout / "generated" / "edrawmax" / "models.py").read_text(encoding="utf-8")
-    assert mediagen("generate", "--check", cwd=checkout).returncode == 0
+    assert mediagen_main("generate", "--check", cwd=checkout).returncode == 0
 
 
 def test_generate_with_a_broken_catalog_is_a_one_line_error(tmp_path: Path) -> None:
@@ -145,7 +137,7 @@ def test_generate_with_a_broken_catalog_is_a_one_line_error(tmp_path: Path) -> N
     ops.write_text(
         ops.read_text(encoding="utf-8").replace("default: cn", "default: xx", 1), encoding="utf-8"
     )
-    out = mediagen("generate", "--check", cwd=checkout)
+    out = mediagen_main("generate", "--check", cwd=checkout)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -155,6 +147,6 @@ def test_generate_with_a_broken_catalog_is_a_one_line_error(tmp_path: Path) -> N
 
 
 def test_generate_outside_a_checkout(tmp_path: Path) -> None:
-    out = mediagen("generate", "--check", cwd=tmp_path)
+    out = mediagen_main("generate", "--check", cwd=tmp_path)
     assert out.returncode == 2
     assert "no mediagen catalog here" in out.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import pty
@@ -21,9 +19,9 @@ from fcntl import ioctl
 from pathlib import Path
 
 import pytest
+from helpers import mediagen_main
 
 import mediagen
-from mediagen.cli import main
 from mediagen.errors import GenerationFailedError, ParamError
 from mediagen.generated.mediaio import models as mediaio
 from mediagen.generated.tomoviee import models as tomoviee_models
@@ -39,36 +37,7 @@ def mediagen_cli(
 ) -> subprocess.CompletedProcess[str]:
     """The CLI's `main()` in this process (as a person runs it, minus the interpreter's
     start-up): its exit status, stdout and stderr, in a clean environment plus `env`."""
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    out, err = io.StringIO(), io.StringIO()
-    os.environ.clear()
-    os.environ.update({**_no_credentials(saved_env), **(env or {})})
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(args))
-            except SystemExit as exc:  # argparse: --help, --version, usage errors
-                code = exc.code if isinstance(exc.code, int) else 0
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        os.chdir(saved_cwd)
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
-
-
-def mediagen_process(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """The CLI as its own process: for what only a process shows (start-up, signals)."""
-    return subprocess.run(
-        [sys.executable, "-m", "mediagen", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**_no_credentials(), **(env or {})},
-    )
+    return mediagen_main(*args, cwd=cwd, env=env, base_env=_no_credentials())
 
 
 def _no_credentials(environ: dict[str, str] | None = None) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""`mediagen run / wait / demo / plugins / emulate`, run as subprocesses."""
+"""`mediagen run / wait / demo / plugins / emulate`: each command at least once as its own
+process, the way a person runs it; other cases through its main() in this process."""
 
 from __future__ import annotations
 
@@ -12,27 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import mediagen_main, mediagen_process
 
 from mediagen import __version__
 from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
 from mediagen.testing.artifacts import sniff
 
 
-def mediagen(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mediagen", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_run_json_against_the_in_process_emulator(tmp_path: Path) -> None:
-    out = mediagen(
+    out = mediagen_process(
         "run", "mediaio", "imagen_4", "prompt=a cat", "--emulate", "--json", cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr
@@ -49,7 +38,7 @@ def test_run_json_against_the_in_process_emulator(tmp_path: Path) -> None:
 
 
 def test_run_sync_and_query_operations(tmp_path: Path) -> None:
-    out = mediagen(
+    out = mediagen_main(
         "run",
         "edrawmax",
         "flowchart",
@@ -69,12 +58,12 @@ def test_run_sync_and_query_operations(tmp_path: Path) -> None:
     assert sorted(p.suffix for p in (tmp_path / "diagrams").iterdir()) == [".mmd", ".png", ".svg"]
     assert [a["kind"] for a in doc["artifacts"] if a["url"] is None] == ["source"]
     assert (tmp_path / "diagrams").is_dir()
-    credits = mediagen("run", "mediaio", "credits", "--emulate", "--json", cwd=tmp_path)
+    credits = mediagen_main("run", "mediaio", "credits", "--emulate", "--json", cwd=tmp_path)
     assert json.loads(credits.stdout)["raw"] == {"credits": 1000}
 
 
 def test_run_with_array_params_and_a_human_summary(tmp_path: Path) -> None:
-    out = mediagen(
+    out = mediagen_main(
         "run",
         "mediaio",
         "nano_banana",
@@ -90,7 +79,7 @@ def test_run_with_array_params_and_a_human_summary(tmp_path: Path) -> None:
 
 
 def test_validation_error_is_one_line_and_nothing_is_sent(tmp_path: Path) -> None:
-    out = mediagen(
+    out = mediagen_process(
         "run",
         "mediaio",
         "imagen_4",
@@ -110,7 +99,7 @@ def test_validation_error_is_one_line_and_nothing_is_sent(tmp_path: Path) -> Non
     assert out.stderr.strip() == (
         "mediagen: error: mediaio.imagen_4: ratio='7:7' is not accepted; allowed: '9:16', '16:9', '1:1', '4:3', '3:4'"
     )
-    too_many = mediagen(
+    too_many = mediagen_main(
         "run",
         "mediaio",
         "nano_banana",
@@ -122,20 +111,13 @@ def test_validation_error_is_one_line_and_nothing_is_sent(tmp_path: Path) -> Non
         too_many.returncode == 2
         and "images has 10 items; allowed: at most 9 items" in too_many.stderr
     )
-    unknown = mediagen("run", "tomoviee", "text_to_video", "promt=x", cwd=tmp_path)
+    unknown = mediagen_main("run", "tomoviee", "text_to_video", "promt=x", cwd=tmp_path)
     assert unknown.returncode == 2 and "unknown parameter promt" in unknown.stderr
 
 
 def test_missing_credentials_name_the_variable(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("API_KEY", "MEDIAIO_API_KEY")}
-    out = subprocess.run(
-        [sys.executable, "-m", "mediagen", "run", "mediaio", "imagen_4", "prompt=x"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    out = mediagen_main("run", "mediaio", "imagen_4", "prompt=x", cwd=tmp_path, base_env=env)
     assert out.returncode == 2
     assert "set MEDIAIO_API_KEY or API_KEY for mediaio" in out.stderr
 
@@ -154,7 +136,7 @@ def test_no_wait_then_wait_in_another_process(
     emulator_env: tuple[Emulator, dict[str, str]], tmp_path: Path
 ) -> None:
     emu, env = emulator_env
-    submitted = mediagen(
+    submitted = mediagen_main(
         "run",
         "tomoviee",
         "text_to_video",
@@ -168,7 +150,9 @@ def test_no_wait_then_wait_in_another_process(
     doc = json.loads(submitted.stdout)
     assert doc["state"] == "queued" and doc["artifacts"] == []
     task_id = doc["task_id"]
-    waited = mediagen("wait", "tomoviee", "text_to_video", task_id, "--json", cwd=tmp_path, env=env)
+    waited = mediagen_process(
+        "wait", "tomoviee", "text_to_video", task_id, "--json", cwd=tmp_path, env=env
+    )
     assert waited.returncode == 0, waited.stderr
     done = json.loads(waited.stdout)
     assert (done["task_id"], done["state"]) == (task_id, "succeeded")
@@ -181,7 +165,7 @@ def test_wait_reports_a_failed_task(
 ) -> None:
     emu, env = emulator_env
     emu.set_outcome("tomoviee.image_recognition", "failed", reason="no subject found")
-    out = mediagen(
+    out = mediagen_process(
         "run",
         "tomoviee",
         "image_recognition",
@@ -196,7 +180,7 @@ def test_wait_reports_a_failed_task(
 
 
 def test_demo(tmp_path: Path) -> None:
-    out = mediagen("demo", "--output", "demo-out", cwd=tmp_path)
+    out = mediagen_process("demo", "--output", "demo-out", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     files = sorted(p.suffix for p in (tmp_path / "demo-out").iterdir())
     assert files == [".mmd", ".mp4", ".png", ".png", ".svg"]
@@ -205,7 +189,7 @@ def test_demo(tmp_path: Path) -> None:
 
 
 def test_plugins_command(tmp_path: Path) -> None:
-    out = mediagen("plugins", "--json", cwd=tmp_path)
+    out = mediagen_process("plugins", "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert [p["name"] for p in doc["plugins"]][:3] == ["mediaio", "tomoviee", "edrawmax"]
@@ -296,7 +280,7 @@ def test_json_keeps_its_promise_when_a_submit_fails(
 ) -> None:
     emu, env = emulator_env
     emu.inject(Fault("status", provider="mediaio", phase="submit", status=502))
-    out = mediagen("run", "mediaio", "imagen_4", "prompt=x", "--json", cwd=tmp_path, env=env)
+    out = mediagen_main("run", "mediaio", "imagen_4", "prompt=x", "--json", cwd=tmp_path, env=env)
     assert out.returncode == 1
     doc = json.loads(out.stdout)
     # A lost submit answer is "unknown", as in `tasks` and batch, and the error says why.
@@ -308,7 +292,7 @@ def test_json_keeps_its_promise_when_a_submit_fails(
 def test_operational_errors_are_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
-    out = mediagen(
+    out = mediagen_process(
         "run",
         "edrawmax",
         "flowchart",
@@ -324,5 +308,5 @@ def test_operational_errors_are_one_line(tmp_path: Path) -> None:
         and "mediagen: error:" in out.stderr
         and "Traceback" not in out.stderr
     )
-    bad_log = mediagen("list", cwd=tmp_path, env={"MEDIAGEN_LOG": "verbose"})
+    bad_log = mediagen_main("list", cwd=tmp_path, env={"MEDIAGEN_LOG": "verbose"})
     assert bad_log.returncode == 2 and "allowed: debug, info, warning, error" in bad_log.stderr

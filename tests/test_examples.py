@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import install_editable
 
 import mediagen
 from mediagen.registry import Registry
@@ -32,18 +33,7 @@ SUBPACKAGES = ("catalog", "codegen", "plugins", "generated", "testing", "cli")
 @pytest.fixture(scope="session")
 def replicate_installed() -> Path:
     """`pip install --no-deps -e examples/replicate` into this environment, unless it is there."""
-    try:
-        importlib.metadata.distribution("mediagen-replicate")
-    except importlib.metadata.PackageNotFoundError:
-        subprocess.run(
-            [
-                *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"),
-                *("--config-settings", "editable_mode=compat", "-e", str(REPLICATE)),
-            ],
-            check=True,
-        )
-        importlib.invalidate_caches()
-    return REPLICATE
+    return install_editable(REPLICATE, "mediagen-replicate")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import TASK_SECONDS, fast_client_options, mediagen_process
 
 import mediagen
 from mediagen.errors import AuthenticationError, SubmitOutcomeUnknownError
@@ -21,10 +22,8 @@ from mediagen.testing import Emulator, Fault
 def run_with(journal: Path, body, **options):  # type: ignore[no-untyped-def]
     async def go():  # type: ignore[no-untyped-def]
         async with (
-            Emulator(duration=0.1) as emu,
-            mediagen.AsyncClient(
-                **{**emu.client_options(), **options, "journal": journal}
-            ) as client,
+            Emulator(duration=TASK_SECONDS) as emu,
+            mediagen.AsyncClient(**fast_client_options(emu, **options, journal=journal)) as client,
         ):
             return await body(emu, client)
 
@@ -167,25 +166,13 @@ def test_tasks_command_lists_and_filters(tmp_path: Path) -> None:
     journal.record_state(done, "running", 10.0)
     lost = journal.record_intent("mediaio", "imagen_4", {"prompt": "b"})
     journal.record_unknown(lost, "connection reset")
-    out = subprocess.run(
-        [sys.executable, "-m", "mediagen", "tasks", "--journal", str(path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    out = mediagen_process("tasks", "--journal", str(path), "--json", cwd=tmp_path)
     rows = json.loads(out.stdout)
     assert [(r["operation"], r["state"], r["task_id"]) for r in rows] == [
         ("text_to_video", "running", "t-1"),
         ("imagen_4", "unknown", None),
     ]
-    unknown = subprocess.run(
-        [sys.executable, "-m", "mediagen", "tasks", "--journal", str(path), "--state", "unknown"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    unknown = mediagen_process("tasks", "--journal", str(path), "--state", "unknown", cwd=tmp_path)
     assert "mediaio.imagen_4" in unknown.stdout and "text_to_video" not in unknown.stdout
     assert "connection reset" in unknown.stdout
 
@@ -201,19 +188,6 @@ BAD_ROWS = {  # planned entries: never sent, so each becomes rejected with its r
     "unknown operation": ({"operation": "imagen_99"}, "unknown operation"),
     "unknown provider": ({"provider": "acme"}, "unknown operation"),
 }
-
-
-def cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mediagen", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-    )
 
 
 def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -> None:
@@ -232,14 +206,14 @@ def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -
     good = journal.record_intent("edrawmax", "mindmap", {"prompt": "z"}, state="planned")
     journal.close()  # its entries are free for the CLI
 
-    listed = cli("tasks", "--journal", str(path), cwd=tmp_path)
+    listed = mediagen_process("tasks", "--journal", str(path), cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert len(listed.stdout.splitlines()) == len(BAD_ROWS) + 3
     for kind, (_, reason) in BAD_ROWS.items():
         (line,) = [x for x in listed.stderr.splitlines() if f"journal entry {bad[kind]} " in x]
         assert reason in line
 
-    with EmulatorThread(duration=0.05) as emu:
+    with EmulatorThread(duration=TASK_SECONDS) as emu:
         env = {
             **os.environ,
             "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
@@ -252,7 +226,9 @@ def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -
             "UPDATE tasks SET updated_at = updated_at - 3600 WHERE id = ?", (stuck,)
         )
         reopened.close()
-        resumed = cli("resume", "--journal", str(path), "--json", cwd=tmp_path, env=env)
+        resumed = mediagen_process(
+            "resume", "--journal", str(path), "--json", cwd=tmp_path, env=env
+        )
         assert resumed.returncode == 1, resumed.stderr  # bad rows are failures to look at
         outcomes = [json.loads(line) for line in resumed.stdout.splitlines()]
         assert [o["state"] for o in outcomes] == [
@@ -296,7 +272,7 @@ def test_undecodable_odd_and_unknown_rows_are_reported_on_one_line_each(tmp_path
     )
     journal.close()
 
-    listed = cli("tasks", "--journal", str(path), cwd=tmp_path)
+    listed = mediagen_process("tasks", "--journal", str(path), cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "Traceback" not in listed.stderr
     assert len(listed.stdout.splitlines()) == len(bad) + 2  # what can be read is listed
@@ -307,13 +283,15 @@ def test_undecodable_odd_and_unknown_rows_are_reported_on_one_line_each(tmp_path
     assert "result could not be read" in line  # a warning on one line, not a traceback
     assert any(x.split()[1] == "?" for x in listed.stdout.splitlines())  # the bad timestamp
 
-    with EmulatorThread(duration=0.05) as emu:
+    with EmulatorThread(duration=TASK_SECONDS) as emu:
         env = {
             **os.environ,
             "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
             **{f"MEDIAGEN_{p.upper()}_BASE_URL": url for p, url in emu.base_urls.items()},
         }
-        resumed = cli("resume", "--journal", str(path), "--json", cwd=tmp_path, env=env)
+        resumed = mediagen_process(
+            "resume", "--journal", str(path), "--json", cwd=tmp_path, env=env
+        )
         assert "Traceback" not in resumed.stderr
         assert resumed.returncode == 1, resumed.stderr  # bad rows are failures to look at
         outcomes = [json.loads(line) for line in resumed.stdout.splitlines()]
@@ -372,7 +350,7 @@ def test_lone_surrogates_in_a_task_id_and_an_error_are_stored(tmp_path: Path) ->
     assert again.get(entry).task_id == odd_id and again.get(entry).params == {"prompt": "\udcff"}
     assert again.find("mediaio", odd_id) is not None
     assert again.get(rejected).error == "the vendor said \udc80 no"
-    listed = cli("tasks", "--journal", str(path), cwd=tmp_path)
+    listed = mediagen_process("tasks", "--journal", str(path), cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "\\udc80" in listed.stdout
 
@@ -413,7 +391,7 @@ def test_tasks_reads_an_old_journal_without_migrating_it(tmp_path: Path) -> None
         )
     db.close()
     before = path.read_bytes()
-    listed = cli("tasks", "--journal", str(path), "--json", cwd=tmp_path)
+    listed = mediagen_process("tasks", "--journal", str(path), "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert [r["task_id"] for r in json.loads(listed.stdout)] == ["t-1"]
     assert path.read_bytes() == before  # not migrated, not switched to WAL: nothing written
@@ -433,7 +411,7 @@ def test_tasks_reads_a_journal_in_a_read_only_folder(tmp_path: Path) -> None:
     path.chmod(0o444)
     folder.chmod(0o555)
     try:
-        listed = cli("tasks", "--journal", str(path), "--json", cwd=tmp_path)
+        listed = mediagen_process("tasks", "--journal", str(path), "--json", cwd=tmp_path)
     finally:
         folder.chmod(0o755)
     assert listed.returncode == 0, listed.stderr

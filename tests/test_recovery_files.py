@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TASK_SECONDS, fast_client_options
 
 import mediagen
 from mediagen.batch import BatchItem
@@ -33,9 +34,7 @@ POLICY = RetryPolicy(attempts=3, base=0.01, cap=0.02)
 
 
 def client_for(emu: Emulator, journal: Path | None = None) -> mediagen.AsyncClient:
-    return mediagen.AsyncClient(
-        **{**emu.client_options(), "retry": POLICY, "journal": journal or False}
-    )
+    return mediagen.AsyncClient(**fast_client_options(emu, retry=POLICY, journal=journal or False))
 
 
 def dead_pid() -> int:
@@ -90,7 +89,7 @@ async def finished_image(client: mediagen.AsyncClient) -> tuple[Any, mediagen.Re
 )
 def test_one_transient_download_failure_is_retried(tmp_path: Path, fault: Fault) -> None:
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu) as client:
+        async with Emulator(duration=TASK_SECONDS) as emu, client_for(emu) as client:
             _, result = await finished_image(client)
             emu.inject(fault)
             (path,) = await client.download(result, tmp_path)
@@ -102,7 +101,7 @@ def test_one_transient_download_failure_is_retried(tmp_path: Path, fault: Fault)
 
 def test_a_missing_file_is_not_retried(tmp_path: Path) -> None:
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu) as client:
+        async with Emulator(duration=TASK_SECONDS) as emu, client_for(emu) as client:
             _, result = await finished_image(client)
             emu.inject(Fault("status", phase="download", status=404, times=5))
             with pytest.raises(TransportError, match="HTTP 404"):
@@ -116,7 +115,7 @@ def test_a_missing_file_is_not_retried(tmp_path: Path) -> None:
 def test_a_file_recorded_earlier_is_not_downloaded_again(tmp_path: Path) -> None:
     async def go() -> None:
         async with (
-            Emulator(duration=0.05) as emu,
+            Emulator(duration=TASK_SECONDS) as emu,
             client_for(emu, tmp_path / "j.sqlite3") as client,
         ):
             task, result = await finished_image(client)
@@ -141,7 +140,7 @@ def test_a_failure_on_the_second_file_keeps_the_first_and_resume_fetches_only_th
 
     async def go() -> None:
         async with (
-            Emulator(duration=0.05) as emu,
+            Emulator(duration=TASK_SECONDS) as emu,
             client_for(emu, tmp_path / "j.sqlite3") as client,
         ):
             emu.inject(
@@ -179,7 +178,7 @@ def test_a_synchronous_result_records_its_files_where_it_is_journaled(tmp_path: 
 
     async def go() -> None:
         async with (
-            Emulator(duration=0.05) as emu,
+            Emulator(duration=TASK_SECONDS) as emu,
             client_for(emu, tmp_path / "j.sqlite3") as client,
         ):
             result = await client.edrawmax.flowchart(prompt="a login flow")
@@ -212,7 +211,7 @@ def test_part_files_of_dead_processes_are_removed_and_live_ones_kept(tmp_path: P
     os.utime(legacy_old, (long_ago, long_ago))
 
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu) as client:
+        async with Emulator(duration=TASK_SECONDS) as emu, client_for(emu) as client:
             _, result = await finished_image(client)
             (path,) = await client.download(result, tmp_path)
             assert sniff(path.read_bytes()) == "png"
@@ -228,7 +227,7 @@ def test_a_part_file_names_its_owner(tmp_path: Path) -> None:
     seen: list[str] = []
 
     async def go() -> None:
-        async with Emulator(duration=0.05) as emu, client_for(emu) as client:
+        async with Emulator(duration=TASK_SECONDS) as emu, client_for(emu) as client:
             _, result = await finished_image(client)
             emu.inject(Fault("slow", phase="download", delay=0.5))
             download = asyncio.create_task(client.download(result, tmp_path))

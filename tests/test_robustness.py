@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from helpers import local_server
 
 import mediagen
 from mediagen.batch import BatchItem
@@ -22,15 +23,7 @@ def test_a_redirect_cannot_lead_a_download_off_the_allowed_hosts(tmp_path: Path)
         async def redirect(request: web.Request) -> web.Response:
             raise web.HTTPFound(f"http://localhost:{request.url.port}/secret.png")
 
-        app = web.Application()
-        app.router.add_get("/a.png", redirect)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        base = f"http://127.0.0.1:{port}"
-        try:
+        async with local_server([web.get("/a.png", redirect)]) as base:
             async with mediagen.AsyncClient(base_urls={"edrawmax": base}, journal=False) as client:
                 result = Result(
                     "edrawmax", "flowchart", (Artifact(f"{base}/a.png", "diagram"),), raw=None
@@ -38,8 +31,6 @@ def test_a_redirect_cannot_lead_a_download_off_the_allowed_hosts(tmp_path: Path)
                 with pytest.raises(UnsafeDownloadError, match="redirects to a refused place"):
                     await client.download(result, tmp_path)
             assert list(tmp_path.iterdir()) == []
-        finally:
-            await runner.cleanup()
 
     asyncio.run(go())
 

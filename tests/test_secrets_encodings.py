@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import pytest
+from helpers import local_server
 
 import mediagen
 from mediagen.cli import main
@@ -177,27 +178,20 @@ def test_a_key_in_a_non_json_error_body_is_scrubbed_before_the_snippet_is_cut(
         return web.Response(status=500, text=body, content_type="text/html")
 
     async def go() -> tuple[str, str]:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", fail)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            async with mediagen.AsyncClient(
-                base_urls={"mediaio": f"http://127.0.0.1:{port}"},
+        async with (
+            local_server([web.post("/{tail:.*}", fail)]) as url,
+            mediagen.AsyncClient(
+                base_urls={"mediaio": url},
                 credentials=CREDENTIALS,
                 retry=mediagen.RetryPolicy(attempts=1),
                 journal=tmp_path / "j.sqlite3",
-            ) as client:
-                with pytest.raises(MediagenError) as caught:
-                    await client.mediaio.imagen_4(prompt="a cat")
-                assert client.journal is not None
-                (entry,) = client.journal.entries()
-                return str(caught.value), str(entry.error)
-        finally:
-            await runner.cleanup()
+            ) as client,
+        ):
+            with pytest.raises(MediagenError) as caught:
+                await client.mediaio.imagen_4(prompt="a cat")
+            assert client.journal is not None
+            (entry,) = client.journal.entries()
+            return str(caught.value), str(entry.error)
 
     message, journaled = asyncio.run(go())
     assert "non-JSON body" in message and "non-JSON body" in journaled

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 from aiohttp import web
+from helpers import local_server
 
 import mediagen
 from mediagen.defaults import MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
@@ -158,23 +159,19 @@ def test_a_download_redirect_to_a_refused_place_shows_no_query_and_no_key(
             target = f"http://localhost:{port}/s/{forms[1]}.png?k={forms[1]}&b={forms[2]}"
             return web.Response(status=302, headers={"Location": target})
 
-        app = web.Application()
-        app.router.add_post("/generation/result/{tid}", poll)
-        app.router.add_post("/{tail:.*}", submit)
-        app.router.add_get("/files/a.png", redirect)
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "MEDIAGEN_JOURNAL": str(tmp_path / "j.sqlite3"),
-            "MEDIAGEN_MEDIAIO_BASE_URL": base,
-            "MEDIAIO_API_KEY": key,
-        }
-        try:
+        routes = [
+            web.post("/generation/result/{tid}", poll),
+            web.post("/{tail:.*}", submit),
+            web.get("/files/a.png", redirect),
+        ]
+        async with local_server(routes) as base:
+            port = int(base.rsplit(":", 1)[1])
+            env = {
+                **os.environ,
+                "MEDIAGEN_JOURNAL": str(tmp_path / "j.sqlite3"),
+                "MEDIAGEN_MEDIAIO_BASE_URL": base,
+                "MEDIAIO_API_KEY": key,
+            }
             proc = await asyncio.create_subprocess_exec(
                 *(sys.executable, "-m", "mediagen", "run", "mediaio", "imagen_4", "prompt=x"),
                 "--json",
@@ -184,8 +181,6 @@ def test_a_download_redirect_to_a_refused_place_shows_no_query_and_no_key(
                 stderr=subprocess.PIPE,
             )
             out, err = await asyncio.wait_for(proc.communicate(), 60)
-        finally:
-            await runner.cleanup()
         return proc.returncode or 0, out.decode(), err.decode()
 
     code, out, err = asyncio.run(go())
@@ -401,37 +396,30 @@ def test_transport_errors_before_the_first_byte_are_not_sent() -> None:
             await release.wait()
             return web.json_response({})
 
-        app = web.Application()
-        app.router.add_get("/", hold)
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        url = f"http://127.0.0.1:{port}/"
-        transport = Transport(Timeouts(request=0.3), pool_size=1)
-        try:
-            with pytest.raises(TransportError) as bad_url:
-                await transport.request("GET", "http://127.0.0.1:99999/x")
-            assert bad_url.value.sent is False
-            # Occupy the transport's only pooled connection, with a request of our own that has
-            # no short deadline (so it cannot time out and free the connection too early).
-            session = transport._client()
+        async with local_server([web.get("/", hold)]) as base:
+            url = f"{base}/"
+            transport = Transport(Timeouts(request=0.3), pool_size=1)
+            try:
+                with pytest.raises(TransportError) as bad_url:
+                    await transport.request("GET", "http://127.0.0.1:99999/x")
+                assert bad_url.value.sent is False
+                # Occupy the transport's only pooled connection, with a request of our own that
+                # has no short deadline (so it cannot time out and free the connection too early).
+                session = transport._client()
 
-            async def occupy() -> int:
-                async with session.get(url, timeout=aiohttp.ClientTimeout(total=60)) as resp:
-                    return resp.status
+                async def occupy() -> int:
+                    async with session.get(url, timeout=aiohttp.ClientTimeout(total=60)) as resp:
+                        return resp.status
 
-            first = asyncio.create_task(occupy())
-            await entered.wait()
-            with pytest.raises(TransportError, match="nothing was sent") as queued:
-                await transport.request("GET", url)
-            assert queued.value.sent is False
-            release.set()
-            assert await first == 200
-        finally:
-            release.set()
-            await transport.close()
-            await runner.cleanup()
+                first = asyncio.create_task(occupy())
+                await entered.wait()
+                with pytest.raises(TransportError, match="nothing was sent") as queued:
+                    await transport.request("GET", url)
+                assert queued.value.sent is False
+                release.set()
+                assert await first == 200
+            finally:
+                release.set()
+                await transport.close()
 
     asyncio.run(go())

@@ -8,15 +8,12 @@ of the suite keeps empty.
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from helpers import install_editable
 
 from mediagen import registry as registry_module
 from mediagen.loop import LoopThread
@@ -34,20 +31,7 @@ def acme_installed() -> Path:
 
 def install_acme() -> Path:
     """The acme_installed fixture's work, for a module that needs acme at collection time."""
-    try:
-        importlib.metadata.distribution("mediagen-acme")
-    except importlib.metadata.PackageNotFoundError:
-        subprocess.run(
-            [
-                *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"),
-                *("--config-settings", "editable_mode=compat", "-e", str(ACME_ROOT)),
-            ],
-            check=True,
-        )
-        importlib.invalidate_caches()
-    if str(ACME_ROOT) not in sys.path:  # what the install's .pth file does in new processes
-        sys.path.append(str(ACME_ROOT))
-    return ACME_ROOT
+    return install_editable(ACME_ROOT, "mediagen-acme")
 
 
 @pytest.fixture

@@ -1,0 +1,122 @@
+"""Scaffolding shared by the test files: a small local aiohttp server, the CLI as its own
+process, and plugin distributions installed for real (once per environment, xdist-safe)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib
+import importlib.metadata
+import io
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from mediagen.testing import FAST_POLLING, Emulator
+
+CLI_TIMEOUT = 120.0
+"""Seconds one CLI process may take: a hang fails its test instead of stalling the run."""
+
+TASK_SECONDS = 0.05
+"""How long an emulated task runs in this suite, unless a test needs it to take longer."""
+
+
+def fast_client_options(emu: Emulator, **overrides: Any) -> dict[str, Any]:
+    """AsyncClient options for `emu` that poll fast: its Retry-After hints already make polls
+    quick, but an answer without one (not found, an error) falls back to the client's schedule."""
+    return {**emu.client_options(), "polling": FAST_POLLING, **overrides}
+
+
+@asynccontextmanager
+async def local_server(routes: Iterable[web.AbstractRouteDef]) -> AsyncIterator[str]:
+    """A real aiohttp server on 127.0.0.1 (a free port) serving `routes`, tried in order
+    (`web.post("/{tail:.*}", handler)` and the like); yields its base URL, `http://127.0.0.1:N`."""
+    app = web.Application()
+    app.add_routes(routes)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+def mediagen_process(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    base_env: Mapping[str, str] | None = None,
+    timeout: float = CLI_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m mediagen ARGS` as its own process, the way a person runs it: its exit status,
+    stdout and stderr. Its environment is `base_env` (default: this process's) plus `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "mediagen", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**(os.environ if base_env is None else base_env), **(env or {})},
+    )
+
+
+def mediagen_main(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    base_env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The CLI's `main()` in this process, as `mediagen_process` runs it minus the interpreter's
+    start-up (about a second of CPU a run): same environment rules, same result. For what only
+    a process shows (start-up, signals, exit codes of the interpreter) use `mediagen_process`."""
+    from mediagen.cli import main
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update({**(saved_env if base_env is None else base_env), **(env or {})})
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: --help, --version, usage errors
+                code = exc.code if isinstance(exc.code, int) else 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def install_editable(root: Path, distribution: str) -> Path:
+    """`pip install --no-deps -e ROOT` into this environment, as a user installs a plugin,
+    unless `distribution` is installed already; returns `root`.
+
+    Once per environment: xdist workers (or two test runs) sharing the virtualenv take turns
+    on a lock file in it, and whoever comes second finds the distribution installed.
+    """
+    with open(Path(sys.prefix) / ".mediagen-tests-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        importlib.invalidate_caches()
+        try:
+            importlib.metadata.distribution(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            subprocess.run(
+                [
+                    *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"),
+                    *("--config-settings", "editable_mode=compat", "-e", str(root)),
+                ],
+                check=True,
+            )
+            importlib.invalidate_caches()
+    if str(root) not in sys.path:  # what the install's .pth file does in new processes
+        sys.path.append(str(root))
+    return root
