@@ -68,6 +68,12 @@ class CatalogEmulatorProfile:
         credentials: Mapping[str, str],
         query: Mapping[str, str],
     ) -> str | None:
+        """None when the request carries `credentials` where the catalog's auth block says,
+        else what is wrong (`"missing X-App-Key header"`); see `EmulatorProfile.check_auth`.
+
+        Auth kind `custom` is accepted whatever the request carries: only the plugin knows
+        its scheme, so a plugin with custom auth overrides this in its profile, returning None
+        or the reason, reading the request's own headers (e.g. its timestamp header)."""
         if self.auth is None:
             return None
         # Optional credentials (EdrawMax's user id) may be left out, as the vendor allows.

@@ -125,7 +125,11 @@ class Registry:
             name = module_name.rsplit(".", 1)[-1]
             self._add(module.plugin, name, PluginInfo(name, "mediagen", __version__, True))
         self.problems: list[str] = []
-        """Why an installed plugin (misspelt hook) or a provider (name clash) was disabled."""
+        """Why an installed plugin (misspelt hook), its catalog (does not load) or a provider
+        (name clash) was disabled."""
+        self.plugin_problems: dict[str, list[str]] = {}
+        """The same problems that concern one loaded plugin (its catalog does not load), by
+        plugin name: `mediagen plugins` lists them under it."""
         if entry_points:
             self._load_entry_points()
         self._check_pending(disable=True)
@@ -219,6 +223,7 @@ class Registry:
     def _collect_locked(self) -> None:
         found: list[ProviderContribution] = []
         broken: set[str] = set()
+        load_problems: dict[str, list[str]] = {}
         self._tracer.raised.clear()
 
         def register(
@@ -240,13 +245,15 @@ class Registry:
             except (CatalogError, ConfigurationError, OSError) as exc:
                 broken.add(plugin)
                 problem = " ".join(str(exc).split())
-                self._tracer.warn_once(  # once, not on every re-collection
-                    (plugin, problem),
-                    "mediagen plugin %s: its provider catalog does not load: %s; "
-                    "its providers are disabled",
-                    f"{plugin!r}" + (f" (distribution {dist})" if dist else ""),
-                    problem,
+                supplier = f"{plugin!r}" + (f" (distribution {dist})" if dist else "")
+                message = (
+                    f"mediagen plugin {supplier}: its provider catalog does not load: "
+                    f"{problem}; its providers are disabled"
                 )
+                self._tracer.warn_once((plugin, problem), "%s", message)  # not on each collect
+                load_problems.setdefault(plugin, []).append(message)
+                if message not in self.problems:
+                    self.problems.append(message)
                 return
             factories = {
                 "auth": auth,
@@ -288,6 +295,7 @@ class Registry:
                 else ProviderContribution(p, None, {}, CATALOG_ONLY)
                 for p in self._given.providers
             ]
+        self.plugin_problems = load_problems
         self._contributions = {c.name: c for c in ordered}
         self.catalog = Catalog(providers=tuple(c.provider for c in ordered))
         self._cache.clear()

@@ -113,10 +113,24 @@ def check_provider_name(name: str) -> None:
         raise ScaffoldError(f"provider name {name!r} is a Python keyword: {rule}")
     if not PROVIDER_NAME.match(name):
         raise ScaffoldError(f"provider name {name!r} is not allowed: {rule}")
+    if name == "mediagen" or name.startswith("mediagen_"):
+        raise ScaffoldError(
+            f"provider name {name!r} is not allowed: it would make the package "
+            f"mediagen_{name}, named like mediagen itself; the name is the vendor's, without "
+            "a mediagen prefix (e.g. zeta)"
+        )
+
+
+def client_attributes() -> frozenset[str]:
+    """The public attributes of the clients, which `client.NAME` finds before a provider."""
+    from .client import AsyncClient, Client
+
+    return frozenset(n for cls in (AsyncClient, Client) for n in dir(cls) if not n.startswith("_"))
 
 
 def check_name_is_free(names: PluginNames) -> None:
-    """Refuse a provider, entry point, distribution or import package that already exists."""
+    """Refuse a provider, entry point, distribution or import package that already exists,
+    and a provider name a client attribute would shadow."""
     from .registry import default_registry
 
     provider = names.provider
@@ -124,6 +138,13 @@ def check_name_is_free(names: PluginNames) -> None:
         raise ScaffoldError(
             f"provider {provider!r} already exists (built in or from an installed plugin; "
             "`mediagen list` shows them): choose another name"
+        )
+    taken = client_attributes()  # after the providers: a built-in one is a client property
+    if provider in taken:
+        raise ScaffoldError(
+            f"provider name {provider!r} is not allowed: `client.{provider}` is already a "
+            "client method or property, so the provider could not be reached as an attribute; "
+            f"a provider name must not be one of: {', '.join(sorted(taken))}"
         )
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry.name == provider:
@@ -203,9 +224,15 @@ def create_plugin(provider: str, destination: Path) -> list[str]:
 
     files = render_files(names)
     where = destination.resolve()  # `--output .` has no name to build the staging one from
-    where.parent.mkdir(parents=True, exist_ok=True)
     staging = where.parent / f".{where.name}.new-plugin-{secrets.token_hex(4)}"
-    staging.mkdir()
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as exc:  # e.g. --output /proc/x, a read-only or missing place
+        raise ScaffoldError(
+            f"cannot create {destination}: {exc.strerror or exc}: give a folder you can "
+            "write to with --output DIR"
+        ) from None
     try:
         for rel, text in files.items():
             target = staging / rel

@@ -140,7 +140,17 @@ class EmulatorProfile(Protocol):
         credentials: Mapping[str, str],
         query: Mapping[str, str],
     ) -> str | None:
-        """None when the request carries the expected credentials, else what is wrong."""
+        """Whether an emulated request carries the credentials, as the vendor would check.
+
+        `headers` and `query` are the request's (last value of each query parameter);
+        `credentials` are the values the emulator expects, by catalog credential name. Return
+        None to accept the request, or a short reason (`"wrong X-Signature header"`) and the
+        emulator answers with the provider's auth error. Never put a credential in the reason.
+        `CatalogEmulatorProfile` checks every catalog auth kind except `custom`, which it
+        accepts whatever the request carries: a plugin with custom auth overrides this and
+        checks its scheme from the request alone (a signature over the request's own
+        timestamp header, not the current time), or the conformance suite's
+        wrong-credentials check fails (docs/writing-a-plugin.md, section 4)."""
         ...
 
     def request_params(

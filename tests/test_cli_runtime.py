@@ -200,6 +200,7 @@ def test_plugins_command(tmp_path: Path) -> None:
         "builtin": True,
         "providers": ["mediaio"],
         "overrides": [],
+        "problems": [],
     }
     row = next(
         r for r in doc["strategies"] if r["provider"] == "mediaio" and r["strategy"] == "results"

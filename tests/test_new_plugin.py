@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mediagen.cli import main
+from mediagen.cli.common import DEFAULT_OUTPUT
 from mediagen.codegen.generate import check
 from mediagen.scaffold import EXAMPLE_OPERATION, mediagen_requirement
 
@@ -61,6 +62,40 @@ def test_a_built_in_provider_is_refused(
     line = refused(capsys, name)
     assert f"provider {name!r} already exists" in line and "choose another name" in line
     assert files_under(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["mediagen", "mediagen_extra"])
+def test_a_name_like_mediagen_itself_is_refused(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = refused(capsys, name, "--output", "out")
+    assert (
+        f"provider name {name!r} is not allowed: it would make the package mediagen_{name}" in line
+    )
+    assert "without a mediagen prefix" in line
+    assert files_under(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["task", "download", "provider", "journal", "close"])
+def test_a_name_that_a_client_method_would_shadow_is_refused(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = refused(capsys, name, "--output", "out")
+    assert f"provider name {name!r} is not allowed: `client.{name}` is already a client" in line
+    assert "must not be one of: " in line and "download" in line and "with_options" in line
+    assert files_under(tmp_path) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, where mkdir fails")
+def test_a_folder_that_cannot_be_created_is_a_one_line_refusal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    line = refused(capsys, "zeta", "--output", "/proc/nope")
+    assert line.startswith("mediagen: error: cannot create /proc/nope: ")
+    assert "give a folder you can write to with --output DIR" in line
+    assert "[Errno" not in line
 
 
 def test_a_folder_that_is_not_empty_or_is_a_file_is_refused(
@@ -134,6 +169,8 @@ def test_it_fills_an_empty_default_folder_with_a_package_that_matches_its_catalo
     assert 'provider = "my_vendor"' in test_module
     pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
     assert 'my_vendor = "mediagen_my_vendor.plugin:plugin"' in pyproject
+    ignored = (root / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert f"{DEFAULT_OUTPUT}/" in ignored  # what `mediagen run` writes by default
     assert f'"{mediagen_requirement("0.1.0")}"' in pyproject
 
 

@@ -385,6 +385,7 @@ def test_the_plugins_report_names_overrides_and_what_they_replace() -> None:
         "builtin": False,
         "providers": [],
         "overrides": [{"provider": "tomoviee", "strategy": "task", "replaces": "tomoviee"}],
+        "problems": [],
     }
     tomoviee = next(p for p in report["plugins"] if p["name"] == "tomoviee")
     assert tomoviee["providers"] == ["tomoviee"] and tomoviee["builtin"] is True

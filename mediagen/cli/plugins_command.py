@@ -35,14 +35,18 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             out(f"  providers: {', '.join(plugin['providers'])}")
         for o in plugin["overrides"]:
             out(f"  overrides {o['provider']}.{o['strategy']} (replacing {o['replaces']}'s)")
+        for problem in plugin["problems"]:
+            out(f"  problem: {problem}")
     out("strategies:")
     for row in report["strategies"]:
         out(
             f"  {row['provider']:<10} {row['strategy']:<9} {row['plugin'] or '-':<12} {row['class'] or '-'}"
         )
-    if report["problems"]:
+    shown = {problem for plugin in report["plugins"] for problem in plugin["problems"]}
+    others = [problem for problem in report["problems"] if problem not in shown]
+    if others:  # the ones of plugins that are not loaded, or of no one plugin
         out("problems:")
-        for problem in report["problems"]:
+        for problem in others:
             out(f"  {problem}")
     return 0
 
@@ -50,7 +54,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def plugins_report(registry: Registry) -> dict[str, Any]:
     """Per plugin: distribution, version, providers contributed, strategies overridden; per
     provider and strategy, the plugin and class that supply it; and the problems that disabled
-    an installed plugin or one of its providers."""
+    an installed plugin or one of its providers (also under a loaded plugin whose catalog does
+    not load)."""
     from ..registry import STRATEGY_HOOKS
 
     rows: list[dict[str, Any]] = []
@@ -87,6 +92,7 @@ def plugins_report(registry: Registry) -> dict[str, Any]:
             "builtin": info.builtin,
             "providers": contributed.get(info.name, []),
             "overrides": overrides.get(info.name, []),
+            "problems": list(registry.plugin_problems.get(info.name, [])),
         }
         for info in registry.plugins()
     ]

@@ -10,10 +10,16 @@ Blocking code and pytest users: `EmulatorThread`, or the `mediagen_emulator` fix
 (enabled automatically when mediagen is installed). What the emulator is told to do (outcomes,
 faults, durations, status words) is one `Scenario`, also set by a scenario file or the admin
 HTTP API under `/__mediagen__/` (docs/emulator.md).
+
+Plugin authors trying strategies without installing anything: `Registry(entry_points=False)`
+holds the built-in providers only; `registry.register(plugin, name=...)` adds a plugin, and
+`AsyncClient(registry=registry)` or `Emulator(registry=registry)` uses it
+(docs/writing-a-plugin.md, section 4).
 """
 
 from typing import Any
 
+from ..registry import Registry
 from .emulator import FAST_POLLING, Emulator, Fault, RecordedRequest, emulator_credentials
 from .scenario import Outcome, Scenario
 from .scenario_file import ScenarioError
@@ -37,6 +43,7 @@ __all__ = [
     "Fault",
     "Outcome",
     "RecordedRequest",
+    "Registry",
     "Scenario",
     "ScenarioError",
     "emulator_credentials",

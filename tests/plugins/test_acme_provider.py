@@ -290,6 +290,7 @@ def test_plugins_command_names_the_distribution_providers_and_overrides(
         "builtin": False,
         "providers": ["acme"],
         "overrides": [],
+        "problems": [],
     }
     assert plugins["quick-polls"]["overrides"] == [
         {"provider": "acme", "strategy": "task", "replaces": "acme"}

@@ -19,6 +19,9 @@ Every toml and yaml block parses, whatever its mark.
 from __future__ import annotations
 
 import ast
+import builtins
+import hashlib
+import hmac
 import re
 import subprocess
 import tomllib
@@ -114,6 +117,86 @@ def test_skipped_shell_blocks_are_valid_shell() -> None:
     for block in of("sh", "skip"):
         done = subprocess.run(["bash", "-n", "-c", block.code], capture_output=True, text=True)
         assert done.returncode == 0, f"{block.where}: {done.stderr}"
+
+
+PUBLIC_MODULES = {"mediagen", "mediagen.plugin", "mediagen.testing", "mediagen.testing.conformance"}
+
+
+def names_of(code: str) -> tuple[set[str], set[str], set[str]]:
+    """What a block imports, defines (anywhere: classes, functions, arguments, assignments)
+    and reads."""
+    imported, stored, used = set(), set(), set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Name):
+            (stored if isinstance(node.ctx, ast.Store) else used).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            stored.add(node.name)
+        elif isinstance(node, ast.arg):
+            stored.add(node.arg)
+    return imported, stored, used
+
+
+def test_every_python_block_imports_what_it_uses() -> None:
+    """A reader copies one block: each imports every name it reads, except the classes and
+    values the tutorial defined in an earlier block (never one an earlier block imported)."""
+    earlier: set[str] = set()
+    for block in of("python", "", "excerpt"):
+        imported, stored, used = names_of(block.code)
+        missing = used - stored - imported - earlier - set(dir(builtins)) - {"__file__"}
+        assert not missing, f"{block.where} does not import {', '.join(sorted(missing))}"
+        for node in ast.parse(block.code).body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef):
+                earlier.add(node.name)
+            elif isinstance(node, ast.Assign):
+                earlier |= {
+                    n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)
+                }
+
+
+def test_python_blocks_import_only_public_mediagen_modules() -> None:
+    for block in of("python", "", "excerpt", "file"):
+        for node in ast.walk(ast.parse(block.code)):
+            modules = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for module in modules:
+                if module.split(".")[0] == "mediagen":
+                    assert module in PUBLIC_MODULES, f"{block.where} imports private {module}"
+
+
+def test_the_custom_auth_example_has_an_emulator_check_on_the_request_s_own_timestamp() -> None:
+    (block,) = [b for b in of("python", "") if "class SignedAuth" in b.code]
+    namespace: dict[str, object] = {"__name__": "custom_auth_example"}
+    exec(compile(block.code, block.where, "exec"), namespace)  # on its own: self-contained
+    from mediagen.plugin import CatalogEmulatorProfile
+    from mediagen.testing import Registry
+
+    emulator_class = namespace["SignedEmulator"]
+    assert isinstance(emulator_class, type) and issubclass(emulator_class, CatalogEmulatorProfile)
+    emulator = emulator_class(Registry(entry_points=False).catalog.provider("tomoviee"))
+    credentials = {"key": "k-1", "secret": "s-1"}
+    stamp = "1000000000"  # signed long ago: only the request's own timestamp is checked
+    signature = hmac.new(b"s-1", stamp.encode(), hashlib.sha256).hexdigest()
+    signed = {"X-Key": "k-1", "X-Timestamp": stamp, "X-Signature": signature}
+    assert emulator.check_auth(signed, credentials, {}) is None
+    assert emulator.check_auth({**signed, "X-Key": "k-2"}, credentials, {}) == "wrong X-Key header"
+    assert emulator.check_auth({**signed, "X-Timestamp": "1000000001"}, credentials, {}) == (
+        "wrong X-Signature header"
+    )
+
+
+def test_check_auth_says_what_to_return_and_when_a_plugin_needs_it() -> None:
+    from mediagen.plugin import CatalogEmulatorProfile, EmulatorProfile
+
+    for method in (EmulatorProfile.check_auth, CatalogEmulatorProfile.check_auth):
+        doc = " ".join((method.__doc__ or "").split())
+        assert "None" in doc and "custom" in doc and "timestamp" in doc, method.__qualname__
 
 
 def test_every_python_block_runs(acme: Path) -> None:

@@ -17,6 +17,11 @@ from ._harness import conformance_credentials, described, expect, fail
 from ._params import count_of
 from ._scopes import each
 
+CUSTOM_AUTH_HINT = (
+    "custom auth: the emulator accepts any credentials unless your emulator profile's "
+    "check_auth checks them; see docs/writing-a-plugin.md §4"
+)
+
 
 def _has_output(op: Operation) -> bool:
     return op.output != "none"
@@ -160,7 +165,10 @@ class CallChecks(CheckBase):
                     return
                 except Exception as exc:
                     fail(where, "wrong credentials", "AuthenticationError", described(exc))
-                fail(where, "wrong credentials", "AuthenticationError", f"a result: {out!r:.120}")
+                seen = f"a result: {out!r:.120}"
+                if provider.auth.kind == "custom":  # the catalog cannot tell the emulator how
+                    seen += f"; {CUSTOM_AUTH_HINT}"
+                fail(where, "wrong credentials", "AuthenticationError", seen)
 
         run(check())
 

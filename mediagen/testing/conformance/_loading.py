@@ -27,14 +27,16 @@ def provider_registry(provider: str, plugins: Sequence[Any] = ()) -> Registry:
     if _has(registry, provider):
         return registry
     if plugins:
+        broken = [p for problems in registry.plugin_problems.values() for p in problems]
         raise ConfigurationError(
-            f"no plugin in {_names(plugins)} registers provider {provider!r}; "
-            f"the registry holds: {_providers(registry)}"
+            f"no plugin in {_names(plugins)} registers provider {provider!r}"
+            f"{_load_problems(broken)}; the registry holds: {_providers(registry)}"
         )
     installed = sorted(
         importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
         key=lambda ep: (ep.name != provider, ep.name),
     )
+    problems: list[str] = []  # the catalogs that did not load, as `mediagen list` says
     for ep in installed:
         try:
             plugin = ep.load()
@@ -48,8 +50,18 @@ def provider_registry(provider: str, plugins: Sequence[Any] = ()) -> Registry:
         registry.register(plugin, name=ep.name)
         if _has(registry, provider):
             return registry
+        problems += registry.plugin_problems.get(ep.name, [])
+        if ep.name == provider and problems:  # installed, but its catalog does not load
+            raise ConfigurationError(
+                f"provider {provider!r} cannot be tested{_load_problems(problems)}"
+            )
         registry.unregister(plugin)
     names = ", ".join(ep.name for ep in installed) or "none"
+    if problems:  # perhaps the plugin is installed under another entry point name
+        raise ConfigurationError(
+            f"no installed mediagen plugin registers provider {provider!r}"
+            f"{_load_problems(problems)}; fix it and reinstall (pip install -e .)"
+        )
     raise ConfigurationError(
         f"no installed mediagen plugin registers provider {provider!r} (entry points in the "
         f"{ENTRY_POINT_GROUP!r} group: {names}; built-in providers: {_providers(registry)}); "
@@ -63,6 +75,11 @@ def _has(registry: Registry, provider: str) -> bool:
 
 def _providers(registry: Registry) -> str:
     return ", ".join(p.name for p in registry.catalog.providers) or "none"
+
+
+def _load_problems(problems: Sequence[str]) -> str:
+    """The catalog-load problems as a clause to append to a message (`: ...; ...`), or ""."""
+    return f": {'; '.join(problems)}" if problems else ""
 
 
 def _names(plugins: Sequence[Any]) -> str:
