@@ -70,7 +70,7 @@ def earliest_finish(schedule: PollSchedule, durations: Sequence[float]) -> float
 
 def shortest_interval(schedule: PollSchedule) -> float:
     """The shortest of the intervals a task is polled at once due (see `next_delay`)."""
-    return schedule.maximum * (1 - min(2 * schedule.jitter, 1))
+    return schedule.maximum * (1 - min(schedule.jitter, 1))
 
 
 def spread(interval: float, fraction: float, rng: random.Random | None = None) -> float:
@@ -127,9 +127,10 @@ def next_delay(
         return next_poll_delay(schedule, polls, None)
     if elapsed < earliest:
         return max(spread(earliest - elapsed, schedule.jitter, rng), POLL_HINT_MIN)
-    # A finished task waits for its poll one interval at most, and on a busy client a little
-    # longer (many tasks wake together): twice the jitter keeps that under `maximum`.
-    return spread(schedule.maximum, 2 * schedule.jitter, rng)
+    # A finished task waits for its poll one interval at most: `maximum` shortened by up to the
+    # jitter, so tasks do not poll in lockstep; the mean interval stays close to `maximum`, which
+    # is what sets the number of polls (the lag is set by the longest interval).
+    return spread(schedule.maximum, schedule.jitter, rng)
 
 
 class DurationModel:

@@ -73,7 +73,7 @@ def test_the_earliest_finish_is_one_interval_after_the_fastest_tasks_at_most() -
     assert earliest_finish(SCHEDULE, fast_and_slow) == pytest.approx(
         1.0 + shortest_interval(SCHEDULE)
     )
-    assert shortest_interval(SCHEDULE) == pytest.approx(SCHEDULE.maximum * 0.8)
+    assert shortest_interval(SCHEDULE) == pytest.approx(SCHEDULE.maximum * 0.9)
 
 
 def test_a_schedule_that_does_not_learn_ignores_history_and_progress() -> None:
@@ -131,7 +131,7 @@ def test_no_poll_before_the_task_can_plausibly_be_done() -> None:
 def test_once_due_a_task_is_polled_every_maximum_at_most() -> None:
     r = rng()
     waits = [next_delay(SCHEDULE, polls=p, elapsed=9.0, earliest=8.0, rng=r) for p in range(200)]
-    assert all(SCHEDULE.maximum * (1 - 2 * SCHEDULE.jitter) <= w <= SCHEDULE.maximum for w in waits)
+    assert all(SCHEDULE.maximum * (1 - SCHEDULE.jitter) <= w <= SCHEDULE.maximum for w in waits)
 
 
 def test_a_queued_task_past_its_earliest_finish_backs_off_from_initial() -> None:
