@@ -272,6 +272,19 @@ class MalformedResponseError(CallError):
     hint = "the vendor's answer did not match its documented protocol"
 
 
+class UnknownTaskStatusError(MalformedResponseError):
+    """A poll answered a status word the provider's catalog does not list: the vendor added
+    or renamed a state, or the catalog is behind it. `word` is what it answered (its repr, clipped),
+    `known` the words the catalog lists."""
+
+    hint = "the provider's catalog does not list this status word; update the catalog or plugin"
+
+    def __init__(self, message: str, *, word: str, known: tuple[str, ...], **located: Any) -> None:
+        super().__init__(message, **located)
+        self.word = word
+        self.known = known
+
+
 class SubmitOutcomeUnknownError(CallError):
     """A submit whose answer was lost: the vendor may or may not have created the task.
 
