@@ -13,6 +13,7 @@ MediagenError
 │   │   RedirectRefusedError (a 3xx: API calls never follow redirects)
 ├── TransportError                         no usable answer: connection, timeout
 ├── MalformedResponseError                 an answer we cannot read
+│   └── UnknownTaskStatusError             a status word the catalog does not list
 ├── SubmitOutcomeUnknownError               a submit's answer was lost: never resubmitted
 ├── TaskTimeoutError                       we stopped waiting; the task may still finish
 ├── DownloadError                          an artifact we could not save
