@@ -115,6 +115,11 @@ class CatalogTaskStrategy:
         if state is None:
             word = _clip(vendor_status, 60)
             known = tuple(task.states)
+            if vendor_status is None:
+                # No status at all: a cut-short or empty answer, retried like any unreadable one.
+                raise MalformedResponseError(
+                    f"unknown task status {word} (known: {', '.join(known)})"
+                )
             raise UnknownTaskStatusError(
                 f"unknown task status {word} (known: {', '.join(known)})", word=word, known=known
             )

@@ -136,3 +136,17 @@ def test_a_word_the_vendor_stops_answering_lets_the_wait_finish(
         assert len(warnings_about(caplog, task)) == 1
 
     session(tmp_path, body)
+
+
+def test_an_answer_with_no_status_word_stays_an_unreadable_answer(tmp_path: Path) -> None:
+    """An empty or cut-short answer is retried within the poll as before: only a word the
+    catalog does not list is an UnknownTaskStatusError."""
+
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        task = await client.mediaio.imagen_4(prompt="a red fox")
+        emu.inject(Fault("status", provider="mediaio", phase="poll", code=0, times=1))
+        status = await task.status()  # one poll: its second request reads a status
+        assert status.state in ("queued", "running", "succeeded")
+        assert polls(emu) == 2
+
+    session(tmp_path, body)
