@@ -38,6 +38,7 @@ from .errors import (
     NotFoundError,
     SubmitOutcomeUnknownError,
     TaskTimeoutError,
+    UnknownTaskStatusError,
 )
 from .events import TaskEvent
 from .hosts import Target, download_allowed, resolve_target
@@ -675,6 +676,9 @@ class AsyncTaskHandle:
         self._fresh = fresh
         self._submitted_at = time.time() if fresh else None
         self._result: Result | None = None
+        self._unknown: tuple[UnknownTaskStatusError, int] | None = None
+        """The unknown status word the last polls answered, and how many polls in a row."""
+        self._warned_unknown = False
 
     def __repr__(self) -> str:
         state: str
@@ -759,6 +763,7 @@ class AsyncTaskHandle:
                 async with asyncio.timeout(max(deadline - loop.time(), 0.001)):
                     status = await self.status()
                 failures = 0
+                self._unknown = None
             except TimeoutError:
                 raise self._timeout(limit) from None
             except NotFoundError as exc:
@@ -768,11 +773,22 @@ class AsyncTaskHandle:
                     # The vendor does not know this task, past any read-after-write lag.
                     self._engine._journal(self.journal_id, "record_failure", "failed", str(exc))
                     raise
+                self._unknown = None
                 log.info("%s not found yet (%s); polling again", self.task_id, exc.detail)
+                delay = next_poll_delay(schedule, polls, self._poll_hint.seconds)
+                polls += 1
+            except UnknownTaskStatusError as exc:
+                # Maybe a state the catalog does not know yet: polled again on the schedule,
+                # but said out loud, and bounded like any failing poll.
+                failures += 1
+                self._note_unknown(exc)
+                if failures >= policy.wait_failures:
+                    raise self._unknown_exhausted(exc) from None
                 delay = next_poll_delay(schedule, polls, self._poll_hint.seconds)
                 polls += 1
             except CallError as exc:
                 failures += 1
+                self._unknown = None
                 if decide(exc, "poll", 1, policy) != "retry" or failures >= policy.wait_failures:
                     raise
                 log.info("polling %s keeps failing (%s); trying again", self.task_id, exc)
@@ -822,11 +838,43 @@ class AsyncTaskHandle:
         submitted_here = [state for state, _ in first] in (["planned"], ["pending"])
         return entry.updated_at if submitted_here else None
 
+    def _note_unknown(self, error: UnknownTaskStatusError) -> None:
+        """Count a poll that answered an unknown status word; warn once per task."""
+        count = 1 if self._unknown is None else self._unknown[1] + 1
+        self._unknown = (error, count)
+        if not self._warned_unknown:
+            self._warned_unknown = True
+            log.warning(
+                "%s.%s task %s: the vendor answered an unknown task status %s (known: %s); "
+                "polling on, but the catalog or plugin needs this word",
+                self.provider,
+                self.operation,
+                self.task_id,
+                error.word,
+                ", ".join(error.known),
+            )
+
+    def _unknown_answers(self) -> str | None:
+        """What the last polls answered, when it was an unknown status word."""
+        if self._unknown is None:
+            return None
+        error, count = self._unknown
+        polls = "the last poll" if count == 1 else f"the last {count} polls"
+        return f"{polls} answered an unknown task status {error.word} (known: {', '.join(error.known)})"
+
+    def _unknown_exhausted(self, error: UnknownTaskStatusError) -> UnknownTaskStatusError:
+        """The error that ends a wait whose polls kept answering an unknown status word."""
+        error.detail = f"stopped waiting: {self._unknown_answers()}"
+        error.args = (error._compose(),)
+        return error
+
     def _timeout(self, limit: float) -> TaskTimeoutError:
+        unknown = self._unknown_answers()
         # Not polled yet: as the journal and --json say, a submitted task is queued.
         state = self.last_status.state if self.last_status else "queued"
         return TaskTimeoutError(
-            f"stopped waiting after {limit:g}s; the task is still {state}",
+            f"stopped waiting after {limit:g}s; "
+            + (unknown if unknown is not None else f"the task is still {state}"),
             provider=self.provider,
             operation=self.operation,
             task_id=self.task_id,

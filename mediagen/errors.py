@@ -13,6 +13,7 @@ MediagenError
 │   │   RedirectRefusedError (a 3xx: API calls never follow redirects)
 ├── TransportError                         no usable answer: connection, timeout
 ├── MalformedResponseError                 an answer we cannot read
+│   └── UnknownTaskStatusError             a status word the catalog does not list
 ├── SubmitOutcomeUnknownError               a submit's answer was lost: never resubmitted
 ├── TaskTimeoutError                       we stopped waiting; the task may still finish
 ├── DownloadError                          an artifact we could not save
@@ -270,6 +271,19 @@ class MalformedResponseError(CallError):
     """The vendor answered with something we cannot read (not JSON, wrong shape)."""
 
     hint = "the vendor's answer did not match its documented protocol"
+
+
+class UnknownTaskStatusError(MalformedResponseError):
+    """A poll answered a status word the provider's catalog does not list: the vendor added
+    or renamed a state, or the catalog is behind it. `word` is what it answered (its repr, clipped),
+    `known` the words the catalog lists."""
+
+    hint = "the provider's catalog does not list this status word; update the catalog or plugin"
+
+    def __init__(self, message: str, *, word: str, known: tuple[str, ...], **located: Any) -> None:
+        super().__init__(message, **located)
+        self.word = word
+        self.known = known
 
 
 class SubmitOutcomeUnknownError(CallError):

@@ -16,7 +16,8 @@ from here only (a test checks it), and so should yours.
 - Catalog IR a strategy reads: `Provider`, `Operation`, `Param`, `TaskState`.
 - Helpers: `fill_path`, `is_http_url`, `iter_urls`, `kind_for`, `output_kind`,
   `unique_artifacts`, `retry_after`, `builtin_catalog`.
-- Errors a strategy raises: `MalformedResponseError`, `ConfigurationError`, and the
+- Errors a strategy raises: `MalformedResponseError` (`UnknownTaskStatusError` for a task
+  status word it does not know: wait() then says so), `ConfigurationError`, and the
   `APIError` family (`AuthenticationError`, `InvalidParameterError`, `NotFoundError`, ...).
 
 Generated code (yours, from `mediagen generate`) depends on `mediagen.runtime`,
@@ -46,6 +47,7 @@ from .errors import (
     RateLimitError,
     ServerError,
     TransientError,
+    UnknownTaskStatusError,
 )
 from .events import TaskEvent
 from .hookspecs import hookimpl
@@ -119,6 +121,7 @@ __all__ = [
     "TaskStatus",
     "TaskStrategy",
     "TransientError",
+    "UnknownTaskStatusError",
     "builtin_catalog",
     "fill_path",
     "hookimpl",

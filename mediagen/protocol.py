@@ -29,6 +29,7 @@ from .errors import (
     PayloadTooLargeError,
     RateLimitError,
     ServerError,
+    UnknownTaskStatusError,
 )
 from .nesting import nested_deeper_than
 from .results import Artifact, ArtifactKind
@@ -112,8 +113,16 @@ class CatalogTaskStrategy:
         vendor_status = task.status_field.first(data)
         state = task.state_of(vendor_status)
         if state is None:
-            known = ", ".join(task.states)
-            raise MalformedResponseError(f"unknown task status {vendor_status!r} (known: {known})")
+            word = _clip(vendor_status, 60)
+            known = tuple(task.states)
+            if vendor_status is None:
+                # No status at all: a cut-short or empty answer, retried like any unreadable one.
+                raise MalformedResponseError(
+                    f"unknown task status {word} (known: {', '.join(known)})"
+                )
+            raise UnknownTaskStatusError(
+                f"unknown task status {word} (known: {', '.join(known)})", word=word, known=known
+            )
         payload = None
         if state == "succeeded":
             found = task.result_field.first(data) if task.result_field else data

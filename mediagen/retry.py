@@ -18,6 +18,7 @@ from .errors import (
     ServerError,
     TransientError,
     TransportError,
+    UnknownTaskStatusError,
 )
 
 Decision = Literal["retry", "raise", "unknown"]
@@ -53,6 +54,10 @@ def answer_lost(error: CallError) -> bool:
 def decide(error: CallError, phase: str, attempt: int, policy: RetryPolicy) -> Decision:
     """What to do after `attempt` tries of a request in `phase` failed with `error`."""
     if phase in READ_PHASES:
+        if isinstance(error, UnknownTaskStatusError):
+            # A whole answer, read: asked again at once, the vendor says the same word.
+            # wait() polls again on its schedule, and says so (engine.AsyncTaskHandle.wait).
+            return "raise"
         # Reading has no side effects; a body we cannot read may be a truncated answer.
         retry = is_transient(error) or isinstance(error, MalformedResponseError)
         return "retry" if retry and attempt < policy.attempts else "raise"

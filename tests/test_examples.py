@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from helpers import install_editable
 
 import mediagen
 from mediagen.registry import Registry
+from mediagen.scaffold import mediagen_requirement
 from mediagen.testing import EmulatorThread
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,6 +67,21 @@ def test_the_replicate_example_passes_its_own_tests(
     for op in ("flux_schnell", "minimax_video_01", "minimax_speech_02_turbo", "cancel_prediction"):
         node = f"TestReplicateConformance::test_round_trip[replicate.{op}]"
         assert f"{node} PASSED" in out.stdout, out.stdout[-4000:]
+
+
+def test_the_replicate_readme_installs_what_its_test_commands_need() -> None:
+    """Its README's `pip install -e '.[X]'` names an extra that exists and brings the code
+    generator (`mediagen generate --check`) and the conformance suite's tools, as a
+    `mediagen new-plugin` package's `dev` extra does; mediagen is pinned to its release series,
+    the one generated/ is written for (issue 9: `.[test]` had no jinja2, and no pin)."""
+    project = tomllib.loads((REPLICATE / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    major, minor = mediagen.__version__.split(".")[:2]
+    assert project["dependencies"] == [mediagen_requirement(f"{major}.{minor}.0")]
+    extras = project["optional-dependencies"]
+    assert extras == {"dev": ["mediagen[codegen,testing]"]}
+    readme = (REPLICATE / "README.md").read_text(encoding="utf-8")
+    installs = re.findall(r"pip install -e '\.\[(\w+)\]'", readme)
+    assert installs == ["dev"]
 
 
 def test_the_replicate_example_is_generated_from_its_catalog(

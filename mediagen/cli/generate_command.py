@@ -13,6 +13,7 @@ else from a folder holding catalog/ and generated/, or from --catalog and --out.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,11 +43,16 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_generate)
 
 
+CODE_GENERATOR_MODULES = ("jinja2", "datamodel_code_generator")
+"""What the `codegen` extra installs, imported only while rendering."""
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from ..catalog.snapshot import SNAPSHOT_FILE, read_snapshot
     from ..codegen.generate import check, write
 
     catalog_dir, out_dir = _checkout_dirs(args.catalog, args.out)
+    _require_code_generator()
     if args.check:
         drift = check(catalog_dir, out_dir)
         if drift.clean:
@@ -70,6 +76,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 CONFIG_KEYS = ("catalog", "output")
+
+
+def _require_code_generator() -> None:
+    """Refuse in one line, before rendering anything, when the codegen extra is missing
+    (--check renders the catalog too: it compares, it does not skip the generator)."""
+    for module in CODE_GENERATOR_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise UsageError("needs the code generator: pip install 'mediagen[codegen]'") from None
 
 
 def _report_changes(before: CatalogData | None, out_dir: Path) -> None:

@@ -9,6 +9,7 @@ break concerns run, so each run takes a few seconds.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pytest
@@ -281,3 +282,57 @@ def test_params_the_operation_refuses_are_named_with_the_fix(pytester: pytest.Py
         "`params`): expected params the operation accepts; saw edrawmax.flowchart: lang='xx'"
     ) in output
     assert "give valid ones in the class: params = {'flowchart': {...}}" in output
+
+
+STALE_CLASS = """
+from mediagen_stalecat.plugin import plugin
+from mediagen.testing.conformance import ProviderConformance
+
+
+class TestStaleConformance(ProviderConformance):
+    provider = "stalecat"
+    plugins = [plugin]
+"""
+
+
+def test_a_catalog_edited_without_regenerating_fails_naming_the_stale_files(
+    pytester: pytest.Pytester,
+) -> None:
+    """A `new-plugin` package whose catalog raised a maximum (4 to 12) without `mediagen
+    generate`: describe would say 12 while the generated model refuses 12 (issue 9)."""
+    from mediagen.scaffold import create_plugin
+
+    root = pytester.path / "stalecat"
+    create_plugin("stalecat", root)
+    operations = root / "mediagen_stalecat" / "catalog" / "stalecat" / "operations.yaml"
+    text = operations.read_text(encoding="utf-8")
+    assert "maximum: 4" in text
+    operations.write_text(text.replace("maximum: 4", "maximum: 12", 1), encoding="utf-8")
+    pytester.syspathinsert(root)
+    module = pytester.makepyfile(test_stale=STALE_CLASS)
+    result = pytester.runpytest_inprocess(module, "-q", "-p", "no:cacheprovider", "-k", "generated")
+    output = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    assert failed_checks(output) == {"test_generated_package_is_up_to_date"}
+    assert f"generated package is stale: run `mediagen generate` in {root}" in output
+    assert "stale: stalecat/models.py" in output
+
+
+def test_without_the_code_generator_the_generated_check_is_skipped_saying_why(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # imports as a missing package would
+    pytester.makepyfile(
+        test_plain="""
+from mediagen.testing.conformance import ProviderConformance
+
+
+class TestTomovieeConformance(ProviderConformance):
+    provider = "tomoviee"
+"""
+    )
+    result = pytester.runpytest_inprocess("-q", "-rs", "-p", "no:cacheprovider", "-k", "generated")
+    output = result.stdout.str()
+    result.assert_outcomes(skipped=1)
+    assert "the code generator is not installed (jinja2 missing)" in output
+    assert "pip install 'mediagen[codegen]'" in output

@@ -75,6 +75,11 @@ The checks (pytest ids name the provider and operation, e.g.
   call (files downloaded), a vendor echoing the credentials in an error and a failure reason,
   and a call with wrong credentials, no credential or auth header value is in a log record,
   an error's text, repr or traceback, a repr, the journal or any file written.
+- `test_generated_package_is_up_to_date`: the generated package the provider is registered
+  with is what its catalog compiles to, the comparison `mediagen generate --check` makes (a
+  catalog edited without regenerating: `describe` shows the edit, calls refuse it). Failing,
+  it says "generated package is stale: run `mediagen generate` in <folder>" and lists the
+  stale files; skipped when the code generator is not installed (`mediagen[codegen]`).
 
 A check is skipped only when the catalog leaves nothing to check, and says why (no task
 operation, no progress field, no secret credential, auth kind `custom`...). A failure reads
