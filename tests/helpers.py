@@ -120,3 +120,26 @@ def install_editable(root: Path, distribution: str) -> Path:
     if str(root) not in sys.path:  # what the install's .pth file does in new processes
         sys.path.append(str(root))
     return root
+
+
+# mediagen's subpackages that live outside its folder in the source tree (pyproject's
+# package-dir), each linked into place by `link_tree`.
+SUBPACKAGES = ("catalog", "codegen", "plugins", "generated", "testing", "cli")
+
+
+def link_tree(target: Path) -> Path:
+    """The installed mediagen as one folder mypy can read, whatever the install mode (setuptools'
+    default editable finder maps catalog/, plugins/, ... into it at import time only)."""
+    import mediagen
+
+    package = target / "mediagen"
+    package.mkdir(parents=True)
+    own = Path(mediagen.__file__).resolve().parent
+    for item in own.iterdir():
+        if item.name not in SUBPACKAGES and item.name != "__pycache__":
+            (package / item.name).symlink_to(item)
+    for sub in SUBPACKAGES:
+        (package / sub).symlink_to(
+            Path(importlib.import_module(f"mediagen.{sub}").__path__[0]).resolve()
+        )
+    return target

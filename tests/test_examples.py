@@ -9,8 +9,6 @@ MEDIAGEN_PLUGINS (tests/conftest.py), a user's shell does not set it.
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 import json
 import os
 import re
@@ -20,7 +18,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import install_editable
+from helpers import install_editable, link_tree
 
 import mediagen
 from mediagen.registry import Registry
@@ -29,7 +27,6 @@ from mediagen.testing import EmulatorThread
 
 REPO = Path(__file__).resolve().parents[1]
 REPLICATE = REPO / "examples" / "replicate"
-SUBPACKAGES = ("catalog", "codegen", "plugins", "generated", "testing", "cli")
 
 
 @pytest.fixture(scope="session")
@@ -134,22 +131,6 @@ def test_the_readmes_python_block_runs_as_written_against_the_emulator(
     assert out.returncode == 0, out.stdout + out.stderr
     assert [r.path for r in submits] == ["/replicate/v1/models/minimax/video-01/predictions"]
     assert [p.suffix for p in (tmp_path / "out").iterdir()] == [".mp4"]
-
-
-def link_tree(target: Path) -> Path:
-    """The installed mediagen as one folder mypy can read, whatever the install mode (as in
-    tests/plugins/test_acme_codegen_and_typing.py)."""
-    package = target / "mediagen"
-    package.mkdir(parents=True)
-    own = Path(mediagen.__file__).resolve().parent
-    for item in own.iterdir():
-        if item.name not in SUBPACKAGES and item.name != "__pycache__":
-            (package / item.name).symlink_to(item)
-    for sub in SUBPACKAGES:
-        (package / sub).symlink_to(
-            Path(importlib.import_module(f"mediagen.{sub}").__path__[0]).resolve()
-        )
-    return target
 
 
 MYPY_CONFIG = """\

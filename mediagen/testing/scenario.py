@@ -9,12 +9,12 @@ matching rule first. `mediagen.testing.scenario_file` reads and writes it as YAM
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 
 Phase = Literal["submit", "poll", "query", "run", "download", "any"]
-PHASES: tuple[str, ...] = ("submit", "poll", "query", "run", "download", "any")
+PHASES: tuple[str, ...] = get_args(Phase)
 FaultKind = Literal[
     "status",
     "vendor_code",
@@ -28,21 +28,9 @@ FaultKind = Literal[
     "redirect",
     "huge",
 ]
-FAULT_KINDS: tuple[str, ...] = (
-    "status",
-    "vendor_code",
-    "reset",
-    "reset_after",
-    "slow",
-    "malformed",
-    "truncated",
-    "html",
-    "echo",
-    "redirect",
-    "huge",
-)
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 TerminalState = Literal["succeeded", "failed", "cancelled", "timed_out"]
-TERMINAL: tuple[str, ...] = ("succeeded", "failed", "cancelled", "timed_out")
+TERMINAL: tuple[str, ...] = get_args(TerminalState)
 ROTATE = "rotate"
 """status_words value: each new task answers with the next of the vendor's synonyms."""
 

@@ -3,7 +3,6 @@ mypy checks calls on its provider as strictly as on the built-ins."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -13,12 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import link_tree
 
-import mediagen
 from mediagen.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-SUBPACKAGES = ("catalog", "codegen", "plugins", "generated", "testing", "cli")
 
 
 def test_generate_check_runs_in_the_plugins_root(
@@ -48,22 +46,6 @@ def test_generate_check_runs_in_the_plugins_root(
     assert "voix" in (root / "acme_mediagen" / "generated" / "acme" / "models.py").read_text()
     assert hand_written.exists()
     assert main(["generate", "--check"]) == 0
-
-
-def link_tree(target: Path) -> Path:
-    """The installed mediagen as one folder mypy can read, whatever the install mode (setuptools'
-    default editable finder maps catalog/, plugins/, ... into it at import time only)."""
-    package = target / "mediagen"
-    package.mkdir(parents=True)
-    own = Path(mediagen.__file__).resolve().parent
-    for item in own.iterdir():
-        if item.name not in SUBPACKAGES and item.name != "__pycache__":
-            (package / item.name).symlink_to(item)
-    for sub in SUBPACKAGES:
-        (package / sub).symlink_to(
-            Path(importlib.import_module(f"mediagen.{sub}").__path__[0]).resolve()
-        )
-    return target
 
 
 SNIPPET = """\
