@@ -46,9 +46,10 @@ def run_suite(pytester: pytest.Pytester, plugin: str, checks: str) -> tuple[pyte
 
 
 def failed_checks(output: str) -> set[str]:
-    """The names of the checks the short summary lists as failed."""
+    """The names of the checks the short summary lists as failed (its lines carry the failure
+    message after " - " when pytest does not clip them, as under CI=true)."""
     return {
-        line.split("::")[-1].split("[")[0]
+        line.split(" - ", 1)[0].split("::")[-1].split("[")[0]
         for line in output.splitlines()
         if line.startswith("FAILED ")
     }
