@@ -392,30 +392,25 @@ def _http_parts(value: str) -> SplitResult | None:
 
 def iter_urls(value: Any) -> Iterator[str]:
     """Every http(s) URL anywhere inside a JSON value, depth first, in document order."""
-    if isinstance(value, str):
-        if is_http_url(value.strip()):
-            yield value.strip()
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from iter_urls(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from iter_urls(item)
+    return (text for text in _stripped_strings(value) if is_http_url(text))
 
 
 def _url_candidates(value: Any) -> Iterator[str]:
     """`iter_urls` without the full check, for `unique_artifacts` (which makes it): every
     stripped string inside a JSON value that starts like an http(s) URL, in document order."""
+    return (text for text in _stripped_strings(value) if _URL.match(text))
+
+
+def _stripped_strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value, stripped, depth first, in document order."""
     if isinstance(value, str):
-        text = value.strip()
-        if _URL.match(text):
-            yield text
+        yield value.strip()
     elif isinstance(value, Mapping):
         for item in value.values():
-            yield from _url_candidates(item)
+            yield from _stripped_strings(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _url_candidates(item)
+            yield from _stripped_strings(item)
 
 
 def kind_for(url: str, default: ArtifactKind) -> ArtifactKind:
