@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 from aiohttp import web
 
 from mediagen.testing import FAST_POLLING, Emulator
@@ -143,3 +144,24 @@ def link_tree(target: Path) -> Path:
             Path(importlib.import_module(f"mediagen.{sub}").__path__[0]).resolve()
         )
     return target
+
+
+@attrs.frozen
+class Dist:
+    """The `dist` of a stand-in entry point: what mediagen reads of a distribution."""
+
+    name: str
+    version: str
+
+
+@attrs.frozen
+class StandInEntryPoint:
+    """What importlib.metadata returns for an installed plugin: name, value, dist, load()."""
+
+    name: str
+    plugin: object
+    dist: Dist
+    value: str = "stand_in:plugin"
+
+    def load(self) -> object:
+        return self.plugin

@@ -12,8 +12,8 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
+from helpers import Dist, StandInEntryPoint
 
 from mediagen.cli.plugins_command import plugins_report
 from mediagen.errors import ConfigurationError
@@ -83,25 +83,6 @@ def polls(interval: float, **marks: bool) -> object:
 def initial_poll(registry: Registry) -> float:
     op = registry.catalog.provider("tomoviee").operation("text_to_video")
     return registry.strategies("tomoviee").task.poll_schedule(op).initial
-
-
-@attrs.frozen
-class Dist:
-    name: str
-    version: str
-
-
-@attrs.frozen
-class StandInEntryPoint:
-    """What importlib.metadata returns for an installed plugin: name, value, dist, load()."""
-
-    name: str
-    plugin: object
-    dist: Dist
-    value: str = "stand_in:plugin"
-
-    def load(self) -> object:
-        return self.plugin
 
 
 @pytest.fixture

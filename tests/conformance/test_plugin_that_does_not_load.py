@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import attrs
 import pytest
+from helpers import Dist, StandInEntryPoint
 
 from mediagen.plugin import ProviderPlugin
 
@@ -30,23 +30,6 @@ colour: blue
 """
 
 
-@attrs.frozen
-class Dist:
-    name: str
-    version: str
-
-
-@attrs.frozen
-class StandInEntryPoint:
-    name: str
-    plugin: object
-    dist: Dist
-    value: str = "mediagen_zeta.plugin:plugin"
-
-    def load(self) -> object:
-        return self.plugin
-
-
 @pytest.fixture
 def broken_zeta(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """`zeta` installed (as an entry point of mediagen-zeta), its catalog broken; the
@@ -58,7 +41,11 @@ def broken_zeta(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
         "format: mediagen-operations/1\noperations: []\n", encoding="utf-8"
     )
     plugin = ProviderPlugin("zeta", catalog=catalog, generated="mediagen_zeta.generated")
-    installed = [StandInEntryPoint("zeta", plugin, Dist("mediagen-zeta", "0.1.0"))]
+    installed = [
+        StandInEntryPoint(
+            "zeta", plugin, Dist("mediagen-zeta", "0.1.0"), "mediagen_zeta.plugin:plugin"
+        )
+    ]
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: list(installed))
     monkeypatch.delenv("MEDIAGEN_PLUGINS", raising=False)
     from mediagen import registry
