@@ -22,10 +22,11 @@ class Timeouts:
 class PollSchedule:
     """Adaptive polling: fast at first, backing off by `factor` to `maximum`, with jitter.
 
-    With `learn` (the default) the client refines it (see mediagen.polling): no poll before the
-    task can plausibly be done (its operation's history in the journal, else `first`), then
-    polls every `maximum` at most, or at the finish the vendor's progress foretells. A vendor's
-    Retry-After wins either way; `learn=False` keeps exactly initial, initial * factor, ...
+    With `learn` (the default) the client refines it (see mediagen.polling): the first poll of
+    a new task comes when it pays (its operation's history in the journal, else `first`), the
+    next ones on a grid just under `maximum` apart counted from the submit, or at the finish the
+    vendor's progress foretells. A vendor's Retry-After wins either way; `learn=False` keeps
+    exactly initial, initial * factor, ...
     """
 
     initial: float
@@ -35,8 +36,8 @@ class PollSchedule:
     jitter: float = 0.1
     """Fraction of each interval randomised, so thousands of tasks do not poll in lockstep."""
     first: float | None = None
-    """Seconds before the first poll of a new task when its operation has no history: the
-    earliest it can plausibly be done. None: after `initial`, then backing off as above."""
+    """Seconds before the first poll of a new task when its operation has no history. None:
+    after `initial`, then backing off as above."""
     learn: bool = True
     """Whether history and vendor progress may move polls (hints from the vendor always do)."""
 
@@ -46,15 +47,21 @@ class PollSchedule:
 
 
 # Per output kind: mattes and diagrams take seconds, images and audio tens of seconds, video
-# minutes. `first`: the earliest such a task is plausibly done (text-to-image models take 10 s
-# and more); after it, polls come every `maximum` at most, as the vendor docs' fixed loops do,
-# until the journal holds enough history to know better.
+# minutes. With no history, a first poll before the earliest a task of the kind can be done
+# finds nothing; one made a step (`maximum` less its 10% jitter) after that earliest finds
+# done all the tasks a poll at the earliest would have, each within one step. So `first` is
+# that earliest plus a step: images 10 s (text-to-image takes 10 s and more; Tomoviee documents
+# 30 s to 2 min), speech 5 s (Tomoviee: TTS 5-30 s, sound effects 10 s-1 min, music 30 s-2 min),
+# mattes and diagrams 2 s. Video and the unknown kind poll early instead: a video vendor's first
+# answer carries its progress (Tomoviee's), which places the next poll, and of an unknown kind
+# nothing is known. After the first poll, polls come a step apart, as the vendor docs' fixed
+# loops do, until the journal holds enough history to know better.
 POLLING: dict[str, PollSchedule] = {
-    "image": PollSchedule(initial=1.0, maximum=5.0, first=10.0),
-    "mask": PollSchedule(initial=1.0, maximum=5.0, first=2.0),
-    "audio": PollSchedule(initial=2.0, maximum=10.0, first=10.0),
+    "image": PollSchedule(initial=1.0, maximum=5.0, first=10.0 + 4.5),
+    "mask": PollSchedule(initial=1.0, maximum=5.0, first=2.0 + 4.5),
+    "audio": PollSchedule(initial=2.0, maximum=10.0, first=5.0 + 9.0),
     "video": PollSchedule(initial=5.0, maximum=15.0, first=10.0),
-    "diagram": PollSchedule(initial=1.0, maximum=5.0, first=2.0),
+    "diagram": PollSchedule(initial=1.0, maximum=5.0, first=2.0 + 4.5),
     "none": PollSchedule(initial=2.0, maximum=10.0, first=3.0),
 }
 
@@ -64,15 +71,15 @@ HISTORY_WINDOW = 100
 HISTORY_MIN = 10
 """Finished tasks of an operation needed before its history moves the first poll."""
 
-HISTORY_EARLY_QUANTILE = 0.15
-"""The first poll of a new task waits until this quantile of its operation's recent durations
-(each from the submit to the poll that found it done): the few tasks that finish sooner are
-noticed at that first poll, a little late; all the others are spared the polls before it."""
-
 HISTORY_FASTEST_QUANTILE = 0.02
-"""The first poll comes no later than one polling interval (the shortest) after this quantile of
-recent durations (the fastest tasks, bar outliers): a task that fast waits no longer than any
-other to be noticed, however widely the durations spread."""
+"""The first poll of a new task comes one polling step after this quantile of its operation's
+recent durations (each from the submit to the poll that found it done): all tasks but the
+fastest few are noticed within a step, as at any later poll, and spared the polls before it."""
+
+HISTORY_EARLY_QUANTILE = 0.15
+"""The first poll comes no later than this quantile of recent durations: it finds at least this
+share of tasks done, so a history made by these polls (whose durations end at a poll) cannot
+push it later and later (see mediagen.polling.first_poll_at)."""
 
 ETA_MARGIN = 0.03
 """A task whose vendor reports progress is polled when it should be done, plus this fraction of

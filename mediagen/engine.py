@@ -44,7 +44,7 @@ from .events import TaskEvent
 from .hosts import Target, download_allowed, resolve_target
 from .journal import Journal
 from .params import ParamsModel
-from .polling import DurationModel, earliest_finish, next_delay, next_poll_delay
+from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
 from .protocol import retry_after
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result
@@ -511,14 +511,16 @@ class Engine:
         strategies, op = self.operation(provider, operation, retired_ok=True)
         return self.polling or strategies.task.poll_schedule(op)
 
-    def earliest_finish(
+    def first_poll_at(
         self, provider: str, operation: str, schedule: PollSchedule
     ) -> float | None:
-        """Seconds after its submit a new task of this operation can plausibly be done."""
+        """Seconds after its submit a new task of this operation is first polled (staggered:
+        see mediagen.polling); its later polls count from there. None: the schedule decides."""
         if not schedule.learn:
             return None
         recent = self.durations.durations(provider, operation, self.origin(provider))
-        return earliest_finish(schedule, recent)
+        first = first_poll_at(schedule, recent)
+        return None if first is None else stagger(first, schedule)
 
     def result_of(self, provider: str, operation: str, task_id: str, status: TaskStatus) -> Result:
         """The Result of a finished task, or the error its terminal state means."""
@@ -745,18 +747,18 @@ class AsyncTaskHandle:
         polls = failures = not_found = 0
         policy = self._engine.retry
         submitted_at = self._submit_time()
-        earliest = self._engine.earliest_finish(self.provider, self.operation, schedule)
+        first_poll = self._engine.first_poll_at(self.provider, self.operation, schedule)
         if self._fresh and self.last_status is None:
             # Just submitted: nothing can be done yet, so the first poll waits, at least until
-            # the task can plausibly be done.
-            first = next_delay(
+            # it pays (see mediagen.polling).
+            until_first = next_delay(
                 schedule,
                 polls=0,
                 elapsed=self._elapsed(),
                 hint=self.first_poll_after,
-                earliest=earliest,
+                first=first_poll,
             )
-            await asyncio.sleep(min(first, limit))
+            await asyncio.sleep(min(until_first, limit))
             polls = 1
         while True:
             try:
@@ -809,7 +811,7 @@ class AsyncTaskHandle:
                     elapsed=self._elapsed(),
                     progress=status.progress,
                     hint=status.poll_after,
-                    earliest=earliest,
+                    first=first_poll,
                 )
                 polls += 1
             remaining = deadline - loop.time()

@@ -6,10 +6,20 @@ Strongest first:
 2. the vendor's progress (Tomoviee's `progress`, 0-100): a task that came p% of the way in the
    time since its submit is done, at that pace, after as long again times (100 - p) / p, so
    the next poll goes there (bounded: progress that jumps or stalls costs a poll, not a lag);
-3. the operation's history: no poll before the task can plausibly be done (an early quantile
-   of the operation's recent durations, or the schedule's `first` with no history), then one
-   every `maximum` at most, the longest a finished task should wait to be noticed;
+3. a grid of poll times counted from the submit: the first where the operation's history (or,
+   with none, the schedule's `first`) says it pays, then one every `poll_step` (just under
+   `maximum`), so a task done after the first poll is noticed within one step;
 4. otherwise the schedule's own backoff (a schedule with `learn=False` always uses it).
+
+Why a grid, and why the first poll where it is: a poll at time t costs one request for every
+task still running at t, and a task done between two polls waits for the second. Bounding that
+wait (the lag) by one step for all but a few per cent of tasks, the polls saved are those before
+the first: each second the first poll moves later spares a poll to every task it finds done,
+and, step by step, to the rest. So the first poll comes one step after the fastest tasks the
+history shows (its HISTORY_FASTEST_QUANTILE: the few faster ones wait a little longer), and no
+later than its HISTORY_EARLY_QUANTILE. After it, with the lag bounded by one step, a constant
+step is the fewest polls whatever the distribution. Times are counted from the submit, not from
+the last answer: a slow answer or a late wake-up does not push every later poll back.
 
 The decisions are small pure functions; `DurationModel` holds the history, read from the
 journal once per operation and kept up to date as tasks finish in this process.
@@ -54,31 +64,47 @@ def quantile(values: Sequence[float], q: float) -> float:
     return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
-def earliest_finish(schedule: PollSchedule, durations: Sequence[float]) -> float | None:
-    """Seconds after its submit a new task can plausibly be done: with HISTORY_MIN recent
-    durations of its operation, their HISTORY_EARLY_QUANTILE, or one (shortest) polling interval
-    after their HISTORY_FASTEST_QUANTILE if sooner; else the schedule's `first`. None when the schedule
-    does not learn, or knows nothing."""
+def poll_step(schedule: PollSchedule) -> float:
+    """Seconds between two polls of a task past its first: `maximum` less its `jitter` share
+    (at most half), so a task done after its first poll is noticed within this, whatever the
+    random offset (see `stagger`) of its polls."""
+    return schedule.maximum * (1 - min(max(schedule.jitter, 0.0), 0.5))
+
+
+def first_poll_at(schedule: PollSchedule, durations: Sequence[float]) -> float | None:
+    """Seconds after its submit the first poll of a new task pays (see the module's docstring):
+    with HISTORY_MIN recent durations of its operation, one `poll_step` after their
+    HISTORY_FASTEST_QUANTILE, but no later than their HISTORY_EARLY_QUANTILE; else the
+    schedule's `first`. None when the schedule does not learn, or knows nothing."""
     if not schedule.learn:
         return None
     if len(durations) >= HISTORY_MIN:
-        early = quantile(durations, HISTORY_EARLY_QUANTILE)
         fastest = quantile(durations, HISTORY_FASTEST_QUANTILE)
-        return min(early, fastest + shortest_interval(schedule))
+        # The cap also keeps the history's own bias in check: a duration ends at the poll that
+        # saw the task done, so a history made by these polls starts at their first; a first
+        # poll one step after its earliest would move one step later with every generation.
+        early = quantile(durations, HISTORY_EARLY_QUANTILE)
+        return min(fastest + poll_step(schedule), early)
     return schedule.first
 
 
-def shortest_interval(schedule: PollSchedule) -> float:
-    """The shortest of the intervals a task is polled at once due (see `next_delay`)."""
-    return schedule.maximum * (1 - min(schedule.jitter, 1))
+def stagger(first: float, schedule: PollSchedule, rng: random.Random | None = None) -> float:
+    """`first` moved earlier by up to the schedule's `jitter` share of a step, at random: tasks
+    submitted together do not poll in lockstep, and every wait stays within its bound."""
+    fraction = min(max(schedule.jitter, 0.0), 0.5)
+    if fraction == 0:
+        return first
+    return max(first - (rng or random).uniform(0, fraction * poll_step(schedule)), 0.0)
 
 
-def spread(interval: float, fraction: float, rng: random.Random | None = None) -> float:
-    """`interval` shortened by up to `fraction` at random: tasks submitted together do not poll
-    in lockstep, and no wait is longer than asked (the lag it bounds stays bounded)."""
-    if fraction <= 0:
-        return interval
-    return interval * (1 - (rng or random).uniform(0, min(fraction, 1)))
+def next_on_grid(schedule: PollSchedule, first: float, elapsed: float) -> float:
+    """Seconds from `elapsed` (since the submit) to the next poll time after it: `first`, then
+    every `poll_step`. A poll that came late does not delay the next one."""
+    if elapsed < first:
+        return max(first - elapsed, POLL_HINT_MIN)
+    step = poll_step(schedule)
+    due = first + step * (math.floor((elapsed - first) / step) + 1)
+    return max(due - elapsed, POLL_HINT_MIN)
 
 
 def progress_eta(schedule: PollSchedule, progress: float | None, elapsed: float) -> float | None:
@@ -106,31 +132,25 @@ def next_delay(
     elapsed: float | None,
     progress: float | None = None,
     hint: float | None = None,
-    earliest: float | None = None,
-    rng: random.Random | None = None,
+    first: float | None = None,
 ) -> float:
     """Seconds until the next poll of an unfinished task (see the module's docstring).
 
     `polls`: polls made so far; `elapsed`: seconds since the submit (None when unknown: a task
-    resumed or known only by id); `progress` and `hint` from the last answer; `earliest`: from
-    `earliest_finish`.
+    resumed or known only by id); `progress` and `hint` from the last answer; `first`: this
+    task's first poll time (`first_poll_at`, staggered), which the later ones count from.
     """
     if hint is not None or not schedule.learn or elapsed is None:
         return next_poll_delay(schedule, polls, hint)
     eta = progress_eta(schedule, progress, elapsed)
     if eta is not None:
         return eta
-    if earliest is None:
+    if first is None:
         return next_poll_delay(schedule, polls, None)
-    if elapsed >= earliest and progress == 0:
+    if elapsed >= first and progress == 0:
         # Due, but not started (queued): no estimate yet, and no reason to wait long for one.
         return next_poll_delay(schedule, polls, None)
-    if elapsed < earliest:
-        return max(spread(earliest - elapsed, schedule.jitter, rng), POLL_HINT_MIN)
-    # A finished task waits for its poll one interval at most: `maximum` shortened by up to the
-    # jitter, so tasks do not poll in lockstep; the mean interval stays close to `maximum`, which
-    # is what sets the number of polls (the lag is set by the longest interval).
-    return spread(schedule.maximum, schedule.jitter, rng)
+    return next_on_grid(schedule, first, elapsed)
 
 
 class DurationModel:
