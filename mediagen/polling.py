@@ -99,12 +99,13 @@ def stagger(first: float, schedule: PollSchedule, rng: random.Random | None = No
 
 def next_on_grid(schedule: PollSchedule, first: float, elapsed: float) -> float:
     """Seconds from `elapsed` (since the submit) to the next poll time after it: `first`, then
-    every `poll_step`. A poll that came late does not delay the next one."""
-    if elapsed < first:
-        return max(first - elapsed, POLL_HINT_MIN)
+    every `poll_step`. A poll that came late does not delay the next one; one that came a hair
+    early (within POLL_HINT_MIN: clocks differ) is not followed by another at once."""
+    ahead = elapsed + POLL_HINT_MIN
+    if ahead < first:
+        return first - elapsed
     step = poll_step(schedule)
-    due = first + step * (math.floor((elapsed - first) / step) + 1)
-    return max(due - elapsed, POLL_HINT_MIN)
+    return first + step * (math.floor((ahead - first) / step) + 1) - elapsed
 
 
 def progress_eta(schedule: PollSchedule, progress: float | None, elapsed: float) -> float | None:

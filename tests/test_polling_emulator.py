@@ -57,8 +57,8 @@ def test_a_journal_with_history_moves_the_first_poll_to_the_plausible_finish(
                 await asyncio.gather(*(h.wait(timeout=30) for h in handles))
             # A new client reads the journal: the history says half a second at least.
             async with mediagen.AsyncClient(**options, polling=schedule) as client:
-                earliest = client._engine.earliest_finish("mediaio", "imagen_4", schedule)
-                assert earliest is not None and earliest >= 0.5
+                first = client._engine.first_poll_at("mediaio", "imagen_4", schedule)
+                assert first is not None and first >= 0.5
                 task = await client.mediaio.imagen_4(prompt="a lighthouse")
                 await task.wait(timeout=30)
                 # Learnt here too: the next task's estimate holds one more duration.
