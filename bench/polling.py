@@ -2,8 +2,12 @@
 
 200 tasks at once, each lasting U[10, 40] s, time-compressed: every duration and interval is
 divided by SCALE (2 unless given) so a run takes minutes, not hours; lags are printed scaled
-back to real seconds. A stronger compression on a loaded machine mostly measures how late the
-busy client wakes up, not the polling. The
+back to real seconds. Compressed alike: the emulator's durations, the fixed loops' intervals,
+mediagen's `initial`, `maximum` and `first`, and the history (its tasks ran compressed, so the
+journal holds compressed durations); quantiles, `factor` and `jitter` have no unit. What is
+not compressed is the machine's own latency (answers, wake-ups), which so weighs SCALE times
+more than in real use, for every peer alike. A stronger compression on a loaded machine mostly
+measures how late the busy client wakes up, not the polling. The
 emulator (its own process) counts each task's polls and measures its lag where it happens.
 
 Three scenarios, each against its peers in the same run, on the same seeded durations:

@@ -511,9 +511,7 @@ class Engine:
         strategies, op = self.operation(provider, operation, retired_ok=True)
         return self.polling or strategies.task.poll_schedule(op)
 
-    def first_poll_at(
-        self, provider: str, operation: str, schedule: PollSchedule
-    ) -> float | None:
+    def first_poll_at(self, provider: str, operation: str, schedule: PollSchedule) -> float | None:
         """Seconds after its submit a new task of this operation is first polled (staggered:
         see mediagen.polling); its later polls count from there. None: the schedule decides."""
         if not schedule.learn:
