@@ -11,15 +11,15 @@ Strongest first:
    `maximum`), so a task done after the first poll is noticed within one step;
 4. otherwise the schedule's own backoff (a schedule with `learn=False` always uses it).
 
-Why a grid, and why the first poll where it is: a poll at time t costs one request for every
-task still running at t, and a task done between two polls waits for the second. Bounding that
-wait (the lag) by one step for all but a few per cent of tasks, the polls saved are those before
-the first: each second the first poll moves later spares a poll to every task it finds done,
-and, step by step, to the rest. So the first poll comes one step after the fastest tasks the
-history shows (its HISTORY_FASTEST_QUANTILE: the few faster ones wait a little longer), and no
-later than its HISTORY_EARLY_QUANTILE. After it, with the lag bounded by one step, a constant
-step is the fewest polls whatever the distribution. Times are counted from the submit, not from
-the last answer: a slow answer or a late wake-up does not push every later poll back.
+Why a grid, and the first poll where it is: the aim is the fewest polls per task with the lag
+(done -> noticed) within one step for all but a few per cent of tasks. Past the first poll, a
+gap longer than a step makes a task done at its start wait longer, so the gaps are one step.
+Before it, a poll finds done only tasks the history says are rare, and each second the first
+poll moves later spares a poll to every task still running: so it comes one step after the
+fastest durations (their HISTORY_FASTEST_QUANTILE; the few faster tasks wait a little longer),
+but no later than their HISTORY_EARLY_QUANTILE (see `first_poll_at`). Times are counted from
+the submit, not from the last answer: a slow answer or a late wake-up does not push every later
+poll back.
 
 The decisions are small pure functions; `DurationModel` holds the history, read from the
 journal once per operation and kept up to date as tasks finish in this process.
