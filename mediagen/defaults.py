@@ -52,10 +52,12 @@ class PollSchedule:
 # done all the tasks a poll at the earliest would have, each within one step. So `first` is
 # that earliest plus a step: images 10 s (text-to-image takes 10 s and more; Tomoviee documents
 # 30 s to 2 min), speech 5 s (Tomoviee: TTS 5-30 s, sound effects 10 s-1 min, music 30 s-2 min),
-# mattes and diagrams 2 s. Video and the unknown kind poll early instead: a video vendor's first
-# answer carries its progress (Tomoviee's), which places the next poll, and of an unknown kind
-# nothing is known. After the first poll, polls come a step apart, as the vendor docs' fixed
-# loops do, until the journal holds enough history to know better.
+# mattes and diagrams 2 s (EdrawMax's diagrams are synchronous; Tomoviee's mattes report
+# progress, which places the polls after the first). Video and the unknown kind poll early
+# instead: a video vendor's first answer carries its progress (Tomoviee's), which places the
+# next poll, and of an unknown kind nothing is known. After the first poll, polls come a step
+# apart, as the vendor docs' fixed loops do, until the journal holds enough history to know
+# better.
 POLLING: dict[str, PollSchedule] = {
     "image": PollSchedule(initial=1.0, maximum=5.0, first=10.0 + 4.5),
     "mask": PollSchedule(initial=1.0, maximum=5.0, first=2.0 + 4.5),
