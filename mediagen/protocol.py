@@ -108,7 +108,7 @@ class CatalogTaskStrategy:
 
     def status(self, op: Operation, data: Any) -> TaskStatus:
         task = self._task()
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise MalformedResponseError(f"the task status is not an object: {_clip(data)}")
         vendor_status = task.status_field.first(data)
         state = task.state_of(vendor_status)
@@ -169,7 +169,7 @@ class CatalogResults:
     def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
         spec = self.provider.results
         if spec.anywhere:
-            return unique_artifacts(list(_url_candidates(payload)), output_kind(op))
+            return unique_artifacts(_url_candidates(payload), output_kind(op))
         found: list[Artifact] = []
         for declared in spec.urls:
             urls: list[str] = []
@@ -207,7 +207,7 @@ class CatalogErrorClassifier:
         envelope = self.provider.response.envelope
         if envelope is None:
             return body
-        if not isinstance(body, Mapping):
+        if type(body) is not dict and not isinstance(body, Mapping):
             raise self._located(
                 MalformedResponseError(f"expected a JSON object, got {_clip(body)}"), call
             )
@@ -316,6 +316,11 @@ def _may_nest_deeper(body: bytes) -> bool:
     return body.count(b"[") + body.count(b"{") > MAX_ANSWER_DEPTH
 
 
+_CASE_INSENSITIVE = frozenset({"CIMultiDictProxy", "CIMultiDict"})
+"""multidict's case-insensitive header mappings (aiohttp's), known by name: importing
+multidict here would slow down the start-up of commands that send nothing."""
+
+
 def _by_status(status: int) -> type[APIError]:
     if status == 429:
         return RateLimitError
@@ -334,9 +339,13 @@ def _by_status(status: int) -> type[APIError]:
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date), if any."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    value = headers.get("Retry-After")
     if value is None:
-        return None
+        if type(headers).__name__ in _CASE_INSENSITIVE:
+            return None  # the lookup above was the search
+        value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+        if value is None:
+            return None
     try:
         seconds = float(value)
     except (ValueError, OverflowError):
@@ -395,22 +404,36 @@ def iter_urls(value: Any) -> Iterator[str]:
     return (text for text in _stripped_strings(value) if is_http_url(text))
 
 
-def _url_candidates(value: Any) -> Iterator[str]:
+def _url_candidates(value: Any) -> list[str]:
     """`iter_urls` without the full check, for `unique_artifacts` (which makes it): every
     stripped string inside a JSON value that starts like an http(s) URL, in document order."""
-    return (text for text in _stripped_strings(value) if _URL.match(text))
+    return [text for text in _stripped_strings(value) if _URL.match(text)]
 
 
-def _stripped_strings(value: Any) -> Iterator[str]:
+def _stripped_strings(value: Any) -> list[str]:
     """Every string inside a JSON value, stripped, depth first, in document order."""
     if isinstance(value, str):
-        yield value.strip()
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _stripped_strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _stripped_strings(item)
+        return [value.strip()]
+    found: list[str] = []
+    if _is_object(value) or isinstance(value, list | tuple):
+        _collect_stripped(value, found)
+    return found
+
+
+def _collect_stripped(container: Any, found: list[str]) -> None:
+    """Append the stripped strings inside a mapping, list or tuple to `found`; one call per
+    container rather than one per value (most values are strings)."""
+    items = container.values() if type(container) is dict or _is_object(container) else container
+    for item in items:
+        if type(item) is str or isinstance(item, str):
+            found.append(item.strip())
+        elif _is_object(item) or isinstance(item, list | tuple):
+            _collect_stripped(item, found)
+
+
+def _is_object(value: Any) -> bool:
+    """isinstance(value, Mapping), the usual dict first: the ABC check costs two calls."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def kind_for(url: str, default: ArtifactKind) -> ArtifactKind:
