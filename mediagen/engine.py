@@ -176,7 +176,7 @@ class Engine:
     ) -> tuple[ProviderStrategies, Operation]:
         """The operation and its provider's strategies. With `retired_ok` (polling a task), an
         operation that left the catalog is a stand-in when the task can be finished by id."""
-        strategies = self.strategies(provider)
+        strategies = self.registry.strategies(provider)
         key = (provider, operation)
         known = self._operations.get(key)
         if known is not None and known[0] is strategies:  # the same plugins resolved it

@@ -425,10 +425,21 @@ def _collect_stripped(container: Any, found: list[str]) -> None:
     container rather than one per value (most values are strings)."""
     items = container.values() if type(container) is dict or _is_object(container) else container
     for item in items:
-        if type(item) is str or isinstance(item, str):
+        kind = type(item)
+        if kind is str:
             found.append(item.strip())
-        elif _is_object(item) or isinstance(item, list | tuple):
+        elif kind is dict or kind is list:
             _collect_stripped(item, found)
+        elif kind in _SCALARS:
+            continue
+        elif isinstance(item, str):
+            found.append(item.strip())
+        elif isinstance(item, Mapping | list | tuple):
+            _collect_stripped(item, found)
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+"""The JSON values that hold no string, skipped without an isinstance check."""
 
 
 def _is_object(value: Any) -> bool:

@@ -322,10 +322,7 @@ def _origin(url: str) -> str:
 class _Progress:
     """Whether a request may have left: set once aiohttp starts sending it."""
 
-    __slots__ = ("sent",)
-
-    def __init__(self) -> None:
-        self.sent = False
+    sent = False  # a class default: making one runs no __init__
 
 
 _in_flight: ContextVar[_Progress | None] = ContextVar("mediagen_request_in_flight", default=None)
