@@ -238,7 +238,11 @@ class Engine:
             if not clean:
                 response = attrs.evolve(response, body=body)
             data = strategies.errors.check(call, response)
-            if not (clean and _strings_are_slices(body)):
+            # When every string decoded from the body appears in it as is (UTF-8, as UTF-16
+            # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
+            # that found no secret has checked every decoded string too; else they are
+            # scanned as well.
+            if not (clean and b"\\" not in body and b"\0" not in body):
                 data = scrubber.data(data)
             value = parse(data) if parse is not None else data
             if on_headers is not None:
@@ -987,10 +991,17 @@ def _downloadable(
 ) -> tuple[tuple[Artifact, ...], tuple[str, ...], str | None]:
     """(the artifacts we may download, the URLs we may not, a warning when something is off):
     a result that promises files but has none to download must not pass as a quiet success."""
-    refused = {a.url: download_allowed(provider, target, a.url) for a in found}
-    artifacts = tuple(a for a in found if not refused[a.url])
-    skipped = tuple(url for url, reason in refused.items() if reason)
-    reasons = "; ".join(r for r in refused.values() if r)
+    kept: list[Artifact] = []
+    refused: dict[str, str] = {}
+    for artifact in found:
+        reason = download_allowed(provider, target, artifact.url)
+        if reason:
+            refused[artifact.url] = reason
+        else:
+            kept.append(artifact)
+    artifacts = tuple(kept)
+    skipped = tuple(refused)
+    reasons = "; ".join(refused.values())
     if not artifacts and (skipped or op.output != "none"):
         why = f" ({reasons})" if skipped else ""
         return artifacts, skipped, f"the vendor's result has no downloadable file{why}"
@@ -1042,13 +1053,6 @@ class PollHint:
 
     def read(self, headers: Mapping[str, str]) -> None:
         self.seconds = retry_after(headers)
-
-
-def _strings_are_slices(body: bytes) -> bool:
-    """Whether every string decoded from this JSON text appears in it as is: UTF-8 (UTF-16
-    and UTF-32 JSON always hold NUL bytes) with no backslash escape. Then a raw scan that found
-    no secret in the text has checked every decoded string too."""
-    return b"\\" not in body and b"\0" not in body
 
 
 def destination(target: Target, path: str) -> str:
