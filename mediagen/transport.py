@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from .credentials import SecretMapping
 from .defaults import MAX_REDIRECTS, MAX_RESPONSE_BYTES, POOL_SIZE, USER_AGENT, Timeouts
 from .errors import (
     ConfigurationError,
@@ -100,12 +101,16 @@ class Transport:
         if debug:
             log.debug("%s %s", method, url)
         session = self._client()
-        # Encoded here, once, as aiohttp's JSON payload would (json.dumps, UTF-8); the
-        # Content-Type comes with the caller's headers.
-        data = None if json is None else jsonlib.dumps(json).encode()
         progress = _Progress()  # marked by _MarkingRequest once aiohttp starts sending
         token = _in_flight.set(progress)
         try:
+            data = None
+            if json is not None:
+                # Encoded here, as aiohttp's JSON payload would (json.dumps, UTF-8), without
+                # building one; the engine's headers carry the Content-Type already.
+                data = jsonlib.dumps(json).encode()
+                if headers is None or not _has_content_type(headers):
+                    headers = SecretMapping({**(headers or {}), "Content-Type": "application/json"})
             # `headers` is passed as given: the engine's masked mapping keeps keys out of reprs.
             async with session.request(
                 method, url, data=data, headers=headers, params=params, allow_redirects=False
@@ -317,6 +322,10 @@ def _origin(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _has_content_type(headers: Mapping[str, str]) -> bool:
+    return "Content-Type" in headers or any(k.lower() == "content-type" for k in headers)
 
 
 class _Progress:

@@ -72,6 +72,34 @@ def test_the_sent_mark_belongs_to_its_own_request() -> None:
     asyncio.run(go())
 
 
+def test_a_json_body_goes_out_as_aiohttps_json_payload_would() -> None:
+    """The body is encoded once by the transport: the same bytes and Content-Type as
+    aiohttp's `json=`, whether the caller's headers name a Content-Type or not."""
+    body = {"data": {"prompt": "caf\u00e9 \u2603", "n": [1, 2.5, None, True]}}
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "type": request.headers.getall("Content-Type"),
+                "body": (await request.read()).decode(),
+            }
+        )
+
+    async def go() -> None:
+        async with local_server([web.post("/", echo)]) as base:
+            transport = Transport(Timeouts())
+            try:
+                for headers in (None, {"content-type": "application/json"}, {"X-A": "b"}):
+                    answer = (
+                        await transport.request("POST", f"{base}/", json=body, headers=headers)
+                    ).json()
+                    assert answer == {"type": ["application/json"], "body": json.dumps(body)}
+            finally:
+                await transport.close()
+
+    asyncio.run(go())
+
+
 def test_a_compressed_answer_is_capped_as_it_is_inflated() -> None:
     """A gzip answer declares its compressed length: the read that trusts a declared length
     must not let it past the cap once inflated."""
