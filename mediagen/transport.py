@@ -109,7 +109,9 @@ class Transport:
                 # Encoded here, as aiohttp's JSON payload would (json.dumps, UTF-8), without
                 # building one; the engine's headers carry the Content-Type already.
                 data = jsonlib.dumps(json).encode()
-                if headers is None or not _has_content_type(headers):
+                if headers is None or (
+                    "Content-Type" not in headers and not _has_content_type(headers)
+                ):
                     headers = SecretMapping({**(headers or {}), "Content-Type": "application/json"})
             # `headers` is passed as given: the engine's masked mapping keeps keys out of reprs.
             async with session.request(
@@ -325,7 +327,7 @@ def _origin(url: str) -> str:
 
 
 def _has_content_type(headers: Mapping[str, str]) -> bool:
-    return "Content-Type" in headers or any(k.lower() == "content-type" for k in headers)
+    return any(k.lower() == "content-type" for k in headers)
 
 
 class _Progress:
