@@ -217,8 +217,11 @@ class Envelope:
     """None: the whole body is the data."""
 
     def succeeded(self, code: object) -> bool:
-        # Same type and value: false == 0 and "0" != 0 for our purposes.
-        return any(type(code) is type(ok) and code == ok for ok in self.success)
+        # Same type and value: false == 0 and "0" != 0 for our purposes. Runs on every answer.
+        for ok in self.success:  # noqa: SIM110 (a loop: any() costs two calls more)
+            if type(code) is type(ok) and code == ok:
+                return True
+        return False
 
 
 @attrs.frozen

@@ -58,8 +58,17 @@ class FieldPath:
 
     def first(self, doc: Any) -> Any:
         """The first value the path reaches, or None."""
-        found = self.values(doc)
-        return found[0] if found else None
+        node = doc
+        for step in self.steps:
+            if type(step) is not str or step == WILDCARD:  # a list step: the general walk
+                found = self.values(doc)
+                return found[0] if found else None
+            # As `values` steps into a key; most documents are plain dicts (the Mapping
+            # check alone costs two calls).
+            if not (type(node) is dict or isinstance(node, Mapping)) or step not in node:
+                return None
+            node = node[step]
+        return node
 
     def build(self, value: Any) -> Any:
         """A document in which this path holds `value`; at a `[*]` step, `value` must be a

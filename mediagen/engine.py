@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 
@@ -45,7 +43,7 @@ from .hosts import Target, download_allowed, resolve_target
 from .journal import Journal
 from .params import ParamsModel
 from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
-from .protocol import retry_after
+from .protocol import CatalogAuth, retry_after
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result
 from .retired import retired_operation
@@ -92,6 +90,8 @@ class Engine:
         self.transport = Transport(self.timeouts, max_response_bytes=max_response_bytes)
         self._targets: dict[str, Target] = {}
         self._retired: dict[tuple[str, str], Operation] = {}
+        self._operations: dict[tuple[str, str], tuple[ProviderStrategies, Operation]] = {}
+        self._auth: dict[str, _RequestAuth] = {}
         self.durations = DurationModel(journal)
         """How long this client's operations took lately (see mediagen.polling)."""
 
@@ -118,6 +118,8 @@ class Engine:
             clone.transport = self.transport
         clone._targets = self._targets
         clone._retired = self._retired
+        clone._operations = self._operations
+        clone._auth = self._auth
         clone.durations = self.durations
         return clone
 
@@ -174,13 +176,19 @@ class Engine:
     ) -> tuple[ProviderStrategies, Operation]:
         """The operation and its provider's strategies. With `retired_ok` (polling a task), an
         operation that left the catalog is a stand-in when the task can be finished by id."""
-        strategies = self.strategies(provider)
+        strategies = self.registry.strategies(provider)
+        key = (provider, operation)
+        known = self._operations.get(key)
+        if known is not None and known[0] is strategies:  # the same plugins resolved it
+            return known
         try:
-            return strategies, strategies.provider.operation(operation)
+            known = strategies, strategies.provider.operation(operation)
         except KeyError as exc:
             if not retired_ok:
                 raise ConfigurationError(exc.args[0]) from None
-        key = (provider, operation)
+        else:
+            self._operations[key] = known
+            return known
         if key not in self._retired:
             self._retired[key] = retired_operation(strategies.provider, operation)
             log.warning("operation %s.%s is retired; finishing task by id", provider, operation)
@@ -202,20 +210,24 @@ class Engine:
         request: HttpRequest,
         parse: Callable[[Any], Any] | None = None,
         on_headers: Callable[[Mapping[str, str]], None] | None = None,
+        prepared: tuple[SecretMapping, str] | None = None,
     ) -> Any:
         """One request; returns the response's data (through `parse`, which may raise a
         MalformedResponseError), or raises a located CallError with no secret in it.
-        `on_headers` sees the headers of every answer the vendor gave (an error's too)."""
+        `on_headers` sees the headers of every answer the vendor gave (an error's too).
+        `prepared` is what `preflight` gave for this request, when it was already asked."""
         provider = strategies.provider
-        credentials, url = self.preflight(strategies, request)
-        auth = SecretMapping(strategies.auth.headers(credentials))
-        auth_query = getattr(strategies.auth, "query", None)
-        secret_query = SecretMapping(auth_query(credentials) if auth_query else {})
-        headers = SecretMapping({"Content-Type": "application/json", **auth, **request.headers})
-        params = query_pairs(request.query) + list(secret_query.items())
+        credentials, url = prepared or self.preflight(strategies, request)
+        auth = self.request_auth(strategies, credentials)
+        headers = auth.headers
+        if request.headers:
+            headers = SecretMapping({**headers, **request.headers})
+        params = query_pairs(request.query) if request.query else []
+        if auth.query:
+            params += auth.query.items()
         # A vendor may echo a key back anywhere (errors, reasons, results, trace ids): the
         # answer is scrubbed once, here, so nothing downstream ever holds one.
-        scrubber = scrubber_for(secret_values(provider, credentials, auth))
+        scrubber = auth.scrubber
         response: HttpResponse | None = None
         try:
             response = await self.transport.request(
@@ -226,7 +238,11 @@ class Engine:
             if not clean:
                 response = attrs.evolve(response, body=body)
             data = strategies.errors.check(call, response)
-            if not (clean and _strings_are_slices(body)):
+            # When every string decoded from the body appears in it as is (UTF-8, as UTF-16
+            # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
+            # that found no secret has checked every decoded string too; else they are
+            # scanned as well.
+            if not (clean and b"\\" not in body and b"\0" not in body):
                 data = scrubber.data(data)
             value = parse(data) if parse is not None else data
             if on_headers is not None:
@@ -237,6 +253,34 @@ class Engine:
             if on_headers is not None and response is not None:
                 on_headers(response.headers)
             raise scrubber.error(exc) from None
+
+    def request_auth(
+        self, strategies: ProviderStrategies, credentials: SecretMapping
+    ) -> _RequestAuth:
+        """What these credentials put on a request of the provider, and the scrubber for its
+        answers. The catalog's own auth is a function of the credentials alone: worked out
+        once per provider and set of credentials (asked again when either changes). Any other
+        auth strategy (a plugin's signature over a timestamp) is asked on every request."""
+        name = strategies.provider.name
+        known = self._auth.get(name)
+        if (
+            known is not None
+            and known.strategies is strategies
+            and known.credentials == credentials
+        ):
+            return known
+        auth = SecretMapping(strategies.auth.headers(credentials))
+        auth_query = getattr(strategies.auth, "query", None)
+        made = _RequestAuth(
+            strategies,
+            credentials,
+            headers=SecretMapping({"Content-Type": "application/json", **auth}),
+            query=SecretMapping(auth_query(credentials) if auth_query else {}),
+            scrubber=scrubber_for(secret_values(strategies.provider, credentials, auth)),
+        )
+        if type(strategies.auth) is CatalogAuth:
+            self._auth[name] = made
+        return made
 
     def preflight(
         self, strategies: ProviderStrategies, request: HttpRequest
@@ -255,15 +299,17 @@ class Engine:
         request: HttpRequest,
         parse: Callable[[Any], Any] | None = None,
         on_headers: Callable[[Mapping[str, str]], None] | None = None,
+        prepared: tuple[SecretMapping, str] | None = None,
     ) -> Any:
         """send() with the retry policy: reads retry transient failures (unreadable answers
         included); writes retry only when the vendor provably did nothing, and turn a lost or
-        unreadable answer into SubmitOutcomeUnknownError."""
+        unreadable answer into SubmitOutcomeUnknownError. `prepared`: as for send()."""
+        prepared = prepared or self.preflight(strategies, request)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self.send(strategies, call, request, parse, on_headers)
+                return await self.send(strategies, call, request, parse, on_headers, prepared)
             except CallError as exc:
                 verdict = decide(exc, call.phase, attempt, self.retry)
                 if verdict == "raise":
@@ -385,10 +431,11 @@ class Engine:
         first; after it, rejected (nothing exists) or unknown (the answer was lost or cut off)."""
         call = Call(strategies.provider, op, phase)
         request = strategies.task.submit_request(op, params.to_dict())
-        self.preflight(strategies, request)  # what fails here is not an intent: nothing was sent
+        # What fails here is not an intent: nothing was sent.
+        prepared = self.preflight(strategies, request)
         entry = await self._intent(op, params, journal_id, output)
         try:
-            value = await self.call(strategies, call, request, parse, on_headers)
+            value = await self.call(strategies, call, request, parse, on_headers, prepared)
         except SubmitOutcomeUnknownError as exc:
             self._journal(entry, "record_unknown", str(exc))
             raise
@@ -467,10 +514,10 @@ class Engine:
         strategies, op = self._for_params(params, "query")
         call = Call(strategies.provider, op, "query")
         request = strategies.task.submit_request(op, params.to_dict())
-        self.preflight(strategies, request)
+        prepared = self.preflight(strategies, request)
         entry = await self._intent(op, params, journal_id, None) if journal_id is not None else None
         try:
-            data = await self.call(strategies, call, request)
+            data = await self.call(strategies, call, request, prepared=prepared)
         except CallError as exc:
             self._journal(entry, "record_failure", "failed", str(exc))
             raise
@@ -520,8 +567,17 @@ class Engine:
         first = first_poll_at(schedule, recent)
         return None if first is None else stagger(first, schedule)
 
-    def result_of(self, provider: str, operation: str, task_id: str, status: TaskStatus) -> Result:
-        """The Result of a finished task, or the error its terminal state means."""
+    def result_of(
+        self,
+        provider: str,
+        operation: str,
+        task_id: str,
+        status: TaskStatus,
+        *,
+        journal_id: int | None = None,
+    ) -> Result:
+        """The Result of a finished task (journaled in entry `journal_id`, if given), or the
+        error its terminal state means."""
         strategies, op = self.operation(provider, operation, retired_ok=True)
         if status.state != "succeeded":
             what = {
@@ -558,6 +614,7 @@ class Engine:
             task_id=task_id,
             skipped_urls=skipped,
             warnings=(warning,) if warning else (),
+            journal_id=journal_id,
         )
 
     async def download(
@@ -885,9 +942,8 @@ class AsyncTaskHandle:
             return self._result
         engine = self._engine
         try:
-            result = attrs.evolve(
-                engine.result_of(self.provider, self.operation, self.task_id, status),
-                journal_id=self.journal_id,
+            result = engine.result_of(
+                self.provider, self.operation, self.task_id, status, journal_id=self.journal_id
             )
         except CallError as exc:
             engine._journal_later(self.journal_id, "record_failure", status.state, str(exc))
@@ -935,10 +991,17 @@ def _downloadable(
 ) -> tuple[tuple[Artifact, ...], tuple[str, ...], str | None]:
     """(the artifacts we may download, the URLs we may not, a warning when something is off):
     a result that promises files but has none to download must not pass as a quiet success."""
-    refused = {a.url: download_allowed(provider, target, a.url) for a in found}
-    artifacts = tuple(a for a in found if not refused[a.url])
-    skipped = tuple(url for url, reason in refused.items() if reason)
-    reasons = "; ".join(r for r in refused.values() if r)
+    kept: list[Artifact] = []
+    refused: dict[str, str] = {}
+    for artifact in found:
+        reason = download_allowed(provider, target, artifact.url)
+        if reason:
+            refused[artifact.url] = reason
+        else:
+            kept.append(artifact)
+    artifacts = tuple(kept)
+    skipped = tuple(refused)
+    reasons = "; ".join(refused.values())
     if not artifacts and (skipped or op.output != "none"):
         why = f" ({reasons})" if skipped else ""
         return artifacts, skipped, f"the vendor's result has no downloadable file{why}"
@@ -956,41 +1019,56 @@ def _clip(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+class _RequestAuth:
+    """What one set of credentials puts on a provider's requests (`Engine.request_auth`):
+    the headers (Content-Type and auth), the auth query parameters, and the scrubber of the
+    answers. Shown without a value: it holds the credentials."""
+
+    __slots__ = ("credentials", "headers", "query", "scrubber", "strategies")
+
+    def __init__(
+        self,
+        strategies: ProviderStrategies,
+        credentials: SecretMapping,
+        *,
+        headers: SecretMapping,
+        query: SecretMapping,
+        scrubber: Scrubber,
+    ) -> None:
+        self.strategies = strategies
+        self.credentials = credentials
+        self.headers = headers
+        self.query = query
+        self.scrubber = scrubber
+
+    def __repr__(self) -> str:
+        return f"<request auth for {self.strategies.provider.name}: {self.headers!r}>"
+
+
 class PollHint:
     """Collects a successful answer's Retry-After: the vendor saying when to poll next."""
 
-    def __init__(self) -> None:
-        self.seconds: float | None = None
+    seconds: float | None = None  # a class default: making one runs no __init__ (3 per call)
 
     def read(self, headers: Mapping[str, str]) -> None:
         self.seconds = retry_after(headers)
 
 
-def _strings_are_slices(body: bytes) -> bool:
-    """Whether every string decoded from this JSON text appears in it as is: UTF-8 (UTF-16
-    and UTF-32 JSON always hold NUL bytes) with no backslash escape. Then a raw scan that found
-    no secret in the text has checked every decoded string too."""
-    return b"\\" not in body and b"\0" not in body
-
-
-@functools.lru_cache(maxsize=64)
-def _netloc(base_url: str) -> str:
-    """A base URL's host part, parsed once per base URL rather than once per request."""
-    return urlsplit(base_url).netloc
-
-
 def destination(target: Target, path: str) -> str:
-    """base URL + path, refusing any path that would leave the provider's host."""
-    url = target.base_url + path
+    """base URL + path, refusing any path that would leave the provider's host.
+
+    A path that starts with one `/` cannot move the host: a URL's authority ends at the first
+    `/`, `?` or `#` after `//`, and the base URL's own authority ends before the path does
+    (`urlsplit` drops tabs and newlines, never a `/`). What is refused besides: `//` (read as
+    a host by some clients), `@` before the query (user info) and backslashes (a `/` to
+    browsers and some proxies)."""
     if (
-        not path.startswith("/")
-        or path.startswith("//")
-        or "@" in path.split("?", 1)[0]
+        path[:1] != "/"
+        or path[1:2] == "/"
         or "\\" in path
+        or ("@" in path and "@" in path.split("?", 1)[0])
     ):
         raise ConfigurationError(
             f"refusing request path {path!r}: it must be a plain path under {target.base_url}"
         )
-    if urlsplit(url).netloc != _netloc(target.base_url):
-        raise ConfigurationError(f"refusing request path {path!r}: it leaves {target.base_url}")
-    return url
+    return target.base_url + path

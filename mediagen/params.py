@@ -45,13 +45,11 @@ class ParamsModel:
     def to_dict(self) -> dict[str, Any]:
         """The exact JSON object the vendor expects: wire keys, unset optional params omitted."""
         out: dict[str, Any] = {}
-        for field in _fields(type(self)):
-            value = getattr(self, field.name)
+        for name, wire in _wire_fields(type(self)):
+            value = getattr(self, name)
             if value is None:
                 continue
-            out[field.metadata.get(WIRE_NAME, field.name)] = (
-                list(value) if isinstance(value, tuple) else value
-            )
+            out[wire] = list(value) if isinstance(value, tuple) else value
         return out
 
     @classmethod
@@ -89,6 +87,19 @@ def model_for(operation: str) -> type[ParamsModel]:
 
 def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
     return tuple(attrs.fields(cast("type[attrs.AttrsInstance]", cls)))
+
+
+_WIRE_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _wire_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """(attribute name, wire key) of each field of a model class, in order: read from attrs
+    once per class, since `to_dict` runs on every call."""
+    known = _WIRE_FIELDS.get(cls)
+    if known is None:
+        known = tuple((f.name, f.metadata.get(WIRE_NAME, f.name)) for f in _fields(cls))
+        _WIRE_FIELDS[cls] = known
+    return known
 
 
 def _fail(
@@ -162,8 +173,18 @@ def is_list_of(kind: type) -> Validator:
 
 def one_of(*allowed: Any) -> Validator:
     listed = ", ".join(repr(v) for v in allowed)
+    try:  # (type, value) pairs for a set lookup, when every allowed value is hashable
+        keys: frozenset[tuple[type, Any]] | None = frozenset((type(a), a) for a in allowed)
+    except TypeError:
+        keys = None
 
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if keys is not None:
+            try:
+                if (type(value), value) in keys:
+                    return
+            except TypeError:  # an unhashable value: compared one by one below
+                pass
         # `True in (1,)` is true in Python: compare types too, so 1 never passes for "1" or True.
         if not any(value == a and type(value) is type(a) for a in allowed):
             kinds = {type(a) for a in allowed}

@@ -87,7 +87,7 @@ class CatalogTaskStrategy:
         return HttpRequest(op.method, path, body, query=query)
 
     def task_id(self, op: Operation, data: Any) -> str:
-        task = self._task()
+        task = self.provider.task or self._task()
         value = task.id_field.first(data)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
@@ -98,7 +98,7 @@ class CatalogTaskStrategy:
         return value
 
     def poll_request(self, op: Operation, task_id: str) -> HttpRequest:
-        poll = self._task().poll
+        poll = (self.provider.task or self._task()).poll
         body: dict[str, Any] | None = None if poll.method == "GET" else {}
         if poll.task_id_in == "path":
             return HttpRequest(poll.method, fill_path(poll.path, {"task_id": task_id}), body)
@@ -107,8 +107,8 @@ class CatalogTaskStrategy:
         return HttpRequest(poll.method, poll.path, {poll.task_id_param: task_id})
 
     def status(self, op: Operation, data: Any) -> TaskStatus:
-        task = self._task()
-        if not isinstance(data, Mapping):
+        task = self.provider.task or self._task()
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise MalformedResponseError(f"the task status is not an object: {_clip(data)}")
         vendor_status = task.status_field.first(data)
         state = task.state_of(vendor_status)
@@ -139,7 +139,8 @@ class CatalogTaskStrategy:
         )
 
     def decode_result(self, value: Any) -> Any:
-        if self._task().result_encoding != "json_string" or not isinstance(value, str):
+        task = self.provider.task or self._task()
+        if task.result_encoding != "json_string" or not isinstance(value, str):
             return value
         try:
             decoded = json.loads(value)
@@ -154,6 +155,8 @@ class CatalogTaskStrategy:
         return POLLING.get(op.output, POLLING["none"])
 
     def _task(self) -> TaskProtocol:
+        """The task protocol; raises for a provider without one (`provider.task or` comes
+        first where it is read on every call: one call less)."""
         if self.provider.task is None:
             raise TypeError(f"{self.provider.name} has no task protocol")
         return self.provider.task
@@ -169,7 +172,7 @@ class CatalogResults:
     def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
         spec = self.provider.results
         if spec.anywhere:
-            return unique_artifacts(list(_url_candidates(payload)), output_kind(op))
+            return unique_artifacts(_url_candidates(payload), output_kind(op))
         found: list[Artifact] = []
         for declared in spec.urls:
             urls: list[str] = []
@@ -207,7 +210,7 @@ class CatalogErrorClassifier:
         envelope = self.provider.response.envelope
         if envelope is None:
             return body
-        if not isinstance(body, Mapping):
+        if type(body) is not dict and not isinstance(body, Mapping):
             raise self._located(
                 MalformedResponseError(f"expected a JSON object, got {_clip(body)}"), call
             )
@@ -316,6 +319,11 @@ def _may_nest_deeper(body: bytes) -> bool:
     return body.count(b"[") + body.count(b"{") > MAX_ANSWER_DEPTH
 
 
+_CASE_INSENSITIVE = frozenset({"CIMultiDictProxy", "CIMultiDict"})
+"""multidict's case-insensitive header mappings (aiohttp's), known by name: importing
+multidict here would slow down the start-up of commands that send nothing."""
+
+
 def _by_status(status: int) -> type[APIError]:
     if status == 429:
         return RateLimitError
@@ -334,9 +342,13 @@ def _by_status(status: int) -> type[APIError]:
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date), if any."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    value = headers.get("Retry-After")
     if value is None:
-        return None
+        if type(headers).__name__ in _CASE_INSENSITIVE:
+            return None  # the lookup above was the search
+        value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+        if value is None:
+            return None
     try:
         seconds = float(value)
     except (ValueError, OverflowError):
@@ -395,22 +407,47 @@ def iter_urls(value: Any) -> Iterator[str]:
     return (text for text in _stripped_strings(value) if is_http_url(text))
 
 
-def _url_candidates(value: Any) -> Iterator[str]:
+def _url_candidates(value: Any) -> list[str]:
     """`iter_urls` without the full check, for `unique_artifacts` (which makes it): every
     stripped string inside a JSON value that starts like an http(s) URL, in document order."""
-    return (text for text in _stripped_strings(value) if _URL.match(text))
+    return [text for text in _stripped_strings(value) if _URL.match(text)]
 
 
-def _stripped_strings(value: Any) -> Iterator[str]:
+def _stripped_strings(value: Any) -> list[str]:
     """Every string inside a JSON value, stripped, depth first, in document order."""
     if isinstance(value, str):
-        yield value.strip()
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _stripped_strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _stripped_strings(item)
+        return [value.strip()]
+    found: list[str] = []
+    if _is_object(value) or isinstance(value, list | tuple):
+        _collect_stripped(value, found)
+    return found
+
+
+def _collect_stripped(container: Any, found: list[str]) -> None:
+    """Append the stripped strings inside a mapping, list or tuple to `found`; one call per
+    container rather than one per value (most values are strings)."""
+    items = container.values() if type(container) is dict or _is_object(container) else container
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            found.append(item.strip())
+        elif kind is dict or kind is list:
+            _collect_stripped(item, found)
+        elif kind in _SCALARS:
+            continue
+        elif isinstance(item, str):
+            found.append(item.strip())
+        elif isinstance(item, Mapping | list | tuple):
+            _collect_stripped(item, found)
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+"""The JSON values that hold no string, skipped without an isinstance check."""
+
+
+def _is_object(value: Any) -> bool:
+    """isinstance(value, Mapping), the usual dict first: the ABC check costs two calls."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def kind_for(url: str, default: ArtifactKind) -> ArtifactKind:

@@ -6,6 +6,7 @@ vendor's name: everything vendor-specific goes through a strategy.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
@@ -48,8 +49,13 @@ class HttpResponse:
     body: bytes
 
     def json(self) -> Any:
+        body = self.body
         try:
-            return json.loads(self.body)
+            if b"\0" not in body and not body.startswith(codecs.BOM_UTF8):
+                # UTF-8 (UTF-16 and UTF-32 JSON hold NUL bytes), decoded as json.loads would
+                # decode it, without its encoding detection.
+                return json.loads(body.decode("utf-8", "surrogatepass"))
+            return json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             snippet = self.body[:120].decode("utf-8", "replace")
             raise MalformedResponseError(

@@ -8,17 +8,19 @@ hand, each hop checked.
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from .credentials import SecretMapping
 from .defaults import MAX_REDIRECTS, MAX_RESPONSE_BYTES, POOL_SIZE, USER_AGENT, Timeouts
 from .errors import (
     ConfigurationError,
@@ -72,7 +74,7 @@ class Transport:
                 ),
                 headers={"User-Agent": USER_AGENT},
                 raise_for_status=False,
-                trace_configs=[_sent_tracer()],
+                request_class=_MarkingRequest,
             )
         return self._session
 
@@ -99,17 +101,21 @@ class Transport:
         if debug:
             log.debug("%s %s", method, url)
         session = self._client()
-        progress = SimpleNamespace(sent=False)  # set by the tracer once the headers go out
+        progress = _Progress()  # marked by _MarkingRequest once aiohttp starts sending
+        token = _in_flight.set(progress)
         try:
+            data = None
+            if json is not None:
+                # Encoded here, as aiohttp's JSON payload would (json.dumps, UTF-8), without
+                # building one; the engine's headers carry the Content-Type already.
+                data = jsonlib.dumps(json).encode()
+                if headers is None or (
+                    "Content-Type" not in headers and not _has_content_type(headers)
+                ):
+                    headers = SecretMapping({**(headers or {}), "Content-Type": "application/json"})
             # `headers` is passed as given: the engine's masked mapping keeps keys out of reprs.
             async with session.request(
-                method,
-                url,
-                json=json,
-                headers=headers,
-                params=params,
-                allow_redirects=False,
-                trace_request_ctx=progress,
+                method, url, data=data, headers=headers, params=params, allow_redirects=False
             ) as resp:
                 if 300 <= resp.status < 400:
                     resp.close()  # its body is of no use, and may be huge
@@ -117,7 +123,8 @@ class Transport:
                 body = await self._read_capped(resp, url)
                 if debug:
                     log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
-                return HttpResponse(resp.status, dict(resp.headers), body)
+                # The response's own read-only, case-insensitive view: no copy needed.
+                return HttpResponse(resp.status, resp.headers, body)
         except aiohttp.ClientConnectorError as exc:
             # Refused / unreachable / DNS / TLS handshake: no byte of the request left.
             raise TransportError(
@@ -148,6 +155,8 @@ class Transport:
             raise TransportError(
                 f"cannot send to {_origin(url)}: {exc}", sent=None if progress.sent else False
             ) from None
+        finally:
+            _in_flight.reset(token)
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         """The whole body, refusing (without reading on) one over max_response_bytes."""
@@ -160,6 +169,10 @@ class Transport:
                 f"{cap}-byte cap for API answers",
                 status=resp.status,
             )
+        if declared is not None and "Content-Encoding" not in resp.headers:
+            # aiohttp reads exactly the declared length, which is within the cap. (A compressed
+            # answer declares its compressed length: it is counted as it is inflated, below.)
+            return await resp.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(1 << 16):
@@ -313,16 +326,31 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
-def _sent_tracer() -> aiohttp.TraceConfig:
-    """Marks a request's `trace_request_ctx` once aiohttp starts writing its headers: until
-    then, whatever fails (DNS, connect, pool wait, URL checks), nothing reached the server."""
+def _has_content_type(headers: Mapping[str, str]) -> bool:
+    return any(k.lower() == "content-type" for k in headers)
 
-    async def headers_sent(
-        session: aiohttp.ClientSession, context: SimpleNamespace, params: Any
-    ) -> None:
-        if context.trace_request_ctx is not None:
-            context.trace_request_ctx.sent = True
 
-    tracer = aiohttp.TraceConfig()
-    tracer.on_request_headers_sent.append(headers_sent)
-    return tracer
+class _Progress:
+    """Whether a request may have left: set once aiohttp starts sending it."""
+
+    sent = False  # a class default: making one runs no __init__
+
+
+_in_flight: ContextVar[_Progress | None] = ContextVar("mediagen_request_in_flight", default=None)
+"""The `_Progress` of the API request the current task is making (`Transport.request`): a
+context variable, so concurrent requests, each in its own task, never share one."""
+
+
+class _MarkingRequest(aiohttp.ClientRequest):
+    """aiohttp's request (through ClientSession's documented `request_class`), marking the
+    current request's `_Progress` as maybe sent the moment aiohttp starts to send it: until
+    then, whatever fails (DNS, connect, pool wait, URL checks), nothing reached the server.
+    Marked just before the first byte is written, never after: "maybe sent" is the safe side,
+    since a submit that may have been sent is never retried. (A TraceConfig told the same, at
+    the cost of several trace signals and objects on every request.)"""
+
+    def send(self, conn: Any) -> Coroutine[Any, Any, aiohttp.ClientResponse]:
+        progress = _in_flight.get()
+        if progress is not None:
+            progress.sent = True
+        return super().send(conn)
