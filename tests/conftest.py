@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import helpers
 import pytest
 
 from mediagen.catalog import Catalog, default_catalog
@@ -142,6 +143,13 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.load_profile("ci")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The folder this run's caches share (helpers.shared_folder): plugins are installed while
+    the suite is collected, before any fixture could name it."""
+    factory: pytest.TempPathFactory = session.config._tmp_path_factory  # type: ignore[attr-defined]
+    helpers.SHARED[:] = [helpers.run_folder(factory.getbasetemp())]
+
+
 class AuthorVenv:
     """A virtualenv of a test's own that sees this environment's packages (mediagen, pytest,
     the code generator), with `mediagen`, `pip` and `pytest` on PATH: a plugin author's
@@ -157,9 +165,12 @@ class AuthorVenv:
             text=True,
         ).stdout.strip()
         ours = sysconfig.get_paths()["purelib"]
-        # A venv made from a venv sees the base interpreter's packages, not ours: add ours.
+        # A venv made from a venv sees the base interpreter's packages, not ours: add ours,
+        # after this run's build tools (helpers.BUILD_ENV: pip builds with them).
+        tools = helpers.build_tools()
         Path(site, "_outer_environment.pth").write_text(
-            f"import site; site.addsitedir({ours!r})\n", encoding="utf-8"
+            f"import site; site.addsitedir({str(tools)!r}); site.addsitedir({ours!r})\n",
+            encoding="utf-8",
         )
         for command, module in (("mediagen", "mediagen"), ("pip", "pip"), ("pytest", "pytest")):
             script = root / "bin" / command
@@ -173,6 +184,7 @@ class AuthorVenv:
             and k not in ("API_KEY", "PYTHONPATH")
         }
         self.env["MEDIAGEN_JOURNAL"] = str(journal)
+        self.env.update(helpers.BUILD_ENV)
         self.env["PATH"] = f"{root / 'bin'}{os.pathsep}{self.env.get('PATH', '')}"
 
     def run(self, *argv: str | Path, cwd: Path, **env: str) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import importlib
 import importlib.metadata
 import io
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -97,12 +99,77 @@ def mediagen_main(
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
+def run_folder(basetemp: Path) -> Path:
+    """The folder every process of this test run shares, for caches: the parent of an xdist
+    worker's basetemp (one per run), else the basetemp itself. pytest deletes it with the run's
+    other temporary folders; nothing in it outlives three runs."""
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+
+
+SHARED: list[Path] = []
+"""This run's shared folder, set by conftest.py's pytest_configure (collection needs it too)."""
+
+
+def shared_folder(name: str) -> Path:
+    """A folder of this run's shared one, made on first use (`run_folder`)."""
+    folder = SHARED[0] / "shared" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def taking_turns(folder: Path) -> Iterator[None]:
+    """Hold `folder`'s lock file: xdist workers (or two runs) sharing it take turns."""
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+BUILD_TOOLS = ("setuptools", "wheel")
+"""What pip's build isolation installs to build a setuptools project (its build-system
+requires, then the `wheel` that setuptools' get_requires_for_build_wheel asks for)."""
+
+
+def build_tools() -> Path:
+    """A folder holding the newest setuptools and wheel the package index offers, installed
+    once per run: what pip's build isolation would install, again, for every build (about
+    7 s of CPU each). Builds use it with isolation off (`build_env`)."""
+    folder = shared_folder("build-tools")
+    tools = folder / hashlib.sha256(" ".join(BUILD_TOOLS).encode()).hexdigest()[:16]
+    with taking_turns(folder):
+        if not tools.is_dir():
+            partial = folder / "partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            subprocess.run(
+                [
+                    *(sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"),
+                    *("--target", str(partial), *BUILD_TOOLS),
+                ],
+                check=True,
+            )
+            partial.rename(tools)
+    return tools
+
+
+BUILD_ENV = {"PIP_NO_BUILD_ISOLATION": "0", "PIP_CHECK_BUILD_DEPENDENCIES": "1"}
+"""pip builds with the environment's build tools instead of a fresh isolated set (pip's
+option is inverted: "0" turns isolation off), after checking that they satisfy the project's
+build-system requires. With `build_tools` first on the path, the build runs the same
+setuptools an isolated build would, and the wheel holds the same files."""
+
+
+def build_path(env: Mapping[str, str]) -> str:
+    """`env`'s PYTHONPATH with this run's `build_tools` first."""
+    return os.pathsep.join(p for p in (str(build_tools()), env.get("PYTHONPATH")) if p)
+
+
 def install_editable(root: Path, distribution: str) -> Path:
     """`pip install --no-deps -e ROOT` into this environment, as a user installs a plugin,
     unless `distribution` is installed already; returns `root`.
 
     Once per environment: xdist workers (or two test runs) sharing the virtualenv take turns
-    on a lock file in it, and whoever comes second finds the distribution installed.
+    on a lock file in it, and whoever comes second finds the distribution installed. The build
+    uses this run's `build_tools` (`BUILD_ENV`).
     """
     with open(Path(sys.prefix) / ".mediagen-tests-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
@@ -116,6 +183,7 @@ def install_editable(root: Path, distribution: str) -> Path:
                     *("--config-settings", "editable_mode=compat", "-e", str(root)),
                 ],
                 check=True,
+                env={**os.environ, **BUILD_ENV, "PYTHONPATH": build_path(os.environ)},
             )
             importlib.invalidate_caches()
     if str(root) not in sys.path:  # what the install's .pth file does in new processes
