@@ -19,6 +19,9 @@ import helpers
 import pytest
 
 from mediagen.catalog import Catalog, default_catalog
+from mediagen.codegen.generate import render_catalog
+
+RENDER_ONCE = helpers.render_once(render_catalog)
 
 # mediagen's own suite never loads the plugins installed in the environment (a plugin's log
 # line or provider must not change a built-in test's output); tests of plugins opt in.
@@ -129,6 +132,15 @@ def _journal_of_its_own(
     user's, never another test's (tests run in any order, on several xdist workers)."""
     journal = tmp_path_factory.mktemp("journal") / "tasks.sqlite3"
     monkeypatch.setenv("MEDIAGEN_JOURNAL", str(journal))
+
+
+@pytest.fixture(autouse=True)
+def _codegen_once_per_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mediagen generate [--check]` in this process (and the conformance suite's generated
+    check) compile each catalog's content once per run (helpers.render_once)."""
+    from mediagen.codegen import generate
+
+    monkeypatch.setattr(generate, "render_catalog", RENDER_ONCE)
 
 
 def pytest_configure(config: pytest.Config) -> None:

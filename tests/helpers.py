@@ -9,11 +9,12 @@ import hashlib
 import importlib
 import importlib.metadata
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -118,11 +119,47 @@ def shared_folder(name: str) -> Path:
 
 
 @contextlib.contextmanager
-def taking_turns(folder: Path) -> Iterator[None]:
-    """Hold `folder`'s lock file: xdist workers (or two runs) sharing it take turns."""
-    with open(folder / ".lock", "w") as lock:
+def taking_turns(folder: Path, name: str = "") -> Iterator[None]:
+    """Hold the lock file of `folder` (or of `name` in it): xdist workers (or two runs) sharing
+    it take turns."""
+    with open(folder / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         yield
+
+
+def content_digest(folder: Path) -> str:
+    """sha256 over the relative path and bytes of every file under `folder` (bytecode aside)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(folder).as_posix()}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def render_once(render: Callable[[Path], dict[str, str]]) -> Callable[[Path], dict[str, str]]:
+    """`render` (codegen's render_catalog) with its output kept for the rest of the run, by the
+    content of the catalog folder: rendering the shipped catalog takes 1-2 s of CPU, and a
+    dozen tests (the conformance suite's generated check on each worker, `generate --check`
+    in-process) compile the same files. The output is a pure function of those files and the
+    mediagen code (tests/test_codegen.py: golden record, hash seeds), fixed during a run. A
+    catalog that fails to render is rendered, and fails, every time."""
+
+    def rendered(catalog_dir: Path) -> dict[str, str]:
+        folder = shared_folder("codegen")
+        digest = content_digest(Path(catalog_dir))
+        kept = folder / f"{digest}.json"
+        with taking_turns(folder, digest):
+            if not kept.exists():
+                files = render(catalog_dir)
+                partial = kept.with_suffix(".part")
+                partial.write_text(json.dumps(files), encoding="utf-8")
+                partial.rename(kept)
+                return files
+        loaded: dict[str, str] = json.loads(kept.read_text(encoding="utf-8"))
+        return loaded
+
+    return rendered
 
 
 BUILD_TOOLS = ("setuptools", "wheel")
