@@ -33,22 +33,34 @@ class CampaignEmulator(Emulator):
         """JSON text of each synchronous run body that was answered with a result."""
         self.file_requests: list[str] = []
         """Artifact file names, in the order their downloads started."""
+        self.crashes: list[str] = []
+        """Requests the emulator failed to answer (an exception: HTTP 500), each as
+        "METHOD path: error". A campaign against a broken emulator proves nothing."""
 
     def bodies(self, *phases: str) -> list[str]:
         """JSON text of every recorded request body in these phases (answered or not)."""
         return [json.dumps(r.body) for r in list(self.requests) if r.phase in phases]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        if request.path.startswith("/_files/"):
-            return await self._slow_file(request)
-        return await super()._handle(request)
+        try:
+            if request.path.startswith("/_files/"):
+                return await self._slow_file(request)
+            return await super()._handle(request)
+        except Exception as exc:
+            self.crashes.append(f"{request.method} {request.path}: {exc!r}")
+            raise
 
     def _respond(
-        self, route: Any, path_params: dict[str, str], request: web.Request, body: Any
+        self,
+        route: Any,
+        path_params: dict[str, str],
+        request: web.Request,
+        body: Any,
+        query: dict[str, list[str]],
     ) -> web.Response:
         # Synchronous from here to the answer: the tasks added meanwhile are this request's.
         before = set(self.tasks)
-        response = super()._respond(route, path_params, request, body)
+        response = super()._respond(route, path_params, request, body, query)
         for task_id in set(self.tasks) - before:
             self.created[task_id] = json.dumps(body)
         if route.phase == "run" and response.status == 200:

@@ -15,9 +15,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import helpers
 import pytest
 
 from mediagen.catalog import Catalog, default_catalog
+from mediagen.codegen.generate import render_catalog
+
+RENDER_ONCE = helpers.render_once(render_catalog)
 
 # mediagen's own suite never loads the plugins installed in the environment (a plugin's log
 # line or provider must not change a built-in test's output); tests of plugins opt in.
@@ -130,6 +134,15 @@ def _journal_of_its_own(
     monkeypatch.setenv("MEDIAGEN_JOURNAL", str(journal))
 
 
+@pytest.fixture(autouse=True)
+def _codegen_once_per_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mediagen generate [--check]` in this process (and the conformance suite's generated
+    check) compile each catalog's content once per run (helpers.render_once)."""
+    from mediagen.codegen import generate
+
+    monkeypatch.setattr(generate, "render_catalog", RENDER_ONCE)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """In CI, hypothesis replays a fixed sequence of examples: a red run is reproducible, and
     never a new random find on an unrelated change. Locally it keeps exploring."""
@@ -140,6 +153,13 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
     if os.environ.get("CI"):
         settings.load_profile("ci")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The folder this run's caches share (helpers.shared_folder): plugins are installed while
+    the suite is collected, before any fixture could name it."""
+    factory: pytest.TempPathFactory = session.config._tmp_path_factory  # type: ignore[attr-defined]
+    helpers.SHARED[:] = [helpers.run_folder(factory.getbasetemp())]
 
 
 class AuthorVenv:
@@ -157,9 +177,12 @@ class AuthorVenv:
             text=True,
         ).stdout.strip()
         ours = sysconfig.get_paths()["purelib"]
-        # A venv made from a venv sees the base interpreter's packages, not ours: add ours.
+        # A venv made from a venv sees the base interpreter's packages, not ours: add ours,
+        # after this run's build tools (helpers.BUILD_ENV: pip builds with them).
+        tools = helpers.build_tools()
         Path(site, "_outer_environment.pth").write_text(
-            f"import site; site.addsitedir({ours!r})\n", encoding="utf-8"
+            f"import site; site.addsitedir({str(tools)!r}); site.addsitedir({ours!r})\n",
+            encoding="utf-8",
         )
         for command, module in (("mediagen", "mediagen"), ("pip", "pip"), ("pytest", "pytest")):
             script = root / "bin" / command
@@ -173,6 +196,7 @@ class AuthorVenv:
             and k not in ("API_KEY", "PYTHONPATH")
         }
         self.env["MEDIAGEN_JOURNAL"] = str(journal)
+        self.env.update(helpers.BUILD_ENV)
         self.env["PATH"] = f"{root / 'bin'}{os.pathsep}{self.env.get('PATH', '')}"
 
     def run(self, *argv: str | Path, cwd: Path, **env: str) -> str:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import importlib
 import importlib.metadata
 import io
+import json
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -97,12 +100,113 @@ def mediagen_main(
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
+def run_folder(basetemp: Path) -> Path:
+    """The folder every process of this test run shares, for caches: the parent of an xdist
+    worker's basetemp (one per run), else the basetemp itself. pytest deletes it with the run's
+    other temporary folders; nothing in it outlives three runs."""
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+
+
+SHARED: list[Path] = []
+"""This run's shared folder, set by conftest.py's pytest_configure (collection needs it too)."""
+
+
+def shared_folder(name: str) -> Path:
+    """A folder of this run's shared one, made on first use (`run_folder`)."""
+    folder = SHARED[0] / "shared" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def taking_turns(folder: Path, name: str = "") -> Iterator[None]:
+    """Hold the lock file of `folder` (or of `name` in it): xdist workers (or two runs) sharing
+    it take turns."""
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def content_digest(folder: Path) -> str:
+    """sha256 over the relative path and bytes of every file under `folder` (bytecode aside)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(folder).as_posix()}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def render_once(render: Callable[[Path], dict[str, str]]) -> Callable[[Path], dict[str, str]]:
+    """`render` (codegen's render_catalog) with its output kept for the rest of the run, by the
+    content of the catalog folder: rendering the shipped catalog takes 1-2 s of CPU, and a
+    dozen tests (the conformance suite's generated check on each worker, `generate --check`
+    in-process) compile the same files. The output is a pure function of those files and the
+    mediagen code (tests/test_codegen.py: golden record, hash seeds), fixed during a run. A
+    catalog that fails to render is rendered, and fails, every time."""
+
+    def rendered(catalog_dir: Path) -> dict[str, str]:
+        folder = shared_folder("codegen")
+        digest = content_digest(Path(catalog_dir))
+        kept = folder / f"{digest}.json"
+        with taking_turns(folder, digest):
+            if not kept.exists():
+                files = render(catalog_dir)
+                partial = kept.with_suffix(".part")
+                partial.write_text(json.dumps(files), encoding="utf-8")
+                partial.rename(kept)
+                return files
+        loaded: dict[str, str] = json.loads(kept.read_text(encoding="utf-8"))
+        return loaded
+
+    return rendered
+
+
+BUILD_TOOLS = ("setuptools", "wheel")
+"""What pip's build isolation installs to build a setuptools project (its build-system
+requires, then the `wheel` that setuptools' get_requires_for_build_wheel asks for)."""
+
+
+def build_tools() -> Path:
+    """A folder holding the newest setuptools and wheel the package index offers, installed
+    once per run: what pip's build isolation would install, again, for every build (about
+    7 s of CPU each). Builds use it with isolation off (`build_env`)."""
+    folder = shared_folder("build-tools")
+    tools = folder / hashlib.sha256(" ".join(BUILD_TOOLS).encode()).hexdigest()[:16]
+    with taking_turns(folder):
+        if not tools.is_dir():
+            partial = folder / "partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            subprocess.run(
+                [
+                    *(sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"),
+                    *("--target", str(partial), *BUILD_TOOLS),
+                ],
+                check=True,
+            )
+            partial.rename(tools)
+    return tools
+
+
+BUILD_ENV = {"PIP_NO_BUILD_ISOLATION": "0", "PIP_CHECK_BUILD_DEPENDENCIES": "1"}
+"""pip builds with the environment's build tools instead of a fresh isolated set (pip's
+option is inverted: "0" turns isolation off), after checking that they satisfy the project's
+build-system requires. With `build_tools` first on the path, the build runs the same
+setuptools an isolated build would, and the wheel holds the same files."""
+
+
+def build_path(env: Mapping[str, str]) -> str:
+    """`env`'s PYTHONPATH with this run's `build_tools` first."""
+    return os.pathsep.join(p for p in (str(build_tools()), env.get("PYTHONPATH")) if p)
+
+
 def install_editable(root: Path, distribution: str) -> Path:
     """`pip install --no-deps -e ROOT` into this environment, as a user installs a plugin,
     unless `distribution` is installed already; returns `root`.
 
     Once per environment: xdist workers (or two test runs) sharing the virtualenv take turns
-    on a lock file in it, and whoever comes second finds the distribution installed.
+    on a lock file in it, and whoever comes second finds the distribution installed. The build
+    uses this run's `build_tools` (`BUILD_ENV`).
     """
     with open(Path(sys.prefix) / ".mediagen-tests-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
@@ -116,6 +220,7 @@ def install_editable(root: Path, distribution: str) -> Path:
                     *("--config-settings", "editable_mode=compat", "-e", str(root)),
                 ],
                 check=True,
+                env={**os.environ, **BUILD_ENV, "PYTHONPATH": build_path(os.environ)},
             )
             importlib.invalidate_caches()
     if str(root) not in sys.path:  # what the install's .pth file does in new processes
@@ -144,6 +249,50 @@ def link_tree(target: Path) -> Path:
             Path(importlib.import_module(f"mediagen.{sub}").__path__[0]).resolve()
         )
     return target
+
+
+MYPY_CONFIG = """\
+[mypy]
+strict = True
+warn_unused_ignores = True
+
+# mediagen is checked by its own mypy run (.ci/run): here it is only read, as a dependency.
+[mypy-mediagen.*]
+follow_imports = silent
+"""
+
+
+def mypy(*targets: str, cwd: Path, path: Iterable[Path]) -> subprocess.CompletedProcess[str]:
+    """`mypy --strict` (MYPY_CONFIG) on `targets`, with the installed mediagen (`link_tree`)
+    and then `path` on MYPYPATH.
+
+    Every check of the run shares one cache and one mediagen tree, under the run's shared
+    folder, and takes turns on them: the standard library, mediagen's dependencies and mediagen
+    itself are analysed once per run (about 15 s of CPU), not once per check. The cache starts
+    as a copy of the project's (`.ci/run` type-checks mediagen first) when there is one.
+    """
+    folder = shared_folder("mypy")
+    config, cache, site = folder / "mypy.ini", folder / "cache", folder / "site"
+    with taking_turns(folder):
+        if not config.exists():
+            repo = Path(__file__).resolve().parents[1]
+            version = f"{sys.version_info.major}.{sys.version_info.minor}"
+            project = repo / ".mypy_cache" / version
+            if project.is_dir():
+                shutil.copytree(project, cache / version)
+            link_tree(site)
+            config.write_text(MYPY_CONFIG, encoding="utf-8")
+        return subprocess.run(
+            [
+                *(sys.executable, "-m", "mypy", "--config-file", str(config)),
+                *("--no-error-summary", "--cache-dir", str(cache), *targets),
+            ],
+            cwd=cwd,
+            env={**os.environ, "MYPYPATH": os.pathsep.join(str(p) for p in (site, *path))},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
 
 @attrs.frozen

@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import install_editable, link_tree
+from helpers import install_editable, mypy
 
 import mediagen
 from mediagen.registry import Registry
@@ -133,31 +133,6 @@ def test_the_readmes_python_block_runs_as_written_against_the_emulator(
     assert [p.suffix for p in (tmp_path / "out").iterdir()] == [".mp4"]
 
 
-MYPY_CONFIG = """\
-[mypy]
-strict = True
-warn_unused_ignores = True
-
-# mediagen is checked by its own mypy run (.ci/run): here it is only read, as a dependency.
-[mypy-mediagen.*]
-follow_imports = silent
-"""
-
-
-def test_the_replicate_plugin_module_and_tests_are_mypy_strict_clean(tmp_path: Path) -> None:
-    paths = os.pathsep.join([str(link_tree(tmp_path / "site")), str(REPLICATE)])
-    config = tmp_path / "mypy.ini"
-    config.write_text(MYPY_CONFIG, encoding="utf-8")
-    out = subprocess.run(
-        [
-            *(sys.executable, "-m", "mypy", "--config-file", str(config), "--no-error-summary"),
-            *("--cache-dir", str(REPO / ".mypy_cache" / "replicate-example")),
-            *("mediagen_replicate", "tests"),
-        ],
-        cwd=REPLICATE,
-        env={**os.environ, "MYPYPATH": paths},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def test_the_replicate_plugin_module_and_tests_are_mypy_strict_clean() -> None:
+    out = mypy("mediagen_replicate", "tests", cwd=REPLICATE, path=[REPLICATE])
     assert out.returncode == 0, out.stdout + out.stderr

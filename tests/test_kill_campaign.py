@@ -3,7 +3,8 @@ random point (before submit, mid-submit, while polling, mid-download, or just at
 moment), two `mediagen resume` race (one of them sometimes killed too), a third settles; then
 the journal, the emulator's log and the output folder must satisfy campaign_invariants.
 
-Rounds: MEDIAGEN_CAMPAIGN_ROUNDS (default 8). Seed: MEDIAGEN_CAMPAIGN_SEED, else random, else
+Rounds: MEDIAGEN_CAMPAIGN_ROUNDS (default 5: each kill point once, one or two of the rounds
+killing `run`, the others `batch`; all else drawn afresh). Seed: MEDIAGEN_CAMPAIGN_SEED, else random, else
 fixed when CI is set; every failure message names the seed and the round.
 """
 
@@ -34,12 +35,15 @@ from mediagen.testing import EMULATOR_CREDENTIALS, Fault
 
 ROUNDS_ENV = "MEDIAGEN_CAMPAIGN_ROUNDS"
 SEED_ENV = "MEDIAGEN_CAMPAIGN_SEED"
-DEFAULT_ROUNDS = 8
+KILL_POINTS = ("moment", "planned", "submit", "poll", "download")
+DEFAULT_ROUNDS = len(KILL_POINTS)
+"""Enough rounds for every kill point, since the campaign deals them in turn (`Plan.draw`)."""
+RUN_EVERY = 4
+"""One round in this many runs `mediagen run` (of one item), the others `mediagen batch`."""
 CI_SEED = 20261130
 PROCESS_TIMEOUT = 90.0
 """Seconds any one CLI process may take: a hang fails the test instead of stalling CI."""
 PARALLEL_ROUNDS = 4
-KILL_POINTS = ("moment", "planned", "submit", "poll", "download")
 IMAGE = "https://x.test/a.png"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
@@ -104,12 +108,15 @@ class Plan:
     """Kill the first racing resume after this many seconds, or not."""
 
     @classmethod
-    def draw(cls, rng: random.Random, number: int) -> Plan:
+    def draw(cls, rng: random.Random, number: int, turn: int) -> Plan:
+        """Round `number`'s plan: its kill point and command dealt in turn, from where the
+        campaign's `turn` says (so that any DEFAULT_ROUNDS rounds kill at every point, and run
+        `run` as well as `batch`), everything else drawn from `rng`."""
         items = items_for(number)
-        command = "run" if rng.random() < 0.25 else "batch"
+        command = "run" if (number + turn // len(KILL_POINTS)) % RUN_EVERY == 0 else "batch"
         if command == "run":
             items = [rng.choice(items)]
-        kill_point = rng.choice(KILL_POINTS)
+        kill_point = KILL_POINTS[(number + turn) % len(KILL_POINTS)]
         files = sum(2 if i["provider"] == "edrawmax" else 1 for i in items)
         submit_delay = rng.uniform(0.05, 0.5)
         file_delay = rng.uniform(0.05, 0.4)
@@ -244,6 +251,7 @@ def run_round(folder: Path, plan: Plan) -> RoundReport:
             killed, after_kill, crashes = kill_and_resume(plan, cli, emu, journal)
         finally:
             cli.close()
+        crashes += [Violation("e", f"the emulator failed to answer {c}") for c in emu.crashes]
         entries = read_journal(journal)
         seen = Observed(
             markers=[i["params"]["prompt"] for i in plan.items],
@@ -316,7 +324,9 @@ def read_journal(path: Path) -> list[Any]:
 
 def play(seed: int, number: int, folder: Path) -> tuple[RoundReport, str]:
     """One round of the campaign, and its line for the log."""
-    plan = Plan.draw(random.Random(f"{seed}/{number}"), number)
+    plan = Plan.draw(
+        random.Random(f"{seed}/{number}"), number, turn=seed % (len(KILL_POINTS) * RUN_EVERY)
+    )
     started = time.monotonic()
     report = run_round(folder / f"round-{number}", plan)
     return report, (

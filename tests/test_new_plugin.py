@@ -1,10 +1,12 @@
 """`mediagen new-plugin`: bad input is refused writing nothing, and what it creates works at once.
 
 The last test is issue 9's "done when", run as a user would: from an empty folder,
-`mediagen new-plugin zeta --output zeta`, `pip install -e zeta`, then `mediagen list zeta`,
-`mediagen run zeta ... --emulate --json`, `mediagen generate --check` in zeta and `pytest zeta`.
-The install goes into a virtualenv of the test's own that sees this environment's packages
-(mediagen included), so nothing is left installed here when the test ends.
+`mediagen new-plugin zeta --output zeta`, `pip install -e zeta`, then `mediagen list zeta` and
+`mediagen run zeta ... --emulate --json`. The install goes into a virtualenv of the test's own
+that sees this environment's packages (mediagen included), so nothing is left installed here
+when the test ends. The rest of that "done when", `mediagen generate --check` and `pytest` in
+the new package, is run by the tutorial's test (tests/plugins/test_docs_plugin_page.py), on the
+same `mediagen new-plugin zeta` output installed the same way.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ def test_the_mediagen_pin_is_the_release_series() -> None:
     assert mediagen_requirement("unknown") == "mediagen>=unknown"
 
 
-def test_a_new_plugin_installs_runs_regenerates_and_passes_its_tests(
+def test_a_new_plugin_installs_and_runs_and_then_its_name_is_taken(
     tmp_path: Path, author_venv: Callable[[str], AuthorVenv]
 ) -> None:
     work = tmp_path / "work"
@@ -201,9 +203,6 @@ def test_a_new_plugin_installs_runs_regenerates_and_passes_its_tests(
     assert (answer["provider"], answer["state"], answer["error"]) == ("zeta", "succeeded", None)
     assert [a["kind"] for a in answer["artifacts"]] == ["image", "image"]
     assert all(Path(a["path"]).is_file() for a in answer["artifacts"])
-    assert "is up to date" in venv.run("mediagen", "generate", "--check", cwd=work / "zeta")
-    tests = venv.run("pytest", "-q", "-p", "no:cacheprovider", "zeta", cwd=work)
-    assert " passed" in tests and "failed" not in tests and "error" not in tests
 
     # Installed, the name is taken: a second `new-plugin zeta` is refused, writing nothing,
     # even when MEDIAGEN_PLUGINS does not load it.

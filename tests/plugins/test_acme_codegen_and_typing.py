@@ -3,7 +3,6 @@ mypy checks calls on its provider as strictly as on the built-ins."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import link_tree
+from helpers import mypy
 
 from mediagen.cli import main
 
@@ -74,37 +73,10 @@ def use_blocking(client: mediagen.Client) -> None:
 """
 
 
-def mypy_cache() -> Path:
-    """This check's own mypy cache. The first time, it starts as a copy of the project's cache
-    (`.ci/run` type-checks mediagen before the tests, with the same strictness), so the standard
-    library and mediagen's dependencies are not analysed all over again (~30 s of CPU)."""
-    cache = REPO / ".mypy_cache" / "acme-snippet"
-    project = REPO / ".mypy_cache" / f"{sys.version_info.major}.{sys.version_info.minor}"
-    if not cache.exists() and project.is_dir():
-        partial = cache.with_name(f"{cache.name}.{os.getpid()}.part")
-        shutil.copytree(project, partial / project.name)
-        try:
-            partial.rename(cache)
-        except OSError:  # another run was quicker: its copy is as good
-            shutil.rmtree(partial, ignore_errors=True)
-    return cache
-
-
 def test_mypy_checks_calls_on_the_plugin_provider(acme: Path, tmp_path: Path) -> None:
     snippet = tmp_path / "snippet.py"
     snippet.write_text(SNIPPET, encoding="utf-8")
-    paths = os.pathsep.join([str(link_tree(tmp_path / "site")), str(acme)])
-    out = subprocess.run(
-        [
-            *(sys.executable, "-m", "mypy", "--strict", "--no-error-summary"),
-            *("--cache-dir", str(mypy_cache()), str(snippet)),
-        ],
-        cwd=tmp_path,
-        env={**os.environ, "MYPYPATH": paths},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    out = mypy(str(snippet), cwd=tmp_path, path=[acme])
     found = {
         (int(m[1]), m[2])
         for m in re.finditer(r"snippet\.py:(\d+): error: .*\[([a-z-]+)\]$", out.stdout, re.M)
