@@ -95,6 +95,10 @@ CREATE TABLE IF NOT EXISTS files (
 # Columns added since the first release, for journals written before them.
 _ADDED_COLUMNS = ("owner", "origin", "item_key", "output")
 
+_EVENT = "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)"
+_UPDATES: dict[tuple[str, ...], str] = {}
+"""UPDATE statements by the columns they set (see `Journal._update`), built once each."""
+
 _INDEXES = (
     # Replaced by tasks_by_origin_and_vendor_id: ids are unique per vendor host, not per vendor.
     "DROP INDEX IF EXISTS tasks_by_vendor_id",
@@ -197,6 +201,7 @@ class Journal:
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
         self._db.row_factory = sqlite3.Row
+        self._in_batch = contextlib.nullcontext(self._db)
         self._db.text_factory = _text  # a TEXT cell with invalid UTF-8 (a hand edit) still reads
         if not read_only:
             self._setup()
@@ -234,11 +239,15 @@ class Journal:
             self._db.close()
         self._owner.release()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """The transaction a write runs in: its batch's, for a queued write being committed
+        (joined, not nested), else its own."""
         if self._batching == threading.get_ident():
-            yield self._db  # a queued write, inside its batch's transaction
-            return
+            return self._in_batch
+        return self._own_tx()
+
+    @contextmanager
+    def _own_tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self._flush_queued()  # what was queued before this write lands before it
             self._db.execute("BEGIN IMMEDIATE")
@@ -247,7 +256,7 @@ class Journal:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            _commit(self._db)
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -270,10 +279,17 @@ class Journal:
             self._queue(loop, queued, JOURNAL_COMMIT_WINDOW)
             return future
         with self._lock:  # alone: nobody to share a transaction with, so at once
-            if args and any(w.args[:1] == args[:1] for w in self._queued):
-                self._queued.append(queued)  # after this entry's earlier writes, in order
+            queue = self._queued
+            if len(queue) < JOURNAL_BATCH_LIMIT:
+                # What is queued (state changes, results) goes first, in the same transaction:
+                # one commit instead of this one now and theirs a little later.
+                queue.append(queued)
+                self._flush_batch()
+                self._unschedule(loop)
+            elif args and any(w.args[:1] == args[:1] for w in queue):
+                queue.append(queued)  # after this entry's earlier writes, in order
                 self._flush_queued()
-            else:  # the queue's writes (other entries') are left to their batch
+            else:  # a long queue (other entries') is left to its batches
                 self._flush_one(queued)
         return future
 
@@ -327,6 +343,13 @@ class Journal:
                 else loop.call_soon(self._flush_for, loop)
             )
 
+    def _unschedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Drop `loop`'s scheduled batch once the queue is empty: nothing left for it to do."""
+        if not self._queued:
+            scheduled = self._flushes.pop(loop, None)
+            if scheduled is not None:
+                scheduled.cancel()
+
     def _flush_for(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             self._flushes.pop(loop, None)
@@ -350,8 +373,7 @@ class Journal:
             self._flush_one(batch[0])
             return
         try:
-            with self._batch_tx():
-                values = [self._apply(write) for write in batch]
+            values = self._in_one_tx(batch)
         except Exception:
             for write in batch:
                 self._flush_one(write)
@@ -361,8 +383,7 @@ class Journal:
 
     def _flush_one(self, write: _Queued) -> None:
         try:
-            with self._batch_tx():
-                value = self._apply(write)
+            (value,) = self._in_one_tx((write,))
         except Exception as exc:
             if not write.settle(False, exc):
                 name = getattr(write.write, "__name__", "a write")
@@ -372,37 +393,30 @@ class Journal:
             return
         write.settle(True, value)
 
-    def _apply(self, write: _Queued) -> Any:
-        self._at = write.at
-        try:
-            return write.write(*write.args, **write.kwargs)
-        finally:
-            self._at = None
+    def _in_one_tx(self, writes: Sequence[_Queued]) -> list[Any]:
+        """Run queued writes in one transaction (their own `_tx` joins it rather than nest),
+        each stamped with the time it was made; their return values, once committed."""
+        db = self._db
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            self._batching = threading.get_ident()
+            try:
+                values = []
+                for write in writes:
+                    self._at = write.at
+                    values.append(write.write(*write.args, **write.kwargs))
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            finally:
+                self._batching = self._at = None
+            _commit(db)
+        return values
 
     def _time(self) -> float:
         """Now, or when the queued write being committed was made."""
         return time.time() if self._at is None else self._at
-
-    @contextmanager
-    def _batch_tx(self) -> Iterator[None]:
-        """One transaction that the queued writes' own `_tx` join rather than nest."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._batching = threading.get_ident()
-            try:
-                yield
-            except BaseException:
-                self._batching = None
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            self._batching = None
-            try:
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
 
     # -- ownership ----------------------------------------------------------------------------
 
@@ -470,7 +484,7 @@ class Journal:
                     for v in (
                         provider,
                         operation,
-                        json.dumps(params, sort_keys=True),
+                        _params_json(params),
                         state,
                         batch,
                         item,
@@ -600,16 +614,14 @@ class Journal:
 
     @staticmethod
     def _update(db: sqlite3.Connection, entry_id: int, now: float, **fields: Any) -> None:
-        columns = ", ".join(f"{k} = ?" for k in fields)
-        db.execute(
-            f"UPDATE tasks SET {columns}, updated_at = ? WHERE id = ?",
-            (*(_sql(v) for v in fields.values()), now, entry_id),
-        )
+        names = tuple(fields)
+        sql = _UPDATES.get(names)
+        if sql is None:
+            columns = ", ".join(f"{k} = ?" for k in names)
+            sql = _UPDATES[names] = f"UPDATE tasks SET {columns}, updated_at = ? WHERE id = ?"
+        db.execute(sql, (*map(_sql, fields.values()), now, entry_id))
         if "state" in fields:
-            db.execute(
-                "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)",
-                (entry_id, now, _sql(fields["state"]), fields.get("progress")),
-            )
+            db.execute(_EVENT, (entry_id, now, _sql(fields["state"]), fields.get("progress")))
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -778,6 +790,17 @@ class _Queued:
         return True
 
 
+def _commit(db: sqlite3.Connection) -> None:
+    """COMMIT; when that fails (a busy database past the timeout), the transaction is rolled
+    back so the connection is ready for the next one."""
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
     if future.done():  # its waiter was cancelled; the write stands
         return
@@ -808,7 +831,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 def _sql(value: Any) -> Any:
     """A value SQLite can store: a str with lone surrogates (a vendor's odd JSON `"\\udc80"`)
     goes in as its exact UTF-8 bytes (surrogatepass), read back by `_py`."""
-    if isinstance(value, str):
+    if isinstance(value, str) and not value.isascii():  # ASCII (most values) is UTF-8 already
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -839,6 +862,11 @@ def _load_params(text: str) -> tuple[dict[str, Any], str | None]:
     return params, None
 
 
+# Encoders built once (json.dumps with options builds one per call). A result's raw payload
+# was parsed from JSON, so it has no cycles to check for.
+_params_json = json.JSONEncoder(sort_keys=True).encode
+_result_json = json.JSONEncoder(default=str, check_circular=False).encode
+
 # Results are stored as JSON through cattrs: attrs classes in, plain data out, and back.
 _converter = cattrs.Converter()
 
@@ -849,7 +877,7 @@ def _dump_result(result: Result) -> str:
     vendor's raw payload value by value)."""
     if type(result) is not Result or any(type(a) is not Artifact for a in result.artifacts):
         return json.dumps(_converter.unstructure(result), default=str)
-    return json.dumps(
+    return _result_json(
         {
             "provider": result.provider,
             "operation": result.operation,
@@ -867,8 +895,7 @@ def _dump_result(result: Result) -> str:
             "skipped_urls": list(result.skipped_urls),
             "warnings": list(result.warnings),
             "journal_id": result.journal_id,
-        },
-        default=str,
+        }
     )
 
 
