@@ -757,7 +757,13 @@ class AsyncTaskHandle:
             status.state,
             status.progress,
         ):
-            if not status.terminal:  # terminal states are journaled with their result or error
+            # Terminal states are journaled with their result or error; a fresh task's first
+            # "queued" is what its submit journaled already.
+            if not status.terminal and (
+                previous is not None
+                or not self._fresh
+                or (status.state, status.progress) != ("queued", None)
+            ):
                 self._engine._journal_later(
                     self.journal_id, "record_state", status.state, status.progress
                 )

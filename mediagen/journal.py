@@ -95,6 +95,26 @@ CREATE TABLE IF NOT EXISTS files (
 # Columns added since the first release, for journals written before them.
 _ADDED_COLUMNS = ("owner", "origin", "item_key", "output")
 
+_TASK_COLUMNS = (
+    "provider, operation, params, state, batch, item, created_at, updated_at, owner, origin,"
+    " item_key, output"
+)
+_INSERT_TASK = f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+_INSERT_TASK_WITH_ID = f"INSERT INTO tasks (id, {_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+_INTENT_EVENT = "INSERT INTO events (task, at, state) VALUES (?, ?, ?)"
+_EVENT = "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)"
+_UPDATES: dict[tuple[str, ...], str] = {}
+"""UPDATE statements by the columns they set (see `_update_sql`), built once each."""
+
+
+def _update_sql(columns: tuple[str, ...]) -> str:
+    sql = _UPDATES.get(columns)
+    if sql is None:
+        assigned = ", ".join(f"{c} = ?" for c in columns)
+        sql = _UPDATES[columns] = f"UPDATE tasks SET {assigned}, updated_at = ? WHERE id = ?"
+    return sql
+
+
 _INDEXES = (
     # Replaced by tasks_by_origin_and_vendor_id: ids are unique per vendor host, not per vendor.
     "DROP INDEX IF EXISTS tasks_by_vendor_id",
@@ -197,6 +217,7 @@ class Journal:
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
         self._db.row_factory = sqlite3.Row
+        self._in_batch = contextlib.nullcontext(self._db)
         self._db.text_factory = _text  # a TEXT cell with invalid UTF-8 (a hand edit) still reads
         if not read_only:
             self._setup()
@@ -234,11 +255,15 @@ class Journal:
             self._db.close()
         self._owner.release()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """The transaction a write runs in: its batch's, for a queued write being committed
+        (joined, not nested), else its own."""
         if self._batching == threading.get_ident():
-            yield self._db  # a queued write, inside its batch's transaction
-            return
+            return self._in_batch
+        return self._own_tx()
+
+    @contextmanager
+    def _own_tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self._flush_queued()  # what was queued before this write lands before it
             self._db.execute("BEGIN IMMEDIATE")
@@ -247,7 +272,7 @@ class Journal:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            _commit(self._db)
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -263,17 +288,24 @@ class Journal:
         the method's return value once committed, or its exception."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        queued = _Queued(getattr(self, write), args, kwargs, time.time(), future, loop)
+        queued = _Queued(write, getattr(self, write), args, kwargs, time.time(), future, loop)
         if self._callers > 1:
             # Among other submits: a short window first, so that the writes of many tasks share
             # one transaction.
             self._queue(loop, queued, JOURNAL_COMMIT_WINDOW)
             return future
         with self._lock:  # alone: nobody to share a transaction with, so at once
-            if args and any(w.args[:1] == args[:1] for w in self._queued):
-                self._queued.append(queued)  # after this entry's earlier writes, in order
+            queue = self._queued
+            if len(queue) < JOURNAL_BATCH_LIMIT:
+                # What is queued (state changes, results) goes first, in the same transaction:
+                # one commit instead of this one now and theirs a little later.
+                queue.append(queued)
+                self._flush_batch()
+                self._unschedule(loop)
+            elif args and any(w.args[:1] == args[:1] for w in queue):
+                queue.append(queued)  # after this entry's earlier writes, in order
                 self._flush_queued()
-            else:  # the queue's writes (other entries') are left to their batch
+            else:  # a long queue (other entries') is left to its batches
                 self._flush_one(queued)
         return future
 
@@ -297,10 +329,10 @@ class Journal:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             with self._lock:
-                self._queued.append(_Queued(getattr(self, write), args, kwargs, time.time()))
+                self._queued.append(_Queued(write, getattr(self, write), args, kwargs, time.time()))
                 self._flush_queued()
             return
-        queued = _Queued(getattr(self, write), args, kwargs, time.time())
+        queued = _Queued(write, getattr(self, write), args, kwargs, time.time())
         self._queue(loop, queued, JOURNAL_FLUSH_DELAY)
 
     def flush(self) -> None:
@@ -327,6 +359,13 @@ class Journal:
                 else loop.call_soon(self._flush_for, loop)
             )
 
+    def _unschedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Drop `loop`'s scheduled batch once the queue is empty: nothing left for it to do."""
+        if not self._queued:
+            scheduled = self._flushes.pop(loop, None)
+            if scheduled is not None:
+                scheduled.cancel()
+
     def _flush_for(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             self._flushes.pop(loop, None)
@@ -350,8 +389,7 @@ class Journal:
             self._flush_one(batch[0])
             return
         try:
-            with self._batch_tx():
-                values = [self._apply(write) for write in batch]
+            values = self._in_one_tx(batch)
         except Exception:
             for write in batch:
                 self._flush_one(write)
@@ -361,8 +399,7 @@ class Journal:
 
     def _flush_one(self, write: _Queued) -> None:
         try:
-            with self._batch_tx():
-                value = self._apply(write)
+            (value,) = self._in_one_tx((write,))
         except Exception as exc:
             if not write.settle(False, exc):
                 name = getattr(write.write, "__name__", "a write")
@@ -372,37 +409,69 @@ class Journal:
             return
         write.settle(True, value)
 
-    def _apply(self, write: _Queued) -> Any:
-        self._at = write.at
-        try:
-            return write.write(*write.args, **write.kwargs)
-        finally:
-            self._at = None
+    def _in_one_tx(self, writes: Sequence[_Queued]) -> list[Any]:
+        """Run queued writes in one transaction (their own `_tx` joins it rather than nest),
+        each stamped with the time it was made; their return values, once committed. A run of
+        the same intent or column-setting write goes in one executemany per statement."""
+        db = self._db
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            self._batching = threading.get_ident()
+            try:
+                values: list[Any] = []
+                start, count = 0, len(writes)
+                while start < count:
+                    name = writes[start].name
+                    end = start + 1
+                    if name in _GROUPED:
+                        while end < count and writes[end].name == name:
+                            end += 1
+                    if end - start > 1:
+                        values.extend(self._grouped(db, name, writes[start:end]))
+                    else:
+                        write = writes[start]
+                        self._at = write.at
+                        values.append(write.write(*write.args, **write.kwargs))
+                    start = end
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            finally:
+                self._batching = self._at = None
+            _commit(db)
+        return values
+
+    def _grouped(self, db: sqlite3.Connection, name: str, writes: Sequence[_Queued]) -> list[Any]:
+        """Several queued writes of one kind (see `_GROUPED`), the same rows as one by one."""
+        if name == "record_intent":
+            rows = [self._intent_row(w.at, *w.args, **w.kwargs) for w in writes]
+            # Under BEGIN IMMEDIATE nobody else inserts: these are the ids SQLite would pick.
+            top = db.execute("SELECT IFNULL(MAX(id), 0) FROM tasks").fetchone()[0]
+            ids = list(range(top + 1, top + 1 + len(rows)))
+            db.executemany(
+                _INSERT_TASK_WITH_ID, [(i, *row) for i, row in zip(ids, rows, strict=True)]
+            )
+            db.executemany(
+                _INTENT_EVENT, [(i, row[6], row[3]) for i, row in zip(ids, rows, strict=True)]
+            )
+            return ids
+        fields_of = _FIELDS[name]
+        updates: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        names: tuple[str, ...] = ()
+        for write in writes:
+            entry_id, fields = fields_of(*write.args, **write.kwargs)
+            names = tuple(fields)
+            updates.append((*map(_sql, fields.values()), write.at, entry_id))
+            events.append((entry_id, write.at, _sql(fields["state"]), fields.get("progress")))
+        db.executemany(_update_sql(names), updates)
+        db.executemany(_EVENT, events)
+        return [None] * len(writes)
 
     def _time(self) -> float:
         """Now, or when the queued write being committed was made."""
         return time.time() if self._at is None else self._at
-
-    @contextmanager
-    def _batch_tx(self) -> Iterator[None]:
-        """One transaction that the queued writes' own `_tx` join rather than nest."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._batching = threading.get_ident()
-            try:
-                yield
-            except BaseException:
-                self._batching = None
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            self._batching = None
-            try:
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
 
     # -- ownership ----------------------------------------------------------------------------
 
@@ -459,35 +528,53 @@ class Journal:
         item_key: str | None = None,
         output: str | None = None,
     ) -> int:
-        now = self._time()
+        row = self._intent_row(
+            self._time(),
+            provider,
+            operation,
+            params,
+            state=state,
+            batch=batch,
+            item=item,
+            origin=origin,
+            item_key=item_key,
+            output=output,
+        )
         with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO tasks (provider, operation, params, state, batch, item, created_at,"
-                " updated_at, owner, origin, item_key, output)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    _sql(v)
-                    for v in (
-                        provider,
-                        operation,
-                        json.dumps(params, sort_keys=True),
-                        state,
-                        batch,
-                        item,
-                        now,
-                        now,
-                        self._me(),
-                        origin,
-                        item_key,
-                        output,
-                    )
-                ],
-            )
-            entry_id = int(cur.lastrowid or 0)
-            db.execute(
-                "INSERT INTO events (task, at, state) VALUES (?, ?, ?)", (entry_id, now, state)
-            )
+            entry_id = int(db.execute(_INSERT_TASK, row).lastrowid or 0)
+            db.execute(_INTENT_EVENT, (entry_id, row[6], row[3]))
         return entry_id
+
+    def _intent_row(
+        self,
+        now: float,
+        provider: str,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        state: str = "pending",
+        batch: str | None = None,
+        item: int | None = None,
+        origin: str | None = None,
+        item_key: str | None = None,
+        output: str | None = None,
+    ) -> tuple[Any, ...]:
+        """The tasks row of an intent, in `_INSERT_TASK`'s column order."""
+        values = (
+            provider,
+            operation,
+            _params_json(params),
+            state,
+            batch,
+            item,
+            now,
+            now,
+            self._me(),
+            origin,
+            item_key,
+            output,
+        )
+        return tuple(map(_sql, values))
 
     def claim(self, entry_id: int, *, origin: str | None = None) -> bool:
         """planned -> pending, atomically: only one process may submit a planned entry.
@@ -547,19 +634,19 @@ class Journal:
             )
 
     def record_rejected(self, entry_id: int, error: str) -> None:
-        self._set(entry_id, state="rejected", error=error)
+        self._set_fields(*_rejected_fields(entry_id, error))
 
     def record_unknown(self, entry_id: int, error: str) -> None:
-        self._set(entry_id, state="unknown", error=error)
+        self._set_fields(*_unknown_fields(entry_id, error))
 
     def record_state(self, entry_id: int, state: str, progress: float | None) -> None:
-        self._set(entry_id, state=state, progress=progress)
+        self._set_fields(*_state_fields(entry_id, state, progress))
 
     def record_result(self, entry_id: int, result: Result) -> None:
-        self._set(entry_id, state="succeeded", progress=100.0, result=_dump_result(result))
+        self._set_fields(*_result_fields(entry_id, result))
 
     def record_failure(self, entry_id: int, state: str, error: str) -> None:
-        self._set(entry_id, state=state, error=error)
+        self._set_fields(*_failure_fields(entry_id, state, error))
 
     def record_files(self, entry_id: int, files: Sequence[tuple[str, str]]) -> None:
         now = self._time()
@@ -595,21 +682,17 @@ class Journal:
         return entry_id
 
     def _set(self, entry_id: int, **fields: Any) -> None:
+        self._set_fields(entry_id, fields)
+
+    def _set_fields(self, entry_id: int, fields: dict[str, Any]) -> None:
         with self._tx() as db:
             self._update(db, entry_id, self._time(), **fields)
 
     @staticmethod
     def _update(db: sqlite3.Connection, entry_id: int, now: float, **fields: Any) -> None:
-        columns = ", ".join(f"{k} = ?" for k in fields)
-        db.execute(
-            f"UPDATE tasks SET {columns}, updated_at = ? WHERE id = ?",
-            (*(_sql(v) for v in fields.values()), now, entry_id),
-        )
+        db.execute(_update_sql(tuple(fields)), (*map(_sql, fields.values()), now, entry_id))
         if "state" in fields:
-            db.execute(
-                "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)",
-                (entry_id, now, _sql(fields["state"]), fields.get("progress")),
-            )
+            db.execute(_EVENT, (entry_id, now, _sql(fields["state"]), fields.get("progress")))
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -740,14 +823,55 @@ class Journal:
         )
 
 
+# The columns each write that updates one entry sets, from its arguments (the write methods and
+# a batch's executemany share them). Each sets `state`, so each also logs an event.
+def _submitted_fields(entry_id: int, task_id: str) -> tuple[int, dict[str, Any]]:
+    return entry_id, {"state": "queued", "task_id": task_id}
+
+
+def _state_fields(entry_id: int, state: str, progress: float | None) -> tuple[int, dict[str, Any]]:
+    return entry_id, {"state": state, "progress": progress}
+
+
+def _result_fields(entry_id: int, result: Result) -> tuple[int, dict[str, Any]]:
+    return entry_id, {"state": "succeeded", "progress": 100.0, "result": _dump_result(result)}
+
+
+def _failure_fields(entry_id: int, state: str, error: str) -> tuple[int, dict[str, Any]]:
+    return entry_id, {"state": state, "error": error}
+
+
+def _rejected_fields(entry_id: int, error: str) -> tuple[int, dict[str, Any]]:
+    return entry_id, {"state": "rejected", "error": error}
+
+
+def _unknown_fields(entry_id: int, error: str) -> tuple[int, dict[str, Any]]:
+    return entry_id, {"state": "unknown", "error": error}
+
+
+_FIELDS: dict[str, Callable[..., tuple[int, dict[str, Any]]]] = {
+    "record_submitted": _submitted_fields,
+    "record_state": _state_fields,
+    "record_result": _result_fields,
+    "record_failure": _failure_fields,
+    "record_rejected": _rejected_fields,
+    "record_unknown": _unknown_fields,
+}
+
+_GROUPED = frozenset({"record_intent", *_FIELDS})
+"""The queued writes a batch commits a run of at once (one executemany per statement); a
+failing one (a reissued task id) fails the batch, whose writes then go one by one."""
+
+
 class _Queued:
     """A write waiting for its batch: the bound write method and its arguments, when it was
     made, and the future (on `loop`) of whoever waits for its commit."""
 
-    __slots__ = ("args", "at", "future", "kwargs", "loop", "write")
+    __slots__ = ("args", "at", "future", "kwargs", "loop", "name", "write")
 
     def __init__(
         self,
+        name: str,
         write: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -755,6 +879,7 @@ class _Queued:
         future: asyncio.Future[Any] | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
+        self.name = name
         self.write = write
         self.args = args
         self.kwargs = kwargs
@@ -776,6 +901,17 @@ class _Queued:
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits now
                 self.loop.call_soon_threadsafe(_resolve, self.future, ok, value)
         return True
+
+
+def _commit(db: sqlite3.Connection) -> None:
+    """COMMIT; when that fails (a busy database past the timeout), the transaction is rolled
+    back so the connection is ready for the next one."""
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
@@ -808,7 +944,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 def _sql(value: Any) -> Any:
     """A value SQLite can store: a str with lone surrogates (a vendor's odd JSON `"\\udc80"`)
     goes in as its exact UTF-8 bytes (surrogatepass), read back by `_py`."""
-    if isinstance(value, str):
+    if isinstance(value, str) and not value.isascii():  # ASCII (most values) is UTF-8 already
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -839,6 +975,11 @@ def _load_params(text: str) -> tuple[dict[str, Any], str | None]:
     return params, None
 
 
+# Encoders built once (json.dumps with options builds one per call). A result's raw payload
+# was parsed from JSON, so it has no cycles to check for.
+_params_json = json.JSONEncoder(sort_keys=True).encode
+_result_json = json.JSONEncoder(default=str, check_circular=False).encode
+
 # Results are stored as JSON through cattrs: attrs classes in, plain data out, and back.
 _converter = cattrs.Converter()
 
@@ -849,7 +990,7 @@ def _dump_result(result: Result) -> str:
     vendor's raw payload value by value)."""
     if type(result) is not Result or any(type(a) is not Artifact for a in result.artifacts):
         return json.dumps(_converter.unstructure(result), default=str)
-    return json.dumps(
+    return _result_json(
         {
             "provider": result.provider,
             "operation": result.operation,
@@ -867,8 +1008,7 @@ def _dump_result(result: Result) -> str:
             "skipped_urls": list(result.skipped_urls),
             "warnings": list(result.warnings),
             "journal_id": result.journal_id,
-        },
-        default=str,
+        }
     )
 
 
