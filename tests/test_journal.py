@@ -34,6 +34,9 @@ def test_a_task_is_journaled_from_intent_to_files(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
 
     async def body(emu: Emulator, client: mediagen.AsyncClient) -> str:
+        # Long enough (running for the last 0.6 s) that a poll lands while it runs, even on a
+        # loaded machine: the suite's 50 ms tasks can go from queued to done between two polls.
+        emu.durations = {"tomoviee.text_to_music": 0.8}
         task = await client.tomoviee.text_to_music(prompt="calm piano", duration=30, qty=2)
         result = await task.wait()
         await client.download(result, tmp_path / "out")
