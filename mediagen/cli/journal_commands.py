@@ -26,7 +26,7 @@ STATES = (*UNFINISHED, *TERMINAL)
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("tasks", help="list the tasks in the journal")
+    p = sub.add_parser("tasks")
     p.add_argument(
         "--state", action="append", choices=STATES, help="only these states (repeatable)"
     )
@@ -40,9 +40,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_tasks)
 
-    p = sub.add_parser(
-        "resume", help="finish every unfinished task in the journal; download missing files"
-    )
+    p = sub.add_parser("resume")
     _batch_options(p, resuming=True)
     p.add_argument(
         "--force",
@@ -52,7 +50,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_resume)
 
-    p = sub.add_parser("batch", help='run a JSON-lines file of {"provider", "operation", "params"}')
+    p = sub.add_parser("batch")
     p.add_argument("file", type=Path, help="the JSON-lines file ('-' for standard input)")
     _batch_options(p)
     p.set_defaults(func=cmd_batch)

@@ -47,7 +47,6 @@ examples:
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "run",
-        help="run one operation: validate, submit, wait, download",
         add_help=False,
         epilog=RUN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -71,13 +70,13 @@ def add_parsers(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_run, parser=p)
 
-    p = sub.add_parser("wait", help="wait for a task submitted earlier, then download its result")
+    p = sub.add_parser("wait")
     p.add_argument("provider", help="provider, or provider.operation")
     p.add_argument("rest", nargs="+", metavar="OPERATION TASK_ID")
     _common_options(p)
     p.set_defaults(func=cmd_wait)
 
-    p = sub.add_parser("demo", help="run one operation per provider against the built-in emulator")
+    p = sub.add_parser("demo")
     add_output_option(p)
     p.set_defaults(func=cmd_demo)
 
