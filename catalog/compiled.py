@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import functools
 import importlib
-import logging
 import threading
 from pathlib import Path
 
 from .. import __version__
+from ..lazy_logging import get_logger
 from .folders import PROVIDER_FILE, default_root, folder_digest
 from .ir import Catalog, Provider
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 COMPILED_MODULE = "_catalog_ir"
 """The module, inside a generated package, that holds its compiled providers."""

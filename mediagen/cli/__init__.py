@@ -181,16 +181,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """The subcommands, each a placeholder (its name and help line) until it is the one run:
-    then its module is imported and adds its real parser (building all of them, and importing
-    every command's module, is most of what `--help` and `list` would cost)."""
+    """The subcommands, each a placeholder (its name and help line, no parser) until it is the
+    one run: then its module is imported and adds its real parser. Building every parser (each
+    a dozen gettext lookups and help formatters) and importing every command's module was most
+    of what `--help` and `list` cost."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._placeholders: set[str] = set()
 
     def add_placeholder(self, name: str, line: str) -> None:
-        super().add_parser(name, help=line, add_help=False)
+        """List `name` with its help line, as `add_parser(name, help=line)` would."""
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), line))
+        self._name_parser_map[name] = None  # a valid choice; no parser before it is run
         self._placeholders.add(name)
 
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from ..defaults import BATCH_CONCURRENCY as DEFAULT_CONCURRENCY
 from ..journal_states import TERMINAL, UNFINISHED
 from .common import UsageError, add_output_option, check_credentials, err, json_text, out
-from .run_commands import check_output_folder
 
 if TYPE_CHECKING:  # the journal, batches and clients load with the commands that use them
     from ..batch import Outcome
@@ -181,6 +180,8 @@ def _check_concurrency(args: argparse.Namespace) -> None:
 def cmd_resume(args: argparse.Namespace) -> int:
     import asyncio
 
+    from .run_commands import check_output_folder
+
     _check_concurrency(args)
     if args.output is not None:
         check_output_folder(args.output)
@@ -192,6 +193,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import asyncio
 
     from ..batch import decode_lines, parse_jsonl, read_batch
+    from .run_commands import check_output_folder
 
     _check_concurrency(args)
     source = "<stdin>" if str(args.file) == "-" else str(args.file)
