@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
 import os
 import sqlite3
 import threading
@@ -48,6 +47,7 @@ import attrs
 from .defaults import JOURNAL_BATCH_LIMIT, JOURNAL_COMMIT_WINDOW, JOURNAL_FLUSH_DELAY
 from .journal_states import TERMINAL as TERMINAL
 from .journal_states import UNFINISHED as UNFINISHED
+from .lazy_logging import get_logger
 from .ownership import Liveness, OwnerLock, liveness
 from .results import Artifact, ArtifactKind, Result
 
@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # imported when used: `mediagen tasks` needs neither an event
 
     import cattrs
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
 

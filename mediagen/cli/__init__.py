@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 # Only what every command needs is imported here: each command's module (and with it the
 # clients, aiohttp, the journal, the catalog loaders) is imported when that command runs, so
@@ -174,7 +174,10 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action=_Version)
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", action=_Commands)
+    sub = cast(
+        "_Commands",
+        p.add_subparsers(dest="command", required=True, metavar="COMMAND", action=_Commands),
+    )
     for name, (_, line) in COMMANDS.items():
         sub.add_placeholder(name, line)
     return p
@@ -200,7 +203,8 @@ class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
         if name in self._placeholders:  # its module adds it for real; help lists it already
             self._placeholders.discard(name)
             del self._name_parser_map[name]
-        return super().add_parser(name, **kwargs)
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        return parser
 
     def __call__(
         self,
