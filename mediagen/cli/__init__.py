@@ -21,6 +21,7 @@ from typing import Any, cast
 from ..catalog.errors import CatalogError
 from ..errors import ConfigurationError, MediagenError, ParamError
 from .common import UsageError, emit_failure, err, one_line
+from .formatting import Parser, RawDescriptionHelpFormatter
 
 COMMANDS = {
     "list": ("catalog_commands", "list the operations of every provider (or one)"),
@@ -167,11 +168,11 @@ class _Version(argparse.Action):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mediagen",
         description="A typed client for AI media-generation APIs, compiled from a spec catalog.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action=_Version)
     sub = cast(

@@ -25,6 +25,7 @@ from .common import (
     json_text,
     out,
 )
+from .formatting import RawDescriptionHelpFormatter
 
 if TYPE_CHECKING:  # the client and engine load aiohttp: imported by the commands that call
     from ..catalog import Operation
@@ -49,7 +50,7 @@ def add_parsers(sub: Any) -> None:
         "run",
         add_help=False,
         epilog=RUN_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "-h",
