@@ -852,7 +852,7 @@ def _load_params(text: str) -> tuple[dict[str, Any], str | None]:
 
 
 @functools.cache
-def _converter() -> cattrs.Converter:
+def _cattrs_converter() -> cattrs.Converter:
     """Results are stored as JSON through cattrs: attrs classes in, plain data out, and back
     (imported on first use: mediagen's own classes are written and read by hand)."""
     import cattrs
@@ -860,12 +860,18 @@ def _converter() -> cattrs.Converter:
     return cattrs.Converter()
 
 
+def __getattr__(name: str) -> Any:
+    if name == "_converter":  # the module-level converter it was, built when first asked for
+        return _cattrs_converter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _dump_result(result: Result) -> str:
     """The result as JSON, as cattrs unstructures it (which `_load_result` reads back); built
     by hand for the classes mediagen defines, which every call journals (cattrs walks the
     vendor's raw payload value by value)."""
     if type(result) is not Result or any(type(a) is not Artifact for a in result.artifacts):
-        return json.dumps(_converter().unstructure(result), default=str)
+        return json.dumps(_cattrs_converter().unstructure(result), default=str)
     return json.dumps(
         {
             "provider": result.provider,
@@ -896,7 +902,7 @@ def _load_result(entry_id: int, text: Any) -> Result | None:
         return None
     try:
         data = json.loads(str(text))
-        return _plain_result(data) or _converter().structure(data, Result)
+        return _plain_result(data) or _cattrs_converter().structure(data, Result)
     except Exception as exc:
         reason = " ".join(str(exc).split())[:120]
         log.warning(
