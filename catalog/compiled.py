@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import functools
 import importlib
-import logging
 import threading
 from pathlib import Path
 
 from .. import __version__
-from .folders import PROVIDER_FILE, default_root, folder_digest
+from ..lazy_logging import get_logger
+from .folders import PROVIDER_FILE, default_root, folder_key
 from .ir import Catalog, Provider
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 COMPILED_MODULE = "_catalog_ir"
 """The module, inside a generated package, that holds its compiled providers."""
@@ -54,7 +54,7 @@ def compiled_provider(folder: Path, generated: str) -> Provider | None:
     if not isinstance(provider, Provider) or digest is None:
         _note(generated, f"{module_name} holds no provider {name!r}")
         return None
-    if digest != folder_digest(folder):
+    if digest != folder_key(folder):
         _note(generated, f"{module_name} is stale: {folder} changed since `mediagen generate`")
         return None
     return provider

@@ -19,7 +19,7 @@ from mediagen import __version__
 from mediagen.catalog import Catalog, load_catalog
 from mediagen.catalog.compiled import COMPILED_MODULE
 from mediagen.catalog.errors import DuplicateName
-from mediagen.catalog.folders import folder_digest
+from mediagen.catalog.folders import folder_digest, folder_key
 from mediagen.catalog.snapshot import SNAPSHOT_FILE, render_snapshot
 
 from .ir_module import render_ir_module
@@ -48,9 +48,9 @@ class Drift:
         )
 
 
-def render(catalog: Catalog, digests: Mapping[str, str]) -> dict[str, str]:
-    """Every generated file, relative path -> content; `digests` maps each provider to the
-    digest of its catalog files (see `catalog_digests`)."""
+def render(catalog: Catalog, digests: Mapping[str, str], keys: Mapping[str, str]) -> dict[str, str]:
+    """Every generated file, relative path -> content; `digests` and `keys` map each provider
+    to the sha256 and the runtime's key of its catalog files (see `catalog_digests`)."""
     _check_names(catalog)
     index_digest = hashlib.sha256(
         "".join(f"{name}={digests[name]}\n" for name in sorted(digests)).encode()
@@ -62,7 +62,7 @@ def render(catalog: Catalog, digests: Mapping[str, str]) -> dict[str, str]:
         files[f"{provider.name}/models.py"] = top + render_models(provider)
         files[f"{provider.name}/endpoints.py"] = top + render_endpoints(provider)
     # The runtime's catalog: built from bytecode instead of parsing the catalog files.
-    files[f"{COMPILED_MODULE}.py"] = header(index_digest) + render_ir_module(catalog, digests)
+    files[f"{COMPILED_MODULE}.py"] = header(index_digest) + render_ir_module(catalog, keys)
     files[SNAPSHOT_FILE] = render_snapshot(catalog)  # what the next generate compares against
     return dict(sorted(files.items()))
 
@@ -70,7 +70,8 @@ def render(catalog: Catalog, digests: Mapping[str, str]) -> dict[str, str]:
 def render_catalog(catalog_dir: Path) -> dict[str, str]:
     """Load the catalog folder and render it."""
     catalog = load_catalog(catalog_dir)
-    return render(catalog, catalog_digests(catalog_dir, catalog))
+    keys = {p.name: folder_key(Path(catalog_dir) / p.name) for p in catalog.providers}
+    return render(catalog, catalog_digests(catalog_dir, catalog), keys)
 
 
 def header(digest: str) -> str:

@@ -23,8 +23,9 @@ _INDENT = "    "
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def render_ir_module(catalog: ir.Catalog, digests: Mapping[str, str]) -> str:
-    """The module's text (without the generated-file header line)."""
+def render_ir_module(catalog: ir.Catalog, keys: Mapping[str, str]) -> str:
+    """The module's text (without the generated-file header line); `keys` maps each provider
+    to its catalog folder's `folder_key`, which the runtime checks."""
     found = _classes_in(catalog.providers) | {ir.Provider}
     names = sorted(cls.__name__ for cls in found if cls is not FieldPath)
     lines = [
@@ -48,9 +49,9 @@ def render_ir_module(catalog: ir.Catalog, digests: Mapping[str, str]) -> str:
         '"""The mediagen that compiled it (another one reads the catalog files instead)."""',
         "",
         "DIGESTS: Final[dict[str, str]] = {",
-        *(f"{_INDENT}{p.name!r}: {digests[p.name]!r}," for p in catalog.providers),
+        *(f"{_INDENT}{p.name!r}: {keys[p.name]!r}," for p in catalog.providers),
         "}",
-        '"""Provider name -> digest of the catalog folder it was compiled from."""',
+        '"""Provider name -> key (`folder_key`) of the catalog folder it was compiled from."""',
         "",
         "PROVIDERS: Final[dict[str, Provider]] = {",
         *(f"{_INDENT}{p.name!r}: {_value(p, 1)}," for p in catalog.providers),

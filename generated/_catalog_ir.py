@@ -28,11 +28,11 @@ VERSION: Final = '0.1.0'
 """The mediagen that compiled it (another one reads the catalog files instead)."""
 
 DIGESTS: Final[dict[str, str]] = {
-    'edrawmax': '0cb142b63ae975a2979b2ddd0a828dc505709d094007dbb3744f3987fcbe2700',
-    'mediaio': '5e59801ead8a5de5dcb1532b68cf78a31a636a33d1d397723cb773e000ec7341',
-    'tomoviee': '9bf7ce179d88b2e4416dd50f0e2810b67d89fa34f4c9bae62895d190694b6c6e',
+    'edrawmax': '58327daf1996502618790e2a32de695d086d29bb50eedfcb5957d3b4fbc77de2',
+    'mediaio': 'a56ebe699c0efac424b0fd48af09d63ec61bd3aac7648d798f9b9fb812ba8d70',
+    'tomoviee': '420967294d44940d820fe9929f2fc74f89dd0076c70b5313696c0d48754a5ccc',
 }
-"""Provider name -> digest of the catalog folder it was compiled from."""
+"""Provider name -> key (`folder_key`) of the catalog folder it was compiled from."""
 
 PROVIDERS: Final[dict[str, Provider]] = {
     'edrawmax': Provider(

@@ -9,7 +9,6 @@ plugin: pluggy still decides the order, wrappers and tryfirst/trylast as it docu
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -17,8 +16,9 @@ from typing import Any
 import pluggy
 
 from .errors import ConfigurationError
+from .lazy_logging import get_logger
 
-log = logging.getLogger("mediagen.registry")
+log = get_logger("mediagen.registry")
 
 FORGIVING_HOOKS = frozenset({"mediagen_event", "mediagen_providers"})
 """Hooks where a plugin that raises is reported and skipped: an observer or a contributor never
@@ -53,13 +53,15 @@ class HookTracer:
         return answers
 
     def warn_once(
-        self, key: tuple[str, str], message: str, *args: object, level: int = logging.WARNING
+        self, key: tuple[str, str], message: str, *args: object, error: bool = False
     ) -> None:
+        """Log a warning (with `error`, an error) the first time `key` comes; a debug message
+        after that."""
         if key in self._reported:
             log.debug(message, *args)
             return
         self._reported.add(key)
-        log.log(level, message, *args)
+        (log.error if error else log.warning)(message, *args)
 
     def _stack(self) -> list[str]:
         if not hasattr(self._local, "stack"):

@@ -30,10 +30,9 @@ A batch item may carry an idempotency key (`item_key`) so a re-run of the same b
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import json
-import logging
 import os
 import sqlite3
 import threading
@@ -41,18 +40,23 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import attrs
-import cattrs
 
 from .defaults import JOURNAL_BATCH_LIMIT, JOURNAL_COMMIT_WINDOW, JOURNAL_FLUSH_DELAY
 from .journal_states import TERMINAL as TERMINAL
 from .journal_states import UNFINISHED as UNFINISHED
+from .lazy_logging import get_logger
 from .ownership import Liveness, OwnerLock, liveness
-from .results import Artifact, Result
+from .results import Artifact, ArtifactKind, Result
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # imported when used: `mediagen tasks` needs neither an event loop nor cattrs
+    import asyncio
+
+    import cattrs
+
+log = get_logger(__name__)
 
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
 
@@ -286,6 +290,8 @@ class Journal:
         its arguments, for the running loop's next batch, committed as soon as the loop has run
         what is ready now (so writes from many tasks share one transaction). The future holds
         the method's return value once committed, or its exception."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         queued = _Queued(write, getattr(self, write), args, kwargs, time.time(), future, loop)
@@ -325,6 +331,8 @@ class Journal:
         """Queue `write` like `commit`, for nobody to wait on: it is committed with the next
         batch, within JOURNAL_FLUSH_DELAY. A failure is logged. Without a running loop it is
         written at once."""
+        import asyncio
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -343,6 +351,8 @@ class Journal:
                 del self._flushes[loop]  # scheduled on a loop that ended: nothing to run it
 
     def _queue(self, loop: asyncio.AbstractEventLoop, write: _Queued, delay: float) -> None:
+        import asyncio
+
         with self._lock:
             self._queued.append(write)
             scheduled = self._flushes.get(loop)
@@ -891,6 +901,8 @@ class _Queued:
         """Hand the outcome to whoever waits, on their loop; False when nobody does."""
         if self.future is None or self.loop is None:
             return False
+        import asyncio
+
         try:
             here = asyncio.get_running_loop() is self.loop
         except RuntimeError:
@@ -980,8 +992,14 @@ def _load_params(text: str) -> tuple[dict[str, Any], str | None]:
 _params_json = json.JSONEncoder(sort_keys=True).encode
 _result_json = json.JSONEncoder(default=str, check_circular=False).encode
 
-# Results are stored as JSON through cattrs: attrs classes in, plain data out, and back.
-_converter = cattrs.Converter()
+
+@functools.cache
+def _cattrs_converter() -> cattrs.Converter:
+    """Results are stored as JSON through cattrs: attrs classes in, plain data out, and back
+    (imported on first use: mediagen's own classes are written and read by hand)."""
+    import cattrs
+
+    return cattrs.Converter()
 
 
 def _dump_result(result: Result) -> str:
@@ -989,7 +1007,7 @@ def _dump_result(result: Result) -> str:
     by hand for the classes mediagen defines, which every call journals (cattrs walks the
     vendor's raw payload value by value)."""
     if type(result) is not Result or any(type(a) is not Artifact for a in result.artifacts):
-        return json.dumps(_converter.unstructure(result), default=str)
+        return json.dumps(_cattrs_converter().unstructure(result), default=str)
     return _result_json(
         {
             "provider": result.provider,
@@ -1018,7 +1036,8 @@ def _load_result(entry_id: int, text: Any) -> Result | None:
     if not text:
         return None
     try:
-        return _converter.structure(json.loads(str(text)), Result)
+        data = json.loads(str(text))
+        return _plain_result(data) or _cattrs_converter().structure(data, Result)
     except Exception as exc:
         reason = " ".join(str(exc).split())[:120]
         log.warning(
@@ -1028,3 +1047,57 @@ def _load_result(entry_id: int, text: Any) -> Result | None:
             reason,
         )
         return None
+
+
+_RESULT_KEYS = frozenset(attrs.fields_dict(Result))
+_ARTIFACT_KEYS = frozenset(attrs.fields_dict(Artifact))
+_ARTIFACT_KINDS = frozenset(get_args(ArtifactKind))
+
+
+def _plain_result(data: Any) -> Result | None:
+    """The result `_dump_result` wrote by hand, read back by hand: exactly its keys, each
+    value of exactly its type, so cattrs would build the very same Result. None for anything
+    else (a plugin's class, an old or edited row): cattrs reads that, or says what is wrong."""
+    if type(data) is not dict or data.keys() != _RESULT_KEYS:
+        return None
+    artifacts = data["artifacts"]
+    if not (
+        type(data["provider"]) is str
+        and type(data["operation"]) is str
+        and _optional(data["task_id"], str)
+        and _optional(data["journal_id"], int)
+        and _strings(data["skipped_urls"])
+        and _strings(data["warnings"])
+        and type(artifacts) is list
+        and all(_plain_artifact(a) for a in artifacts)
+    ):
+        return None
+    return Result(
+        provider=data["provider"],
+        operation=data["operation"],
+        artifacts=tuple(Artifact(**a) for a in artifacts),
+        raw=data["raw"],
+        task_id=data["task_id"],
+        skipped_urls=tuple(data["skipped_urls"]),
+        warnings=tuple(data["warnings"]),
+        journal_id=data["journal_id"],
+    )
+
+
+def _plain_artifact(data: Any) -> bool:
+    return (
+        type(data) is dict
+        and data.keys() == _ARTIFACT_KEYS
+        and type(data["url"]) is str
+        and data["kind"] in _ARTIFACT_KINDS
+        and _optional(data["source_code"], str)
+        and _optional(data["source_language"], str)
+    )
+
+
+def _optional(value: Any, kind: type) -> bool:
+    return value is None or type(value) is kind
+
+
+def _strings(value: Any) -> bool:
+    return type(value) is list and all(type(v) is str for v in value)

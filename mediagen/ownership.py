@@ -16,9 +16,8 @@ a process started later merely reuses the PID; `--force` takes them over in any 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-import secrets
-import socket
 import sys
 from pathlib import Path
 from typing import Literal
@@ -39,9 +38,16 @@ class OwnerLock:
 
     def __init__(self, journal_path: Path) -> None:
         self.journal_path = journal_path
-        self.token = secrets.token_hex(8)
-        self.name = f"{os.getpid()}@{socket.gethostname()}/{self.token}"
+        self.token = os.urandom(8).hex()  # secrets.token_hex(8), without importing secrets
+        self._pid = os.getpid()
         self._fd: int | None = None
+
+    @functools.cached_property
+    def name(self) -> str:
+        """pid@host/token: asked for by writers only (`mediagen tasks` never imports socket)."""
+        import socket
+
+        return f"{self._pid}@{socket.gethostname()}/{self.token}"
 
     @property
     def path(self) -> Path:
@@ -77,6 +83,8 @@ def liveness(
         return "free"
     ident, slash, token = owner.partition("/")
     pid_text, _, host = ident.partition("@")
+    import socket
+
     here = host == socket.gethostname()
     if not slash:  # written before owner locks existed
         if not here or not _pid_runs(pid_text):

@@ -9,7 +9,6 @@ an unknown operation or state, a column that is not what it should be) is report
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -20,10 +19,10 @@ import attrs
 
 from .errors import ConfigurationError, ParamError
 from .journal import Entry, Journal
-from .params import ParamsModel, model_for
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .params import ParamsModel
 
 RESUBMITTABLE = ("rejected", "failed", "cancelled", "timed_out")
 """States of an earlier attempt after which a re-run of the same batch item may submit anew:
@@ -46,6 +45,8 @@ def item_keys(items: Sequence[ParamsModel], scope: str) -> list[str]:
     """One idempotency key per batch item: sha256 of `scope` (the batch's identity, e.g. its
     file's resolved path) and the item's canonical JSON, plus its occurrence number among
     identical items, so two identical lines are two items and moving a line changes nothing."""
+    import hashlib  # here: `mediagen tasks` reads entries without hashing anything
+
     seen: Counter[str] = Counter()
     keys = []
     for model in items:
@@ -74,6 +75,8 @@ def entry_problem(engine: Engine | None, entry: Entry) -> str | None:
     if entry.state == "planned":
         if entry.params_error:
             return f"{where}: {entry.params_error}"
+        from .params import model_for
+
         try:
             model_for(entry.qualified_operation).from_dict(entry.params)
         except KeyError as exc:
@@ -145,6 +148,8 @@ def plan(
     if entry.state == "succeeded" and (output is None or not missing_files(entry)):
         return Plan(entry, "done", state="succeeded")
     if entry.state == "planned":
+        from .params import model_for
+
         params = model_for(entry.qualified_operation).from_dict(entry.params)
         return Plan(entry, "run", params=params)
     return Plan(entry, "run")

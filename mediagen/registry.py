@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-import logging
 import os
 import threading
 from pathlib import Path
@@ -34,6 +33,7 @@ from .errors import ConfigurationError
 from .events import TaskEvent
 from .hook_tracing import HookTracer
 from .hookspecs import hookimpl
+from .lazy_logging import get_logger
 from .strategies import (
     AuthStrategy,
     EmulatorProfile,
@@ -42,7 +42,7 @@ from .strategies import (
     TaskStrategy,
 )
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 BUILTIN_PLUGINS = (
     "mediagen.plugins.mediaio",
@@ -281,9 +281,7 @@ class Registry:
                 )
                 if problem not in self.problems:
                     self.problems.append(problem)
-                self._tracer.warn_once(
-                    (contribution.plugin, problem), "%s", problem, level=logging.ERROR
-                )
+                self._tracer.warn_once((contribution.plugin, problem), "%s", problem, error=True)
                 continue
             kept[contribution.name] = contribution
         # Built-in providers first, then contributed ones; each group by name.

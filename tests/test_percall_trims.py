@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 import mediagen
-from mediagen.journal import _converter, _dump_result
+from mediagen.journal import _cattrs_converter, _dump_result
 from mediagen.protocol import is_http_url, unique_artifacts
 from mediagen.results import Artifact, Result
 from mediagen.secrets import MARKER
@@ -54,7 +54,7 @@ RESULTS = [
 
 @pytest.mark.parametrize("result", RESULTS)
 def test_a_result_is_journaled_as_cattrs_writes_it(result: Result) -> None:
-    assert _dump_result(result) == json.dumps(_converter.unstructure(result), default=str)
+    assert _dump_result(result) == json.dumps(_cattrs_converter().unstructure(result), default=str)
 
 
 def test_artifact_urls_are_checked_and_typed_as_before() -> None:

@@ -40,16 +40,30 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.St
         status = main(sys.argv[1:])
     except SystemExit as exc:  # --help
         status = exc.code
-print(json.dumps({"status": status, "loaded": sorted({"aiohttp", "yaml"} & set(sys.modules))}))
+heavy = {"aiohttp", "yaml"} | set(json.loads(%r))
+print(json.dumps({"status": status, "loaded": sorted(heavy & set(sys.modules))}))
 """
+# What a command that sends no request has no use for: the client's event loop, TLS and
+# sockets; the journal's cattrs (its own results are read by hand), SQLite (except `tasks`);
+# the parsers, modules and loggers of the other commands; OpenSSL (hashlib, secrets).
+NEVER = (
+    *("asyncio", "ssl", "socket", "cattrs", "logging", "secrets", "hashlib"),
+    "mediagen.cli.run_commands",
+)
+NOT_FOR_THE_CATALOG = ("sqlite3", "mediagen.journal", "mediagen.cli.journal_commands")
+NOT_FOR_TASKS = ("pluggy", "mediagen.registry", "mediagen.catalog.ir")
+NO_HELP_SHOWN = ("shutil",)  # argparse's formatters ask for the terminal width to print help
+NOT_FOR_HELP = ("attrs", "pluggy", "mediagen.catalog.ir", "mediagen.cli.catalog_commands")
 
 
-def loaded_by(*commands: list[str]) -> list[dict[str, object]]:
-    """Each command run in its own interpreter (all at once): exit status and heavy modules."""
+def loaded_by(*commands: list[str], watch: tuple[str, ...] = ()) -> list[dict[str, object]]:
+    """Each command run in its own interpreter (all at once): exit status and which of aiohttp,
+    yaml and the `watch` modules it loaded."""
     env = {**os.environ, "MEDIAGEN_PLUGINS": ""}
+    probe = PROBE % json.dumps(watch)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", PROBE, *argv],
+            [sys.executable, "-c", probe, *argv],
             stdout=subprocess.PIPE,
             text=True,
             env=env,
@@ -84,6 +98,33 @@ def test_commands_that_send_nothing_load_neither_aiohttp_nor_yaml(tmp_path: Path
     results = loaded_by(*commands)
     for argv, result in zip(commands, results, strict=True):
         assert result == {"status": 0, "loaded": []}, argv
+
+
+def test_commands_that_send_nothing_load_only_what_they_use(tmp_path: Path) -> None:
+    """Each listing command loads neither the client's machinery nor another command's: `list`,
+    `describe` and `plugins` no journal, `tasks` no plugins or catalog, `--help` not even attrs.
+    The journal holds a finished task with a result (read without cattrs)."""
+    journal_file = tmp_path / "tasks.sqlite3"
+    journal = Journal(journal_file)
+    entry = journal.record_intent("mediaio", "imagen_4", {"prompt": "a cat"})
+    journal.record_submitted(entry, "t-1")
+    image = Artifact(url="https://example.com/a.png", kind="image")
+    journal.record_result(entry, Result("mediaio", "imagen_4", (image,), {}, task_id="t-1"))
+    journal.close()
+    catalog = NEVER + NOT_FOR_THE_CATALOG + NO_HELP_SHOWN
+    commands = {
+        ("--help",): NEVER + NOT_FOR_THE_CATALOG + NOT_FOR_TASKS + NOT_FOR_HELP,
+        ("list",): catalog,
+        ("describe", "mediaio", "imagen_4"): catalog,
+        ("plugins",): catalog,
+        ("tasks", "--journal", str(journal_file)): NEVER + NOT_FOR_TASKS + NO_HELP_SHOWN,
+    }
+    watch = tuple(sorted({name for names in commands.values() for name in names}))
+    results = loaded_by(*(list(argv) for argv in commands), watch=watch)
+    for (argv, unwanted), result in zip(commands.items(), results, strict=True):
+        loaded = result["loaded"]
+        assert result["status"] == 0 and isinstance(loaded, list), argv
+        assert sorted(set(unwanted) & set(loaded)) == [], argv
 
 
 def test_generate_check_reads_without_aiohttp() -> None:
@@ -232,3 +273,57 @@ def test_entry_points_importlib_metadata_reads_better_are_left_to_it(
         bundle.writestr("x.py", "")
     monkeypatch.setattr(sys, "path", [str(tmp_path / "bundle.zip")])
     assert read_entry_points("mediagen") is None
+
+
+def test_a_journaled_result_reads_back_by_hand_as_cattrs_reads_it() -> None:
+    """`mediagen tasks` reads results without cattrs: what `_dump_result` writes for
+    mediagen's own classes comes back equal to cattrs' reading (journal_id, which equality
+    leaves out, too); any other shape is left to cattrs."""
+    import cattrs
+
+    from mediagen import journal
+
+    results = [
+        Result("mediaio", "imagen_4", (Artifact("https://a.test/1.png", "image"),), {"r": [1]}),
+        Result(
+            "edrawmax",
+            "flowchart",
+            (Artifact("https://a.test/f.svg", "diagram", "graph TD", "mermaid"),),
+            None,
+            task_id="t-9",
+            skipped_urls=("http://a.test/x",),
+            warnings=("no files",),
+            journal_id=7,
+        ),
+        Result("tomoviee", "text_to_video", (), "raw text"),
+    ]
+    for result in results:
+        data = json.loads(journal._dump_result(result))
+        by_hand = journal._plain_result(data)
+        assert by_hand == cattrs.Converter().structure(data, Result) == result
+        assert by_hand is not None and by_hand.journal_id == result.journal_id
+    plain = json.loads(journal._dump_result(results[1]))
+    odd_artifact = {**plain["artifacts"][0], "kind": "hologram"}
+    for odd in (
+        {**plain, "extra": 1},
+        {**plain, "provider": 5},
+        {**plain, "journal_id": True},
+        {**plain, "warnings": ["ok", 1]},
+        {**plain, "artifacts": [odd_artifact]},
+        [plain],
+    ):
+        assert journal._plain_result(odd) is None, odd
+
+
+def test_tasks_lists_a_result_that_only_cattrs_reads(tmp_path: Path) -> None:
+    """A stored result the hand-made reader leaves alone (keys left out, as a hand edit or
+    another writer may leave it) still reads through cattrs, defaults filled in, as before."""
+    path = tmp_path / "tasks.sqlite3"
+    journal = Journal(path)
+    entry = journal.record_intent("mediaio", "imagen_4", {"prompt": "a cat"})
+    journal.record_submitted(entry, "t-1")
+    stored = {"provider": "mediaio", "operation": "imagen_4", "artifacts": [], "raw": {}}
+    with journal._tx() as db:
+        db.execute("UPDATE tasks SET result = ? WHERE id = ?", (json.dumps(stored), entry))
+    assert journal.get(entry).result == Result("mediaio", "imagen_4", (), {})
+    journal.close()

@@ -9,26 +9,50 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, cast
 
-# Only what every command needs is imported here: each command imports the rest (clients,
-# aiohttp, the journal, the catalog loaders) when it runs, so `--help` and `list` stay fast.
+# Only what every command needs is imported here: each command's module (and with it the
+# clients, aiohttp, the journal, the catalog loaders) is imported when that command runs, so
+# `--help` and `list` stay fast.
 from ..catalog.errors import CatalogError
 from ..errors import ConfigurationError, MediagenError, ParamError
-from . import (
-    catalog_commands,
-    diff_command,
-    emulate_command,
-    generate_command,
-    journal_commands,
-    new_plugin_command,
-    plugins_command,
-    run_commands,
-)
 from .common import UsageError, emit_failure, err, one_line
+from .formatting import Parser, RawDescriptionHelpFormatter
+
+COMMANDS = {
+    "list": ("catalog_commands", "list the operations of every provider (or one)"),
+    "describe": (
+        "catalog_commands",
+        "show one operation's parameters, types, allowed values and limits",
+    ),
+    "run": ("run_commands", "run one operation: validate, submit, wait, download"),
+    "wait": ("run_commands", "wait for a task submitted earlier, then download its result"),
+    "demo": ("run_commands", "run one operation per provider against the built-in emulator"),
+    "tasks": ("journal_commands", "list the tasks in the journal"),
+    "resume": (
+        "journal_commands",
+        "finish every unfinished task in the journal; download missing files",
+    ),
+    "batch": ("journal_commands", 'run a JSON-lines file of {"provider", "operation", "params"}'),
+    "generate": ("generate_command", "compile catalog/ into generated/ (run in a source checkout)"),
+    "diff": ("diff_command", "report what changed between two catalogs: breaking or not"),
+    "emulate": ("emulate_command", "serve the local emulator of every provider (Ctrl-C stops it)"),
+    "plugins": (
+        "plugins_command",
+        "list loaded plugins: distribution, providers, strategies they override",
+    ),
+    "new-plugin": (
+        "new_plugin_command",
+        "create a provider plugin package (catalog, generated code, conformance tests)",
+    ),
+}
+"""Command -> (its module in this package, its line in `mediagen --help`), in that order. The
+module's `add_parsers(sub)` adds the full parsers of its commands (without `help=`: it is
+here), and is imported and called only for the command being run."""
 
 EPILOG = """\
 credentials (from the environment):
@@ -63,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 UsageError(f"MEDIAGEN_LOG={level.lower()!r}; allowed: debug, info, warning, error"),
                 2,
             )
+        import logging
+
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
     try:
@@ -142,26 +168,56 @@ class _Version(argparse.Action):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mediagen",
         description="A typed client for AI media-generation APIs, compiled from a spec catalog.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action=_Version)
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (
-        catalog_commands,
-        run_commands,
-        journal_commands,
-        generate_command,
-        diff_command,
-        emulate_command,
-        plugins_command,
-        new_plugin_command,
-    ):
-        module.add_parsers(sub)
+    sub = cast(
+        "_Commands",
+        p.add_subparsers(dest="command", required=True, metavar="COMMAND", action=_Commands),
+    )
+    for name, (_, line) in COMMANDS.items():
+        sub.add_placeholder(name, line)
     return p
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The subcommands, each a placeholder (its name and help line, no parser) until it is the
+    one run: then its module is imported and adds its real parser. Building every parser (each
+    a dozen gettext lookups and help formatters) and importing every command's module was most
+    of what `--help` and `list` cost."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._placeholders: set[str] = set()
+
+    def add_placeholder(self, name: str, line: str) -> None:
+        """List `name` with its help line, as `add_parser(name, help=line)` would."""
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), line))
+        self._name_parser_map[name] = None  # a valid choice; no parser before it is run
+        self._placeholders.add(name)
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if name in self._placeholders:  # its module adds it for real; help lists it already
+            self._placeholders.discard(name)
+            del self._name_parser_map[name]
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        return parser
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        name = values[0]
+        if name in self._placeholders:
+            importlib.import_module(f"{__name__}.{COMMANDS[name][0]}").add_parsers(self)
+        super().__call__(parser, namespace, values, option_string)
 
 
 if __name__ == "__main__":

@@ -14,14 +14,12 @@ if TYPE_CHECKING:
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("list", help="list the operations of every provider (or one)")
+    p = sub.add_parser("list")
     p.add_argument("provider", nargs="?", help="only this provider")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser(
-        "describe", help="show one operation's parameters, types, allowed values and limits"
-    )
+    p = sub.add_parser("describe")
     p.add_argument("provider", help="provider, or provider.operation as `list` shows")
     p.add_argument("operation", nargs="?")
     p.add_argument("--json", action="store_true", help="print the operation as JSON")

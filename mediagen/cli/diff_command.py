@@ -26,7 +26,6 @@ def add_parsers(sub: Any) -> None:
 
     p = sub.add_parser(
         "diff",
-        help="report what changed between two catalogs: breaking or not",
         description="Compare two catalogs. OLD and NEW are each a catalog folder, one provider's "
         "folder, a single operations file (such as a new vendor export), a generate snapshot "
         "(generated/catalog-snapshot.json) or git:REV (the working catalog at that revision). "

@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser(
-        "emulate", help="serve the local emulator of every provider (Ctrl-C stops it)"
-    )
+    p = sub.add_parser("emulate")
     p.add_argument(
         "--host",
         default="127.0.0.1",

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "generate",
-        help="compile catalog/ into generated/ (run in a source checkout)",
         description="Compile the catalog into the generated/ package. Both folders are found "
         "from the working directory upward, or given with --catalog and --out.",
     )

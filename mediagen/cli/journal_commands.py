@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from ..defaults import BATCH_CONCURRENCY as DEFAULT_CONCURRENCY
 from ..journal_states import TERMINAL, UNFINISHED
 from .common import UsageError, add_output_option, check_credentials, err, json_text, out
-from .run_commands import check_output_folder
 
 if TYPE_CHECKING:  # the journal, batches and clients load with the commands that use them
     from ..batch import Outcome
@@ -26,7 +25,7 @@ STATES = (*UNFINISHED, *TERMINAL)
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("tasks", help="list the tasks in the journal")
+    p = sub.add_parser("tasks")
     p.add_argument(
         "--state", action="append", choices=STATES, help="only these states (repeatable)"
     )
@@ -40,9 +39,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_tasks)
 
-    p = sub.add_parser(
-        "resume", help="finish every unfinished task in the journal; download missing files"
-    )
+    p = sub.add_parser("resume")
     _batch_options(p, resuming=True)
     p.add_argument(
         "--force",
@@ -52,7 +49,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_resume)
 
-    p = sub.add_parser("batch", help='run a JSON-lines file of {"provider", "operation", "params"}')
+    p = sub.add_parser("batch")
     p.add_argument("file", type=Path, help="the JSON-lines file ('-' for standard input)")
     _batch_options(p)
     p.set_defaults(func=cmd_batch)
@@ -183,6 +180,8 @@ def _check_concurrency(args: argparse.Namespace) -> None:
 def cmd_resume(args: argparse.Namespace) -> int:
     import asyncio
 
+    from .run_commands import check_output_folder
+
     _check_concurrency(args)
     if args.output is not None:
         check_output_folder(args.output)
@@ -194,6 +193,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import asyncio
 
     from ..batch import decode_lines, parse_jsonl, read_batch
+    from .run_commands import check_output_folder
 
     _check_concurrency(args)
     source = "<stdin>" if str(args.file) == "-" else str(args.file)

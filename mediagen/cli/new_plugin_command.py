@@ -13,7 +13,6 @@ from .common import UsageError, out
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "new-plugin",
-        help="create a provider plugin package (catalog, generated code, conformance tests)",
         description="Create an installable plugin package for a new provider NAME: its "
         "pyproject.toml with the entry point, a catalog with one example task operation, the "
         "package generated from it, the plugin module, a conformance test and a README. "

@@ -12,9 +12,7 @@ if TYPE_CHECKING:
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser(
-        "plugins", help="list loaded plugins: distribution, providers, strategies they override"
-    )
+    p = sub.add_parser("plugins")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_plugins)
 

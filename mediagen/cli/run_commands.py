@@ -25,6 +25,7 @@ from .common import (
     json_text,
     out,
 )
+from .formatting import RawDescriptionHelpFormatter
 
 if TYPE_CHECKING:  # the client and engine load aiohttp: imported by the commands that call
     from ..catalog import Operation
@@ -47,10 +48,9 @@ examples:
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "run",
-        help="run one operation: validate, submit, wait, download",
         add_help=False,
         epilog=RUN_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "-h",
@@ -71,13 +71,13 @@ def add_parsers(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_run, parser=p)
 
-    p = sub.add_parser("wait", help="wait for a task submitted earlier, then download its result")
+    p = sub.add_parser("wait")
     p.add_argument("provider", help="provider, or provider.operation")
     p.add_argument("rest", nargs="+", metavar="OPERATION TASK_ID")
     _common_options(p)
     p.set_defaults(func=cmd_wait)
 
-    p = sub.add_parser("demo", help="run one operation per provider against the built-in emulator")
+    p = sub.add_parser("demo")
     add_output_option(p)
     p.set_defaults(func=cmd_demo)
 

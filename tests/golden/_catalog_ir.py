@@ -26,9 +26,9 @@ VERSION: Final = '0.1.0'
 """The mediagen that compiled it (another one reads the catalog files instead)."""
 
 DIGESTS: Final[dict[str, str]] = {
-    'acme': '13280948f934dc0341df9f05cfd61c2c80b1de55f040a7b0e4f4bf35e82ffe7f',
+    'acme': 'c28e5fdbbf56ca7b4b0d844a0813cc79d346ffcf71c2891bbb7bcab9808c2c17',
 }
-"""Provider name -> digest of the catalog folder it was compiled from."""
+"""Provider name -> key (`folder_key`) of the catalog folder it was compiled from."""
 
 PROVIDERS: Final[dict[str, Provider]] = {
     'acme': Provider(

@@ -27,9 +27,9 @@ VERSION: Final = '0.1.0'
 """The mediagen that compiled it (another one reads the catalog files instead)."""
 
 DIGESTS: Final[dict[str, str]] = {
-    'replicate': '86224ba714a909923a542e4ca0480c96ab679b04bd0aab816aa165d7249a8a4b',
+    'replicate': 'e41b439dcabab5dc58d57cacd7d8a1a8381cb0b9251b0877046073be799e6349',
 }
-"""Provider name -> digest of the catalog folder it was compiled from."""
+"""Provider name -> key (`folder_key`) of the catalog folder it was compiled from."""
 
 PROVIDERS: Final[dict[str, Provider]] = {
     'replicate': Provider(

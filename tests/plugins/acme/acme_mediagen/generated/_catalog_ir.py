@@ -24,9 +24,9 @@ VERSION: Final = '0.1.0'
 """The mediagen that compiled it (another one reads the catalog files instead)."""
 
 DIGESTS: Final[dict[str, str]] = {
-    'acme': '0a680436d160fc9d27353db1e39c0fd1eedfad99f47fef216017909fa9dd7f8a',
+    'acme': '33889ebe4af2273c466fb603e2b6ddefe2ba297373c9b4db43e2c7d1d9e11cd3',
 }
-"""Provider name -> digest of the catalog folder it was compiled from."""
+"""Provider name -> key (`folder_key`) of the catalog folder it was compiled from."""
 
 PROVIDERS: Final[dict[str, Provider]] = {
     'acme': Provider(
