@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from mediagen.defaults import RetryPolicy
 from mediagen.testing import FAST_POLLING, Emulator
 
 CLI_TIMEOUT = 120.0
@@ -26,6 +27,11 @@ CLI_TIMEOUT = 120.0
 
 TASK_SECONDS = 0.05
 """How long an emulated task runs in this suite, unless a test needs it to take longer."""
+
+
+FAST_RETRY = RetryPolicy(base=0.01, cap=0.05)
+"""The default retry policy (as many tries) with pauses of milliseconds, not seconds: for tests
+whose point is what is retried, not how long the client waits in between."""
 
 
 def fast_client_options(emu: Emulator, **overrides: Any) -> dict[str, Any]:
