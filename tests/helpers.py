@@ -9,6 +9,7 @@ import importlib
 import importlib.metadata
 import io
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -101,6 +102,13 @@ def mediagen_main(
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def default_sigint() -> None:
+    """`preexec_fn` for a CLI process that a test interrupts (SIGINT, as Ctrl-C does): a Python
+    started with SIGINT ignored ignores it for good, and a suite run from a shell's background
+    job without job control hands that down; the process gets SIGINT as a terminal gives it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def install_editable(root: Path, distribution: str) -> Path:
