@@ -143,16 +143,32 @@ def _codegen_once_per_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(generate, "render_catalog", RENDER_ONCE)
 
 
+@pytest.hookimpl(trylast=True)  # after the tmpdir plugin has made its factory
 def pytest_configure(config: pytest.Config) -> None:
     """In CI, hypothesis replays a fixed sequence of examples: a red run is reproducible, and
     never a new random find on an unrelated change. Locally it keeps exploring."""
-    import os
-
     from hypothesis import settings
 
     settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
     if os.environ.get("CI"):
         settings.load_profile("ci")
+    _cache_bytecode_for_the_run(config)
+
+
+def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every process of the run would compile the same
+    sources again: each xdist worker its assertion-rewritten test modules and plugins (seconds
+    of CPU each), each CLI or pytest subprocess all of mediagen. Instead the run keeps the
+    bytecode it compiles in its own temporary folder (`PYTHONPYCACHEPREFIX`), never beside the
+    sources: the workers and subprocesses started from here inherit it. Python checks each
+    cached file against its source's size and mtime, as it does any `__pycache__`."""
+    if not sys.dont_write_bytecode or hasattr(config, "workerinput"):
+        return  # bytecode is written as usual, or the controller has set this up already
+    prefix = config._tmp_path_factory.getbasetemp() / "pycache"  # type: ignore[attr-defined]
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)
+    sys.pycache_prefix = str(prefix)
+    sys.dont_write_bytecode = False
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -22,6 +23,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from mediagen.defaults import RetryPolicy
 from mediagen.testing import FAST_POLLING, Emulator
 
 CLI_TIMEOUT = 120.0
@@ -29,6 +31,11 @@ CLI_TIMEOUT = 120.0
 
 TASK_SECONDS = 0.05
 """How long an emulated task runs in this suite, unless a test needs it to take longer."""
+
+
+FAST_RETRY = RetryPolicy(base=0.01, cap=0.05)
+"""The default retry policy (as many tries) with pauses of milliseconds, not seconds: for tests
+whose point is what is retried, not how long the client waits in between."""
 
 
 def fast_client_options(emu: Emulator, **overrides: Any) -> dict[str, Any]:
@@ -198,6 +205,11 @@ setuptools an isolated build would, and the wheel holds the same files."""
 def build_path(env: Mapping[str, str]) -> str:
     """`env`'s PYTHONPATH with this run's `build_tools` first."""
     return os.pathsep.join(p for p in (str(build_tools()), env.get("PYTHONPATH")) if p)
+def default_sigint() -> None:
+    """`preexec_fn` for a CLI process that a test interrupts (SIGINT, as Ctrl-C does): a Python
+    started with SIGINT ignored ignores it for good, and a suite run from a shell's background
+    job without job control hands that down; the process gets SIGINT as a terminal gives it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def install_editable(root: Path, distribution: str) -> Path:

@@ -135,7 +135,9 @@ def test_a_task_id_with_a_lone_surrogate_is_polled_as_the_vendor_named_it(tmp_pa
 
     async def submit(request: web.Request) -> web.Response:
         return web.Response(
-            content_type="application/json", text='{"code":0,"data":{"task_id":"ab\\ud800cd"}}'
+            content_type="application/json",
+            text='{"code":0,"data":{"task_id":"ab\\ud800cd"}}',
+            headers={"Retry-After": "0"},  # poll at once, not after an image's 10 s
         )
 
     async def poll(request: web.Request) -> web.Response:

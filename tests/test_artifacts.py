@@ -42,6 +42,45 @@ def test_png_is_valid(width: int, height: int) -> None:
     assert all(raw[row * stride] == 0 for row in range(height))  # filter byte 0 on every row
 
 
+def png_pixels(data: bytes) -> list[bytes]:
+    """Each row's RGB bytes, undoing the row filters png() uses: None (0) and Sub (1)."""
+    chunks = png_chunks(data)
+    width, height = struct.unpack(">II", chunks[0][1][:8])
+    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    stride, rows = 1 + 3 * width, []
+    for y in range(height):
+        kind, row = raw[y * stride], bytearray(raw[y * stride + 1 : (y + 1) * stride])
+        assert kind in (0, 1), kind
+        if kind == 1:  # Sub: each byte was stored minus the one a pixel (3 bytes) before it
+            for i in range(3, len(row)):
+                row[i] = (row[i] + row[i - 3]) & 0xFF
+        rows.append(bytes(row))
+    return rows
+
+
+@pytest.mark.parametrize(("width", "height", "seed"), [(256, 144, 7), (1, 1, 0), (300, 200, 1)])
+def test_a_flat_png_has_red_by_column_green_by_row_and_flat_blue(
+    width: int, height: int, seed: int
+) -> None:
+    """texture=False (large emulated images) is stored Sub-filtered, to compress fast: its
+    pixels are still the gradient that the unfiltered encoding stores."""
+    r0, g0, b0 = seed * 37 % 256, seed * 73 % 256, seed * 151 % 256
+    expected = [
+        bytes(
+            v
+            for x in range(width)
+            for v in ((r0 + x * 255 // width) & 0xFF, (g0 + y * 255 // height) & 0xFF, b0)
+        )
+        for y in range(height)
+    ]
+    assert png_pixels(png(width, height, seed=seed, texture=False)) == expected
+
+
+def test_a_large_flat_png_is_a_few_kilobytes() -> None:
+    """What the emulator serves for a large requested size stays small (3 MB of pixels)."""
+    assert len(png(1024, 1024, texture=False)) < 64 * 1024
+
+
 def test_png_rejects_empty_size() -> None:
     with pytest.raises(ValueError):
         png(0, 10)

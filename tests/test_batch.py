@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from helpers import default_sigint
 
 import mediagen
 from mediagen.batch import BatchInputError, BatchItem, parse_jsonl
@@ -300,7 +301,12 @@ def test_an_interrupted_batch_file_run_again_submits_each_item_once(tmp_path: Pa
         }
         command = [sys.executable, "-m", "mediagen", "batch", str(jobs), "--concurrency", "1"]
         proc = subprocess.Popen(
-            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            command,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=default_sigint,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the first item waits at the vendor, no submit flies

@@ -19,7 +19,7 @@ from fcntl import ioctl
 from pathlib import Path
 
 import pytest
-from helpers import mediagen_main
+from helpers import default_sigint, mediagen_main
 
 import mediagen
 from mediagen.errors import GenerationFailedError, ParamError
@@ -390,6 +390,7 @@ def test_ctrl_c_names_the_task_and_the_command_to_continue(
         stderr=subprocess.PIPE,
         text=True,
         env={**_no_credentials(), **env},
+        preexec_fn=default_sigint,
     )
     assert proc.stderr is not None
     line = proc.stderr.readline()  # the first progress line: the task is submitted

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import mediagen_main
 
 from mediagen.journal import Journal
 from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
@@ -137,14 +138,7 @@ def test_sigkill_mid_batch_then_resume_finishes_everything_without_resubmits(
             assert entry.files, f"{entry.qualified_operation} has no downloaded file"
             for _, path in entry.files:
                 assert sniff(Path(path).read_bytes()) in ("png", "mp3", "mp4")
-        again = subprocess.run(
-            [sys.executable, "-m", "mediagen", "resume", "--output", "out"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        again = mediagen_main("resume", "--output", "out", cwd=tmp_path, base_env=env)
         assert again.returncode == 0 and "nothing to resume" in again.stdout
 
 
@@ -177,14 +171,8 @@ def test_resume_downloads_missing_files_and_marks_cut_off_submits_unknown(tmp_pa
         journal = Journal(journal_path)
         cut = journal.record_intent("tomoviee", "text_to_video", {"prompt": "p"})  # left "pending"
         journal._set(cut, owner=dead_owner())  # ...by a process that has since died
-        resumed = subprocess.run(
-            [sys.executable, "-m", "mediagen", "resume", "--output", "again", "--json"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        # In this process: the entries are a dead process's, as they would be to any other.
+        resumed = mediagen_main("resume", "--output", "again", "--json", cwd=tmp_path, base_env=env)
         assert resumed.returncode == 1  # one item could not be finished
         states = sorted(json.loads(line)["state"] for line in resumed.stdout.splitlines())
         assert states == ["succeeded", "unknown"]
@@ -217,14 +205,7 @@ def test_resume_leaves_the_entries_of_a_live_process_alone(tmp_path: Path) -> No
         assert journal.get(mine).state == "planned"  # still ours: not claimed, not submitted
         assert emu.requests == []
         journal._set(mine, owner=dead_owner())
-        again = subprocess.run(
-            [sys.executable, "-m", "mediagen", "resume", "--json"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        again = mediagen_main("resume", "--json", cwd=tmp_path, base_env=env)  # a dead owner's
         assert again.returncode == 0, again.stderr
         assert json.loads(again.stdout)["state"] == "succeeded"
         assert len(emu.requests_for("mediaio", "submit")) == 1

@@ -25,6 +25,7 @@ paths.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import math
@@ -171,15 +172,23 @@ def valid_values(p: Param) -> st.SearchStrategy[Any]:
     return st.integers(low, high) | st.floats(p.minimum, p.maximum, allow_nan=False)
 
 
+@functools.cache  # built once per operation: hypothesis validates a new strategy on each draw
+def param_values(qualified_id: str) -> dict[str, tuple[st.SearchStrategy[Any], ...]]:
+    """Per param of the operation: (its valid values, its odd values)."""
+    params = OPERATIONS[qualified_id].params
+    return {p.name: (valid_values(p), near_values(p) | PY_JSON) for p in params}
+
+
 @st.composite
 def wire_dicts(draw: st.DrawFn, op: Operation) -> dict[str, Any]:
     """An allowed dict, then up to three edits: a key given an odd value, dropped, or added."""
-    data = {p.name: draw(valid_values(p)) for p in op.params if p.required or draw(st.booleans())}
+    values = param_values(op.qualified_id)
+    data = {p.name: draw(values[p.name][0]) for p in op.params if p.required or draw(st.booleans())}
     for _ in range(draw(st.integers(0, 3))):
         edit = draw(st.sampled_from(["change", "change", "drop", "add"]))
         if edit == "change" and op.params:
             p = draw(st.sampled_from(op.params))
-            data[p.name] = draw(near_values(p) | PY_JSON)
+            data[p.name] = draw(values[p.name][1])
         elif edit == "drop" and data:
             del data[draw(st.sampled_from(sorted(data)))]
         else:
@@ -651,6 +660,7 @@ HEADERS = st.dictionaries(
 )
 
 
+@functools.cache  # one strategy per provider: hypothesis validates a new one on every draw
 def responses(provider: str) -> st.SearchStrategy[HttpResponse]:
     return st.builds(HttpResponse, statuses(), HEADERS, bodies(provider))
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import TASK_SECONDS, fast_client_options, mediagen_process
+from helpers import TASK_SECONDS, fast_client_options, mediagen_main, mediagen_process
 
 import mediagen
 from mediagen.errors import AuthenticationError, SubmitOutcomeUnknownError
@@ -175,7 +175,7 @@ def test_tasks_command_lists_and_filters(tmp_path: Path) -> None:
         ("text_to_video", "running", "t-1"),
         ("imagen_4", "unknown", None),
     ]
-    unknown = mediagen_process("tasks", "--journal", str(path), "--state", "unknown", cwd=tmp_path)
+    unknown = mediagen_main("tasks", "--journal", str(path), "--state", "unknown", cwd=tmp_path)
     assert "mediaio.imagen_4" in unknown.stdout and "text_to_video" not in unknown.stdout
     assert "connection reset" in unknown.stdout
 
@@ -209,7 +209,7 @@ def test_bad_rows_are_reported_one_by_one_and_the_rest_recover(tmp_path: Path) -
     good = journal.record_intent("edrawmax", "mindmap", {"prompt": "z"}, state="planned")
     journal.close()  # its entries are free for the CLI
 
-    listed = mediagen_process("tasks", "--journal", str(path), cwd=tmp_path)
+    listed = mediagen_main("tasks", "--journal", str(path), cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert len(listed.stdout.splitlines()) == len(BAD_ROWS) + 3
     for kind, (_, reason) in BAD_ROWS.items():
@@ -292,9 +292,7 @@ def test_undecodable_odd_and_unknown_rows_are_reported_on_one_line_each(tmp_path
             "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
             **{f"MEDIAGEN_{p.upper()}_BASE_URL": url for p, url in emu.base_urls.items()},
         }
-        resumed = mediagen_process(
-            "resume", "--journal", str(path), "--json", cwd=tmp_path, env=env
-        )
+        resumed = mediagen_main("resume", "--journal", str(path), "--json", cwd=tmp_path, env=env)
         assert "Traceback" not in resumed.stderr
         assert resumed.returncode == 1, resumed.stderr  # bad rows are failures to look at
         outcomes = [json.loads(line) for line in resumed.stdout.splitlines()]
@@ -394,7 +392,7 @@ def test_tasks_reads_an_old_journal_without_migrating_it(tmp_path: Path) -> None
         )
     db.close()
     before = path.read_bytes()
-    listed = mediagen_process("tasks", "--journal", str(path), "--json", cwd=tmp_path)
+    listed = mediagen_main("tasks", "--journal", str(path), "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert [r["task_id"] for r in json.loads(listed.stdout)] == ["t-1"]
     assert path.read_bytes() == before  # not migrated, not switched to WAL: nothing written
@@ -414,7 +412,7 @@ def test_tasks_reads_a_journal_in_a_read_only_folder(tmp_path: Path) -> None:
     path.chmod(0o444)
     folder.chmod(0o555)
     try:
-        listed = mediagen_process("tasks", "--journal", str(path), "--json", cwd=tmp_path)
+        listed = mediagen_main("tasks", "--journal", str(path), "--json", cwd=tmp_path)
     finally:
         folder.chmod(0o755)
     assert listed.returncode == 0, listed.stderr

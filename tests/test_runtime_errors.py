@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from helpers import FAST_RETRY
 
 import mediagen
 from mediagen.defaults import RetryPolicy, Timeouts
@@ -33,7 +34,7 @@ def with_client(
 ) -> Any:
     async def go() -> Any:
         async with Emulator(duration=0.05) as emu:
-            options = {**emu.client_options(), **client}
+            options = {**emu.client_options(), "retry": FAST_RETRY, **client}
             async with mediagen.AsyncClient(**options) as c:
                 return await body(emu, c)
 
@@ -182,7 +183,7 @@ def test_connection_refused_is_a_transport_error_that_was_not_sent() -> None:
 
     async def go() -> None:
         async with mediagen.AsyncClient(
-            base_urls={"edrawmax": f"http://127.0.0.1:{port}"}
+            base_urls={"edrawmax": f"http://127.0.0.1:{port}"}, retry=FAST_RETRY
         ) as client:
             with pytest.raises(TransportError) as info:
                 await client.edrawmax.flowchart(prompt="x")

@@ -148,7 +148,9 @@ def test_a_download_redirect_to_a_refused_place_shows_no_query_and_no_key(
 
     async def go() -> tuple[int, str, str]:
         async def submit(request: web.Request) -> web.Response:
-            return web.json_response({"code": 0, "data": {"task_id": "t-1"}})
+            # Retry-After: poll at once, not after an image's first plausible finish (10 s).
+            body = {"code": 0, "data": {"task_id": "t-1"}}
+            return web.json_response(body, headers={"Retry-After": "0"})
 
         async def poll(request: web.Request) -> web.Response:
             image = {"url": f"{base}/files/a.png"}
