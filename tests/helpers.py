@@ -205,6 +205,8 @@ setuptools an isolated build would, and the wheel holds the same files."""
 def build_path(env: Mapping[str, str]) -> str:
     """`env`'s PYTHONPATH with this run's `build_tools` first."""
     return os.pathsep.join(p for p in (str(build_tools()), env.get("PYTHONPATH")) if p)
+
+
 def default_sigint() -> None:
     """`preexec_fn` for a CLI process that a test interrupts (SIGINT, as Ctrl-C does): a Python
     started with SIGINT ignored ignores it for good, and a suite run from a shell's background
