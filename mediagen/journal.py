@@ -107,6 +107,13 @@ _INSERT_TASK = f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES ({', '.join('?' * 12
 _INSERT_TASK_WITH_ID = f"INSERT INTO tasks (id, {_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _INTENT_EVENT = "INSERT INTO events (task, at, state) VALUES (?, ?, ?)"
 _EVENT = "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)"
+
+
+def _intent_event(entry_id: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The first event of an intent's entry, from its tasks row: (task, created_at, state)."""
+    return (entry_id, row[6], row[3])
+
+
 _UPDATES: dict[tuple[str, ...], str] = {}
 """UPDATE statements by the columns they set (see `_update_sql`), built once each."""
 
@@ -463,7 +470,7 @@ class Journal:
                 _INSERT_TASK_WITH_ID, [(i, *row) for i, row in zip(ids, rows, strict=True)]
             )
             db.executemany(
-                _INTENT_EVENT, [(i, row[6], row[3]) for i, row in zip(ids, rows, strict=True)]
+                _INTENT_EVENT, [_intent_event(i, row) for i, row in zip(ids, rows, strict=True)]
             )
             return ids
         fields_of = _FIELDS[name]
@@ -552,7 +559,7 @@ class Journal:
         )
         with self._tx() as db:
             entry_id = int(db.execute(_INSERT_TASK, row).lastrowid or 0)
-            db.execute(_INTENT_EVENT, (entry_id, row[6], row[3]))
+            db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
         return entry_id
 
     def _intent_row(
