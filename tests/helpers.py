@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from mediagen.catalog.folders import folder_digest
 from mediagen.defaults import RetryPolicy
 from mediagen.testing import FAST_POLLING, Emulator
 
@@ -134,16 +135,6 @@ def taking_turns(folder: Path, name: str = "") -> Iterator[None]:
         yield
 
 
-def content_digest(folder: Path) -> str:
-    """sha256 over the relative path and bytes of every file under `folder` (bytecode aside)."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(f"{path.relative_to(folder).as_posix()}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
 def render_once(render: Callable[[Path], dict[str, str]]) -> Callable[[Path], dict[str, str]]:
     """`render` (codegen's render_catalog) with its output kept for the rest of the run, by the
     content of the catalog folder: rendering the shipped catalog takes 1-2 s of CPU, and a
@@ -154,7 +145,8 @@ def render_once(render: Callable[[Path], dict[str, str]]) -> Callable[[Path], di
 
     def rendered(catalog_dir: Path) -> dict[str, str]:
         folder = shared_folder("codegen")
-        digest = content_digest(Path(catalog_dir))
+        # The catalog's own digest (what generated files name in their header).
+        digest = folder_digest(Path(catalog_dir))
         kept = folder / f"{digest}.json"
         with taking_turns(folder, digest):
             if not kept.exists():
