@@ -207,19 +207,25 @@ class Journal:
         self.path = Path(path)
         self.read_only = read_only
         self._owner = OwnerLock(self.path)
-        # One connection may serve several threads (clients on their own loop threads): every
-        # use of it holds this lock, so transactions never interleave.
+        # One connection may serve several threads (clients on their own loop threads, the
+        # writer thread): every use of it holds this lock, so transactions never interleave.
         self._lock = threading.RLock()
+        # The queue has its own short-held lock: queueing a write never waits for a commit.
+        self._qlock = threading.Lock()
         self._batching: int | None = None
         """The thread whose batch transaction is open, if one is."""
         self._at: float | None = None
         """When the queued write being committed was made: its timestamp."""
         self._queued: list[_Queued] = []
+        """Writes waiting for the next batch, in order (under `_qlock`; taken from its front
+        only under `_lock`, so batches commit in the order their writes were made)."""
         self._callers = 0
         """Submits in progress (see `caller`)."""
-        """Writes waiting for the next batch, in order (under `_lock`)."""
         self._flushes: dict[asyncio.AbstractEventLoop, asyncio.Handle] = {}
-        """The batch commit each loop has scheduled (under `_lock`)."""
+        """The batch commit each loop has scheduled (under `_qlock`)."""
+        self._writer: _Writer | None = None
+        """The thread committing batches off the event loop, started with the first one."""
+        self._closed = False
         if read_only:
             self._db = _connect_read_only(self.path)
         else:
@@ -261,6 +267,8 @@ class Journal:
     def close(self) -> None:
         """Commit what is queued, close the file and drop this process's owner lock: its
         unfinished entries are free."""
+        self._closed = True
+        self.drain()
         with self._lock:
             self.flush()
             self._db.close()
@@ -307,18 +315,25 @@ class Journal:
             # one transaction.
             self._queue(loop, queued, JOURNAL_COMMIT_WINDOW)
             return future
-        with self._lock:  # alone: nobody to share a transaction with, so at once
-            queue = self._queued
-            if len(queue) < JOURNAL_BATCH_LIMIT:
-                # What is queued (state changes, results) goes first, in the same transaction:
-                # one commit instead of this one now and theirs a little later.
-                queue.append(queued)
+        with self._lock:  # alone: nobody to share a transaction with, so at once, inline
+            with self._qlock:
+                queue = self._queued
+                if len(queue) < JOURNAL_BATCH_LIMIT:
+                    # What is queued (state changes, results) goes first, in the same
+                    # transaction: one commit instead of this one now and theirs a little later.
+                    queue.append(queued)
+                    how = "batch"
+                elif args and any(w.args[:1] == args[:1] for w in queue):
+                    queue.append(queued)  # after this entry's earlier writes, in order
+                    how = "all"
+                else:  # a long queue (other entries') is left to its batches
+                    how = "one"
+            if how == "batch":
                 self._flush_batch()
                 self._unschedule(loop)
-            elif args and any(w.args[:1] == args[:1] for w in queue):
-                queue.append(queued)  # after this entry's earlier writes, in order
+            elif how == "all":
                 self._flush_queued()
-            else:  # a long queue (other entries') is left to its batches
+            else:
                 self._flush_one(queued)
         return future
 
@@ -326,12 +341,12 @@ class Journal:
     def caller(self) -> Iterator[None]:
         """Marks a submit in progress (from its intent to its task id), so that `commit` knows
         whether other tasks' writes may come to share its transaction."""
-        with self._lock:
+        with self._qlock:
             self._callers += 1
         try:
             yield
         finally:
-            with self._lock:
+            with self._qlock:
                 self._callers -= 1
 
     def defer(self, write: str, *args: Any, **kwargs: Any) -> None:
@@ -344,7 +359,10 @@ class Journal:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             with self._lock:
-                self._queued.append(_Queued(write, getattr(self, write), args, kwargs, time.time()))
+                with self._qlock:
+                    self._queued.append(
+                        _Queued(write, getattr(self, write), args, kwargs, time.time())
+                    )
                 self._flush_queued()
             return
         queued = _Queued(write, getattr(self, write), args, kwargs, time.time())
@@ -354,13 +372,22 @@ class Journal:
         """Commit every queued write now."""
         with self._lock:
             self._flush_queued()
-            for loop in [loop for loop in self._flushes if loop.is_closed()]:
-                del self._flushes[loop]  # scheduled on a loop that ended: nothing to run it
+            with self._qlock:
+                for loop in [loop for loop in self._flushes if loop.is_closed()]:
+                    del self._flushes[loop]  # scheduled on a loop that ended: nothing to run it
+
+    def drain(self) -> None:
+        """Commit every queued write and stop the writer thread (started again by the next
+        batch): what closing a client does, so no thread outlives it."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop()
+        self.flush()
 
     def _queue(self, loop: asyncio.AbstractEventLoop, write: _Queued, delay: float) -> None:
         import asyncio
 
-        with self._lock:
+        with self._qlock:
             self._queued.append(write)
             scheduled = self._flushes.get(loop)
             if scheduled is not None and (
@@ -378,30 +405,47 @@ class Journal:
 
     def _unschedule(self, loop: asyncio.AbstractEventLoop) -> None:
         """Drop `loop`'s scheduled batch once the queue is empty: nothing left for it to do."""
-        if not self._queued:
-            scheduled = self._flushes.pop(loop, None)
-            if scheduled is not None:
-                scheduled.cancel()
+        with self._qlock:
+            if not self._queued:
+                scheduled = self._flushes.pop(loop, None)
+                if scheduled is not None:
+                    scheduled.cancel()
 
     def _flush_for(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
+        """A loop's batch is due: the writer thread commits it, so the loop never waits on
+        SQLite for a batch (an awaited write among them is settled on its loop once committed)."""
+        with self._qlock:
             self._flushes.pop(loop, None)
-            if self._queued:
-                # One bounded batch; the rest in the next loop iteration, so a burst of
-                # thousands of writes never holds the loop for long.
+            if not self._queued:
+                return
+        writer = self._writer
+        if self._closed:  # no thread outlives close(): this write fails here, and says so
+            self.flush()
+            return
+        if writer is None or not writer.alive():
+            writer = self._writer = _Writer(self._drain_queue, f"mediagen journal {self.path.name}")
+        writer.wake()
+
+    def _drain_queue(self) -> None:
+        """The writer thread's work: commit what is queued, one bounded batch per transaction,
+        letting the loops in (to queue, read or write alone) between batches."""
+        while True:
+            with self._lock:
+                if not self._queued:
+                    return
                 self._flush_batch()
-                if self._queued and loop not in self._flushes:
-                    self._flushes[loop] = loop.call_soon(self._flush_for, loop)
 
     def _flush_queued(self) -> None:
         while self._queued:
             self._flush_batch()
 
     def _flush_batch(self) -> None:
-        """Commit up to JOURNAL_BATCH_LIMIT queued writes in one transaction; when one of them
-        fails, each is committed again on its own, so one bad write spoils no other."""
-        batch = self._queued[:JOURNAL_BATCH_LIMIT]
-        del self._queued[:JOURNAL_BATCH_LIMIT]
+        """Commit up to JOURNAL_BATCH_LIMIT queued writes in one transaction (the caller holds
+        `_lock`); when one of them fails, each is committed again on its own, so one bad write
+        spoils no other."""
+        with self._qlock:
+            batch = self._queued[:JOURNAL_BATCH_LIMIT]
+            del self._queued[:JOURNAL_BATCH_LIMIT]
         if len(batch) == 1:
             self._flush_one(batch[0])
             return
@@ -411,8 +455,7 @@ class Journal:
             for write in batch:
                 self._flush_one(write)
             return
-        for write, value in zip(batch, values, strict=True):
-            write.settle(True, value)
+        _settle_all([(write, True, value) for write, value in zip(batch, values, strict=True)])
 
     def _flush_one(self, write: _Queued) -> None:
         try:
@@ -920,6 +963,70 @@ class _Queued:
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits now
                 self.loop.call_soon_threadsafe(_resolve, self.future, ok, value)
         return True
+
+
+def _settle_all(outcomes: Sequence[tuple[_Queued, bool, Any]]) -> None:
+    """Hand a batch's outcomes to whoever waits: at once on this thread's loop, else in one
+    callback per loop (a batch committed by the writer thread wakes each loop once)."""
+    import asyncio
+
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    elsewhere: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for write, ok, value in outcomes:
+        if write.future is None or write.loop is None:
+            continue
+        if write.loop is running:
+            _resolve(write.future, ok, value)
+        else:
+            elsewhere.setdefault(write.loop, []).append((write.future, ok, value))
+    for loop, settled in elsewhere.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits now
+            loop.call_soon_threadsafe(_resolve_all, settled)
+
+
+def _resolve_all(settled: Sequence[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        _resolve(future, ok, value)
+
+
+class _Writer:
+    """The thread that commits batches for the journal (`work`), so an event loop never blocks
+    on SQLite's write-back for them; woken when a loop's batch is due, stopped by
+    `Journal.drain` (client close) after committing what is queued."""
+
+    def __init__(self, work: Callable[[], None], name: str) -> None:
+        self._work = work
+        self._due = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def wake(self) -> None:
+        self._due.set()
+
+    def stop(self) -> None:
+        """Commit what is queued, then end the thread and wait for it."""
+        self._stopping = True
+        self._due.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()  # a batch queued from now on wakes it again
+            try:
+                self._work()
+            except Exception:  # each write's failure is settled or logged by `work`: not this
+                log.exception("the task journal's writer thread failed; it goes on")
+            if self._stopping:
+                return
 
 
 def _commit(db: sqlite3.Connection) -> None:
