@@ -470,6 +470,8 @@ class Engine:
             origin=self.origin(op.provider),
             output=output,
         )
+        if committed.done():  # committed at once (a submit alone): nothing to wait for
+            return int(committed.result())
         try:
             return int(await asyncio.shield(committed))
         except asyncio.CancelledError:

@@ -225,6 +225,7 @@ class Journal:
         """The batch commit each loop has scheduled (under `_qlock`)."""
         self._writer: _Writer | None = None
         """The thread committing batches off the event loop, started with the first one."""
+        self._caller = _Caller(self)
         self._closed = False
         if read_only:
             self._db = _connect_read_only(self.path)
@@ -329,25 +330,27 @@ class Journal:
                 else:  # a long queue (other entries') is left to its batches
                     how = "one"
             if how == "batch":
+                # The loop's scheduled batch stays: if nothing queued since is due when it
+                # comes, it only moves to the next due time (cheaper than a timer per write).
                 self._flush_batch()
-                self._unschedule(loop)
             elif how == "all":
                 self._flush_queued()
             else:
                 self._flush_one(queued)
         return future
 
-    @contextmanager
-    def caller(self) -> Iterator[None]:
+    def caller(self) -> contextlib.AbstractContextManager[None]:
         """Marks a submit in progress (from its intent to its task id), so that `commit` knows
         whether other tasks' writes may come to share its transaction."""
+        return self._caller
+
+    def _enter_caller(self) -> None:
         with self._qlock:
             self._callers += 1
-        try:
-            yield
-        finally:
-            with self._qlock:
-                self._callers -= 1
+
+    def _exit_caller(self) -> None:
+        with self._qlock:
+            self._callers -= 1
 
     def defer(self, write: str, *args: Any, **kwargs: Any) -> None:
         """Queue `write` like `commit`, for nobody to wait on: it is committed with the next
@@ -387,6 +390,7 @@ class Journal:
     def _queue(self, loop: asyncio.AbstractEventLoop, write: _Queued, delay: float) -> None:
         import asyncio
 
+        write.due = loop.time() + delay
         with self._qlock:
             self._queued.append(write)
             scheduled = self._flushes.get(loop)
@@ -403,20 +407,17 @@ class Journal:
                 else loop.call_soon(self._flush_for, loop)
             )
 
-    def _unschedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Drop `loop`'s scheduled batch once the queue is empty: nothing left for it to do."""
-        with self._qlock:
-            if not self._queued:
-                scheduled = self._flushes.pop(loop, None)
-                if scheduled is not None:
-                    scheduled.cancel()
-
     def _flush_for(self, loop: asyncio.AbstractEventLoop) -> None:
         """A loop's batch is due: the writer thread commits it, so the loop never waits on
         SQLite for a batch (an awaited write among them is settled on its loop once committed)."""
         with self._qlock:
             self._flushes.pop(loop, None)
-            if not self._queued:
+            queue = self._queued
+            if not queue:
+                return
+            now = loop.time()
+            if not any(w.due <= now for w in queue):  # queued since a commit took the rest
+                self._flushes[loop] = loop.call_at(min(w.due for w in queue), self._flush_for, loop)
                 return
         writer = self._writer
         if self._closed:  # no thread outlives close(): this write fails here, and says so
@@ -523,8 +524,8 @@ class Journal:
         for write in writes:
             entry_id, fields = fields_of(*write.args, **write.kwargs)
             names = tuple(fields)
-            updates.append((*map(_sql, fields.values()), write.at, entry_id))
-            events.append((entry_id, write.at, _sql(fields["state"]), fields.get("progress")))
+            updates.append((*fields.values(), write.at, entry_id))
+            events.append((entry_id, write.at, fields["state"], fields.get("progress")))
         db.executemany(_update_sql(names), updates)
         db.executemany(_EVENT, events)
         return [None] * len(writes)
@@ -619,22 +620,22 @@ class Journal:
         item_key: str | None = None,
         output: str | None = None,
     ) -> tuple[Any, ...]:
-        """The tasks row of an intent, in `_INSERT_TASK`'s column order."""
-        values = (
-            provider,
-            operation,
+        """The tasks row of an intent, in `_INSERT_TASK`'s column order. The parameters' JSON
+        is ASCII (escaped) and the state one of ours: only the other text may need `_sql`."""
+        return (
+            _sql(provider),
+            _sql(operation),
             _params_json(params),
             state,
-            batch,
+            batch if batch is None else _sql(batch),
             item,
             now,
             now,
-            self._me(),
-            origin,
-            item_key,
-            output,
+            _sql(self._me()),
+            origin if origin is None else _sql(origin),
+            item_key if item_key is None else _sql(item_key),
+            output if output is None else _sql(output),
         )
-        return tuple(map(_sql, values))
 
     def claim(self, entry_id: int, *, origin: str | None = None) -> bool:
         """planned -> pending, atomically: only one process may submit a planned entry.
@@ -660,10 +661,10 @@ class Journal:
         now = self._time()
         with self._tx() as db:
             try:  # the usual case in two statements; the unique index catches a reissued id
-                self._update(db, entry_id, now, state="queued", task_id=task_id)
+                self._update(db, entry_id, now, state="queued", task_id=_sql(task_id))
             except sqlite3.IntegrityError:
                 self._unlink_reissued(db, entry_id, task_id, now)
-                self._update(db, entry_id, now, state="queued", task_id=task_id)
+                self._update(db, entry_id, now, state="queued", task_id=_sql(task_id))
 
     @staticmethod
     def _unlink_reissued(db: sqlite3.Connection, entry_id: int, task_id: str, now: float) -> None:
@@ -742,7 +743,7 @@ class Journal:
         return entry_id
 
     def _set(self, entry_id: int, **fields: Any) -> None:
-        self._set_fields(entry_id, fields)
+        self._set_fields(entry_id, {name: _sql(value) for name, value in fields.items()})
 
     def _set_fields(self, entry_id: int, fields: dict[str, Any]) -> None:
         with self._tx() as db:
@@ -750,9 +751,10 @@ class Journal:
 
     @staticmethod
     def _update(db: sqlite3.Connection, entry_id: int, now: float, **fields: Any) -> None:
-        db.execute(_update_sql(tuple(fields)), (*map(_sql, fields.values()), now, entry_id))
+        """Set `fields` (values ready for SQLite: see `_sql`) and log the state change."""
+        db.execute(_update_sql(tuple(fields)), (*fields.values(), now, entry_id))
         if "state" in fields:
-            db.execute(_EVENT, (entry_id, now, _sql(fields["state"]), fields.get("progress")))
+            db.execute(_EVENT, (entry_id, now, fields["state"], fields.get("progress")))
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -883,14 +885,15 @@ class Journal:
         )
 
 
-# The columns each write that updates one entry sets, from its arguments (the write methods and
-# a batch's executemany share them). Each sets `state`, so each also logs an event.
+# The columns each write that updates one entry sets, from its arguments, ready for SQLite (the
+# write methods and a batch's executemany share them; a result's JSON is ASCII, escaped). Each
+# sets `state`, so each also logs an event.
 def _submitted_fields(entry_id: int, task_id: str) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": "queued", "task_id": task_id}
+    return entry_id, {"state": "queued", "task_id": _sql(task_id)}
 
 
 def _state_fields(entry_id: int, state: str, progress: float | None) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": state, "progress": progress}
+    return entry_id, {"state": _sql(state), "progress": progress}
 
 
 def _result_fields(entry_id: int, result: Result) -> tuple[int, dict[str, Any]]:
@@ -898,15 +901,15 @@ def _result_fields(entry_id: int, result: Result) -> tuple[int, dict[str, Any]]:
 
 
 def _failure_fields(entry_id: int, state: str, error: str) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": state, "error": error}
+    return entry_id, {"state": _sql(state), "error": _sql(error)}
 
 
 def _rejected_fields(entry_id: int, error: str) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": "rejected", "error": error}
+    return entry_id, {"state": "rejected", "error": _sql(error)}
 
 
 def _unknown_fields(entry_id: int, error: str) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": "unknown", "error": error}
+    return entry_id, {"state": "unknown", "error": _sql(error)}
 
 
 _FIELDS: dict[str, Callable[..., tuple[int, dict[str, Any]]]] = {
@@ -923,11 +926,27 @@ _GROUPED = frozenset({"record_intent", *_FIELDS})
 failing one (a reissued task id) fails the batch, whose writes then go one by one."""
 
 
+class _Caller:
+    """`Journal.caller()`: a context manager built once (a generator-based one costs a
+    generator and contextlib's frames on every submit)."""
+
+    __slots__ = ("_journal",)
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def __enter__(self) -> None:
+        self._journal._enter_caller()
+
+    def __exit__(self, *exc: object) -> None:
+        self._journal._exit_caller()
+
+
 class _Queued:
     """A write waiting for its batch: the bound write method and its arguments, when it was
     made, and the future (on `loop`) of whoever waits for its commit."""
 
-    __slots__ = ("args", "at", "future", "kwargs", "loop", "name", "write")
+    __slots__ = ("args", "at", "due", "future", "kwargs", "loop", "name", "write")
 
     def __init__(
         self,
@@ -946,6 +965,8 @@ class _Queued:
         self.at = at
         self.future = future
         self.loop = loop
+        self.due = 0.0
+        """When (loop time) its batch must commit at the latest, if it waits for one."""
 
     def settle(self, ok: bool, value: Any) -> bool:
         """Hand the outcome to whoever waits, on their loop; False when nobody does."""
