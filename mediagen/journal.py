@@ -10,8 +10,12 @@ Durability: a commit in WAL mode with synchronous=NORMAL survives a killed proce
 cut). The engine's writes are queued and committed in batches, one transaction for whatever
 queued meanwhile (`commit`, `defer`): an intent and a task id are awaited until committed (an
 intent before its submit is sent, a task id before its handle is returned); a state change or
-a task's result is committed within JOURNAL_FLUSH_DELAY, with the next batch. Every read and
-direct write commits what is queued first, so this process always reads its own writes.
+a task's result is committed within JOURNAL_FLUSH_DELAY, with the next batch. A write awaited
+alone is committed at once on the caller's thread (with what is queued before it); a batch that
+comes due is committed by the journal's writer thread, so an event loop never waits on SQLite
+for it (`Journal.drain`, called when a client closes, commits what is left and ends the
+thread). Every read and direct write commits what is queued first, so this process always
+reads its own writes.
 
 Journal states, beyond the task states (queued, running, succeeded, failed, cancelled,
 timed_out):
