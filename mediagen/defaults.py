@@ -184,4 +184,5 @@ committed at once. Bounds the latency the journal adds to a submit under load.""
 
 JOURNAL_BATCH_LIMIT = 512
 """Queued journal writes committed in one transaction at most: bounds how long one commit holds
-the event loop when thousands of tasks write at once."""
+the journal (the writer thread commits batches; a write awaited alone, or a read, waits for the
+batch being committed) when thousands of tasks write at once."""

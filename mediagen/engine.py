@@ -148,9 +148,9 @@ class Engine:
 
     async def close(self) -> None:
         await self.transport.close()
-        if self.journal is not None:  # what is queued lands before the caller goes on
+        if self.journal is not None:  # what is queued lands, its writer thread ends
             try:
-                self.journal.flush()
+                self.journal.drain()
             except Exception:
                 log.exception("could not write to the task journal %s", self.journal.path)
 
@@ -470,6 +470,8 @@ class Engine:
             origin=self.origin(op.provider),
             output=output,
         )
+        if committed.done():  # committed at once (a submit alone): nothing to wait for
+            return int(committed.result())
         try:
             return int(await asyncio.shield(committed))
         except asyncio.CancelledError:

@@ -10,8 +10,12 @@ Durability: a commit in WAL mode with synchronous=NORMAL survives a killed proce
 cut). The engine's writes are queued and committed in batches, one transaction for whatever
 queued meanwhile (`commit`, `defer`): an intent and a task id are awaited until committed (an
 intent before its submit is sent, a task id before its handle is returned); a state change or
-a task's result is committed within JOURNAL_FLUSH_DELAY, with the next batch. Every read and
-direct write commits what is queued first, so this process always reads its own writes.
+a task's result is committed within JOURNAL_FLUSH_DELAY, with the next batch. A write awaited
+alone is committed at once on the caller's thread (with what is queued before it); a batch that
+comes due is committed by the journal's writer thread, so an event loop never waits on SQLite
+for it (`Journal.drain`, called when a client closes, commits what is left and ends the
+thread). Every read and direct write commits what is queued first, so this process always
+reads its own writes.
 
 Journal states, beyond the task states (queued, running, succeeded, failed, cancelled,
 timed_out):
@@ -207,19 +211,26 @@ class Journal:
         self.path = Path(path)
         self.read_only = read_only
         self._owner = OwnerLock(self.path)
-        # One connection may serve several threads (clients on their own loop threads): every
-        # use of it holds this lock, so transactions never interleave.
+        # One connection may serve several threads (clients on their own loop threads, the
+        # writer thread): every use of it holds this lock, so transactions never interleave.
         self._lock = threading.RLock()
+        # The queue has its own short-held lock: queueing a write never waits for a commit.
+        self._qlock = threading.Lock()
         self._batching: int | None = None
         """The thread whose batch transaction is open, if one is."""
         self._at: float | None = None
         """When the queued write being committed was made: its timestamp."""
         self._queued: list[_Queued] = []
+        """Writes waiting for the next batch, in order (under `_qlock`; taken from its front
+        only under `_lock`, so batches commit in the order their writes were made)."""
         self._callers = 0
         """Submits in progress (see `caller`)."""
-        """Writes waiting for the next batch, in order (under `_lock`)."""
         self._flushes: dict[asyncio.AbstractEventLoop, asyncio.Handle] = {}
-        """The batch commit each loop has scheduled (under `_lock`)."""
+        """The batch commit each loop has scheduled (under `_qlock`)."""
+        self._writer: _Writer | None = None
+        """The thread committing batches off the event loop, started with the first one."""
+        self._caller = _Caller(self)
+        self._closed = False
         if read_only:
             self._db = _connect_read_only(self.path)
         else:
@@ -261,6 +272,8 @@ class Journal:
     def close(self) -> None:
         """Commit what is queued, close the file and drop this process's owner lock: its
         unfinished entries are free."""
+        self._closed = True
+        self.drain()
         with self._lock:
             self.flush()
             self._db.close()
@@ -307,32 +320,41 @@ class Journal:
             # one transaction.
             self._queue(loop, queued, JOURNAL_COMMIT_WINDOW)
             return future
-        with self._lock:  # alone: nobody to share a transaction with, so at once
-            queue = self._queued
-            if len(queue) < JOURNAL_BATCH_LIMIT:
-                # What is queued (state changes, results) goes first, in the same transaction:
-                # one commit instead of this one now and theirs a little later.
-                queue.append(queued)
+        with self._lock:  # alone: nobody to share a transaction with, so at once, inline
+            with self._qlock:
+                queue = self._queued
+                if len(queue) < JOURNAL_BATCH_LIMIT:
+                    # What is queued (state changes, results) goes first, in the same
+                    # transaction: one commit instead of this one now and theirs a little later.
+                    queue.append(queued)
+                    how = "batch"
+                elif args and any(w.args[:1] == args[:1] for w in queue):
+                    queue.append(queued)  # after this entry's earlier writes, in order
+                    how = "all"
+                else:  # a long queue (other entries') is left to its batches
+                    how = "one"
+            if how == "batch":
+                # The loop's scheduled batch stays: if nothing queued since is due when it
+                # comes, it only moves to the next due time (cheaper than a timer per write).
                 self._flush_batch()
-                self._unschedule(loop)
-            elif args and any(w.args[:1] == args[:1] for w in queue):
-                queue.append(queued)  # after this entry's earlier writes, in order
+            elif how == "all":
                 self._flush_queued()
-            else:  # a long queue (other entries') is left to its batches
+            else:
                 self._flush_one(queued)
         return future
 
-    @contextmanager
-    def caller(self) -> Iterator[None]:
+    def caller(self) -> contextlib.AbstractContextManager[None]:
         """Marks a submit in progress (from its intent to its task id), so that `commit` knows
         whether other tasks' writes may come to share its transaction."""
-        with self._lock:
+        return self._caller
+
+    def _enter_caller(self) -> None:
+        with self._qlock:
             self._callers += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._callers -= 1
+
+    def _exit_caller(self) -> None:
+        with self._qlock:
+            self._callers -= 1
 
     def defer(self, write: str, *args: Any, **kwargs: Any) -> None:
         """Queue `write` like `commit`, for nobody to wait on: it is committed with the next
@@ -344,7 +366,10 @@ class Journal:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             with self._lock:
-                self._queued.append(_Queued(write, getattr(self, write), args, kwargs, time.time()))
+                with self._qlock:
+                    self._queued.append(
+                        _Queued(write, getattr(self, write), args, kwargs, time.time())
+                    )
                 self._flush_queued()
             return
         queued = _Queued(write, getattr(self, write), args, kwargs, time.time())
@@ -354,13 +379,23 @@ class Journal:
         """Commit every queued write now."""
         with self._lock:
             self._flush_queued()
-            for loop in [loop for loop in self._flushes if loop.is_closed()]:
-                del self._flushes[loop]  # scheduled on a loop that ended: nothing to run it
+            with self._qlock:
+                for loop in [loop for loop in self._flushes if loop.is_closed()]:
+                    del self._flushes[loop]  # scheduled on a loop that ended: nothing to run it
+
+    def drain(self) -> None:
+        """Commit every queued write and stop the writer thread (started again by the next
+        batch): what closing a client does, so no thread outlives it."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop()
+        self.flush()
 
     def _queue(self, loop: asyncio.AbstractEventLoop, write: _Queued, delay: float) -> None:
         import asyncio
 
-        with self._lock:
+        write.due = loop.time() + delay
+        with self._qlock:
             self._queued.append(write)
             scheduled = self._flushes.get(loop)
             if scheduled is not None and (
@@ -376,32 +411,46 @@ class Journal:
                 else loop.call_soon(self._flush_for, loop)
             )
 
-    def _unschedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Drop `loop`'s scheduled batch once the queue is empty: nothing left for it to do."""
-        if not self._queued:
-            scheduled = self._flushes.pop(loop, None)
-            if scheduled is not None:
-                scheduled.cancel()
-
     def _flush_for(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
+        """A loop's batch is due: the writer thread commits it, so the loop never waits on
+        SQLite for a batch (an awaited write among them is settled on its loop once committed)."""
+        with self._qlock:
             self._flushes.pop(loop, None)
-            if self._queued:
-                # One bounded batch; the rest in the next loop iteration, so a burst of
-                # thousands of writes never holds the loop for long.
+            queue = self._queued
+            if not queue:
+                return
+            now = loop.time()
+            if not any(w.due <= now for w in queue):  # queued since a commit took the rest
+                self._flushes[loop] = loop.call_at(min(w.due for w in queue), self._flush_for, loop)
+                return
+        writer = self._writer
+        if self._closed:  # no thread outlives close(): this write fails here, and says so
+            self.flush()
+            return
+        if writer is None or not writer.alive():
+            writer = self._writer = _Writer(self._drain_queue, f"mediagen journal {self.path.name}")
+        writer.wake()
+
+    def _drain_queue(self) -> None:
+        """The writer thread's work: commit what is queued, one bounded batch per transaction,
+        letting the loops in (to queue, read or write alone) between batches."""
+        while True:
+            with self._lock:
+                if not self._queued:
+                    return
                 self._flush_batch()
-                if self._queued and loop not in self._flushes:
-                    self._flushes[loop] = loop.call_soon(self._flush_for, loop)
 
     def _flush_queued(self) -> None:
         while self._queued:
             self._flush_batch()
 
     def _flush_batch(self) -> None:
-        """Commit up to JOURNAL_BATCH_LIMIT queued writes in one transaction; when one of them
-        fails, each is committed again on its own, so one bad write spoils no other."""
-        batch = self._queued[:JOURNAL_BATCH_LIMIT]
-        del self._queued[:JOURNAL_BATCH_LIMIT]
+        """Commit up to JOURNAL_BATCH_LIMIT queued writes in one transaction (the caller holds
+        `_lock`); when one of them fails, each is committed again on its own, so one bad write
+        spoils no other."""
+        with self._qlock:
+            batch = self._queued[:JOURNAL_BATCH_LIMIT]
+            del self._queued[:JOURNAL_BATCH_LIMIT]
         if len(batch) == 1:
             self._flush_one(batch[0])
             return
@@ -411,8 +460,7 @@ class Journal:
             for write in batch:
                 self._flush_one(write)
             return
-        for write, value in zip(batch, values, strict=True):
-            write.settle(True, value)
+        _settle_all([(write, True, value) for write, value in zip(batch, values, strict=True)])
 
     def _flush_one(self, write: _Queued) -> None:
         try:
@@ -480,8 +528,8 @@ class Journal:
         for write in writes:
             entry_id, fields = fields_of(*write.args, **write.kwargs)
             names = tuple(fields)
-            updates.append((*map(_sql, fields.values()), write.at, entry_id))
-            events.append((entry_id, write.at, _sql(fields["state"]), fields.get("progress")))
+            updates.append((*fields.values(), write.at, entry_id))
+            events.append((entry_id, write.at, fields["state"], fields.get("progress")))
         db.executemany(_update_sql(names), updates)
         db.executemany(_EVENT, events)
         return [None] * len(writes)
@@ -576,22 +624,22 @@ class Journal:
         item_key: str | None = None,
         output: str | None = None,
     ) -> tuple[Any, ...]:
-        """The tasks row of an intent, in `_INSERT_TASK`'s column order."""
-        values = (
-            provider,
-            operation,
+        """The tasks row of an intent, in `_INSERT_TASK`'s column order. The parameters' JSON
+        is ASCII (escaped) and the state one of ours: only the other text may need `_sql`."""
+        return (
+            _sql(provider),
+            _sql(operation),
             _params_json(params),
             state,
-            batch,
+            batch if batch is None else _sql(batch),
             item,
             now,
             now,
-            self._me(),
-            origin,
-            item_key,
-            output,
+            _sql(self._me()),
+            origin if origin is None else _sql(origin),
+            item_key if item_key is None else _sql(item_key),
+            output if output is None else _sql(output),
         )
-        return tuple(map(_sql, values))
 
     def claim(self, entry_id: int, *, origin: str | None = None) -> bool:
         """planned -> pending, atomically: only one process may submit a planned entry.
@@ -617,10 +665,10 @@ class Journal:
         now = self._time()
         with self._tx() as db:
             try:  # the usual case in two statements; the unique index catches a reissued id
-                self._update(db, entry_id, now, state="queued", task_id=task_id)
+                self._update(db, entry_id, now, state="queued", task_id=_sql(task_id))
             except sqlite3.IntegrityError:
                 self._unlink_reissued(db, entry_id, task_id, now)
-                self._update(db, entry_id, now, state="queued", task_id=task_id)
+                self._update(db, entry_id, now, state="queued", task_id=_sql(task_id))
 
     @staticmethod
     def _unlink_reissued(db: sqlite3.Connection, entry_id: int, task_id: str, now: float) -> None:
@@ -699,7 +747,7 @@ class Journal:
         return entry_id
 
     def _set(self, entry_id: int, **fields: Any) -> None:
-        self._set_fields(entry_id, fields)
+        self._set_fields(entry_id, {name: _sql(value) for name, value in fields.items()})
 
     def _set_fields(self, entry_id: int, fields: dict[str, Any]) -> None:
         with self._tx() as db:
@@ -707,9 +755,10 @@ class Journal:
 
     @staticmethod
     def _update(db: sqlite3.Connection, entry_id: int, now: float, **fields: Any) -> None:
-        db.execute(_update_sql(tuple(fields)), (*map(_sql, fields.values()), now, entry_id))
+        """Set `fields` (values ready for SQLite: see `_sql`) and log the state change."""
+        db.execute(_update_sql(tuple(fields)), (*fields.values(), now, entry_id))
         if "state" in fields:
-            db.execute(_EVENT, (entry_id, now, _sql(fields["state"]), fields.get("progress")))
+            db.execute(_EVENT, (entry_id, now, fields["state"], fields.get("progress")))
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -840,14 +889,15 @@ class Journal:
         )
 
 
-# The columns each write that updates one entry sets, from its arguments (the write methods and
-# a batch's executemany share them). Each sets `state`, so each also logs an event.
+# The columns each write that updates one entry sets, from its arguments, ready for SQLite (the
+# write methods and a batch's executemany share them; a result's JSON is ASCII, escaped). Each
+# sets `state`, so each also logs an event.
 def _submitted_fields(entry_id: int, task_id: str) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": "queued", "task_id": task_id}
+    return entry_id, {"state": "queued", "task_id": _sql(task_id)}
 
 
 def _state_fields(entry_id: int, state: str, progress: float | None) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": state, "progress": progress}
+    return entry_id, {"state": _sql(state), "progress": progress}
 
 
 def _result_fields(entry_id: int, result: Result) -> tuple[int, dict[str, Any]]:
@@ -855,15 +905,15 @@ def _result_fields(entry_id: int, result: Result) -> tuple[int, dict[str, Any]]:
 
 
 def _failure_fields(entry_id: int, state: str, error: str) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": state, "error": error}
+    return entry_id, {"state": _sql(state), "error": _sql(error)}
 
 
 def _rejected_fields(entry_id: int, error: str) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": "rejected", "error": error}
+    return entry_id, {"state": "rejected", "error": _sql(error)}
 
 
 def _unknown_fields(entry_id: int, error: str) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": "unknown", "error": error}
+    return entry_id, {"state": "unknown", "error": _sql(error)}
 
 
 _FIELDS: dict[str, Callable[..., tuple[int, dict[str, Any]]]] = {
@@ -880,11 +930,27 @@ _GROUPED = frozenset({"record_intent", *_FIELDS})
 failing one (a reissued task id) fails the batch, whose writes then go one by one."""
 
 
+class _Caller:
+    """`Journal.caller()`: a context manager built once (a generator-based one costs a
+    generator and contextlib's frames on every submit)."""
+
+    __slots__ = ("_journal",)
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def __enter__(self) -> None:
+        self._journal._enter_caller()
+
+    def __exit__(self, *exc: object) -> None:
+        self._journal._exit_caller()
+
+
 class _Queued:
     """A write waiting for its batch: the bound write method and its arguments, when it was
     made, and the future (on `loop`) of whoever waits for its commit."""
 
-    __slots__ = ("args", "at", "future", "kwargs", "loop", "name", "write")
+    __slots__ = ("args", "at", "due", "future", "kwargs", "loop", "name", "write")
 
     def __init__(
         self,
@@ -903,6 +969,8 @@ class _Queued:
         self.at = at
         self.future = future
         self.loop = loop
+        self.due = 0.0
+        """When (loop time) its batch must commit at the latest, if it waits for one."""
 
     def settle(self, ok: bool, value: Any) -> bool:
         """Hand the outcome to whoever waits, on their loop; False when nobody does."""
@@ -920,6 +988,70 @@ class _Queued:
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits now
                 self.loop.call_soon_threadsafe(_resolve, self.future, ok, value)
         return True
+
+
+def _settle_all(outcomes: Sequence[tuple[_Queued, bool, Any]]) -> None:
+    """Hand a batch's outcomes to whoever waits: at once on this thread's loop, else in one
+    callback per loop (a batch committed by the writer thread wakes each loop once)."""
+    import asyncio
+
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    elsewhere: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for write, ok, value in outcomes:
+        if write.future is None or write.loop is None:
+            continue
+        if write.loop is running:
+            _resolve(write.future, ok, value)
+        else:
+            elsewhere.setdefault(write.loop, []).append((write.future, ok, value))
+    for loop, settled in elsewhere.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits now
+            loop.call_soon_threadsafe(_resolve_all, settled)
+
+
+def _resolve_all(settled: Sequence[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        _resolve(future, ok, value)
+
+
+class _Writer:
+    """The thread that commits batches for the journal (`work`), so an event loop never blocks
+    on SQLite's write-back for them; woken when a loop's batch is due, stopped by
+    `Journal.drain` (client close) after committing what is queued."""
+
+    def __init__(self, work: Callable[[], None], name: str) -> None:
+        self._work = work
+        self._due = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def wake(self) -> None:
+        self._due.set()
+
+    def stop(self) -> None:
+        """Commit what is queued, then end the thread and wait for it."""
+        self._stopping = True
+        self._due.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()  # a batch queued from now on wakes it again
+            try:
+                self._work()
+            except Exception:  # each write's failure is settled or logged by `work`: not this
+                log.exception("the task journal's writer thread failed; it goes on")
+            if self._stopping:
+                return
 
 
 def _commit(db: sqlite3.Connection) -> None:
