@@ -129,7 +129,7 @@ class Record(metaclass=_RecordType):
     def __repr__(self) -> str:
         values = self.__dict__
         shown = ", ".join(f"{name}={values[name]!r}" for name in self._fields)
-        return f"{type(self).__qualname__}({shown})"
+        return f"{type(self).__qualname__.rsplit('>.', 1)[-1]}({shown})"  # as attrs names it
 
 
 def _frozen() -> None:
