@@ -476,6 +476,9 @@ class _RegisteredStrategies:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
 
+    def __dir__(self) -> list[str]:
+        return _hook_names(self)
+
     @hookimpl(trylast=True)
     def mediagen_auth(self, provider: Provider) -> Any:
         return self._registry.registered_strategy(provider, "auth")
@@ -510,6 +513,9 @@ class _BuiltinPlugin:
     def __repr__(self) -> str:
         return f"ProviderPlugin({self.name!r})"
 
+    def __dir__(self) -> list[str]:
+        return _hook_names(self)
+
     @hookimpl
     def mediagen_providers(self, register: Any) -> None:
         from .catalog.folders import default_root
@@ -526,6 +532,13 @@ class _BuiltinPlugin:
         if factory is None:
             return _catalog_default(key)(provider)
         return factory(provider)
+
+
+def _hook_names(plugin: object) -> list[str]:
+    """What pluggy needs from `dir()` of the registry's own plugin objects: the names of
+    their hook implementations (it looks up every name `dir()` gives, statically, at
+    registration: about thirty object attributes each, a tenth of a registry's set-up)."""
+    return [name for name in vars(type(plugin)) if name.startswith("mediagen_")]
 
 
 def _catalog_default(key: str) -> Factory:
