@@ -1,7 +1,7 @@
 """The catalog's intermediate representation: one shape for every source format.
 
-Importers turn vendor exports and our own YAML into these frozen attrs classes; codegen,
-the CLI and the runtime read nothing else.
+Importers turn vendor exports and our own YAML into these frozen record classes (they behave
+as attrs classes do, see `frozen.py`); codegen, the CLI and the runtime read nothing else.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import attrs
-
 from . import states
+from .frozen import Record, field
 from .paths import FieldPath
 
 ParamType = Literal["string", "integer", "number", "boolean", "array"]
@@ -79,8 +78,7 @@ class _NoDefault:
 NO_DEFAULT: Any = _NoDefault()
 
 
-@attrs.frozen
-class Param:
+class Param(Record):
     """One request parameter, with every constraint the vendor documents."""
 
     name: str
@@ -104,11 +102,11 @@ class Param:
     pattern: str | None = None
     format: str | None = None
     location: Literal["body", "query", "path"] = "body"
-    limits: Mapping[str, Any] = attrs.field(factory=dict)
+    limits: Mapping[str, Any] = field(factory=dict)
     """Documented but unenforced facts: file formats, sizes, resolutions, aspect ratios."""
-    value_labels: Mapping[str, str] = attrs.field(factory=dict)
+    value_labels: Mapping[str, str] = field(factory=dict)
     note: str | None = None
-    required_if: Mapping[str, tuple[Any, ...]] = attrs.field(factory=dict)
+    required_if: Mapping[str, tuple[Any, ...]] = field(factory=dict)
     """Required when every named param (wire name) has one of its listed values
     (`x-required-if`; Tomoviee's init_image when control_type is "2")."""
 
@@ -121,8 +119,7 @@ class Param:
         return f"array<{self.items}>" if self.type == "array" else self.type
 
 
-@attrs.frozen
-class Operation:
+class Operation(Record):
     provider: str
     id: str
     """Public, stable id used by the library and the CLI."""
@@ -141,7 +138,7 @@ class Operation:
     vendor_id: int | None = None
     vendor_status: int | None = None
     """Media.io's per-entry `status` field (1 for all but one entry), exposed as is."""
-    vendor_codes: Mapping[str, str] = attrs.field(factory=dict)
+    vendor_codes: Mapping[str, str] = field(factory=dict)
     """Status codes this operation's docs list, code -> description."""
     count_param: str | None = None
     """The parameter saying how many files the call produces (an integer, or a string of
@@ -179,8 +176,7 @@ class Operation:
         raise KeyError(name)
 
 
-@attrs.frozen
-class Credential:
+class Credential(Record):
     name: str
     env: tuple[str, ...]
     secret: bool
@@ -189,8 +185,7 @@ class Credential:
     """A header that carries this credential as is, whatever the auth kind (X-App-Key)."""
 
 
-@attrs.frozen
-class Auth:
+class Auth(Record):
     """How requests carry credentials. Kinds: api_key (the `credential` in header or query
     parameter `key_name`), bearer (`Authorization: Bearer <credential>`), basic
     (`Authorization: Basic base64(username:password)`, both credentials), none, and custom
@@ -206,8 +201,7 @@ class Auth:
     password: str | None = None
 
 
-@attrs.frozen
-class Envelope:
+class Envelope(Record):
     """A response wrapper: `{code, message, data}` with the call's outcome in `code`."""
 
     code: FieldPath
@@ -224,8 +218,7 @@ class Envelope:
         return False
 
 
-@attrs.frozen
-class ResponseShape:
+class ResponseShape(Record):
     """How answers look. Without an envelope the body is the data, and success is told by
     the HTTP status alone; error details are read at `error_code` / `error_message`."""
 
@@ -235,8 +228,7 @@ class ResponseShape:
     trace_id: FieldPath | None = None
 
 
-@attrs.frozen
-class RequestShape:
+class RequestShape(Record):
     """Where a call's non-path parameters go by default, and how a JSON body is wrapped."""
 
     params_in: Literal["body", "query"] = "body"
@@ -244,8 +236,7 @@ class RequestShape:
     """Wrap body parameters as `{wrap: {...}}` (and send `{}` when there are none)."""
 
 
-@attrs.frozen
-class PollEndpoint:
+class PollEndpoint(Record):
     method: str
     path: str
     task_id_in: Literal["path", "query", "body"]
@@ -253,8 +244,7 @@ class PollEndpoint:
     """The query parameter or body key carrying the task id (unused for `path`)."""
 
 
-@attrs.frozen
-class TaskProtocol:
+class TaskProtocol(Record):
     id_field: FieldPath
     """Where the submit answer's data holds the task id."""
     poll: PollEndpoint
@@ -279,23 +269,20 @@ class TaskProtocol:
         return next(k for k, v in self.vendor_states if v == state)
 
 
-@attrs.frozen
-class ResultUrl:
+class ResultUrl(Record):
     path: FieldPath
     kind: Output | None = None
     """The artifacts' kind; None: the operation's output kind."""
 
 
-@attrs.frozen
-class ResultSpec:
+class ResultSpec(Record):
     """Where a result's file URLs are: at declared paths, or anywhere inside it."""
 
     urls: tuple[ResultUrl, ...] = ()
     anywhere: bool = True
 
 
-@attrs.frozen
-class ErrorCode:
+class ErrorCode(Record):
     code: int | str
     category: ErrorCategory
     retryable: bool
@@ -309,8 +296,7 @@ def code_key(code: object) -> str | None:
     return str(code).strip()
 
 
-@attrs.frozen
-class Provider:
+class Provider(Record):
     name: str
     title: str
     base_url: str
@@ -319,9 +305,9 @@ class Provider:
     auth: Auth
     response: ResponseShape
     operations: tuple[Operation, ...]
-    request: RequestShape = attrs.field(factory=RequestShape)
+    request: RequestShape = field(factory=RequestShape)
     task: TaskProtocol | None = None
-    results: ResultSpec = attrs.field(factory=ResultSpec)
+    results: ResultSpec = field(factory=ResultSpec)
     vendor_codes: tuple[ErrorCode, ...] = ()
     http_statuses: tuple[ErrorCode, ...] = ()
     base_url_aliases: tuple[str, ...] = ()
@@ -349,8 +335,7 @@ class Provider:
         return {self.request.wrap: body} if body else {}
 
 
-@attrs.frozen
-class Catalog:
+class Catalog(Record):
     providers: tuple[Provider, ...]
 
     def provider(self, name: str) -> Provider:

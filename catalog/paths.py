@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
+from .frozen import Record
 
 WILDCARD = "*"
 """The `[*]` step (a plain key can never be `*` on its own: see `parse_path`)."""
@@ -24,8 +24,7 @@ _TOKEN = re.compile(rf"({_KEY})|\[(\*|\d+)\]")
 Step = str | int
 
 
-@attrs.frozen
-class FieldPath:
+class FieldPath(Record):
     """A parsed field path. `text` is what the catalog says; `steps` are keys (str), list
     indexes (int) and `WILDCARD` for every list item."""
 

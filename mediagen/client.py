@@ -14,9 +14,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar, Unpack, overload
 
-from .batch import DEFAULT_CONCURRENCY, BatchItem, Outcome, resume, run_batch
 from .credentials import CredentialStore
-from .defaults import MAX_DOWNLOAD_BYTES, MAX_RESPONSE_BYTES, PollSchedule, RetryPolicy, Timeouts
+from .defaults import (
+    BATCH_CONCURRENCY,
+    MAX_DOWNLOAD_BYTES,
+    MAX_RESPONSE_BYTES,
+    PollSchedule,
+    RetryPolicy,
+    Timeouts,
+)
 from .engine import AsyncTaskHandle, Engine
 from .generated import AsyncProviders, Providers
 from .journal import Journal, configured_path
@@ -27,6 +33,9 @@ from .results import Result
 from .runtime import AsyncRuntime, ProviderKey, SyncRuntime
 from .tasks import TaskHandle
 from .transport import Transport
+
+if TYPE_CHECKING:  # batches and resume load mediagen.batch (and recovery) when first run
+    from .batch import BatchItem, Outcome
 
 CredentialMap = Mapping[str, Mapping[str, str | None]]
 JournalOption = Journal | str | Path | bool | None
@@ -236,7 +245,7 @@ class AsyncClient(AsyncProviders):
         items: Sequence[BatchItem | ParamsModel],
         *,
         key: str | None = None,
-        concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
+        concurrency: int | Mapping[str, int] = BATCH_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
@@ -244,6 +253,8 @@ class AsyncClient(AsyncProviders):
         per item, outcomes in input order, every item journaled before anything is sent.
         `key` names the batch (e.g. its file's resolved path): a re-run with the same key
         adopts the items of earlier runs instead of paying for them again."""
+        from .batch import run_batch
+
         return await run_batch(
             self, items, key=key, concurrency=concurrency, output=output, on_update=on_update
         )
@@ -252,13 +263,15 @@ class AsyncClient(AsyncProviders):
         self,
         *,
         force: bool = False,
-        concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
+        concurrency: int | Mapping[str, int] = BATCH_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
         """Finish every unfinished task in the journal (never resubmitting one) and download
         missing artifacts; entries another live process holds are reported `skipped`.
         `force` also takes over entries whose owner is recorded on another host."""
+        from .batch import resume
+
         return await resume(
             self, force=force, concurrency=concurrency, output=output, on_update=on_update
         )
@@ -356,7 +369,7 @@ class Client(Providers):
         items: Sequence[BatchItem | ParamsModel],
         *,
         key: str | None = None,
-        concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
+        concurrency: int | Mapping[str, int] = BATCH_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:
@@ -370,7 +383,7 @@ class Client(Providers):
         self,
         *,
         force: bool = False,
-        concurrency: int | Mapping[str, int] = DEFAULT_CONCURRENCY,
+        concurrency: int | Mapping[str, int] = BATCH_CONCURRENCY,
         output: str | Path | None = None,
         on_update: Callable[[int, str], None] | None = None,
     ) -> list[Outcome]:

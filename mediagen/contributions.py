@@ -13,11 +13,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-import attrs
-
 from .catalog import CatalogError, Provider
 from .catalog.compiled import provider_from
 from .catalog.folders import PROVIDER_FILE
+from .catalog.frozen import Record
 
 Factory = Callable[[Provider], Any]
 """Builds one strategy for a provider: usually the strategy class itself."""
@@ -54,8 +53,7 @@ class Register(Protocol):
         ...
 
 
-@attrs.frozen
-class ProviderContribution:
+class ProviderContribution(Record):
     """One provider as a plugin registered it."""
 
     provider: Provider

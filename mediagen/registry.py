@@ -20,27 +20,29 @@ import os
 import threading
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
 import pluggy
 
 from . import __version__, hookspecs
 from .catalog import Catalog, CatalogError, Provider
+from .catalog.frozen import Record, field
 from .contributions import STRATEGY_KEYS, Factory, ProviderContribution, load_contributed
 from .entry_points import entry_points
 from .errors import ConfigurationError
-from .events import TaskEvent
 from .hook_tracing import HookTracer
 from .hookspecs import hookimpl
 from .lazy_logging import get_logger
-from .strategies import (
-    AuthStrategy,
-    EmulatorProfile,
-    ErrorClassifier,
-    ResultParser,
-    TaskStrategy,
-)
+
+if TYPE_CHECKING:  # the strategy protocols load with the first provider's strategies
+    from .events import TaskEvent
+    from .strategies import (
+        AuthStrategy,
+        EmulatorProfile,
+        ErrorClassifier,
+        ResultParser,
+        TaskStrategy,
+    )
 
 log = get_logger(__name__)
 
@@ -49,8 +51,10 @@ BUILTIN_PLUGINS = (
     "mediagen.plugins.tomoviee",
     "mediagen.plugins.edrawmax",
 )
-"""Modules whose `plugin` object is registered in every registry (they bring the built-in
-providers through `mediagen_providers`, like any plugin)."""
+"""Modules whose `plugin` object brings a built-in provider in every registry (through
+`mediagen_providers`, like any plugin). Each module is imported when its provider's
+strategies are first needed (see `_BuiltinPlugin`): its strategy classes subclass the
+catalog-driven ones, and listing the catalog needs none of them."""
 CATALOG_ONLY = "<catalog>"
 """The supplier of a provider that a `Registry(catalog=...)` holds and no plugin registered."""
 REGISTERED = "mediagen.registered"
@@ -66,17 +70,28 @@ STRATEGY_HOOKS = {
     "errors": "mediagen_error_classifier",
     "emulator": "mediagen_emulator_profile",
 }
-PROTOCOLS: dict[str, type] = {
-    "auth": AuthStrategy,
-    "task": TaskStrategy,
-    "results": ResultParser,
-    "errors": ErrorClassifier,
-    "emulator": EmulatorProfile,
-}
 
 
-@attrs.frozen
-class ProviderStrategies:
+def _protocols() -> dict[str, type]:
+    """Strategy key -> the protocol its strategy must satisfy."""
+    from .strategies import (
+        AuthStrategy,
+        EmulatorProfile,
+        ErrorClassifier,
+        ResultParser,
+        TaskStrategy,
+    )
+
+    return {
+        "auth": AuthStrategy,
+        "task": TaskStrategy,
+        "results": ResultParser,
+        "errors": ErrorClassifier,
+        "emulator": EmulatorProfile,
+    }
+
+
+class ProviderStrategies(Record):
     provider: Provider
     auth: AuthStrategy
     task: TaskStrategy
@@ -85,12 +100,11 @@ class ProviderStrategies:
     emulator: EmulatorProfile | None
     sources: dict[str, str]
     """Strategy name -> the plugin that supplied it."""
-    replaces: dict[str, str] = attrs.field(factory=dict)
+    replaces: dict[str, str] = field(factory=dict)
     """Strategy name -> the plugin whose registered strategy a hook answer replaced."""
 
 
-@attrs.frozen
-class PluginInfo:
+class PluginInfo(Record):
     """A loaded plugin and where it came from."""
 
     name: str
@@ -121,9 +135,9 @@ class Registry:
         self.pm.register(registered, name=REGISTERED)
         self._tracer.trace(self.pm, registered)
         for module_name in BUILTIN_PLUGINS:
-            module = importlib.import_module(module_name)
             name = module_name.rsplit(".", 1)[-1]
-            self._add(module.plugin, name, PluginInfo(name, "mediagen", __version__, True))
+            builtin = _BuiltinPlugin(module_name, name)
+            self._add(builtin, name, PluginInfo(name, "mediagen", __version__, True))
         self.problems: list[str] = []
         """Why an installed plugin (misspelt hook), its catalog (does not load) or a provider
         (name clash) was disabled."""
@@ -288,7 +302,7 @@ class Registry:
         ordered = sorted(kept.values(), key=lambda c: (not self._is_builtin(c.plugin), c.name))
         if self._given is not None:
             ordered = [
-                attrs.evolve(kept[p.name], provider=p)
+                _with_provider(kept[p.name], p)
                 if p.name in kept
                 else ProviderContribution(p, None, {}, CATALOG_ONLY)
                 for p in self._given.providers
@@ -432,24 +446,7 @@ class Registry:
         return value, ", ".join(wrappers) or "<wrapper>"
 
     def _default(self, contribution: ProviderContribution, key: str) -> Any:
-        from .emulation import CatalogEmulatorProfile
-        from .protocol import (
-            CatalogAuth,
-            CatalogErrorClassifier,
-            CatalogResults,
-            CatalogTaskStrategy,
-        )
-
-        defaults: dict[str, Factory] = {
-            "auth": CatalogAuth,
-            "task": CatalogTaskStrategy,
-            "results": CatalogResults,
-            "errors": CatalogErrorClassifier,
-            "emulator": CatalogEmulatorProfile,
-        }
-        factory = contribution.factories.get(key) or defaults.get(key)
-        if factory is None:
-            return None
+        factory = contribution.factories.get(key) or _catalog_default(key)
         try:
             return factory(contribution.provider)
         except ConfigurationError:
@@ -479,6 +476,9 @@ class _RegisteredStrategies:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
 
+    def __dir__(self) -> list[str]:
+        return _hook_names(self)
+
     @hookimpl(trylast=True)
     def mediagen_auth(self, provider: Provider) -> Any:
         return self._registry.registered_strategy(provider, "auth")
@@ -500,12 +500,83 @@ class _RegisteredStrategies:
         return self._registry.registered_strategy(provider, "emulator")
 
 
+class _BuiltinPlugin:
+    """A built-in plugin module's `plugin` (a `ProviderPlugin` with a catalog), standing in
+    for it until its strategies are needed: it contributes the same provider (catalog folder,
+    generated package) with factories that import the module then and build what its plugin's
+    factory (or, where it has none, the catalog-driven default) builds."""
+
+    def __init__(self, module_name: str, name: str) -> None:
+        self.module_name = module_name
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"ProviderPlugin({self.name!r})"
+
+    def __dir__(self) -> list[str]:
+        return _hook_names(self)
+
+    @hookimpl
+    def mediagen_providers(self, register: Any) -> None:
+        from .catalog.folders import default_root
+
+        register(
+            default_root() / self.name,
+            generated="mediagen.generated",
+            **{key: functools.partial(self._build, key) for key in STRATEGY_KEYS},
+        )
+
+    def _build(self, key: str, provider: Provider) -> Any:
+        plugin = importlib.import_module(self.module_name).plugin
+        factory = getattr(plugin, key)
+        if factory is None:
+            return _catalog_default(key)(provider)
+        return factory(provider)
+
+
+def _hook_names(plugin: object) -> list[str]:
+    """What pluggy needs from `dir()` of the registry's own plugin objects: the names of
+    their hook implementations (it looks up every name `dir()` gives, statically, at
+    registration: about thirty object attributes each, a tenth of a registry's set-up)."""
+    return [name for name in vars(type(plugin)) if name.startswith("mediagen_")]
+
+
+def _catalog_default(key: str) -> Factory:
+    """The catalog-driven strategy class for `key` (one of `STRATEGY_KEYS`)."""
+    from .emulation import CatalogEmulatorProfile
+    from .protocol import (
+        CatalogAuth,
+        CatalogErrorClassifier,
+        CatalogResults,
+        CatalogTaskStrategy,
+    )
+
+    defaults: dict[str, Factory] = {
+        "auth": CatalogAuth,
+        "task": CatalogTaskStrategy,
+        "results": CatalogResults,
+        "errors": CatalogErrorClassifier,
+        "emulator": CatalogEmulatorProfile,
+    }
+    return defaults[key]
+
+
+def _with_provider(contribution: ProviderContribution, provider: Provider) -> ProviderContribution:
+    return ProviderContribution(
+        provider,
+        contribution.generated,
+        contribution.factories,
+        contribution.plugin,
+        contribution.distribution,
+    )
+
+
 def _index(names: list[str], name: str) -> int:
     return names.index(name) if name in names else len(names)
 
 
 def _check_protocol(value: Any, key: str, plugin: str, where: str) -> None:
-    protocol = PROTOCOLS[key]
+    protocol = _protocols()[key]
     missing = [name for name in _members(protocol) if not callable(getattr(value, name, None))]
     if missing or not isinstance(value, protocol):
         raise ConfigurationError(

@@ -54,6 +54,15 @@ NOT_FOR_THE_CATALOG = ("sqlite3", "mediagen.journal", "mediagen.cli.journal_comm
 NOT_FOR_TASKS = ("pluggy", "mediagen.registry", "mediagen.catalog.ir")
 NO_HELP_SHOWN = ("shutil",)  # argparse's formatters ask for the terminal width to print help
 NOT_FOR_HELP = ("attrs", "pluggy", "mediagen.catalog.ir", "mediagen.cli.catalog_commands")
+BUILTIN_PLUGIN_MODULES = tuple(
+    f"mediagen.plugins.{name}" for name in ("mediaio", "tomoviee", "edrawmax")
+)
+# `list` and `describe` build no strategy: neither the built-in plugin modules (their classes
+# subclass the catalog-driven strategies) nor attrs (the IR's records are plain classes) load.
+NOT_FOR_LISTING = (
+    *("attrs", "mediagen.plugin", "mediagen.strategies", "mediagen.protocol"),
+    *BUILTIN_PLUGIN_MODULES,
+)
 
 
 def loaded_by(*commands: list[str], watch: tuple[str, ...] = ()) -> list[dict[str, object]]:
@@ -114,8 +123,8 @@ def test_commands_that_send_nothing_load_only_what_they_use(tmp_path: Path) -> N
     catalog = NEVER + NOT_FOR_THE_CATALOG + NO_HELP_SHOWN
     commands = {
         ("--help",): NEVER + NOT_FOR_THE_CATALOG + NOT_FOR_TASKS + NOT_FOR_HELP,
-        ("list",): catalog,
-        ("describe", "mediaio", "imagen_4"): catalog,
+        ("list",): catalog + NOT_FOR_LISTING,
+        ("describe", "mediaio", "imagen_4"): catalog + NOT_FOR_LISTING,
         ("plugins",): catalog,
         ("tasks", "--journal", str(journal_file)): NEVER + NOT_FOR_TASKS + NO_HELP_SHOWN,
     }
@@ -125,6 +134,87 @@ def test_commands_that_send_nothing_load_only_what_they_use(tmp_path: Path) -> N
         loaded = result["loaded"]
         assert result["status"] == 0 and isinstance(loaded, list), argv
         assert sorted(set(unwanted) & set(loaded)) == [], argv
+
+
+# Builds a client and one provider's strategies (what its first call needs), then prints which
+# plugin modules and which of mediagen.batch / mediagen.recovery it loaded.
+ONE_PROVIDER = """
+import json, sys, mediagen
+from mediagen.registry import default_registry
+client = mediagen.AsyncClient(journal=False)
+default_registry().strategies("mediaio")
+loaded = [m for m in sys.modules if m.startswith("mediagen.plugins.") or m in WATCH]
+print(json.dumps(sorted(loaded)))
+""".replace("WATCH", repr({"mediagen.batch", "mediagen.recovery"}))
+
+
+def test_one_providers_strategies_load_its_plugin_module_alone() -> None:
+    """A client whose calls go to one provider imports that provider's built-in plugin module
+    only, and no batch machinery (`client.batch` and `resume` load it)."""
+    out = subprocess.run(
+        [sys.executable, "-c", ONE_PROVIDER],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "MEDIAGEN_PLUGINS": ""},
+        cwd=REPO.parent,
+    ).stdout
+    assert json.loads(out.splitlines()[-1]) == ["mediagen.plugins.mediaio"]
+
+
+def test_built_in_strategies_are_the_plugin_modules_own() -> None:
+    """The registry's stand-in for a built-in plugin module contributes its provider with the
+    strategies the module's `plugin` builds (its factory, else the catalog-driven default)."""
+    import importlib
+
+    from mediagen.registry import _catalog_default
+
+    registry = Registry(entry_points=False)
+    for module_name in BUILTIN_PLUGIN_MODULES:
+        plugin = importlib.import_module(module_name).plugin
+        strategies = registry.strategies(plugin.name)
+        assert strategies.provider is registry.catalog.provider(plugin.name)
+        for key in ("auth", "task", "results", "errors", "emulator"):
+            factory = getattr(plugin, key) or _catalog_default(key)
+            built = factory(strategies.provider)
+            assert type(getattr(strategies, key)) is type(built), (plugin.name, key)
+            assert strategies.sources[key] == plugin.name
+        assert strategies.replaces == {}
+
+
+def test_catalog_records_behave_as_attrs_frozen_classes() -> None:
+    """The IR's record classes (`mediagen.catalog.frozen`) against the attrs class they
+    replace: same repr, equality, hashing, defaults, errors; attrs' functions work on them."""
+    import attrs
+
+    from mediagen.catalog.frozen import Record, field
+
+    class Shape(Record):
+        name: str
+        sides: int = 4
+        tags: dict[str, str] = field(factory=dict)
+
+    @attrs.frozen
+    class AttrsShape:
+        name: str
+        sides: int = 4
+        tags: dict[str, str] = attrs.field(factory=dict)
+
+    ours, theirs = Shape("box", tags={"a": "b"}), AttrsShape("box", tags={"a": "b"})
+    assert repr(ours) == repr(theirs).replace("AttrsShape", "Shape")
+    assert ours == Shape(name="box", sides=4, tags={"a": "b"}) and ours != Shape("box", 3)
+    assert Shape("box").tags == {} and Shape("box").tags is not Shape("box").tags
+    assert hash(Shape("x", tags=None)) == hash(Shape("x", 4, None))  # type: ignore[arg-type]
+    assert attrs.has(Shape) and [f.name for f in attrs.fields(Shape)] == ["name", "sides", "tags"]
+    assert attrs.evolve(ours, sides=3) == Shape("box", 3, {"a": "b"})
+    assert attrs.asdict(ours) == attrs.asdict(theirs)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        ours.sides = 5  # type: ignore[misc]
+    for args, kwargs in (((), {}), (("a", 1, {}, 2), {}), (("a",), {"name": "b"}), ((), {"x": 1})):
+        with pytest.raises(TypeError):
+            Shape(*args, **kwargs)
+        with pytest.raises(TypeError):
+            AttrsShape(*args, **kwargs)
 
 
 def test_generate_check_reads_without_aiohttp() -> None:
