@@ -61,6 +61,9 @@ RESULT_WARNING = "mediagen_result_warning"
 themselves (the CLI) and filter the records out."""
 
 
+_NO_JOURNAL_CALLER = contextlib.nullcontext()
+"""`Engine._journal_caller` without a journal (it holds no state: one serves every call)."""
+
 NOTHING_SENT = "cancelled before its submit was sent: nothing was sent, no task exists"
 """The error of an entry whose submit was cancelled while its intent was being committed."""
 
@@ -203,21 +206,11 @@ class Engine:
 
     # -- calls ------------------------------------------------------------------------------
 
-    async def send(
-        self,
-        strategies: ProviderStrategies,
-        call: Call,
-        request: HttpRequest,
-        parse: Callable[[Any], Any] | None = None,
-        on_headers: Callable[[Mapping[str, str]], None] | None = None,
-        prepared: tuple[SecretMapping, str] | None = None,
-    ) -> Any:
-        """One request; returns the response's data (through `parse`, which may raise a
-        MalformedResponseError), or raises a located CallError with no secret in it.
-        `on_headers` sees the headers of every answer the vendor gave (an error's too).
-        `prepared` is what `preflight` gave for this request, when it was already asked."""
-        provider = strategies.provider
-        credentials, url = prepared or self.preflight(strategies, request)
+    def _prepare(
+        self, strategies: ProviderStrategies, credentials: SecretMapping, request: HttpRequest
+    ) -> tuple[_RequestAuth, SecretMapping, list[tuple[str, str]] | None]:
+        """What one attempt of a request carries: its auth (asked again for each attempt, as
+        a plugin's may sign the time), its headers and its query pairs."""
         auth = self.request_auth(strategies, credentials)
         headers = auth.headers
         if request.headers:
@@ -225,34 +218,35 @@ class Engine:
         params = query_pairs(request.query) if request.query else []
         if auth.query:
             params += auth.query.items()
+        return auth, headers, params or None
+
+    def _answer(
+        self,
+        strategies: ProviderStrategies,
+        call: Call,
+        scrubber: Scrubber,
+        response: HttpResponse,
+        parse: Callable[[Any], Any] | None,
+        on_headers: Callable[[Mapping[str, str]], None] | None,
+    ) -> Any:
+        """An answer's data (through `parse`), or the CallError it means (not yet located)."""
         # A vendor may echo a key back anywhere (errors, reasons, results, trace ids): the
         # answer is scrubbed once, here, so nothing downstream ever holds one.
-        scrubber = auth.scrubber
-        response: HttpResponse | None = None
-        try:
-            response = await self.transport.request(
-                request.method, url, json=request.json, headers=headers, params=params or None
-            )
-            body = scrubber.raw(response.body)  # before any error snippet is cut from it
-            clean = body is response.body
-            if not clean:
-                response = attrs.evolve(response, body=body)
-            data = strategies.errors.check(call, response)
-            # When every string decoded from the body appears in it as is (UTF-8, as UTF-16
-            # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
-            # that found no secret has checked every decoded string too; else they are
-            # scanned as well.
-            if not (clean and b"\\" not in body and b"\0" not in body):
-                data = scrubber.data(data)
-            value = parse(data) if parse is not None else data
-            if on_headers is not None:
-                on_headers(response.headers)
-            return value
-        except CallError as exc:
-            exc.locate(provider.name, call.operation.id, call.task_id)
-            if on_headers is not None and response is not None:
-                on_headers(response.headers)
-            raise scrubber.error(exc) from None
+        body = scrubber.raw(response.body)  # before any error snippet is cut from it
+        clean = body is response.body
+        if not clean:
+            response = attrs.evolve(response, body=body)
+        data = strategies.errors.check(call, response)
+        # When every string decoded from the body appears in it as is (UTF-8, as UTF-16
+        # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
+        # that found no secret has checked every decoded string too; else they are
+        # scanned as well.
+        if not (clean and b"\\" not in body and b"\0" not in body):
+            data = scrubber.data(data)
+        value = parse(data) if parse is not None else data
+        if on_headers is not None:
+            on_headers(response.headers)
+        return value
 
     def request_auth(
         self, strategies: ProviderStrategies, credentials: SecretMapping
@@ -301,15 +295,35 @@ class Engine:
         on_headers: Callable[[Mapping[str, str]], None] | None = None,
         prepared: tuple[SecretMapping, str] | None = None,
     ) -> Any:
-        """send() with the retry policy: reads retry transient failures (unreadable answers
-        included); writes retry only when the vendor provably did nothing, and turn a lost or
-        unreadable answer into SubmitOutcomeUnknownError. `prepared`: as for send()."""
-        prepared = prepared or self.preflight(strategies, request)
+        """One request, with the retry policy; returns the response's data (through `parse`,
+        which may raise a MalformedResponseError), or raises a located CallError with no
+        secret in it. `on_headers` sees the headers of every answer the vendor gave (an
+        error's too). `prepared` is what `preflight` gave for this request, when it was
+        already asked.
+
+        Reads retry transient failures (unreadable answers included); writes retry only when
+        the vendor provably did nothing, and turn a lost or unreadable answer into
+        SubmitOutcomeUnknownError. One coroutine for all of it: each layer awaited here
+        would be one more frame to make and resume on every request."""
+        credentials, url = prepared or self.preflight(strategies, request)
         attempt = 0
         while True:
             attempt += 1
+            auth, headers, params = self._prepare(strategies, credentials, request)
+            response: HttpResponse | None = None
             try:
-                return await self.send(strategies, call, request, parse, on_headers, prepared)
+                try:
+                    response = await self.transport.request(
+                        request.method, url, json=request.json, headers=headers, params=params
+                    )
+                    return self._answer(
+                        strategies, call, auth.scrubber, response, parse, on_headers
+                    )
+                except CallError as exc:
+                    exc.locate(strategies.provider.name, call.operation.id, call.task_id)
+                    if on_headers is not None and response is not None:
+                        on_headers(response.headers)
+                    raise auth.scrubber.error(exc) from None
             except CallError as exc:
                 verdict = decide(exc, call.phase, attempt, self.retry)
                 if verdict == "raise":
@@ -346,47 +360,44 @@ class Engine:
         journaled with the intent: the folder `resume` downloads the result into."""
         strategies, op = self._for_params(params, "task")
         with self._journal_caller():
-            return await self._submit(strategies, op, params, journal_id, output)
+            poll_hint = PollHint()
+            task_id, entry = await self._write(
+                strategies,
+                op,
+                "submit",
+                params,
+                journal_id,
+                lambda data: strategies.task.task_id(op, data),
+                poll_hint.read,
+                output=output,
+            )
+            if entry is not None and not await self._journal_committed(
+                entry, "record_submitted", task_id
+            ):
+                # The task exists and is paid for: keep its id where a person finds it (the
+                # entry's error, if that write still works, and the log), never a silent
+                # `unknown`.
+                advice = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
+                log.error(
+                    "task %s (%s) was created but the journal could not record its id: %s",
+                    task_id,
+                    op.qualified_id,
+                    advice,
+                )
+                self._journal(
+                    entry,
+                    "record_unknown",
+                    f"created as task {task_id!r}, id not recorded; {advice}",
+                )
+            self.event("submitted", op.provider, op.id, task_id, "queued")
+            handle = AsyncTaskHandle(
+                self, op.provider, op.id, task_id, journal_id=entry, fresh=True
+            )
+            handle.first_poll_after = poll_hint.seconds
+            return handle
 
     def _journal_caller(self) -> contextlib.AbstractContextManager[None]:
-        return self.journal.caller() if self.journal is not None else contextlib.nullcontext()
-
-    async def _submit(
-        self,
-        strategies: ProviderStrategies,
-        op: Operation,
-        params: ParamsModel,
-        journal_id: int | None,
-        output: str | None,
-    ) -> AsyncTaskHandle:
-        poll_hint = PollHint()
-        task_id, entry = await self._write(
-            strategies,
-            op,
-            "submit",
-            params,
-            journal_id,
-            lambda data: strategies.task.task_id(op, data),
-            poll_hint.read,
-            output=output,
-        )
-        if not await self._journal_committed(entry, "record_submitted", task_id):
-            # The task exists and is paid for: keep its id where a person finds it (the entry's
-            # error, if that write still works, and the log), never a silent `unknown`.
-            advice = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
-            log.error(
-                "task %s (%s) was created but the journal could not record its id: %s",
-                task_id,
-                op.qualified_id,
-                advice,
-            )
-            self._journal(
-                entry, "record_unknown", f"created as task {task_id!r}, id not recorded; {advice}"
-            )
-        self.event("submitted", op.provider, op.id, task_id, "queued")
-        handle = AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
-        handle.first_poll_after = poll_hint.seconds
-        return handle
+        return self.journal.caller() if self.journal is not None else _NO_JOURNAL_CALLER
 
     async def run(
         self, params: ParamsModel, *, journal_id: int | None = None, output: str | None = None
@@ -433,7 +444,9 @@ class Engine:
         request = strategies.task.submit_request(op, params.to_dict())
         # What fails here is not an intent: nothing was sent.
         prepared = self.preflight(strategies, request)
-        entry = await self._intent(op, params, journal_id, output)
+        entry = (
+            await self._intent(op, params, journal_id, output) if self.journal is not None else None
+        )
         try:
             value = await self.call(strategies, call, request, parse, on_headers, prepared)
         except SubmitOutcomeUnknownError as exc:
@@ -747,10 +760,13 @@ class AsyncTaskHandle:
 
     async def status(self) -> TaskStatus:
         """Poll once."""
-        self._poll_hint = PollHint()
-        status = await self._engine.poll(
-            self.provider, self.operation, self.task_id, self._poll_hint
-        )
+        self._poll_hint = hint = PollHint()
+        status = await self._engine.poll(self.provider, self.operation, self.task_id, hint)
+        self._observe(status)
+        return status
+
+    def _observe(self, status: TaskStatus) -> None:
+        """Keep a poll's status; journal and announce a change."""
         previous = self.last_status
         self.last_status = status
         if previous is None or (previous.state, previous.progress) != (
@@ -776,11 +792,13 @@ class AsyncTaskHandle:
                 status.progress,
                 detail=status,
             )
-        return status
 
     async def result(self) -> Result:
         """The result now: polls once; raises if the task failed, or is not finished yet."""
-        status = await self.status()
+        # As status() does, without awaiting it: one coroutine less per call.
+        self._poll_hint = hint = PollHint()
+        status = await self._engine.poll(self.provider, self.operation, self.task_id, hint)
+        self._observe(status)
         if not status.terminal:
             raise TaskTimeoutError(
                 f"the task is still {status.state}",

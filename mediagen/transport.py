@@ -114,17 +114,37 @@ class Transport:
                 ):
                     headers = SecretMapping({**(headers or {}), "Content-Type": "application/json"})
             # `headers` is passed as given: the engine's masked mapping keeps keys out of reprs.
-            async with session.request(
+            # Awaited without `async with`: its enter and exit are two coroutines more per
+            # request; what its exit does (release, then wait for the writer) is done below.
+            resp = await session.request(
                 method, url, data=data, headers=headers, params=params, allow_redirects=False
-            ) as resp:
+            )
+            read_whole = False
+            try:
                 if 300 <= resp.status < 400:
                     resp.close()  # its body is of no use, and may be huge
                     raise _redirect_refused(resp.status, url, resp.headers.get("Location"))
-                body = await self._read_capped(resp, url)
-                if debug:
-                    log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
-                # The response's own read-only, case-insensitive view: no copy needed.
-                return HttpResponse(resp.status, resp.headers, body)
+                declared = resp.content_length
+                if (
+                    declared is not None
+                    and declared <= self.max_response_bytes
+                    and "Content-Encoding" not in resp.headers
+                ):
+                    # aiohttp reads exactly the declared length, which is within the cap, and
+                    # waits for its writer (a compressed answer declares its compressed
+                    # length: it is counted as it is inflated, by _read_capped).
+                    body = await resp.read()
+                    read_whole = True
+                else:
+                    body = await self._read_capped(resp, url)
+            finally:
+                resp.release()
+                if not read_whole:  # the writer may still be at work
+                    await resp.wait_for_close()
+            if debug:
+                log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
+            # The response's own read-only, case-insensitive view: no copy needed.
+            return HttpResponse(resp.status, resp.headers, body)
         except aiohttp.ClientConnectorError as exc:
             # Refused / unreachable / DNS / TLS handshake: no byte of the request left.
             raise TransportError(
@@ -170,9 +190,7 @@ class Transport:
                 status=resp.status,
             )
         if declared is not None and "Content-Encoding" not in resp.headers:
-            # aiohttp reads exactly the declared length, which is within the cap. (A compressed
-            # answer declares its compressed length: it is counted as it is inflated, below.)
-            return await resp.read()
+            return await resp.read()  # within the cap (`request` reads these itself)
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(1 << 16):
