@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable, Coroutine, Mapping
 from contextvars import ContextVar
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -108,7 +109,7 @@ class Transport:
             if json is not None:
                 # Encoded here, as aiohttp's JSON payload would (json.dumps, UTF-8), without
                 # building one; the engine's headers carry the Content-Type already.
-                data = jsonlib.dumps(json).encode()
+                data = _json_bytes(json)
                 if headers is None or (
                     "Content-Type" not in headers and not _has_content_type(headers)
                 ):
@@ -342,6 +343,21 @@ def _origin(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _json_bytes(value: Any) -> bytes:
+    """json.dumps(value).encode(), through the C encoder json.dumps itself builds (with its
+    circular-reference check), without dumps' and JSONEncoder's Python layers."""
+    if c_make_encoder is None:  # no C accelerator: the plain way
+        return jsonlib.dumps(value).encode()
+    encode = c_make_encoder(
+        {}, _JSON_DEFAULT, encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return "".join(encode(value, 0)).encode()
+
+
+_JSON_DEFAULT = jsonlib.JSONEncoder().default
+"""What json.dumps does with a value JSON has no form for: raise TypeError."""
 
 
 def _has_content_type(headers: Mapping[str, str]) -> bool:
