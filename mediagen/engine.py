@@ -12,12 +12,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from .catalog import Operation, Provider
+from .catalog.ir import TERMINAL_STATES
 from .credentials import CredentialStore, SecretMapping
 from .defaults import (
     MAX_DOWNLOAD_BYTES,
@@ -95,6 +97,7 @@ class Engine:
         self._retired: dict[tuple[str, str], Operation] = {}
         self._operations: dict[tuple[str, str], tuple[ProviderStrategies, Operation]] = {}
         self._auth: dict[str, _RequestAuth] = {}
+        self._origins: dict[str, tuple[ProviderStrategies, str | None]] = {}
         self.durations = DurationModel(journal)
         """How long this client's operations took lately (see mediagen.polling)."""
 
@@ -123,6 +126,7 @@ class Engine:
         clone._retired = self._retired
         clone._operations = self._operations
         clone._auth = self._auth
+        clone._origins = self._origins
         clone.durations = self.durations
         return clone
 
@@ -163,16 +167,23 @@ class Engine:
         return self.registry.strategies(provider)
 
     def target(self, provider: Provider) -> Target:
-        if provider.name not in self._targets:
-            self._targets[provider.name] = resolve_target(provider, self.base_urls)
-        return self._targets[provider.name]
+        known = self._targets.get(provider.name)
+        if known is None:
+            known = self._targets[provider.name] = resolve_target(provider, self.base_urls)
+        return known
 
     def origin(self, provider: str) -> str | None:
         """Where this engine sends `provider`'s tasks, as the journal keys them: the base URL,
         or None for the catalog's default (task ids are unique per vendor host)."""
-        spec = self.strategies(provider).provider
+        strategies = self.registry.strategies(provider)
+        known = self._origins.get(provider)
+        if known is not None and known[0] is strategies:  # the same plugins resolved it
+            return known[1]
+        spec = strategies.provider
         base_url = self.target(spec).base_url
-        return None if base_url == spec.base_url.rstrip("/") else base_url
+        origin = None if base_url == spec.base_url.rstrip("/") else base_url
+        self._origins[provider] = (strategies, origin)
+        return origin
 
     def operation(
         self, provider: str, operation: str, *, retired_ok: bool = False
@@ -211,10 +222,14 @@ class Engine:
     ) -> tuple[_RequestAuth, SecretMapping, list[tuple[str, str]] | None]:
         """What one attempt of a request carries: its auth (asked again for each attempt, as
         a plugin's may sign the time), its headers and its query pairs."""
-        auth = self.request_auth(strategies, credentials)
+        auth = self._auth.get(strategies.provider.name)
+        if auth is None or auth.strategies is not strategies or auth.credentials != credentials:
+            auth = self.request_auth(strategies, credentials)
         headers = auth.headers
         if request.headers:
             headers = SecretMapping({**headers, **request.headers})
+        if not request.query and not auth.query:
+            return auth, headers, None
         params = query_pairs(request.query) if request.query else []
         if auth.query:
             params += auth.query.items()
@@ -283,8 +298,10 @@ class Engine:
         the client is open, credentials exist, the URL stays on the provider's host."""
         if self.transport.closed:
             raise ConfigurationError("the client is closed")
-        credentials = self.credentials.resolve(strategies.provider)
-        return credentials, destination(self.target(strategies.provider), request.path)
+        provider = strategies.provider
+        credentials = self.credentials.resolve(provider)
+        target = self._targets.get(provider.name) or self.target(provider)
+        return credentials, destination(target, request.path)
 
     async def call(
         self,
@@ -367,7 +384,7 @@ class Engine:
                 "submit",
                 params,
                 journal_id,
-                lambda data: strategies.task.task_id(op, data),
+                partial(strategies.task.task_id, op),
                 poll_hint.read,
                 output=output,
             )
@@ -563,7 +580,7 @@ class Engine:
             ) from None
         hint = hint or PollHint()
         status: TaskStatus = await self.call(
-            strategies, call, request, lambda data: strategies.task.status(op, data), hint.read
+            strategies, call, request, partial(strategies.task.status, op), hint.read
         )
         return status if hint.seconds is None else attrs.evolve(status, poll_after=hint.seconds)
 
@@ -775,7 +792,7 @@ class AsyncTaskHandle:
         ):
             # Terminal states are journaled with their result or error; a fresh task's first
             # "queued" is what its submit journaled already.
-            if not status.terminal and (
+            if status.state not in TERMINAL_STATES and (
                 previous is not None
                 or not self._fresh
                 or (status.state, status.progress) != ("queued", None)
@@ -799,7 +816,7 @@ class AsyncTaskHandle:
         self._poll_hint = hint = PollHint()
         status = await self._engine.poll(self.provider, self.operation, self.task_id, hint)
         self._observe(status)
-        if not status.terminal:
+        if status.state not in TERMINAL_STATES:
             raise TaskTimeoutError(
                 f"the task is still {status.state}",
                 provider=self.provider,
@@ -981,7 +998,8 @@ class AsyncTaskHandle:
                 error=str(exc),
             )
             raise
-        engine._journal_later(self.journal_id, "record_result", result)
+        if self.journal_id is not None:
+            engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
         elapsed = self._elapsed()
         if elapsed is not None:  # what the next tasks of this operation may expect

@@ -256,8 +256,9 @@ class CatalogErrorClassifier:
     """Tells success from failure (HTTP status, and the envelope's code when there is one)
     and maps failures to the error tree through the catalog's code and status tables."""
 
-    _keys: tuple[Envelope, str | None, str | None] | None = None
-    """The envelope, and its code and data paths as plain keys (see `_envelope_keys`)."""
+    _keys: _EnvelopeKeys | None = None
+    """The envelope, its code and data paths as plain keys, and its success codes as
+    (type, value) pairs (see `_envelope_keys`)."""
 
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
@@ -267,7 +268,9 @@ class CatalogErrorClassifier:
     def check(self, call: Call, response: HttpResponse) -> Any:
         try:
             body = response.json()
-            if _may_nest_deeper(response.body):
+            raw = response.body
+            # As _may_nest_deeper, inline: it runs on every answer.
+            if raw.count(b"[") + raw.count(b"{") > MAX_ANSWER_DEPTH:
                 refuse_deep(body, "the answer")
         except MalformedResponseError as exc:
             if response.status >= 400:
@@ -286,13 +289,17 @@ class CatalogErrorClassifier:
                 keys = self._keys = _envelope_keys(envelope)
             key = keys[1]
             code = body.get(key) if key is not None else envelope.code.first(body)
+            try:  # as Envelope.succeeded: the same type and value as a success code
+                succeeded = (type(code), code) in keys[3]
+            except TypeError:  # an unhashable code
+                succeeded = envelope.succeeded(code)
         elif isinstance(body, Mapping):
-            code = envelope.code.first(body)
+            succeeded = envelope.succeeded(envelope.code.first(body))
         else:
             raise self._located(
                 MalformedResponseError(f"expected a JSON object, got {_clip(body)}"), call
             )
-        if not envelope.succeeded(code):
+        if not succeeded:
             if self.accept_failed_code(call, body):
                 return self.data_of(body)
             raise self.vendor_error(call, response, body)
@@ -423,8 +430,13 @@ class _RequestPlan:
         self.no_body = op.method in ("GET", "HEAD")
 
 
-def _envelope_keys(envelope: Envelope) -> tuple[Envelope, str | None, str | None]:
-    return envelope, _plain_key(envelope.code), _plain_key(envelope.data)
+_EnvelopeKeys = tuple[Envelope, str | None, str | None, frozenset[tuple[type, Any]]]
+
+
+def _envelope_keys(envelope: Envelope) -> _EnvelopeKeys:
+    """What `check` reads from an envelope on every answer (see `_keys`)."""
+    success = frozenset((type(ok), ok) for ok in envelope.success)
+    return envelope, _plain_key(envelope.code), _plain_key(envelope.data), success
 
 
 def _plain_key(path: FieldPath | None) -> str | None:

@@ -55,7 +55,14 @@ class HttpResponse:
                 # UTF-8 (UTF-16 and UTF-32 JSON hold NUL bytes), decoded as json.loads would
                 # decode it, without its encoding detection.
                 text = body.decode("utf-8", "surrogatepass")
-                return _json_text(text)
+                # json.loads(text): one JSON value from the first character to the last (the
+                # usual answer) is scanned directly; anything else (whitespace around it, an
+                # error) goes through json.loads, which raises its own error.
+                try:
+                    value, end = _scan_json(text, 0)
+                except (StopIteration, ValueError):
+                    return json.loads(text)
+                return value if end == len(text) else json.loads(text)
             return json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             snippet = self.body[:120].decode("utf-8", "replace")
@@ -67,17 +74,6 @@ class HttpResponse:
 
 _scan_json = json.JSONDecoder().scan_once
 """The decoder's own scanner (C where available), as json.loads uses it."""
-
-
-def _json_text(text: str) -> Any:
-    """json.loads(text): a text that is one JSON value from its first character to its last
-    (the usual answer) is scanned directly, anything else (whitespace around it, an error)
-    goes through json.loads, which raises its own error."""
-    try:
-        value, end = _scan_json(text, 0)
-    except (StopIteration, ValueError):
-        return json.loads(text)
-    return value if end == len(text) else json.loads(text)
 
 
 @attrs.frozen

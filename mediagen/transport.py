@@ -101,7 +101,9 @@ class Transport:
         debug = log.isEnabledFor(logging.DEBUG)  # asked once: the answer is logged too
         if debug:
             log.debug("%s %s", method, url)
-        session = self._client()
+        session = self._session
+        if self.closed or session is None or session.closed:
+            session = self._client()
         progress = _Progress()  # marked by _MarkingRequest once aiohttp starts sending
         token = _in_flight.set(progress)
         try:
