@@ -45,7 +45,7 @@ from .hosts import Target, download_allowed, resolve_target
 from .journal import Journal
 from .params import ParamsModel
 from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
-from .protocol import CatalogAuth, retry_after
+from .protocol import _CASE_INSENSITIVE, CatalogAuth, retry_after
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result
 from .retired import retired_operation
@@ -217,24 +217,6 @@ class Engine:
 
     # -- calls ------------------------------------------------------------------------------
 
-    def _prepare(
-        self, strategies: ProviderStrategies, credentials: SecretMapping, request: HttpRequest
-    ) -> tuple[_RequestAuth, SecretMapping, list[tuple[str, str]] | None]:
-        """What one attempt of a request carries: its auth (asked again for each attempt, as
-        a plugin's may sign the time), its headers and its query pairs."""
-        auth = self._auth.get(strategies.provider.name)
-        if auth is None or auth.strategies is not strategies or auth.credentials != credentials:
-            auth = self.request_auth(strategies, credentials)
-        headers = auth.headers
-        if request.headers:
-            headers = SecretMapping({**headers, **request.headers})
-        if not request.query and not auth.query:
-            return auth, headers, None
-        params = query_pairs(request.query) if request.query else []
-        if auth.query:
-            params += auth.query.items()
-        return auth, headers, params or None
-
     def _answer(
         self,
         strategies: ProviderStrategies,
@@ -326,12 +308,27 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
-            auth, headers, params = self._prepare(strategies, credentials, request)
+            # Asked again for each attempt: a plugin's auth may sign the time.
+            auth = self._auth.get(strategies.provider.name)
+            if auth is None or auth.strategies is not strategies or auth.credentials != credentials:
+                auth = self.request_auth(strategies, credentials)
+            headers = auth.headers
+            if request.headers:
+                headers = SecretMapping({**headers, **request.headers})
+            params = None
+            if request.query or auth.query:
+                params = query_pairs(request.query) if request.query else []
+                if auth.query:
+                    params += auth.query.items()
             response: HttpResponse | None = None
             try:
                 try:
                     response = await self.transport.request(
-                        request.method, url, json=request.json, headers=headers, params=params
+                        request.method,
+                        url,
+                        json=request.json,
+                        headers=headers,
+                        params=params or None,
                     )
                     return self._answer(
                         strategies, call, auth.scrubber, response, parse, on_headers
@@ -563,6 +560,15 @@ class Engine:
         self, provider: str, operation: str, task_id: str, hint: PollHint | None = None
     ) -> TaskStatus:
         """Poll once. `hint` collects the answer's Retry-After (a failed poll's too)."""
+        hint = hint or PollHint()
+        status = await self.call(*self._poll_call(provider, operation, task_id), hint.read)
+        return hint.apply(status)
+
+    def _poll_call(
+        self, provider: str, operation: str, task_id: str
+    ) -> tuple[ProviderStrategies, Call, HttpRequest, Callable[[Any], TaskStatus]]:
+        """What `call` takes to poll a task (but the headers' reader): `poll`, awaited by a
+        task handle without `poll` in between (one coroutine less per poll)."""
         strategies, op = self.operation(provider, operation, retired_ok=True)
         call = Call(strategies.provider, op, "poll", task_id)
         try:
@@ -578,11 +584,7 @@ class Engine:
                 operation=operation,
                 task_id=task_id,
             ) from None
-        hint = hint or PollHint()
-        status: TaskStatus = await self.call(
-            strategies, call, request, partial(strategies.task.status, op), hint.read
-        )
-        return status if hint.seconds is None else attrs.evolve(status, poll_after=hint.seconds)
+        return strategies, call, request, partial(strategies.task.status, op)
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
         strategies, op = self.operation(provider, operation, retired_ok=True)
@@ -777,8 +779,11 @@ class AsyncTaskHandle:
 
     async def status(self) -> TaskStatus:
         """Poll once."""
+        engine = self._engine
         self._poll_hint = hint = PollHint()
-        status = await self._engine.poll(self.provider, self.operation, self.task_id, hint)
+        # engine.poll, without awaiting it: one coroutine less per poll.
+        polled = engine._poll_call(self.provider, self.operation, self.task_id)
+        status = hint.apply(await engine.call(*polled, hint.read))
         self._observe(status)
         return status
 
@@ -813,8 +818,10 @@ class AsyncTaskHandle:
     async def result(self) -> Result:
         """The result now: polls once; raises if the task failed, or is not finished yet."""
         # As status() does, without awaiting it: one coroutine less per call.
+        engine = self._engine
         self._poll_hint = hint = PollHint()
-        status = await self._engine.poll(self.provider, self.operation, self.task_id, hint)
+        polled = engine._poll_call(self.provider, self.operation, self.task_id)
+        status = hint.apply(await engine.call(*polled, hint.read))
         self._observe(status)
         if status.state not in TERMINAL_STATES:
             raise TaskTimeoutError(
@@ -1093,7 +1100,15 @@ class PollHint:
     seconds: float | None = None  # a class default: making one runs no __init__ (3 per call)
 
     def read(self, headers: Mapping[str, str]) -> None:
-        self.seconds = retry_after(headers)
+        if "Retry-After" not in headers and type(headers).__name__ in _CASE_INSENSITIVE:
+            # aiohttp's headers, looked up case-insensitively: none (the usual answer).
+            self.seconds = None
+        else:
+            self.seconds = retry_after(headers)
+
+    def apply(self, status: TaskStatus) -> TaskStatus:
+        """The status with the Retry-After its answer carried, if any."""
+        return status if self.seconds is None else attrs.evolve(status, poll_after=self.seconds)
 
 
 def destination(target: Target, path: str) -> str:

@@ -11,7 +11,7 @@ import base64
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 from urllib.parse import SplitResult, quote, urlsplit
 
@@ -97,8 +97,21 @@ class CatalogTaskStrategy:
             if plan.path_names
             else op.path
         )
-        query = {name: params[name] for name in plan.query_names if name in params}
-        body = None if plan.no_body else self.provider.request_body(op, params)
+        query = (
+            {name: params[name] for name in plan.query_names if name in params}
+            if plan.query_names
+            else {}
+        )
+        if plan.no_body:
+            body = None
+        else:  # as Provider.request_body: the body params, wrapped when the vendor wants it
+            elsewhere = plan.elsewhere
+            body = (
+                {k: v for k, v in params.items() if k not in elsewhere} if elsewhere else {**params}
+            )
+            wrap = self.provider.request.wrap
+            if wrap is not None:
+                body = {wrap: body} if body else {}
         return HttpRequest(op.method, path, body, query=query)
 
     def _plan(self, op: Operation) -> _RequestPlan:
@@ -238,7 +251,8 @@ class CatalogResults:
     def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
         spec = self.provider.results
         if spec.anywhere:
-            return unique_artifacts(_url_candidates(payload), output_kind(op))
+            kind: ArtifactKind = op.output if op.output != "none" else "other"  # output_kind
+            return unique_artifacts(filter(_URL.match, _stripped_strings(payload)), kind)
         found: list[Artifact] = []
         for declared in spec.urls:
             urls: list[str] = []
@@ -421,13 +435,14 @@ class _RequestPlan:
     """What an operation's submit request takes from the catalog: the names of its path and
     query parameters, and whether it has a body."""
 
-    __slots__ = ("no_body", "op", "path_names", "query_names")
+    __slots__ = ("elsewhere", "no_body", "op", "path_names", "query_names")
 
     def __init__(self, op: Operation) -> None:
         self.op = op  # kept: the plan is found by the operation's id
         self.path_names = tuple(p.name for p in op.path_params)
         self.query_names = tuple(p.name for p in op.query_params)
         self.no_body = op.method in ("GET", "HEAD")
+        self.elsewhere = frozenset(p.name for p in op.params if p.location != "body")
 
 
 _EnvelopeKeys = tuple[Envelope, str | None, str | None, frozenset[tuple[type, Any]]]
@@ -552,18 +567,13 @@ def iter_urls(value: Any) -> Iterator[str]:
     return (text for text in _stripped_strings(value) if is_http_url(text))
 
 
-def _url_candidates(value: Any) -> list[str]:
-    """`iter_urls` without the full check, for `unique_artifacts` (which makes it): every
-    stripped string inside a JSON value that starts like an http(s) URL, in document order."""
-    return [text for text in _stripped_strings(value) if _URL.match(text)]
-
-
 def _stripped_strings(value: Any) -> list[str]:
     """Every string inside a JSON value, stripped, depth first, in document order."""
     if isinstance(value, str):
         return [value.strip()]
     found: list[str] = []
-    if _is_object(value) or isinstance(value, list | tuple):
+    kind = type(value)
+    if kind is dict or kind is list or _is_object(value) or isinstance(value, list | tuple):
         _collect_stripped(value, found)
     return found
 
@@ -571,7 +581,14 @@ def _stripped_strings(value: Any) -> list[str]:
 def _collect_stripped(container: Any, found: list[str]) -> None:
     """Append the stripped strings inside a mapping, list or tuple to `found`; one call per
     container rather than one per value (most values are strings)."""
-    items = container.values() if type(container) is dict or _is_object(container) else container
+    kind = type(container)
+    items = (
+        container.values()
+        if kind is dict
+        else container
+        if kind is list or kind is tuple or not _is_object(container)
+        else container.values()
+    )
     for item in items:
         kind = type(item)
         if kind is str:
@@ -614,9 +631,7 @@ def output_kind(op: Operation) -> ArtifactKind:
     return op.output if op.output != "none" else "other"
 
 
-def unique_artifacts(
-    urls: Iterator[str] | list[str], default: ArtifactKind
-) -> tuple[Artifact, ...]:
+def unique_artifacts(urls: Iterable[str], default: ArtifactKind) -> tuple[Artifact, ...]:
     """One artifact per distinct http(s) URL; anything that is not one is dropped."""
     seen: dict[str, Artifact] = {}
     for url in urls:
