@@ -39,7 +39,14 @@ from mediagen.errors import (
 from mediagen.hookspecs import hookimpl
 from mediagen.hosts import Target
 from mediagen.params import one_of, optional
-from mediagen.protocol import _EXTENSIONS, CatalogAuth, fill_path, kind_for, retry_after
+from mediagen.protocol import (
+    _EXTENSIONS,
+    CatalogAuth,
+    _kind_of_path,
+    fill_path,
+    kind_for,
+    retry_after,
+)
 from mediagen.registry import Registry
 from mediagen.strategies import Call, HttpResponse
 from mediagen.testing import Emulator
@@ -391,7 +398,10 @@ def test_an_artifacts_kind_is_its_extensions_as_before() -> None:
     for _ in range(5000):
         path = "/" + "".join(chosen.choice(pieces) for _ in range(chosen.randint(0, 4)))
         for default in ("image", "video", "mask", "diagram", "other"):
-            assert kind_for(f"https://h.test{path}?q=.png", default) == by_endswith(path, default)  # type: ignore[arg-type]
+            expected = by_endswith(path, default)
+            assert kind_for(f"https://h.test{path}?q=.png", default) == expected  # type: ignore[arg-type]
+            # A path as a plugin may pass it, without its leading slash.
+            assert _kind_of_path(path[1:], default) == by_endswith(path[1:], default)  # type: ignore[arg-type]
 
 
 def test_a_path_template_is_filled_as_the_placeholder_regex_filled_it() -> None:
