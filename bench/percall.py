@@ -9,13 +9,24 @@ Each peer runs warm (after a warm-up), sequentially and with 64 calls at once, i
 rounds; the median CPU per call is compared with raw aiohttp's.
 
     python bench/percall.py [calls per round] [rounds]
+    python bench/percall.py --count [calls]
+
+`--count` measures what does not depend on the machine's load instead of CPU time: Python
+function calls per call (cProfile; a coroutine's every resumption counts), by where they run,
+and young garbage collections per 1000 calls (gc.callbacks), raw aiohttp against mediagen,
+journal off. The event loop's own share varies by a few calls with timing; the 64-concurrent
+collections vary with the interleaving (run it more than once).
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
+import gc
+import pstats
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -107,7 +118,71 @@ async def measure(server: _common.Server, calls: int, rounds: int, folder: Path)
         )
 
 
+def _where(file: str, name: str) -> str:
+    """A profile entry's group: mediagen (generated and attrs-made methods included), aiohttp
+    (with yarl and multidict), asyncio, C (built-in functions and methods) or other."""
+    if file == "~":
+        return "C"
+    for group, marks in _GROUPS:
+        if any(mark in file for mark in marks):
+            return group
+    return "other"
+
+
+_GROUPS = (
+    ("aiohttp", ("/aiohttp/", "/yarl/", "/multidict/", "/aiosignal/", "/propcache/")),
+    ("asyncio", ("/asyncio/", "selectors.py")),
+    ("mediagen", ("mediagen", "/generated/", "<attrs generated")),
+)
+
+
+async def count(server: _common.Server, calls: int) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        mediagen.AsyncClient(**server.client_options()) as client,
+    ):
+        peers = {"raw aiohttp": raw_peer(server, session), "mediagen": mediagen_peer(client)}
+        for call in peers.values():
+            await cpu_per_call(call, 50, 1)
+            await cpu_per_call(call, 128, CONCURRENCY)
+        print(f"Python function calls per call (cProfile, {calls} sequential calls)")
+        for name, call in peers.items():
+            profile = cProfile.Profile()
+            profile.enable()
+            await cpu_per_call(call, calls, 1)
+            profile.disable()
+            groups: Counter[str] = Counter()
+            stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+            for (file, _, function), (_, ncalls, *_rest) in stats.items():
+                groups[_where(file, function)] += ncalls
+            parts = ", ".join(f"{k} {v / calls:.0f}" for k, v in sorted(groups.items()))
+            print(f"  {name:<12} {sum(groups.values()) / calls:.0f} ({parts})")
+        print(f"young (generation 0) collections per 1000 calls ({calls} calls)")
+        for concurrency in (1, CONCURRENCY):
+            shown = []
+            for name, call in peers.items():
+                young = Counter[int]()
+
+                def seen(phase: str, info: dict[str, int], young: Counter[int] = young) -> None:
+                    if phase == "start":
+                        young[info["generation"]] += 1
+
+                gc.callbacks.append(seen)
+                try:
+                    await cpu_per_call(call, calls, concurrency)
+                finally:
+                    gc.callbacks.remove(seen)
+                shown.append(f"{name} {young[0] * 1000 / calls:.0f}")
+            label = "sequential" if concurrency == 1 else f"{concurrency} concurrent"
+            print(f"  {label:<14} " + " | ".join(shown))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--count"]:
+        calls = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+        with _common.server() as server:
+            asyncio.run(count(server, calls))
+        return
     calls = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     with _common.server() as server, tempfile.TemporaryDirectory() as folder:

@@ -12,12 +12,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from .catalog import Operation, Provider
+from .catalog.ir import TERMINAL_STATES
 from .credentials import CredentialStore, SecretMapping
 from .defaults import (
     MAX_DOWNLOAD_BYTES,
@@ -43,7 +45,7 @@ from .hosts import Target, download_allowed, resolve_target
 from .journal import Journal
 from .params import ParamsModel
 from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
-from .protocol import CatalogAuth, retry_after
+from .protocol import _CASE_INSENSITIVE, CatalogAuth, retry_after
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result
 from .retired import retired_operation
@@ -60,6 +62,9 @@ RESULT_WARNING = "mediagen_result_warning"
 """Set on the log records of `Result.warnings`, for callers that show those warnings
 themselves (the CLI) and filter the records out."""
 
+
+_NO_JOURNAL_CALLER = contextlib.nullcontext()
+"""`Engine._journal_caller` without a journal (it holds no state: one serves every call)."""
 
 NOTHING_SENT = "cancelled before its submit was sent: nothing was sent, no task exists"
 """The error of an entry whose submit was cancelled while its intent was being committed."""
@@ -92,6 +97,7 @@ class Engine:
         self._retired: dict[tuple[str, str], Operation] = {}
         self._operations: dict[tuple[str, str], tuple[ProviderStrategies, Operation]] = {}
         self._auth: dict[str, _RequestAuth] = {}
+        self._origins: dict[str, tuple[ProviderStrategies, str | None]] = {}
         self.durations = DurationModel(journal)
         """How long this client's operations took lately (see mediagen.polling)."""
 
@@ -120,6 +126,7 @@ class Engine:
         clone._retired = self._retired
         clone._operations = self._operations
         clone._auth = self._auth
+        clone._origins = self._origins
         clone.durations = self.durations
         return clone
 
@@ -160,16 +167,23 @@ class Engine:
         return self.registry.strategies(provider)
 
     def target(self, provider: Provider) -> Target:
-        if provider.name not in self._targets:
-            self._targets[provider.name] = resolve_target(provider, self.base_urls)
-        return self._targets[provider.name]
+        known = self._targets.get(provider.name)
+        if known is None:
+            known = self._targets[provider.name] = resolve_target(provider, self.base_urls)
+        return known
 
     def origin(self, provider: str) -> str | None:
         """Where this engine sends `provider`'s tasks, as the journal keys them: the base URL,
         or None for the catalog's default (task ids are unique per vendor host)."""
-        spec = self.strategies(provider).provider
+        strategies = self.registry.strategies(provider)
+        known = self._origins.get(provider)
+        if known is not None and known[0] is strategies:  # the same plugins resolved it
+            return known[1]
+        spec = strategies.provider
         base_url = self.target(spec).base_url
-        return None if base_url == spec.base_url.rstrip("/") else base_url
+        origin = None if base_url == spec.base_url.rstrip("/") else base_url
+        self._origins[provider] = (strategies, origin)
+        return origin
 
     def operation(
         self, provider: str, operation: str, *, retired_ok: bool = False
@@ -203,56 +217,33 @@ class Engine:
 
     # -- calls ------------------------------------------------------------------------------
 
-    async def send(
+    def _answer(
         self,
         strategies: ProviderStrategies,
         call: Call,
-        request: HttpRequest,
-        parse: Callable[[Any], Any] | None = None,
-        on_headers: Callable[[Mapping[str, str]], None] | None = None,
-        prepared: tuple[SecretMapping, str] | None = None,
+        scrubber: Scrubber,
+        response: HttpResponse,
+        parse: Callable[[Any], Any] | None,
+        on_headers: Callable[[Mapping[str, str]], None] | None,
     ) -> Any:
-        """One request; returns the response's data (through `parse`, which may raise a
-        MalformedResponseError), or raises a located CallError with no secret in it.
-        `on_headers` sees the headers of every answer the vendor gave (an error's too).
-        `prepared` is what `preflight` gave for this request, when it was already asked."""
-        provider = strategies.provider
-        credentials, url = prepared or self.preflight(strategies, request)
-        auth = self.request_auth(strategies, credentials)
-        headers = auth.headers
-        if request.headers:
-            headers = SecretMapping({**headers, **request.headers})
-        params = query_pairs(request.query) if request.query else []
-        if auth.query:
-            params += auth.query.items()
+        """An answer's data (through `parse`), or the CallError it means (not yet located)."""
         # A vendor may echo a key back anywhere (errors, reasons, results, trace ids): the
         # answer is scrubbed once, here, so nothing downstream ever holds one.
-        scrubber = auth.scrubber
-        response: HttpResponse | None = None
-        try:
-            response = await self.transport.request(
-                request.method, url, json=request.json, headers=headers, params=params or None
-            )
-            body = scrubber.raw(response.body)  # before any error snippet is cut from it
-            clean = body is response.body
-            if not clean:
-                response = attrs.evolve(response, body=body)
-            data = strategies.errors.check(call, response)
-            # When every string decoded from the body appears in it as is (UTF-8, as UTF-16
-            # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
-            # that found no secret has checked every decoded string too; else they are
-            # scanned as well.
-            if not (clean and b"\\" not in body and b"\0" not in body):
-                data = scrubber.data(data)
-            value = parse(data) if parse is not None else data
-            if on_headers is not None:
-                on_headers(response.headers)
-            return value
-        except CallError as exc:
-            exc.locate(provider.name, call.operation.id, call.task_id)
-            if on_headers is not None and response is not None:
-                on_headers(response.headers)
-            raise scrubber.error(exc) from None
+        body = scrubber.raw(response.body)  # before any error snippet is cut from it
+        clean = body is response.body
+        if not clean:
+            response = attrs.evolve(response, body=body)
+        data = strategies.errors.check(call, response)
+        # When every string decoded from the body appears in it as is (UTF-8, as UTF-16
+        # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
+        # that found no secret has checked every decoded string too; else they are
+        # scanned as well.
+        if not (clean and b"\\" not in body and b"\0" not in body):
+            data = scrubber.data(data)
+        value = parse(data) if parse is not None else data
+        if on_headers is not None:
+            on_headers(response.headers)
+        return value
 
     def request_auth(
         self, strategies: ProviderStrategies, credentials: SecretMapping
@@ -289,8 +280,10 @@ class Engine:
         the client is open, credentials exist, the URL stays on the provider's host."""
         if self.transport.closed:
             raise ConfigurationError("the client is closed")
-        credentials = self.credentials.resolve(strategies.provider)
-        return credentials, destination(self.target(strategies.provider), request.path)
+        provider = strategies.provider
+        credentials = self.credentials.resolve(provider)
+        target = self._targets.get(provider.name) or self.target(provider)
+        return credentials, destination(target, request.path)
 
     async def call(
         self,
@@ -301,15 +294,50 @@ class Engine:
         on_headers: Callable[[Mapping[str, str]], None] | None = None,
         prepared: tuple[SecretMapping, str] | None = None,
     ) -> Any:
-        """send() with the retry policy: reads retry transient failures (unreadable answers
-        included); writes retry only when the vendor provably did nothing, and turn a lost or
-        unreadable answer into SubmitOutcomeUnknownError. `prepared`: as for send()."""
-        prepared = prepared or self.preflight(strategies, request)
+        """One request, with the retry policy; returns the response's data (through `parse`,
+        which may raise a MalformedResponseError), or raises a located CallError with no
+        secret in it. `on_headers` sees the headers of every answer the vendor gave (an
+        error's too). `prepared` is what `preflight` gave for this request, when it was
+        already asked.
+
+        Reads retry transient failures (unreadable answers included); writes retry only when
+        the vendor provably did nothing, and turn a lost or unreadable answer into
+        SubmitOutcomeUnknownError. One coroutine for all of it: each layer awaited here
+        would be one more frame to make and resume on every request."""
+        credentials, url = prepared or self.preflight(strategies, request)
         attempt = 0
         while True:
             attempt += 1
+            # Asked again for each attempt: a plugin's auth may sign the time.
+            auth = self._auth.get(strategies.provider.name)
+            if auth is None or auth.strategies is not strategies or auth.credentials != credentials:
+                auth = self.request_auth(strategies, credentials)
+            headers = auth.headers
+            if request.headers:
+                headers = SecretMapping({**headers, **request.headers})
+            params = None
+            if request.query or auth.query:
+                params = query_pairs(request.query) if request.query else []
+                if auth.query:
+                    params += auth.query.items()
+            response: HttpResponse | None = None
             try:
-                return await self.send(strategies, call, request, parse, on_headers, prepared)
+                try:
+                    response = await self.transport.request(
+                        request.method,
+                        url,
+                        json=request.json,
+                        headers=headers,
+                        params=params or None,
+                    )
+                    return self._answer(
+                        strategies, call, auth.scrubber, response, parse, on_headers
+                    )
+                except CallError as exc:
+                    exc.locate(strategies.provider.name, call.operation.id, call.task_id)
+                    if on_headers is not None and response is not None:
+                        on_headers(response.headers)
+                    raise auth.scrubber.error(exc) from None
             except CallError as exc:
                 verdict = decide(exc, call.phase, attempt, self.retry)
                 if verdict == "raise":
@@ -346,47 +374,44 @@ class Engine:
         journaled with the intent: the folder `resume` downloads the result into."""
         strategies, op = self._for_params(params, "task")
         with self._journal_caller():
-            return await self._submit(strategies, op, params, journal_id, output)
+            poll_hint = PollHint()
+            task_id, entry = await self._write(
+                strategies,
+                op,
+                "submit",
+                params,
+                journal_id,
+                partial(strategies.task.task_id, op),
+                poll_hint.read,
+                output=output,
+            )
+            if entry is not None and not await self._journal_committed(
+                entry, "record_submitted", task_id
+            ):
+                # The task exists and is paid for: keep its id where a person finds it (the
+                # entry's error, if that write still works, and the log), never a silent
+                # `unknown`.
+                advice = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
+                log.error(
+                    "task %s (%s) was created but the journal could not record its id: %s",
+                    task_id,
+                    op.qualified_id,
+                    advice,
+                )
+                self._journal(
+                    entry,
+                    "record_unknown",
+                    f"created as task {task_id!r}, id not recorded; {advice}",
+                )
+            self.event("submitted", op.provider, op.id, task_id, "queued")
+            handle = AsyncTaskHandle(
+                self, op.provider, op.id, task_id, journal_id=entry, fresh=True
+            )
+            handle.first_poll_after = poll_hint.seconds
+            return handle
 
     def _journal_caller(self) -> contextlib.AbstractContextManager[None]:
-        return self.journal.caller() if self.journal is not None else contextlib.nullcontext()
-
-    async def _submit(
-        self,
-        strategies: ProviderStrategies,
-        op: Operation,
-        params: ParamsModel,
-        journal_id: int | None,
-        output: str | None,
-    ) -> AsyncTaskHandle:
-        poll_hint = PollHint()
-        task_id, entry = await self._write(
-            strategies,
-            op,
-            "submit",
-            params,
-            journal_id,
-            lambda data: strategies.task.task_id(op, data),
-            poll_hint.read,
-            output=output,
-        )
-        if not await self._journal_committed(entry, "record_submitted", task_id):
-            # The task exists and is paid for: keep its id where a person finds it (the entry's
-            # error, if that write still works, and the log), never a silent `unknown`.
-            advice = f"`mediagen wait {op.provider} {op.id} {task_id}` picks it up"
-            log.error(
-                "task %s (%s) was created but the journal could not record its id: %s",
-                task_id,
-                op.qualified_id,
-                advice,
-            )
-            self._journal(
-                entry, "record_unknown", f"created as task {task_id!r}, id not recorded; {advice}"
-            )
-        self.event("submitted", op.provider, op.id, task_id, "queued")
-        handle = AsyncTaskHandle(self, op.provider, op.id, task_id, journal_id=entry, fresh=True)
-        handle.first_poll_after = poll_hint.seconds
-        return handle
+        return self.journal.caller() if self.journal is not None else _NO_JOURNAL_CALLER
 
     async def run(
         self, params: ParamsModel, *, journal_id: int | None = None, output: str | None = None
@@ -433,7 +458,9 @@ class Engine:
         request = strategies.task.submit_request(op, params.to_dict())
         # What fails here is not an intent: nothing was sent.
         prepared = self.preflight(strategies, request)
-        entry = await self._intent(op, params, journal_id, output)
+        entry = (
+            await self._intent(op, params, journal_id, output) if self.journal is not None else None
+        )
         try:
             value = await self.call(strategies, call, request, parse, on_headers, prepared)
         except SubmitOutcomeUnknownError as exc:
@@ -535,6 +562,15 @@ class Engine:
         self, provider: str, operation: str, task_id: str, hint: PollHint | None = None
     ) -> TaskStatus:
         """Poll once. `hint` collects the answer's Retry-After (a failed poll's too)."""
+        hint = hint or PollHint()
+        status = await self.call(*self._poll_call(provider, operation, task_id), hint.read)
+        return hint.apply(status)
+
+    def _poll_call(
+        self, provider: str, operation: str, task_id: str
+    ) -> tuple[ProviderStrategies, Call, HttpRequest, Callable[[Any], TaskStatus]]:
+        """What `call` takes to poll a task (but the headers' reader): `poll`, awaited by a
+        task handle without `poll` in between (one coroutine less per poll)."""
         strategies, op = self.operation(provider, operation, retired_ok=True)
         call = Call(strategies.provider, op, "poll", task_id)
         try:
@@ -550,11 +586,7 @@ class Engine:
                 operation=operation,
                 task_id=task_id,
             ) from None
-        hint = hint or PollHint()
-        status: TaskStatus = await self.call(
-            strategies, call, request, lambda data: strategies.task.status(op, data), hint.read
-        )
-        return status if hint.seconds is None else attrs.evolve(status, poll_after=hint.seconds)
+        return strategies, call, request, partial(strategies.task.status, op)
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
         strategies, op = self.operation(provider, operation, retired_ok=True)
@@ -749,10 +781,16 @@ class AsyncTaskHandle:
 
     async def status(self) -> TaskStatus:
         """Poll once."""
-        self._poll_hint = PollHint()
-        status = await self._engine.poll(
-            self.provider, self.operation, self.task_id, self._poll_hint
-        )
+        engine = self._engine
+        self._poll_hint = hint = PollHint()
+        # engine.poll, without awaiting it: one coroutine less per poll.
+        polled = engine._poll_call(self.provider, self.operation, self.task_id)
+        status = hint.apply(await engine.call(*polled, hint.read))
+        self._observe(status)
+        return status
+
+    def _observe(self, status: TaskStatus) -> None:
+        """Keep a poll's status; journal and announce a change."""
         previous = self.last_status
         self.last_status = status
         if previous is None or (previous.state, previous.progress) != (
@@ -761,7 +799,7 @@ class AsyncTaskHandle:
         ):
             # Terminal states are journaled with their result or error; a fresh task's first
             # "queued" is what its submit journaled already.
-            if not status.terminal and (
+            if status.state not in TERMINAL_STATES and (
                 previous is not None
                 or not self._fresh
                 or (status.state, status.progress) != ("queued", None)
@@ -778,12 +816,16 @@ class AsyncTaskHandle:
                 status.progress,
                 detail=status,
             )
-        return status
 
     async def result(self) -> Result:
         """The result now: polls once; raises if the task failed, or is not finished yet."""
-        status = await self.status()
-        if not status.terminal:
+        # As status() does, without awaiting it: one coroutine less per call.
+        engine = self._engine
+        self._poll_hint = hint = PollHint()
+        polled = engine._poll_call(self.provider, self.operation, self.task_id)
+        status = hint.apply(await engine.call(*polled, hint.read))
+        self._observe(status)
+        if status.state not in TERMINAL_STATES:
             raise TaskTimeoutError(
                 f"the task is still {status.state}",
                 provider=self.provider,
@@ -965,7 +1007,8 @@ class AsyncTaskHandle:
                 error=str(exc),
             )
             raise
-        engine._journal_later(self.journal_id, "record_result", result)
+        if self.journal_id is not None:
+            engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
         elapsed = self._elapsed()
         if elapsed is not None:  # what the next tasks of this operation may expect
@@ -1059,7 +1102,15 @@ class PollHint:
     seconds: float | None = None  # a class default: making one runs no __init__ (3 per call)
 
     def read(self, headers: Mapping[str, str]) -> None:
-        self.seconds = retry_after(headers)
+        if "Retry-After" not in headers and type(headers).__name__ in _CASE_INSENSITIVE:
+            # aiohttp's headers, looked up case-insensitively: none (the usual answer).
+            self.seconds = None
+        else:
+            self.seconds = retry_after(headers)
+
+    def apply(self, status: TaskStatus) -> TaskStatus:
+        """The status with the Retry-After its answer carried, if any."""
+        return status if self.seconds is None else attrs.evolve(status, poll_after=self.seconds)
 
 
 def destination(target: Target, path: str) -> str:

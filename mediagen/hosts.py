@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import ConfigurationError
+from .urls import host_of, split_plain
 
 if TYPE_CHECKING:
     from .catalog import Provider
@@ -123,13 +124,19 @@ def is_loopback(host: str) -> bool:
 
 def download_allowed(provider: Provider, target: Target, url: str) -> str | None:
     """None when the artifact URL may be fetched, else the reason it may not."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    plain = split_plain(url)  # the usual artifact URL, read as urlsplit reads it
+    if plain is not None:
+        scheme, netloc, _ = plain
+        host = host_of(netloc)
+    else:
+        parts = urlsplit(url)
+        scheme, netloc = parts.scheme, parts.netloc
+        host = (parts.hostname or "").lower()
     if target.overridden:
         base = urlsplit(target.base_url)
-        if (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
+        if (scheme, netloc) == (base.scheme, base.netloc):
             return None
-    if parts.scheme != "https":
+    if scheme != "https":
         return f"{url!r} is not https"
     for allowed in provider.download_hosts:
         if allowed == "*":

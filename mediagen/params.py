@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Self, cast
 from urllib.parse import urlsplit
@@ -45,7 +46,8 @@ class ParamsModel:
     def to_dict(self) -> dict[str, Any]:
         """The exact JSON object the vendor expects: wire keys, unset optional params omitted."""
         out: dict[str, Any] = {}
-        for name, wire in _wire_fields(type(self)):
+        cls = type(self)
+        for name, wire in _WIRE_FIELDS.get(cls) or _wire_fields(cls):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -185,6 +187,9 @@ def one_of(*allowed: Any) -> Validator:
                     return
             except TypeError:  # an unhashable value: compared one by one below
                 pass
+        _refuse(inst, attribute, value)
+
+    def _refuse(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         # `True in (1,)` is true in Python: compare types too, so 1 never passes for "1" or True.
         if not any(value == a and type(value) is type(a) for a in allowed):
             kinds = {type(a) for a in allowed}
@@ -202,7 +207,15 @@ def one_of(*allowed: Any) -> Validator:
                 )
             _fail(inst, attribute, value, listed)
 
+    _ONE_OF[check] = (keys, _refuse)
     return check
+
+
+_ONE_OF: weakref.WeakKeyDictionary[
+    Validator, tuple[frozenset[tuple[type, Any]] | None, Validator]
+] = weakref.WeakKeyDictionary()
+"""A `one_of` check -> its (type, value) set and the check of what the set does not hold,
+for `optional` to look a value up without calling the check."""
 
 
 URL_ALLOWED = "an https URL the vendor can fetch (or http on loopback, e.g. the emulator)"
@@ -383,6 +396,21 @@ def required_if(field: str, when: Mapping[str, tuple[Any, ...]]) -> Rule:
 def optional(validators: Iterable[Validator]) -> Validator:
     """Skip the checks when the value is None (an unset optional parameter)."""
     chain = tuple(validators)
+    keys, refuse = _ONE_OF.get(chain[0], (None, None)) if len(chain) == 1 else (None, None)
+    if keys is not None and refuse is not None:
+        # optional(one_of(...)), the usual optional choice: the set lookup done here.
+
+        def check_choice(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+            if value is None:
+                return
+            try:
+                if (type(value), value) in keys:
+                    return
+            except TypeError:  # an unhashable value: compared one by one
+                pass
+            refuse(inst, attribute, value)
+
+        return check_choice
 
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None:

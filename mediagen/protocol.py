@@ -11,11 +11,12 @@ import base64
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 from urllib.parse import SplitResult, quote, urlsplit
 
-from .catalog.ir import ErrorCode, Operation, Provider, TaskProtocol, code_key
+from .catalog.ir import Envelope, ErrorCode, Operation, Provider, TaskProtocol, code_key
+from .catalog.paths import WILDCARD, FieldPath
 from .defaults import MAX_ANSWER_DEPTH, POLLING, PollSchedule
 from .errors import (
     CATEGORY_ERRORS,
@@ -34,6 +35,7 @@ from .errors import (
 from .nesting import nested_deeper_than
 from .results import Artifact, ArtifactKind
 from .strategies import Call, HttpRequest, HttpResponse, TaskStatus
+from .urls import split_plain
 
 
 class CatalogAuth:
@@ -77,18 +79,54 @@ class CatalogAuth:
 class CatalogTaskStrategy:
     """Submit, poll and status interpretation from the catalog's request and task blocks."""
 
+    _fields: _TaskFields | None = None  # a class default: a subclass need not call __init__
+    _plans: dict[int, _RequestPlan]
+
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
 
     def submit_request(self, op: Operation, params: Mapping[str, Any]) -> HttpRequest:
-        path = fill_path(op.path, {p.name: params[p.name] for p in op.path_params})
-        query = {p.name: params[p.name] for p in op.query_params if p.name in params}
-        body = None if op.method in ("GET", "HEAD") else self.provider.request_body(op, params)
+        try:
+            plan = self._plans[id(op)]
+        except (AttributeError, KeyError):
+            plan = self._plan(op)
+        if plan.op is not op:  # another operation at a recycled address
+            plan = self._plan(op)
+        path = (
+            fill_path(op.path, {name: params[name] for name in plan.path_names})
+            if plan.path_names
+            else op.path
+        )
+        query = (
+            {name: params[name] for name in plan.query_names if name in params}
+            if plan.query_names
+            else {}
+        )
+        if plan.no_body:
+            body = None
+        else:  # as Provider.request_body: the body params, wrapped when the vendor wants it
+            elsewhere = plan.elsewhere
+            body = (
+                {k: v for k, v in params.items() if k not in elsewhere} if elsewhere else {**params}
+            )
+            wrap = self.provider.request.wrap
+            if wrap is not None:
+                body = {wrap: body} if body else {}
         return HttpRequest(op.method, path, body, query=query)
+
+    def _plan(self, op: Operation) -> _RequestPlan:
+        """What an operation's requests need from the catalog, read once per operation."""
+        plans = self.__dict__.setdefault("_plans", {})
+        plan = plans[id(op)] = _RequestPlan(op)
+        return plan
 
     def task_id(self, op: Operation, data: Any) -> str:
         task = self.provider.task or self._task()
-        value = task.id_field.first(data)
+        fields = self._fields
+        if fields is None or fields.task is not task:
+            fields = self._fields = _TaskFields(task)
+        key = fields.id_key
+        value = data.get(key) if key is not None and type(data) is dict else fields.id_first(data)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str) or not value.strip():
@@ -108,10 +146,23 @@ class CatalogTaskStrategy:
 
     def status(self, op: Operation, data: Any) -> TaskStatus:
         task = self.provider.task or self._task()
-        if type(data) is not dict and not isinstance(data, Mapping):
+        if type(data) is dict:
+            fields = self._fields
+            if fields is None or fields.task is not task:
+                fields = self._fields = _TaskFields(task)
+            # One-key field paths (the usual catalog) read as dict lookups, as `first` would.
+            get = data.get
+            key = fields.status_key
+            vendor_status = get(key) if key is not None else task.status_field.first(data)
+        elif isinstance(data, Mapping):
+            fields = None
+            vendor_status = task.status_field.first(data)
+        else:
             raise MalformedResponseError(f"the task status is not an object: {_clip(data)}")
-        vendor_status = task.status_field.first(data)
-        state = task.state_of(vendor_status)
+        if type(vendor_status) is str:  # as state_of reads it
+            state = task.states.get(vendor_status.strip().lower())
+        else:
+            state = task.state_of(vendor_status)
         if state is None:
             word = _clip(vendor_status, 60)
             known = tuple(task.states)
@@ -124,11 +175,39 @@ class CatalogTaskStrategy:
                 f"unknown task status {word} (known: {', '.join(known)})", word=word, known=known
             )
         payload = None
-        if state == "succeeded":
-            found = task.result_field.first(data) if task.result_field else data
-            payload = self.decode_result(found)
-        reason = task.reason_field.first(data) if task.reason_field else None
-        progress = task.progress_field.first(data) if task.progress_field else None
+        if fields is not None:
+            if state == "succeeded":
+                key = fields.result_key
+                found = (
+                    data
+                    if task.result_field is None
+                    else get(key)
+                    if key is not None
+                    else task.result_field.first(data)
+                )
+                payload = self.decode_result(found)
+            key = fields.reason_key
+            reason = (
+                None
+                if task.reason_field is None
+                else get(key)
+                if key is not None
+                else task.reason_field.first(data)
+            )
+            key = fields.progress_key
+            progress = (
+                None
+                if task.progress_field is None
+                else get(key)
+                if key is not None
+                else task.progress_field.first(data)
+            )
+        else:
+            if state == "succeeded":
+                found = task.result_field.first(data) if task.result_field else data
+                payload = self.decode_result(found)
+            reason = task.reason_field.first(data) if task.reason_field else None
+            progress = task.progress_field.first(data) if task.progress_field else None
         return TaskStatus(
             state=state,
             progress=_percent(progress) if task.progress_field else None,
@@ -172,7 +251,8 @@ class CatalogResults:
     def artifacts(self, op: Operation, payload: Any) -> tuple[Artifact, ...]:
         spec = self.provider.results
         if spec.anywhere:
-            return unique_artifacts(_url_candidates(payload), output_kind(op))
+            kind: ArtifactKind = op.output if op.output != "none" else "other"  # output_kind
+            return unique_artifacts(filter(_URL.match, _stripped_strings(payload)), kind)
         found: list[Artifact] = []
         for declared in spec.urls:
             urls: list[str] = []
@@ -190,6 +270,10 @@ class CatalogErrorClassifier:
     """Tells success from failure (HTTP status, and the envelope's code when there is one)
     and maps failures to the error tree through the catalog's code and status tables."""
 
+    _keys: _EnvelopeKeys | None = None
+    """The envelope, its code and data paths as plain keys, and its success codes as
+    (type, value) pairs (see `_envelope_keys`)."""
+
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
         self.vendor_codes = {code_key(c.code): c for c in provider.vendor_codes}
@@ -198,7 +282,9 @@ class CatalogErrorClassifier:
     def check(self, call: Call, response: HttpResponse) -> Any:
         try:
             body = response.json()
-            if _may_nest_deeper(response.body):
+            raw = response.body
+            # As _may_nest_deeper, inline: it runs on every answer.
+            if raw.count(b"[") + raw.count(b"{") > MAX_ANSWER_DEPTH:
                 refuse_deep(body, "the answer")
         except MalformedResponseError as exc:
             if response.status >= 400:
@@ -210,11 +296,24 @@ class CatalogErrorClassifier:
         envelope = self.provider.response.envelope
         if envelope is None:
             return body
-        if type(body) is not dict and not isinstance(body, Mapping):
+        if type(body) is dict:
+            # A one-key code path (the usual catalog) read as a dict lookup, as `first` would.
+            keys = self._keys
+            if keys is None or keys[0] is not envelope:
+                keys = self._keys = _envelope_keys(envelope)
+            key = keys[1]
+            code = body.get(key) if key is not None else envelope.code.first(body)
+            try:  # as Envelope.succeeded: the same type and value as a success code
+                succeeded = (type(code), code) in keys[3]
+            except TypeError:  # an unhashable code
+                succeeded = envelope.succeeded(code)
+        elif isinstance(body, Mapping):
+            succeeded = envelope.succeeded(envelope.code.first(body))
+        else:
             raise self._located(
                 MalformedResponseError(f"expected a JSON object, got {_clip(body)}"), call
             )
-        if not envelope.succeeded(envelope.code.first(body)):
+        if not succeeded:
             if self.accept_failed_code(call, body):
                 return self.data_of(body)
             raise self.vendor_error(call, response, body)
@@ -225,6 +324,12 @@ class CatalogErrorClassifier:
         envelope = self.provider.response.envelope
         if envelope is None or envelope.data is None:
             return body
+        if type(body) is dict:
+            keys = self._keys
+            if keys is None or keys[0] is not envelope:
+                keys = self._keys = _envelope_keys(envelope)
+            if keys[2] is not None:
+                return body.get(keys[2])
         return envelope.data.first(body)
 
     def accept_failed_code(self, call: Call, body: Mapping[str, Any]) -> bool:
@@ -300,6 +405,61 @@ class CatalogErrorClassifier:
 
     def _located(self, error: CallError, call: Call) -> CallError:
         return error.locate(self.provider.name, call.operation.id, call.task_id)
+
+
+class _TaskFields:
+    """The one-key field paths of a task protocol (`status`, not `data.status`), read on every
+    poll as plain dict lookups; None where a path has more steps (read with `first`)."""
+
+    __slots__ = (
+        "id_first",
+        "id_key",
+        "progress_key",
+        "reason_key",
+        "result_key",
+        "status_key",
+        "task",
+    )
+
+    def __init__(self, task: TaskProtocol) -> None:
+        self.task = task
+        self.id_first = task.id_field.first
+        self.id_key = _plain_key(task.id_field)
+        self.status_key = _plain_key(task.status_field)
+        self.result_key = _plain_key(task.result_field)
+        self.reason_key = _plain_key(task.reason_field)
+        self.progress_key = _plain_key(task.progress_field)
+
+
+class _RequestPlan:
+    """What an operation's submit request takes from the catalog: the names of its path and
+    query parameters, and whether it has a body."""
+
+    __slots__ = ("elsewhere", "no_body", "op", "path_names", "query_names")
+
+    def __init__(self, op: Operation) -> None:
+        self.op = op  # kept: the plan is found by the operation's id
+        self.path_names = tuple(p.name for p in op.path_params)
+        self.query_names = tuple(p.name for p in op.query_params)
+        self.no_body = op.method in ("GET", "HEAD")
+        self.elsewhere = frozenset(p.name for p in op.params if p.location != "body")
+
+
+_EnvelopeKeys = tuple[Envelope, str | None, str | None, frozenset[tuple[type, Any]]]
+
+
+def _envelope_keys(envelope: Envelope) -> _EnvelopeKeys:
+    """What `check` reads from an envelope on every answer (see `_keys`)."""
+    success = frozenset((type(ok), ok) for ok in envelope.success)
+    return envelope, _plain_key(envelope.code), _plain_key(envelope.data), success
+
+
+def _plain_key(path: FieldPath | None) -> str | None:
+    """The key of a field path that is one plain key (its `first` on a dict is `dict.get`)."""
+    if path is None or len(path.steps) != 1:
+        return None
+    (step,) = path.steps
+    return step if type(step) is str and step != WILDCARD else None
 
 
 def refuse_deep(value: Any, what: str) -> None:
@@ -407,18 +567,13 @@ def iter_urls(value: Any) -> Iterator[str]:
     return (text for text in _stripped_strings(value) if is_http_url(text))
 
 
-def _url_candidates(value: Any) -> list[str]:
-    """`iter_urls` without the full check, for `unique_artifacts` (which makes it): every
-    stripped string inside a JSON value that starts like an http(s) URL, in document order."""
-    return [text for text in _stripped_strings(value) if _URL.match(text)]
-
-
 def _stripped_strings(value: Any) -> list[str]:
     """Every string inside a JSON value, stripped, depth first, in document order."""
     if isinstance(value, str):
         return [value.strip()]
     found: list[str] = []
-    if _is_object(value) or isinstance(value, list | tuple):
+    kind = type(value)
+    if kind is dict or kind is list or _is_object(value) or isinstance(value, list | tuple):
         _collect_stripped(value, found)
     return found
 
@@ -426,7 +581,14 @@ def _stripped_strings(value: Any) -> list[str]:
 def _collect_stripped(container: Any, found: list[str]) -> None:
     """Append the stripped strings inside a mapping, list or tuple to `found`; one call per
     container rather than one per value (most values are strings)."""
-    items = container.values() if type(container) is dict or _is_object(container) else container
+    kind = type(container)
+    items = (
+        container.values()
+        if kind is dict
+        else container
+        if kind is list or kind is tuple or not _is_object(container)
+        else container.values()
+    )
     for item in items:
         kind = type(item)
         if kind is str:
@@ -456,28 +618,34 @@ def kind_for(url: str, default: ArtifactKind) -> ArtifactKind:
 
 
 def _kind_of_path(path: str, default: ArtifactKind) -> ArtifactKind:
-    path = path.lower()
-    for ext, kind in _EXTENSIONS.items():
-        if path.endswith(ext):
-            return kind if default not in ("mask", "diagram") else default
-    return default
+    # Every extension has one dot: the path ends with one exactly when its text after the
+    # last dot is the extension's.
+    _, dot, ext = path.lower().rpartition(".")
+    kind = _EXTENSIONS.get("." + ext) if dot else None
+    if kind is None:
+        return default
+    return kind if default not in ("mask", "diagram") else default
 
 
 def output_kind(op: Operation) -> ArtifactKind:
     return op.output if op.output != "none" else "other"
 
 
-def unique_artifacts(
-    urls: Iterator[str] | list[str], default: ArtifactKind
-) -> tuple[Artifact, ...]:
+def unique_artifacts(urls: Iterable[str], default: ArtifactKind) -> tuple[Artifact, ...]:
     """One artifact per distinct http(s) URL; anything that is not one is dropped."""
     seen: dict[str, Artifact] = {}
     for url in urls:
         if url in seen or not isinstance(url, str):
             continue
-        parts = _http_parts(url)
-        if parts is not None:
-            seen[url] = Artifact(url=url, kind=_kind_of_path(parts.path, default))
+        plain = split_plain(url)  # the usual URL, read as urlsplit reads it
+        if plain is not None:
+            path = plain[2]
+        else:
+            parts = _http_parts(url)
+            if parts is None:
+                continue
+            path = parts.path
+        seen[url] = Artifact(url=url, kind=_kind_of_path(path, default))
     return tuple(seen.values())
 
 
@@ -489,13 +657,30 @@ def fill_path(template: str, values: Mapping[str, Any]) -> str:
     than refused after it was paid for."""
     if "{" not in template:  # most operation paths: nothing to fill
         return template
-    return _PLACEHOLDER.sub(lambda m: _path_value(values[m.group(1)]), template)
+    pieces = _TEMPLATES.get(template)
+    if pieces is None:
+        # Literal text and placeholder names, alternating: split once per template.
+        pieces = _TEMPLATES[template] = tuple(_PLACEHOLDER.split(template))
+    if len(pieces) == 3:  # one placeholder, as a poll path has
+        return pieces[0] + _path_value(values[pieces[1]]) + pieces[2]
+    filled = [pieces[0]]
+    for index in range(1, len(pieces), 2):
+        filled.append(_path_value(values[pieces[index]]))
+        filled.append(pieces[index + 1])
+    return "".join(filled)
 
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_TEMPLATES: dict[str, tuple[str, ...]] = {}
+"""Path template -> its pieces (see fill_path); templates come from the catalogs."""
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
+"""Text that `quote(..., safe="")` leaves as it is (its always-safe characters)."""
 
 
 def _path_value(value: Any) -> str:
+    if type(value) is str and _UNRESERVED(value):  # the usual task id: nothing to quote
+        return value
     return quote(str(value).encode("utf-8", "surrogatepass"), safe="")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -54,7 +54,15 @@ class HttpResponse:
             if b"\0" not in body and not body.startswith(codecs.BOM_UTF8):
                 # UTF-8 (UTF-16 and UTF-32 JSON hold NUL bytes), decoded as json.loads would
                 # decode it, without its encoding detection.
-                return json.loads(body.decode("utf-8", "surrogatepass"))
+                text = body.decode("utf-8", "surrogatepass")
+                # json.loads(text): one JSON value from the first character to the last (the
+                # usual answer) is scanned directly; anything else (whitespace around it, an
+                # error) goes through json.loads, which raises its own error.
+                try:
+                    value, end = _scan_json(text, 0)
+                except (StopIteration, ValueError):
+                    return json.loads(text)
+                return value if end == len(text) else json.loads(text)
             return json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             snippet = self.body[:120].decode("utf-8", "replace")
@@ -62,6 +70,10 @@ class HttpResponse:
                 f"expected JSON, got {len(self.body)} bytes starting {snippet!r} ({exc})",
                 status=self.status,
             ) from None
+
+
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+"""The decoder's own scanner (C where available), as json.loads uses it."""
 
 
 @attrs.frozen

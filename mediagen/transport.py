@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable, Coroutine, Mapping
 from contextvars import ContextVar
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -100,7 +101,9 @@ class Transport:
         debug = log.isEnabledFor(logging.DEBUG)  # asked once: the answer is logged too
         if debug:
             log.debug("%s %s", method, url)
-        session = self._client()
+        session = self._session
+        if self.closed or session is None or session.closed:
+            session = self._client()
         progress = _Progress()  # marked by _MarkingRequest once aiohttp starts sending
         token = _in_flight.set(progress)
         try:
@@ -108,23 +111,43 @@ class Transport:
             if json is not None:
                 # Encoded here, as aiohttp's JSON payload would (json.dumps, UTF-8), without
                 # building one; the engine's headers carry the Content-Type already.
-                data = jsonlib.dumps(json).encode()
+                data = _json_bytes(json)
                 if headers is None or (
                     "Content-Type" not in headers and not _has_content_type(headers)
                 ):
                     headers = SecretMapping({**(headers or {}), "Content-Type": "application/json"})
             # `headers` is passed as given: the engine's masked mapping keeps keys out of reprs.
-            async with session.request(
+            # Awaited without `async with`: its enter and exit are two coroutines more per
+            # request; what its exit does (release, then wait for the writer) is done below.
+            resp = await session.request(
                 method, url, data=data, headers=headers, params=params, allow_redirects=False
-            ) as resp:
+            )
+            read_whole = False
+            try:
                 if 300 <= resp.status < 400:
                     resp.close()  # its body is of no use, and may be huge
                     raise _redirect_refused(resp.status, url, resp.headers.get("Location"))
-                body = await self._read_capped(resp, url)
-                if debug:
-                    log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
-                # The response's own read-only, case-insensitive view: no copy needed.
-                return HttpResponse(resp.status, resp.headers, body)
+                declared = resp.content_length
+                if (
+                    declared is not None
+                    and declared <= self.max_response_bytes
+                    and "Content-Encoding" not in resp.headers
+                ):
+                    # aiohttp reads exactly the declared length, which is within the cap, and
+                    # waits for its writer (a compressed answer declares its compressed
+                    # length: it is counted as it is inflated, by _read_capped).
+                    body = await resp.read()
+                    read_whole = True
+                else:
+                    body = await self._read_capped(resp, url)
+            finally:
+                resp.release()
+                if not read_whole:  # the writer may still be at work
+                    await resp.wait_for_close()
+            if debug:
+                log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
+            # The response's own read-only, case-insensitive view: no copy needed.
+            return HttpResponse(resp.status, resp.headers, body)
         except aiohttp.ClientConnectorError as exc:
             # Refused / unreachable / DNS / TLS handshake: no byte of the request left.
             raise TransportError(
@@ -170,9 +193,7 @@ class Transport:
                 status=resp.status,
             )
         if declared is not None and "Content-Encoding" not in resp.headers:
-            # aiohttp reads exactly the declared length, which is within the cap. (A compressed
-            # answer declares its compressed length: it is counted as it is inflated, below.)
-            return await resp.read()
+            return await resp.read()  # within the cap (`request` reads these itself)
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(1 << 16):
@@ -324,6 +345,21 @@ def _origin(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _json_bytes(value: Any) -> bytes:
+    """json.dumps(value).encode(), through the C encoder json.dumps itself builds (with its
+    circular-reference check), without dumps' and JSONEncoder's Python layers."""
+    if c_make_encoder is None:  # no C accelerator: the plain way
+        return jsonlib.dumps(value).encode()
+    encode = c_make_encoder(
+        {}, _JSON_DEFAULT, encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return "".join(encode(value, 0)).encode()
+
+
+_JSON_DEFAULT = jsonlib.JSONEncoder().default
+"""What json.dumps does with a value JSON has no form for: raise TypeError."""
 
 
 def _has_content_type(headers: Mapping[str, str]) -> bool:

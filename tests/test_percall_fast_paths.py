@@ -1,7 +1,10 @@
 """The per-call fast paths (issue 11, part 4) keep every outcome of the general paths they
 skip: whether a request may have left, the answer-size cap, credentials read on each call, a
 plugin's own auth asked on each request, Retry-After in any header mapping, JSON in any
-encoding, field paths, one_of and the request path checks."""
+encoding, field paths, one_of and the request path checks; since round 3 also JSON scanned
+and encoded by the C codecs, plain URLs split without urllib, kinds by extension, path
+templates split once, one-key field paths and success codes looked up, optional choices,
+request bodies from a per-operation plan and the poll's Retry-After hint."""
 
 from __future__ import annotations
 
@@ -10,9 +13,12 @@ import codecs
 import gzip
 import json
 import random
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
+import attrs
 import pytest
 from aiohttp import web
 from helpers import local_server
@@ -22,7 +28,7 @@ import mediagen
 from mediagen.catalog import Provider
 from mediagen.catalog.paths import parse_path
 from mediagen.defaults import RetryPolicy, Timeouts
-from mediagen.engine import destination
+from mediagen.engine import PollHint, destination
 from mediagen.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -32,12 +38,20 @@ from mediagen.errors import (
 )
 from mediagen.hookspecs import hookimpl
 from mediagen.hosts import Target
-from mediagen.params import one_of
-from mediagen.protocol import CatalogAuth, retry_after
+from mediagen.params import one_of, optional
+from mediagen.protocol import (
+    _EXTENSIONS,
+    CatalogAuth,
+    _kind_of_path,
+    fill_path,
+    kind_for,
+    retry_after,
+)
 from mediagen.registry import Registry
-from mediagen.strategies import HttpResponse
+from mediagen.strategies import Call, HttpResponse
 from mediagen.testing import Emulator
-from mediagen.transport import Transport
+from mediagen.transport import Transport, _json_bytes
+from mediagen.urls import host_of, split_plain
 
 
 def test_the_sent_mark_belongs_to_its_own_request() -> None:
@@ -287,3 +301,243 @@ def test_a_request_path_never_moves_the_host(base: str) -> None:
     for bad in ["//evil.example/x", "@evil.example/x", "evil/x", "/x\\@evil.example", ""]:
         with pytest.raises(ConfigurationError, match="refusing request path"):
             destination(target, bad)
+
+
+# -- round 3: the fast paths below each keep the outcome of the general path they skip -----
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b' {"a": 1}',
+        b'{"a": 1}\n',
+        b'{"a": 1} x',
+        b'{"a": 1}{"b": 2}',
+        b"[1,]",
+        b'{"a": }',
+        b"nul",
+        b'"text"',
+        b"12",
+    ],
+)
+def test_an_answer_is_decoded_or_refused_as_json_loads_does(body: bytes) -> None:
+    """The JSON scanned straight from its first character falls back on json.loads for
+    anything that is not exactly one value: the same value, or the same error text."""
+    try:
+        expected: Any = json.loads(body.decode())
+    except ValueError as exc:
+        with pytest.raises(MalformedResponseError) as refused:
+            HttpResponse(200, {}, body).json()
+        assert f"({exc})" in str(refused.value)
+    else:
+        assert HttpResponse(200, {}, body).json() == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{}, {"data": {"prompt": "caf\u00e9 \u2603", "n": [1, 2.5, -0.0, None, True]}}, [], "x", 1e300],
+)
+def test_a_json_body_is_the_bytes_json_dumps_gives(value: Any) -> None:
+    assert _json_bytes(value) == json.dumps(value).encode()
+
+
+def test_a_body_json_cannot_encode_is_refused_before_sending_as_before() -> None:
+    """A circular or unencodable body: the errors json.dumps raises, as a TransportError that
+    says nothing was sent (the C encoder keeps dumps' circular-reference check)."""
+    circular: list[Any] = []
+    circular.append(circular)
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        _json_bytes(circular)
+    with pytest.raises(TypeError, match="is not JSON serializable"):
+        _json_bytes({"a": object()})
+
+    async def go() -> None:
+        transport = Transport(Timeouts())
+        try:
+            with pytest.raises(TransportError, match="Circular reference") as refused:
+                await transport.request("POST", "http://127.0.0.1:9/x", json={"a": circular})
+            assert refused.value.sent is False
+        finally:
+            await transport.close()
+
+    asyncio.run(go())
+
+
+def test_a_plain_url_is_split_as_urlsplit_splits_it() -> None:
+    """`split_plain` reads a URL only where it reads it exactly as urlsplit does (scheme,
+    netloc, path, hostname); anything else is left to urlsplit (thousands of awkward URLs)."""
+    pieces = [*"hH:/?#.@[]%-_aZ9 \t", "http://", "https://", "://", ":80", ":99999", "\u00e9"]
+    chosen = random.Random(5)
+    read = 0
+    for _ in range(20000):
+        url = "".join(chosen.choice(pieces) for _ in range(chosen.randint(1, 8)))
+        if chosen.random() < 0.8:
+            url = chosen.choice(["http://", "https://", "HtTpS://"]) + url
+        plain = split_plain(url)
+        if plain is None:
+            continue
+        read += 1
+        parts = urlsplit(url)
+        assert plain == (parts.scheme, parts.netloc, parts.path), url
+        assert host_of(plain[1]) == parts.hostname, url
+    assert read > 1000
+
+
+def test_an_artifacts_kind_is_its_extensions_as_before() -> None:
+    """The kind read from the text after the path's last dot: what the loop over every
+    extension with `endswith` gave."""
+
+    def by_endswith(path: str, default: str) -> str:
+        for ext, kind in _EXTENSIONS.items():
+            if path.lower().endswith(ext):
+                return kind if default not in ("mask", "diagram") else default
+        return default
+
+    pieces = ["", ".", "png", ".png", ".PNG", "a", "/", ".jpeg", ".jpg", "x.", ".svg", "..", ".Mp4"]
+    chosen = random.Random(7)
+    for _ in range(5000):
+        path = "/" + "".join(chosen.choice(pieces) for _ in range(chosen.randint(0, 4)))
+        for default in ("image", "video", "mask", "diagram", "other"):
+            expected = by_endswith(path, default)
+            assert kind_for(f"https://h.test{path}?q=.png", default) == expected  # type: ignore[arg-type]
+            # A path as a plugin may pass it, without its leading slash.
+            assert _kind_of_path(path[1:], default) == by_endswith(path[1:], default)  # type: ignore[arg-type]
+
+
+def test_a_path_template_is_filled_as_the_placeholder_regex_filled_it() -> None:
+    """Templates split once: the same text as the regex substitution quoting each value."""
+    placeholder = re.compile(r"\{([^{}]+)\}")
+
+    def by_regex(template: str, values: dict[str, Any]) -> str:
+        return placeholder.sub(
+            lambda m: quote(str(values[m.group(1)]).encode("utf-8", "surrogatepass"), safe=""),
+            template,
+        )
+
+    chosen = random.Random(3)
+    chars = [*"ab/.~-_%?#{} \u00e9", "\ud800", "..", "A9"]
+    templates = ["/a/{x}", "/a/{x}/b/{y}", "{x}", "/{x}{y}", "/a/{x}}", "/a/{{x}", "/a/{x}/{x}"]
+    for template in templates:
+        for _ in range(300):
+            x = "".join(chosen.choice(chars) for _ in range(chosen.randint(0, 6)))
+            values = {"x": x, "y": chosen.choice([1, 2.5, True, "q r", x])}
+            assert fill_path(template, values) == by_regex(template, values)
+
+
+class _Doc(Mapping[str, Any]):
+    """A mapping that is not a dict: read by the field paths' general walk."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"status": "completed", "result": ["https://h.test/a.png"], "reason": ""},
+        {"status": " FAILED ", "reason": "nope"},
+        {"status": 3},
+        {"status": "processing", "progress": "42.5"},
+        {"other": 1},
+        {"status": ["completed"]},
+    ],
+)
+@pytest.mark.parametrize("provider", ["mediaio", "tomoviee"])
+def test_a_status_read_by_dict_lookups_is_what_the_field_paths_read(
+    provider: str, data: dict[str, Any]
+) -> None:
+    """Plain dicts are read with one-key lookups: the same status (or error) as a mapping
+    read by the field paths' own walk."""
+    strategies = Registry(entry_points=False).strategies(provider)
+    op = next(op for op in strategies.provider.operations if op.kind == "task")
+
+    def outcome(doc: Any) -> Any:
+        try:
+            status = strategies.task.status(op, doc)
+        except Exception as exc:
+            return type(exc), str(exc)
+        return attrs.evolve(status, raw=None)
+
+    assert outcome(data) == outcome(_Doc(data))
+
+
+@pytest.mark.parametrize("code", [0, False, 0.0, "0", None, 1, [0], {"a": 0}, True])
+def test_an_answers_code_is_a_success_exactly_as_the_envelope_says(code: Any) -> None:
+    """The success codes looked up as (type, value) pairs, unhashable codes included: the
+    verdict of `Envelope.succeeded`, and the same data or error as a non-dict mapping."""
+    strategies = Registry(entry_points=False).strategies("mediaio")
+    op = strategies.provider.operation("imagen_4")
+    call = Call(strategies.provider, op, "submit")
+    body = {"code": code, "msg": "m", "data": {"task_id": "t"}}
+    envelope = strategies.provider.response.envelope
+    assert envelope is not None
+
+    def outcome(answer: Any) -> Any:
+        try:
+            return strategies.errors.check(call, HttpResponse(200, {}, json.dumps(answer).encode()))
+        except Exception as exc:
+            return type(exc), str(exc)
+
+    checked = outcome(body)
+    assert (checked == {"task_id": "t"}) is envelope.succeeded(code)
+    assert strategies.errors.data_of(_Doc(body)) == strategies.errors.data_of(body)
+
+
+def test_optional_one_of_accepts_and_refuses_as_one_of_does() -> None:
+    class Model:
+        OPERATION = "p.o"
+
+    class Field:
+        name = "f"
+
+    def outcome(check: Any, value: Any) -> str | None:
+        try:
+            check(Model(), Field(), value)
+        except ParamError as exc:
+            return str(exc)
+        return None
+
+    plain = one_of("1", 2, True)
+    fast = optional([one_of("1", 2, True)])
+    for value in ("1", 2, True, 1, "2", 1.0, False, ["1"], {"x": 1}, ""):
+        assert outcome(fast, value) == outcome(plain, value)
+    assert outcome(fast, None) is None
+
+
+def test_a_request_body_from_the_operations_plan_is_the_providers_request_body() -> None:
+    """Every operation of every built-in provider, with its params (and an unknown key): the
+    submit's body is what `Provider.request_body` makes."""
+    registry = Registry(entry_points=False)
+    for name in ("mediaio", "tomoviee", "edrawmax"):
+        strategies = registry.strategies(name)
+        for op in strategies.provider.operations:
+            params = {p.name: f"v-{p.name}" for p in op.params}
+            for given in (params, {**params, "extra": 1}):
+                request = strategies.task.submit_request(op, given)
+                expected = (
+                    None
+                    if op.method in ("GET", "HEAD")
+                    else strategies.provider.request_body(op, given)
+                )
+                assert request.json == expected, op.qualified_id
+
+
+def test_a_polls_retry_after_is_forgotten_when_the_next_answer_has_none() -> None:
+    """The hint read from aiohttp's headers without a search: an answer without Retry-After
+    clears what an earlier attempt's said, as the full read does."""
+    hint = PollHint()
+    hint.read(CIMultiDictProxy(CIMultiDict({"retry-after": "4"})))
+    assert hint.seconds == 4.0
+    hint.read(CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"})))
+    assert hint.seconds is None
+    hint.read({"RETRY-AFTER": "2"})
+    assert hint.seconds == 2.0
