@@ -17,6 +17,7 @@ from typing import Any
 
 import helpers
 import pytest
+import render_cache
 
 from mediagen.catalog import Catalog, default_catalog
 from mediagen.codegen.generate import render_catalog
@@ -207,6 +208,11 @@ class AuthorVenv:
             f"import site; site.addsitedir({str(tools)!r}); site.addsitedir({ours!r})\n",
             encoding="utf-8",
         )
+        # Every process started here keeps codegen's renders in the run's cache, as this
+        # process does (render_cache: `new-plugin`, `generate`, the generated check in pytest).
+        hook = "_mediagen_test_render_cache"
+        shutil.copyfile(TESTS / "render_cache.py", Path(site, f"{hook}.py"))
+        Path(site, f"{hook}.pth").write_text(f"import {hook}; {hook}.install()\n")
         for command, module in (("mediagen", "mediagen"), ("pip", "pip"), ("pytest", "pytest")):
             script = root / "bin" / command
             script.write_text(f'#!/bin/sh\nexec "{self.python}" -m {module} "$@"\n')
@@ -220,6 +226,7 @@ class AuthorVenv:
         }
         self.env["MEDIAGEN_JOURNAL"] = str(journal)
         self.env.update(helpers.BUILD_ENV)
+        self.env[render_cache.ENV] = str(helpers.shared_folder("codegen"))
         self.env["PATH"] = f"{root / 'bin'}{os.pathsep}{self.env.get('PATH', '')}"
 
     def run(self, *argv: str | Path, cwd: Path, **env: str) -> str:

@@ -9,7 +9,6 @@ import hashlib
 import importlib
 import importlib.metadata
 import io
-import json
 import os
 import shutil
 import signal
@@ -21,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import render_cache
 from aiohttp import web
 
-from mediagen.catalog.folders import folder_digest
 from mediagen.defaults import RetryPolicy
 from mediagen.testing import FAST_POLLING, Emulator
 
@@ -137,28 +136,10 @@ def taking_turns(folder: Path, name: str = "") -> Iterator[None]:
 
 def render_once(render: Callable[[Path], dict[str, str]]) -> Callable[[Path], dict[str, str]]:
     """`render` (codegen's render_catalog) with its output kept for the rest of the run, by the
-    content of the catalog folder: rendering the shipped catalog takes 1-2 s of CPU, and a
-    dozen tests (the conformance suite's generated check on each worker, `generate --check`
-    in-process) compile the same files. The output is a pure function of those files and the
-    mediagen code (tests/test_codegen.py: golden record, hash seeds), fixed during a run. A
-    catalog that fails to render is rendered, and fails, every time."""
-
-    def rendered(catalog_dir: Path) -> dict[str, str]:
-        folder = shared_folder("codegen")
-        # The catalog's own digest (what generated files name in their header).
-        digest = folder_digest(Path(catalog_dir))
-        kept = folder / f"{digest}.json"
-        with taking_turns(folder, digest):
-            if not kept.exists():
-                files = render(catalog_dir)
-                partial = kept.with_suffix(".part")
-                partial.write_text(json.dumps(files), encoding="utf-8")
-                partial.rename(kept)
-                return files
-        loaded: dict[str, str] = json.loads(kept.read_text(encoding="utf-8"))
-        return loaded
-
-    return rendered
+    content of the catalog folder (render_cache.kept, in this run's shared folder): rendering
+    the shipped catalog takes 1-2 s of CPU, and a dozen tests (the conformance suite's
+    generated check on each worker, `generate --check` in-process) compile the same files."""
+    return render_cache.kept(render, lambda: shared_folder("codegen"))
 
 
 BUILD_TOOLS = ("setuptools", "wheel")

@@ -1,0 +1,94 @@
+"""Codegen's render of a catalog, kept for the rest of the test run by the catalog's content and
+shared by every process of the run: the test processes (helpers.render_once) and the processes
+a plugin author's virtualenv starts (conftest.AuthorVenv loads this module at their start-up,
+`install`).
+
+Rendering takes 1-2 s of CPU in a process (most of it importing and setting up the model
+generator), and the suite renders the same few catalogs again and again: the shipped one, the
+`new-plugin` scaffold's, acme's. The output is a pure function of the catalog files and the
+mediagen code (tests/test_codegen.py: golden record, hash seeds), which is fixed during a run.
+
+Nothing of mediagen is imported until a render is asked for: every process of an author
+virtualenv (pip's too) loads this module.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+from collections.abc import Callable
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ENV = "MEDIAGEN_TEST_RENDER_CACHE"
+"""The folder of the run's renders, in the environment of a process that is to use it."""
+
+GENERATE = "mediagen.codegen.generate"
+"""The module whose `render_catalog` `install` wraps (its `write` and `check` call it)."""
+
+Render = Callable[[Path], dict[str, str]]
+
+
+def kept(render: Render, folder: Callable[[], Path]) -> Render:
+    """`render` (codegen's render_catalog) with each output kept in `folder()` for the rest of
+    the run, keyed by the catalog folder's own digest (what generated files name in their
+    header: names and bytes of its files, not its path). Processes that share the folder take
+    turns on a lock per digest. A catalog that fails to render is rendered, and fails, every
+    time."""
+
+    def rendered(catalog_dir: Path) -> dict[str, str]:
+        from mediagen.catalog.folders import folder_digest
+
+        where = folder()
+        digest = folder_digest(Path(catalog_dir))
+        kept = where / f"{digest}.json"
+        with open(where / f"{digest}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not kept.exists():
+                files = render(catalog_dir)
+                partial = kept.with_suffix(".part")
+                partial.write_text(json.dumps(files), encoding="utf-8")
+                partial.rename(kept)
+                return files
+        loaded: dict[str, str] = json.loads(kept.read_text(encoding="utf-8"))
+        return loaded
+
+    return rendered
+
+
+class _KeepRenders:
+    """A meta path finder that waits for GENERATE to be imported, then wraps its
+    render_catalog with `kept` (once: it leaves sys.meta_path when it sees the module)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if name != GENERATE:
+            return None
+        sys.meta_path.remove(self)
+        from importlib.util import find_spec
+
+        spec = find_spec(name)  # as the import would find it without this finder
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            execute(module)
+            module.render_catalog = kept(module.render_catalog, lambda: self.folder)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def install() -> None:
+    """In a process whose environment names a folder (`ENV`), keep codegen's renders there.
+    Once: Python 3.11's site runs a virtualenv's .pth files twice."""
+    folder = os.environ.get(ENV)
+    if folder and not any(isinstance(f, _KeepRenders) for f in sys.meta_path):
+        sys.meta_path.insert(0, _KeepRenders(Path(folder)))
