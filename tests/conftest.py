@@ -3,7 +3,6 @@ virtualenvs."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import shutil
@@ -165,37 +164,11 @@ def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
     cached file against its source's size and mtime, as it does any `__pycache__`."""
     if not sys.dont_write_bytecode or hasattr(config, "workerinput"):
         return  # bytecode is written as usual, or the controller has set this up already
-    basetemp = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
-    prefix = basetemp / "pycache"
+    prefix = config._tmp_path_factory.getbasetemp() / "pycache"  # type: ignore[attr-defined]
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)
     sys.pycache_prefix = str(prefix)
     sys.dont_write_bytecode = False
-    _compile_before_the_workers_start(config, basetemp / "bytecode-warm-up")
-
-
-def _compile_before_the_workers_start(config: pytest.Config, basetemp: Path) -> None:
-    """xdist's workers start together on an empty bytecode folder, so each would compile and
-    assertion-rewrite the same ~700 modules (pytest, hypothesis, aiohttp, mediagen, the test
-    files): about 10 s of CPU per worker, four times over at once. One collection in a child
-    process first compiles them once into the run's folder (about 13 s), then each worker
-    starts and collects in about 3 s. Its outcome is not checked: the workers collect, and
-    report, the same files. `-P`: the checkout's `mediagen/` folder must not shadow the
-    installed package, as it would from the current directory on `sys.path`."""
-    if not config.getoption("numprocesses", None) or config.getoption("collectonly"):
-        return  # no workers
-    with contextlib.suppress(subprocess.TimeoutExpired):  # then the workers compile it all
-        subprocess.run(
-            [
-                *(sys.executable, "-P", "-m", "pytest", "--collect-only", "-q", "-n", "0"),
-                *("-p", "no:cacheprovider", f"--basetemp={basetemp}", *config.args),
-            ],
-            cwd=config.invocation_params.dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=300,
-            check=False,
-        )
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
