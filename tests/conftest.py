@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import compile_first  # first: the workers take turns to compile (its docstring)
 import helpers
 import pytest
 import render_cache
@@ -170,6 +171,10 @@ def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
     os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)
     sys.pycache_prefix = str(prefix)
     sys.dont_write_bytecode = False
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    compile_first.collected()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

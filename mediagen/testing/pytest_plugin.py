@@ -8,14 +8,19 @@ def test_my_app(mediagen_emulator):
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .emulator import Emulator
-from .thread import EmulatorThread
+if TYPE_CHECKING:
+    from .emulator import Emulator
 
 
 @pytest.fixture
 def mediagen_emulator() -> Iterator[Emulator]:
+    # Imported here, not when pytest loads its plugins: a test run that never asks for the
+    # fixture does not import aiohttp and mediagen for it.
+    from .thread import EmulatorThread
+
     with EmulatorThread() as emulator:
         yield emulator
