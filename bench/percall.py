@@ -6,7 +6,9 @@ Peers, in this process, against the same emulator process (so its CPU is not cou
   +journal     the same with a task journal in a temporary SQLite file
 
 Each peer runs warm (after a warm-up), sequentially and with 64 calls at once, in interleaved
-rounds; the median CPU per call is compared with raw aiohttp's.
+rounds: in each round the three peers run back to back, so a busy moment on a shared machine
+falls on all of them alike. The ratios are the medians of the per-round ratios (many short
+rounds: one round's ratio is noisy, their median is not); the times are the median CPU per call.
 
     python bench/percall.py [calls per round] [rounds]
     python bench/percall.py --count [calls]
@@ -105,16 +107,22 @@ async def measure(server: _common.Server, calls: int, rounds: int, folder: Path)
                 for name, call in peers.items():
                     cost = await cpu_per_call(call, calls, concurrency)
                     results.setdefault((name, concurrency), []).append(cost)
-    print(f"client CPU per call (submit + one poll), median of {rounds} rounds of {calls} calls")
+    print(f"client CPU per call (submit + one poll), medians of {rounds} rounds of {calls} calls")
     for concurrency in (1, CONCURRENCY):
         label = "sequential" if concurrency == 1 else f"{concurrency} concurrent"
-        raw = _common.median(results[("raw aiohttp", concurrency)])
-        off = _common.median(results[("mediagen", concurrency)])
-        on = _common.median(results[("mediagen +journal", concurrency)])
+        raw, off, on = (
+            results[(name, concurrency)]
+            for name in ("raw aiohttp", "mediagen", "mediagen +journal")
+        )
+
+        def per_round(a: list[float], b: list[float]) -> str:
+            return f"{_common.median([x / y for x, y in zip(a, b, strict=True)]):.2f}x"
+
         print(
-            f"  {label:<14} raw {raw * 1e3:.3f} ms | mediagen {off * 1e3:.3f} ms"
-            f" ({_common.ratio(off, raw)} raw) | +journal {on * 1e3:.3f} ms"
-            f" ({_common.ratio(on, raw)} raw, {_common.ratio(on, off)} journal off)"
+            f"  {label:<14} raw {_common.median(raw) * 1e3:.3f} ms"
+            f" | mediagen {_common.median(off) * 1e3:.3f} ms ({per_round(off, raw)} raw)"
+            f" | +journal {_common.median(on) * 1e3:.3f} ms"
+            f" ({per_round(on, raw)} raw, {per_round(on, off)} journal off)"
         )
 
 
@@ -183,8 +191,8 @@ def main() -> None:
         with _common.server() as server:
             asyncio.run(count(server, calls))
         return
-    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 400
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 128
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 25
     with _common.server() as server, tempfile.TemporaryDirectory() as folder:
         asyncio.run(measure(server, calls, rounds, Path(folder)))
 
