@@ -8,47 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
+from journal_checks import IntentCheckingEmulator, committed
 
 import mediagen
 import mediagen.journal
 from mediagen.engine import NOTHING_SENT
 from mediagen.journal import Journal
 from mediagen.testing import Emulator
-
-
-def committed(path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Rows as another connection sees them: committed ones only."""
-    db = sqlite3.connect(path)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
-
-
-class IntentCheckingEmulator(Emulator):
-    """Records, as each submit arrives, the journal states committed for its prompt."""
-
-    def __init__(self, journal: Path, **options: Any) -> None:
-        super().__init__(**options)
-        self.journal = journal
-        self.at_submit: dict[str, list[str]] = {}
-
-    # The emulator's private hook; `*rest` takes the arguments newer versions add.
-    def _respond(
-        self, route: Any, path_params: dict[str, str], request: web.Request, body: Any, *rest: Any
-    ) -> web.Response:
-        if route.phase == "submit":
-            prompt = body["data"]["prompt"]
-            sql = "SELECT state FROM tasks WHERE json_extract(params, '$.prompt') = ?"
-            rows = committed(self.journal, sql, prompt)
-            self.at_submit[prompt] = [state for (state,) in rows]
-        return super()._respond(route, path_params, request, body, *rest)
 
 
 def test_many_submits_at_once_commit_each_intent_before_sending_and_each_id_before_the_handle(

@@ -7,9 +7,10 @@ lands before it. Commits are checked from a second SQLite connection."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 from typing import Any
+
+from journal_checks import committed
 
 import mediagen
 from mediagen.journal import Journal
@@ -17,15 +18,6 @@ from mediagen.results import Artifact, Result
 from mediagen.testing import Emulator
 
 TASK_COLUMNS = "id, provider, operation, params, task_id, state, progress, error, result, origin"
-
-
-def committed(path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Rows as another connection sees them: committed ones only."""
-    db = sqlite3.connect(path)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 def result(entry: int, task_id: str) -> Result:

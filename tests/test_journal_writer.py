@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
+from journal_checks import IntentCheckingEmulator, committed
 
 import mediagen
 import mediagen.journal
@@ -23,15 +23,6 @@ from mediagen.journal import Journal
 from mediagen.testing import Emulator
 
 WRITER = "mediagen journal"
-
-
-def committed(path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Rows as another connection sees them: committed ones only."""
-    db = sqlite3.connect(path)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 def writers() -> list[threading.Thread]:
@@ -49,25 +40,6 @@ def commits_by_thread(journal: Journal) -> dict[str, int]:
 
     journal._db.set_trace_callback(trace)
     return seen
-
-
-class IntentCheckingEmulator(Emulator):
-    """Records, as each submit arrives, the journal states committed for its prompt."""
-
-    def __init__(self, journal: Path, **options: Any) -> None:
-        super().__init__(**options)
-        self.journal = journal
-        self.at_submit: dict[str, list[str]] = {}
-
-    # The emulator's private hook; `*rest` takes the arguments newer versions add.
-    def _respond(
-        self, route: Any, path_params: dict[str, str], request: web.Request, body: Any, *rest: Any
-    ) -> web.Response:
-        if route.phase == "submit":
-            prompt = body["data"]["prompt"]
-            sql = "SELECT state FROM tasks WHERE json_extract(params, '$.prompt') = ?"
-            self.at_submit[prompt] = [s for (s,) in committed(self.journal, sql, prompt)]
-        return super()._respond(route, path_params, request, body, *rest)
 
 
 def test_batches_of_several_tasks_commit_on_the_writer_thread_in_durability_order(
