@@ -3,12 +3,15 @@ virtualenvs."""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +34,18 @@ os.environ["MEDIAGEN_PLUGINS"] = ""
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
+
+
+@functools.cache
+def outside_the_checkout() -> Path:
+    """An empty folder to start child interpreters in, so that `import mediagen` finds the
+    installed package: in the checkout's parent, a checkout cloned as `mediagen/` would be
+    imported instead, as an empty namespace package."""
+    folder = Path(tempfile.mkdtemp(prefix="child-cwd-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 FIXTURES = TESTS / "fixtures"
 GOLDEN_CATALOG = FIXTURES / "golden_catalog"
 GOLDEN_OUTPUT = TESTS / "golden"

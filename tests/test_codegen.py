@@ -11,7 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN_CATALOG, GOLDEN_OUTPUT, RENDER_ONCE, REPO, import_generated
+from conftest import (
+    GOLDEN_CATALOG,
+    GOLDEN_OUTPUT,
+    RENDER_ONCE,
+    REPO,
+    import_generated,
+    outside_the_checkout,
+)
 
 import mediagen
 from mediagen.codegen.generate import HEADER_MARK, check, header, render_catalog, write
@@ -97,7 +104,7 @@ def test_output_is_identical_across_hash_seeds() -> None:
             capture_output=True,
             text=True,
             check=True,
-            cwd=REPO.parent,
+            cwd=outside_the_checkout(),
         )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
@@ -148,7 +155,11 @@ def test_import_mediagen_loads_no_provider() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('mediagen.generated.')))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO.parent
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=outside_the_checkout(),
     )
     before, after = out.stdout.splitlines()
     assert before == "[]"

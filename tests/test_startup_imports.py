@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, CatalogDir
+from conftest import REPO, CatalogDir, outside_the_checkout
 
 from mediagen.catalog import load_catalog, load_provider
 from mediagen.catalog.compiled import COMPILED_MODULE, compiled_provider, provider_from
@@ -76,7 +76,7 @@ def loaded_by(*commands: list[str], watch: tuple[str, ...] = ()) -> list[dict[st
             stdout=subprocess.PIPE,
             text=True,
             env=env,
-            cwd=REPO.parent,  # the installed package, not the checkout's folders
+            cwd=outside_the_checkout(),  # the installed package, not the checkout's folders
         )
         for argv in commands
     ]
@@ -157,7 +157,7 @@ def test_one_providers_strategies_load_its_plugin_module_alone() -> None:
         text=True,
         check=True,
         env={**os.environ, "MEDIAGEN_PLUGINS": ""},
-        cwd=REPO.parent,
+        cwd=outside_the_checkout(),
     ).stdout
     assert json.loads(out.splitlines()[-1]) == ["mediagen.plugins.mediaio"]
 
