@@ -205,7 +205,12 @@ class Engine:
             return known
         if key not in self._retired:
             self._retired[key] = retired_operation(strategies.provider, operation)
-            log.warning("operation %s.%s is retired; finishing task by id", provider, operation)
+            log.warning(
+                "operation %s.%s is not in the catalog (retired%s); finishing task by id",
+                provider,
+                operation,
+                _close_match(operation, [op.id for op in strategies.provider.operations]),
+            )
         return strategies, self._retired[key]
 
     def _for_params(self, params: ParamsModel, kind: str) -> tuple[ProviderStrategies, Operation]:
@@ -1131,3 +1136,12 @@ def destination(target: Target, path: str) -> str:
             f"refusing request path {path!r}: it must be a plain path under {target.base_url}"
         )
     return target.base_url + path
+
+
+def _close_match(name: str, known: list[str]) -> str:
+    """The hint `, or a misspelt X?` when an operation id X is close to `name` (a typo looks
+    like a retired operation: both are names the catalog lacks); "" otherwise."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f", or a misspelt {close[0]}?" if close else ""
