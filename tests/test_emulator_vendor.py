@@ -21,6 +21,7 @@ from mediagen.errors import (
     GenerationFailedError,
     InsufficientCreditsError,
     InvalidParameterError,
+    NotFoundError,
     RateLimitError,
 )
 from mediagen.testing import Emulator, Fault
@@ -225,5 +226,24 @@ def test_an_undocumented_tomoviee_code_says_only_the_code() -> None:
         headers = {"X-App-Key": "k", "Authorization": "Basic x"}  # the fault comes first
         status, answer = await post(f"{emu.url}/tomoviee/v1/open/pub/task", {}, headers)
         assert (status, answer) == (200, {"code": 1001, "msg": "error 1001", "data": {}})
+
+    run(go)
+
+
+def test_a_task_is_unknown_to_the_other_vendors_as_on_the_real_services() -> None:
+    """A client that polls a task through the wrong provider gets "not found", never another
+    vendor's result (one emulator serves all three, their task ids in one place)."""
+
+    async def go(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        mediaio = await client.mediaio.imagen_4(prompt="x")
+        tomoviee = await client.tomoviee.text_to_video(prompt="x")
+        assert (await client.task("mediaio", "imagen_4", mediaio.task_id).status()).state
+        with pytest.raises(NotFoundError):
+            await client.task("tomoviee", "text_to_video", mediaio.task_id).status()
+        with pytest.raises(NotFoundError):
+            await client.task("mediaio", "imagen_4", tomoviee.task_id).status()
+        with pytest.raises(NotFoundError):  # Media.io's own query by task id
+            await client.mediaio.task_result(task_id=tomoviee.task_id)
+        assert await client.mediaio.task_result(task_id=mediaio.task_id)
 
     run(go)

@@ -531,7 +531,8 @@ class Emulator:
             return web.json_response(profile.success(profile.sync_data(op, urls)))
         try:
             self._refresh_all()
-            data = profile.query_data(op, params, self.tasks)
+            mine = {k: t for k, t in self.tasks.items() if t.operation.provider == provider.name}
+            data = profile.query_data(op, params, mine)
         except LookupError as exc:
             return self._error(profile, "not_found", str(exc.args[0] if exc.args else exc))
         return web.json_response(profile.success(data))
@@ -545,7 +546,9 @@ class Emulator:
     ) -> web.Response:
         profile = route.profile
         task_id = profile.poll_task_id(body, path_params, query)
-        if task_id is None or task_id not in self._tasks:
+        known = None if task_id is None else self._tasks.get(task_id)
+        if known is None or known.task.operation.provider != route.provider.name:
+            # Another vendor's task is unknown here too, as on the real services.
             # Clients poll an unknown task again for a while (read-after-write lag): soon.
             hint = None if self.poll_hint is None else {"Retry-After": f"{self.poll_hint:.3f}"}
             # The vendors' words: the id is in the error already (the CLI prints it once).
@@ -556,7 +559,7 @@ class Emulator:
                 )
                 message = vendor_wording.message_for(route.provider, code, 404)
             return self._error(profile, "not_found", message, hint)
-        entry = self._tasks[task_id]
+        entry = known
         self._refresh(entry)
         body = profile.success(self._task_data(route.provider, entry))
         envelope = route.provider.response.envelope
