@@ -221,6 +221,30 @@ def test_errors_before_the_network_still_print_one_json_object(tmp_path: Path) -
             assert doc["state"] is None and doc["task_id"] == "abc"
 
 
+def test_what_argparse_refuses_is_one_line_and_one_json_object_too(tmp_path: Path) -> None:
+    """A bad option value or choice (argparse's own checks) keeps the promises of every other
+    mistake caught before the network: exit 2, one line on stderr naming what is wrong and
+    where to see what is allowed, and under --json one object with an `error`."""
+    for args, wrong in (
+        (
+            ["run", "mediaio", "imagen_4", "prompt=x", "--timeout", "abc", "--emulate", "--json"],
+            "argument --timeout: invalid float value: 'abc'",
+        ),
+        (["tasks", "--state", "bogus", "--json"], "argument --state: invalid choice: 'bogus'"),
+    ):
+        out = mediagen_cli(*args, cwd=tmp_path)
+        assert out.returncode == 2, args
+        (line,) = out.stderr.splitlines()
+        assert line.startswith(f"mediagen: error: {wrong}"), line
+        assert f"`mediagen {args[0]} --help` shows what is allowed" in line
+        (doc,) = [json.loads(line) for line in out.stdout.splitlines()]
+        assert set(doc["error"]) == ERROR_KEYS
+        assert doc["error"]["type"] == "UsageError" and wrong in doc["error"]["message"]
+    without_json = mediagen_cli("tasks", "--state", "bogus", cwd=tmp_path)
+    assert without_json.returncode == 2 and without_json.stdout == ""
+    assert len(without_json.stderr.splitlines()) == 1
+
+
 # -- 4. describe and list read as text ------------------------------------------------------------
 
 

@@ -78,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv:  # a bare `mediagen`: what it can do, not an error
         parser().print_help()
         return 0
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except UsageError as exc:  # argparse's findings (Parser.error): its namespace is unfinished
+        return _fail(argparse.Namespace(json="--json" in argv), exc, 2)
     level = os.environ.get("MEDIAGEN_LOG", "").strip().upper()
     if level:
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

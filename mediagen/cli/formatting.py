@@ -10,7 +10,7 @@ format something, and compute what argparse computes.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, NoReturn
 
 
 class _DeferredWidth(argparse.HelpFormatter):
@@ -67,3 +67,11 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """A mistake argparse found (a bad option value, a missing argument) is a UsageError
+        like every other mistake caught before the network: one line, exit status 2, and one
+        object under --json (`main` prints them), not argparse's usage block."""
+        from .common import UsageError
+
+        raise UsageError(f"{message} (`{self.prog} --help` shows what is allowed)")
