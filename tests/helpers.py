@@ -59,6 +59,36 @@ async def local_server(routes: Iterable[web.AbstractRouteDef]) -> AsyncIterator[
         await runner.cleanup()
 
 
+class HeldAnswers:
+    """A local server's "/" (GET and POST) that answers only once `release` is set; `entered`
+    is set when a request has arrived (see `held_answers`)."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self.base = ""
+
+    async def hold(self, request: web.Request) -> web.Response:
+        self.entered.set()
+        await self.release.wait()
+        return web.json_response({})
+
+
+@asynccontextmanager
+async def held_answers() -> AsyncIterator[HeldAnswers]:
+    """A request on the wire, held there: for what happens to other requests meanwhile. The
+    answers are released on the way out, so the server can stop."""
+    held = HeldAnswers()
+    async with local_server([web.get("/", held.hold), web.post("/", held.hold)]) as base:
+        held.base = base
+        try:
+            yield held
+        finally:
+            held.release.set()
+
+
 def mediagen_process(
     *args: str,
     cwd: Path,

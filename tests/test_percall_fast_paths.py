@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 import pytest
 from aiohttp import web
-from helpers import local_server
+from helpers import held_answers, local_server
 from multidict import CIMultiDict, CIMultiDictProxy
 
 import mediagen
@@ -60,19 +60,11 @@ def test_the_sent_mark_belongs_to_its_own_request() -> None:
     the one on the wire, cut off by its deadline, still says it may have been sent."""
 
     async def go() -> None:
-        entered = asyncio.Event()
-        release = asyncio.Event()
-
-        async def hold(request: web.Request) -> web.Response:
-            entered.set()
-            await release.wait()
-            return web.json_response({})
-
-        async with local_server([web.post("/", hold)]) as base:
+        async with held_answers() as held:
             transport = Transport(Timeouts(request=0.5))
             try:
-                on_wire = asyncio.create_task(transport.request("POST", f"{base}/", json={}))
-                await entered.wait()
+                on_wire = asyncio.create_task(transport.request("POST", f"{held.base}/", json={}))
+                await held.entered.wait()
                 with pytest.raises(TransportError) as before_sending:
                     await transport.request("POST", "http://127.0.0.1:99999/x", json={})
                 assert before_sending.value.sent is False
@@ -80,7 +72,7 @@ def test_the_sent_mark_belongs_to_its_own_request() -> None:
                     await on_wire
                 assert lost.value.sent is not False
             finally:
-                release.set()
+                held.release.set()
                 await transport.close()
 
     asyncio.run(go())

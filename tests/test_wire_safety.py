@@ -20,7 +20,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 from aiohttp import web
-from helpers import local_server
+from helpers import held_answers, local_server
 
 import mediagen
 from mediagen.defaults import MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
@@ -390,16 +390,8 @@ def test_transport_errors_before_the_first_byte_are_not_sent() -> None:
     waiting for a free pooled connection, never left; both say so (sent=False)."""
 
     async def go() -> None:
-        entered = asyncio.Event()
-        release = asyncio.Event()
-
-        async def hold(request: web.Request) -> web.Response:
-            entered.set()
-            await release.wait()
-            return web.json_response({})
-
-        async with local_server([web.get("/", hold)]) as base:
-            url = f"{base}/"
+        async with held_answers() as held:
+            url = f"{held.base}/"
             transport = Transport(Timeouts(request=0.3), pool_size=1)
             try:
                 with pytest.raises(TransportError) as bad_url:
@@ -414,14 +406,14 @@ def test_transport_errors_before_the_first_byte_are_not_sent() -> None:
                         return resp.status
 
                 first = asyncio.create_task(occupy())
-                await entered.wait()
+                await held.entered.wait()
                 with pytest.raises(TransportError, match="nothing was sent") as queued:
                     await transport.request("GET", url)
                 assert queued.value.sent is False
-                release.set()
+                held.release.set()
                 assert await first == 200
             finally:
-                release.set()
+                held.release.set()
                 await transport.close()
 
     asyncio.run(go())
