@@ -88,14 +88,20 @@ def loaded_by(*commands: list[str], watch: tuple[str, ...] = ()) -> list[dict[st
     return results
 
 
-def test_commands_that_send_nothing_load_neither_aiohttp_nor_yaml(tmp_path: Path) -> None:
-    journal_file = tmp_path / "tasks.sqlite3"
-    journal = Journal(journal_file)
+def journal_with_a_result(folder: Path) -> Path:
+    """A journal file holding one finished task with a result, for `tasks` to read."""
+    path = folder / "tasks.sqlite3"
+    journal = Journal(path)
     entry = journal.record_intent("mediaio", "imagen_4", {"prompt": "a cat"})
     journal.record_submitted(entry, "t-1")
     image = Artifact(url="https://example.com/a.png", kind="image")
     journal.record_result(entry, Result("mediaio", "imagen_4", (image,), {}, task_id="t-1"))
     journal.close()
+    return path
+
+
+def test_commands_that_send_nothing_load_neither_aiohttp_nor_yaml(tmp_path: Path) -> None:
+    journal_file = journal_with_a_result(tmp_path)
     commands = [
         ["--help"],
         ["list"],
@@ -113,13 +119,7 @@ def test_commands_that_send_nothing_load_only_what_they_use(tmp_path: Path) -> N
     """Each listing command loads neither the client's machinery nor another command's: `list`,
     `describe` and `plugins` no journal, `tasks` no plugins or catalog, `--help` not even attrs.
     The journal holds a finished task with a result (read without cattrs)."""
-    journal_file = tmp_path / "tasks.sqlite3"
-    journal = Journal(journal_file)
-    entry = journal.record_intent("mediaio", "imagen_4", {"prompt": "a cat"})
-    journal.record_submitted(entry, "t-1")
-    image = Artifact(url="https://example.com/a.png", kind="image")
-    journal.record_result(entry, Result("mediaio", "imagen_4", (image,), {}, task_id="t-1"))
-    journal.close()
+    journal_file = journal_with_a_result(tmp_path)
     catalog = NEVER + NOT_FOR_THE_CATALOG + NO_HELP_SHOWN
     commands = {
         ("--help",): NEVER + NOT_FOR_THE_CATALOG + NOT_FOR_TASKS + NOT_FOR_HELP,
