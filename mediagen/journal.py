@@ -62,6 +62,9 @@ if TYPE_CHECKING:  # imported when used: `mediagen tasks` needs neither an event
 
 log = get_logger(__name__)
 
+_Db = sqlite3.Connection | sqlite3.Cursor
+"""What a write runs its statements through (both have `execute` and `executemany`)."""
+
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
 
 _TABLES = """
@@ -244,6 +247,9 @@ class Journal:
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
         self._db.row_factory = sqlite3.Row
+        self._cursor = self._db.cursor()
+        """The cursor the engine's writes run through (the connection's `execute` makes one
+        per statement)."""
         self._in_batch = contextlib.nullcontext(self._db)
         self._db.text_factory = _text  # a TEXT cell with invalid UTF-8 (a hand edit) still reads
         if not read_only:
@@ -389,19 +395,20 @@ class Journal:
         holds `_lock`); when that fails, each queued one is committed on its own and `write`
         alone again, so one bad write spoils no other."""
         db = self._db
+        cursor = self._cursor
         try:
-            db.execute("BEGIN IMMEDIATE")
+            cursor.execute("BEGIN IMMEDIATE")
             self._batching = threading.get_ident()
             try:
-                values = self._apply_all(db, taken) if taken else ()
-                value = self._apply(db, write, args, kwargs, at)
+                values = self._apply_all(cursor, taken) if taken else ()
+                value = self._apply(cursor, write, args, kwargs, at)
             except BaseException:
                 if db.in_transaction:
-                    db.execute("ROLLBACK")
+                    cursor.execute("ROLLBACK")
                 raise
             finally:
                 self._batching = self._at = None
-            _commit(db)
+            _commit(db, cursor)
         except Exception:
             if not taken:
                 raise
@@ -536,21 +543,22 @@ class Journal:
         """Run queued writes in one transaction, each stamped with the time it was made; their
         return values, once committed."""
         db = self._db
+        cursor = self._cursor
         with self._lock:
-            db.execute("BEGIN IMMEDIATE")
+            cursor.execute("BEGIN IMMEDIATE")
             self._batching = threading.get_ident()
             try:
-                values = self._apply_all(db, writes)
+                values = self._apply_all(cursor, writes)
             except BaseException:
                 if db.in_transaction:
-                    db.execute("ROLLBACK")
+                    cursor.execute("ROLLBACK")
                 raise
             finally:
                 self._batching = self._at = None
-            _commit(db)
+            _commit(db, cursor)
         return values
 
-    def _apply_all(self, db: sqlite3.Connection, writes: Sequence[_Queued]) -> list[Any]:
+    def _apply_all(self, db: _Db, writes: Sequence[_Queued]) -> list[Any]:
         """Queued writes, in the open transaction; their return values. A run of the same
         intent or column-setting write goes in one executemany per statement."""
         values: list[Any] = []
@@ -571,7 +579,7 @@ class Journal:
 
     def _apply(
         self,
-        db: sqlite3.Connection,
+        db: _Db,
         name: str,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -584,8 +592,9 @@ class Journal:
             entry_id = int(db.execute(_INSERT_TASK, row).lastrowid or 0)
             db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
             return entry_id
-        if name == "record_submitted" and not kwargs:
-            self._submitted(db, *args, at)
+        if name == "record_submitted" and not kwargs and len(args) == 2:
+            entry_id, task_id = args
+            self._submitted(db, entry_id, task_id, at)
             return None
         fields_of = _FIELDS.get(name)
         if fields_of is None or name == "record_submitted":
@@ -595,6 +604,33 @@ class Journal:
         db.execute(_update_sql(tuple(fields)), (*fields.values(), at, entry_id))
         db.execute(_EVENT, (entry_id, at, fields["state"], fields.get("progress")))
         return None
+
+    def _grouped(self, db: _Db, name: str, writes: Sequence[_Queued]) -> list[Any]:
+        """Several queued writes of one kind (see `_GROUPED`), the same rows as one by one."""
+        if name == "record_intent":
+            rows = [self._intent_row(w.at, *w.args, **w.kwargs) for w in writes]
+            # Under BEGIN IMMEDIATE nobody else inserts: these are the ids SQLite would pick.
+            top = db.execute("SELECT IFNULL(MAX(id), 0) FROM tasks").fetchone()[0]
+            ids = list(range(top + 1, top + 1 + len(rows)))
+            db.executemany(
+                _INSERT_TASK_WITH_ID, [(i, *row) for i, row in zip(ids, rows, strict=True)]
+            )
+            db.executemany(
+                _INTENT_EVENT, [_intent_event(i, row) for i, row in zip(ids, rows, strict=True)]
+            )
+            return ids
+        fields_of = _FIELDS[name]
+        updates: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        names: tuple[str, ...] = ()
+        for write in writes:
+            entry_id, fields = fields_of(*write.args, **write.kwargs)
+            names = tuple(fields)
+            updates.append((*fields.values(), write.at, entry_id))
+            events.append((entry_id, write.at, fields["state"], fields.get("progress")))
+        db.executemany(_update_sql(names), updates)
+        db.executemany(_EVENT, events)
+        return [None] * len(writes)
 
     def _time(self) -> float:
         """Now, or when the queued write being committed was made."""
@@ -732,7 +768,7 @@ class Journal:
         with self._tx() as db:
             self._submitted(db, entry_id, task_id, now)
 
-    def _submitted(self, db: sqlite3.Connection, entry_id: int, task_id: str, now: float) -> None:
+    def _submitted(self, db: _Db, entry_id: int, task_id: str, now: float) -> None:
         """`record_submitted` in the open transaction: the usual case in two statements; the
         unique index catches a reissued id."""
         try:
@@ -743,7 +779,7 @@ class Journal:
         db.execute(_QUEUED_EVENT, (entry_id, now))
 
     @staticmethod
-    def _unlink_reissued(db: sqlite3.Connection, entry_id: int, task_id: str, now: float) -> None:
+    def _unlink_reissued(db: _Db, entry_id: int, task_id: str, now: float) -> None:
         """Take `task_id` away from the older entries at this entry's origin that hold it."""
         mine = db.execute("SELECT provider, origin FROM tasks WHERE id = ?", (entry_id,)).fetchone()
         if mine is None:
@@ -1128,14 +1164,15 @@ class _Writer:
                 return
 
 
-def _commit(db: sqlite3.Connection) -> None:
-    """COMMIT; when that fails (a busy database past the timeout), the transaction is rolled
-    back so the connection is ready for the next one."""
+def _commit(db: sqlite3.Connection, cursor: _Db | None = None) -> None:
+    """COMMIT (through `cursor`, if given); when that fails (a busy database past the timeout),
+    the transaction is rolled back so the connection is ready for the next one."""
+    run = db if cursor is None else cursor
     try:
-        db.execute("COMMIT")
+        run.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
-            db.execute("ROLLBACK")
+            run.execute("ROLLBACK")
         raise
 
 
