@@ -398,7 +398,6 @@ class Journal:
         cursor = self._cursor
         try:
             cursor.execute("BEGIN IMMEDIATE")
-            self._batching = threading.get_ident()
             try:
                 values = self._apply_all(cursor, taken) if taken else ()
                 value = self._apply(cursor, write, args, kwargs, at)
@@ -546,7 +545,6 @@ class Journal:
         cursor = self._cursor
         with self._lock:
             cursor.execute("BEGIN IMMEDIATE")
-            self._batching = threading.get_ident()
             try:
                 values = self._apply_all(cursor, writes)
             except BaseException:
@@ -598,7 +596,10 @@ class Journal:
             return None
         fields_of = _FIELDS.get(name)
         if fields_of is None or name == "record_submitted":
-            self._at = at  # any other write joins this transaction (see `_tx`), stamped `at`
+            # Any other write through its method: it joins this transaction (see `_tx`),
+            # stamped `at` (both reset when the transaction ends).
+            self._batching = threading.get_ident()
+            self._at = at
             return getattr(self, name)(*args, **kwargs)
         entry_id, fields = fields_of(*args, **kwargs)
         db.execute(_update_sql(tuple(fields)), (*fields.values(), at, entry_id))
