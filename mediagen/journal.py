@@ -648,7 +648,7 @@ class Journal:
         """The owner name to write on an entry, its lock taken first (once: see `OwnerLock`)."""
         me = self._my_name
         if me is None:
-            me = self._my_name = _sql(self._owner.acquire())
+            me = self._my_name = self._owner.acquire()
         return me
 
     def liveness(self, entry: Entry) -> Liveness:
@@ -729,6 +729,7 @@ class Journal:
     ) -> tuple[Any, ...]:
         """The tasks row of an intent, in `_INSERT_TASK`'s column order. The parameters' JSON
         is ASCII (escaped) and the state one of ours: only the other text may need `_sql`."""
+        me = self._me()
         return (
             provider if provider.isascii() else _sql(provider),
             operation if operation.isascii() else _sql(operation),
@@ -738,7 +739,7 @@ class Journal:
             item,
             now,
             now,
-            self._me(),
+            me if me.isascii() else _sql(me),
             origin if origin is None else _sql(origin),
             item_key if item_key is None else _sql(item_key),
             output if output is None else _sql(output),
