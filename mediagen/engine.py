@@ -494,7 +494,7 @@ class Engine:
                 )
             return journal_id
         # Committed in one batch with whatever else is queued (other tasks' intents too).
-        committed = journal.commit(
+        entry, committed = journal.commit_now(
             "record_intent",
             op.provider,
             op.id,
@@ -502,8 +502,8 @@ class Engine:
             origin=self.origin(op.provider),
             output=output,
         )
-        if committed.done():  # committed at once (a submit alone): nothing to wait for
-            return int(committed.result())
+        if committed is None:  # committed at once (a submit alone): nothing to wait for
+            return int(entry)
         try:
             return int(await asyncio.shield(committed))
         except asyncio.CancelledError:
@@ -519,7 +519,9 @@ class Engine:
         if self.journal is None or entry is None:
             return True
         try:
-            await self.journal.commit(method, entry, *args)
+            _, committed = self.journal.commit_now(method, entry, *args)
+            if committed is not None:  # batched with other submits' writes
+                await committed
         except Exception:
             log.exception("could not write to the task journal %s", self.journal.path)
             return False

@@ -62,6 +62,9 @@ if TYPE_CHECKING:  # imported when used: `mediagen tasks` needs neither an event
 
 log = get_logger(__name__)
 
+_Db = sqlite3.Connection | sqlite3.Cursor
+"""What a write runs its statements through (both have `execute` and `executemany`)."""
+
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
 
 _TABLES = """
@@ -111,6 +114,8 @@ _INSERT_TASK = f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES ({', '.join('?' * 12
 _INSERT_TASK_WITH_ID = f"INSERT INTO tasks (id, {_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _INTENT_EVENT = "INSERT INTO events (task, at, state) VALUES (?, ?, ?)"
 _EVENT = "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)"
+_SUBMITTED = "UPDATE tasks SET state = 'queued', task_id = ?, updated_at = ? WHERE id = ?"
+_QUEUED_EVENT = "INSERT INTO events (task, at, state, progress) VALUES (?, ?, 'queued', NULL)"
 
 
 def _intent_event(entry_id: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -225,11 +230,14 @@ class Journal:
         only under `_lock`, so batches commit in the order their writes were made)."""
         self._callers = 0
         """Submits in progress (see `caller`)."""
-        self._flushes: dict[asyncio.AbstractEventLoop, asyncio.Handle] = {}
-        """The batch commit each loop has scheduled (under `_qlock`)."""
+        self._flushes: dict[asyncio.AbstractEventLoop, tuple[asyncio.Handle, float]] = {}
+        """The batch commit each loop has scheduled, and when (loop time; 0: at once), under
+        `_qlock`."""
         self._writer: _Writer | None = None
         """The thread committing batches off the event loop, started with the first one."""
         self._caller = _Caller(self)
+        self._my_name: str | None = None
+        """`_me()` once the owner lock is taken (dropped with it)."""
         self._closed = False
         if read_only:
             self._db = _connect_read_only(self.path)
@@ -239,6 +247,9 @@ class Journal:
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
         self._db.row_factory = sqlite3.Row
+        self._cursor = self._db.cursor()
+        """The cursor the engine's writes run through (the connection's `execute` makes one
+        per statement)."""
         self._in_batch = contextlib.nullcontext(self._db)
         self._db.text_factory = _text  # a TEXT cell with invalid UTF-8 (a hand edit) still reads
         if not read_only:
@@ -277,6 +288,7 @@ class Journal:
         with self._lock:
             self.flush()
             self._db.close()
+        self._my_name = None
         self._owner.release()
 
     def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
@@ -313,48 +325,105 @@ class Journal:
         import asyncio
 
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        queued = _Queued(write, getattr(self, write), args, kwargs, time.time(), future, loop)
         if self._callers > 1:
-            # Among other submits: a short window first, so that the writes of many tasks share
-            # one transaction.
-            self._queue(loop, queued, JOURNAL_COMMIT_WINDOW)
-            return future
-        with self._lock:  # alone: nobody to share a transaction with, so at once, inline
+            return self._commit_later(loop, write, args, kwargs)
+        future = loop.create_future()
+        try:
+            future.set_result(self._commit_alone(write, args, kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def commit_now(
+        self, write: str, *args: Any, **kwargs: Any
+    ) -> tuple[Any, asyncio.Future[Any] | None]:
+        """`commit`, for a caller that can take the value at once: (value, None) when the write
+        was committed inline (a write alone: nobody to share a transaction with; its failure
+        raises here), else (None, the future of the batch it waits for)."""
+        if self._callers > 1:
+            import asyncio
+
+            return None, self._commit_later(asyncio.get_running_loop(), write, args, kwargs)
+        return self._commit_alone(write, args, kwargs), None
+
+    def _commit_later(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        write: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> asyncio.Future[Any]:
+        """Among other submits: a short window first, so that the writes of many tasks share
+        one transaction."""
+        future = loop.create_future()
+        self._queue(
+            loop, _Queued(write, args, kwargs, time.time(), future, loop), JOURNAL_COMMIT_WINDOW
+        )
+        return future
+
+    def _commit_alone(self, write: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Commit `write` at once, inline, with what is queued before it (state changes,
+        results) in the same transaction: one commit instead of this one now and theirs a
+        little later. Its return value, or its exception."""
+        at = time.time()
+        with self._lock:
             with self._qlock:
                 queue = self._queued
-                if len(queue) < JOURNAL_BATCH_LIMIT:
-                    # What is queued (state changes, results) goes first, in the same
-                    # transaction: one commit instead of this one now and theirs a little later.
-                    queue.append(queued)
-                    how = "batch"
+                if not queue:
+                    taken: list[_Queued] | None = []
+                elif len(queue) < JOURNAL_BATCH_LIMIT:
+                    taken = queue[:]
+                    queue.clear()
                 elif args and any(w.args[:1] == args[:1] for w in queue):
-                    queue.append(queued)  # after this entry's earlier writes, in order
-                    how = "all"
+                    taken = None  # this entry's earlier writes are queued: all of it first
                 else:  # a long queue (other entries') is left to its batches
-                    how = "one"
-            if how == "batch":
-                # The loop's scheduled batch stays: if nothing queued since is due when it
-                # comes, it only moves to the next due time (cheaper than a timer per write).
-                self._flush_batch()
-            elif how == "all":
+                    taken = []
+            if taken is None:
                 self._flush_queued()
-            else:
+                taken = []
+            return self._commit_with(taken, write, args, kwargs, at)
+
+    def _commit_with(
+        self,
+        taken: list[_Queued],
+        write: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        at: float,
+    ) -> Any:
+        """Queued writes `taken` (in order), then `write`, in one transaction (the caller
+        holds `_lock`); when that fails, each queued one is committed on its own and `write`
+        alone again, so one bad write spoils no other."""
+        db = self._db
+        cursor = self._cursor
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                values = self._apply_all(cursor, taken) if taken else ()
+                value = self._apply(cursor, write, args, kwargs, at)
+            except BaseException:
+                if db.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+            finally:
+                self._batching = self._at = None
+            _commit(db, cursor)
+        except Exception:
+            if not taken:
+                raise
+            for queued in taken:
                 self._flush_one(queued)
-        return future
+            return self._commit_with([], write, args, kwargs, at)
+        if taken:
+            waited = [(w, True, v) for w, v in zip(taken, values, strict=True) if w.future]
+            if waited:
+                _settle_all(waited)
+        return value
 
     def caller(self) -> contextlib.AbstractContextManager[None]:
         """Marks a submit in progress (from its intent to its task id), so that `commit` knows
         whether other tasks' writes may come to share its transaction."""
         return self._caller
-
-    def _enter_caller(self) -> None:
-        with self._qlock:
-            self._callers += 1
-
-    def _exit_caller(self) -> None:
-        with self._qlock:
-            self._callers -= 1
 
     def defer(self, write: str, *args: Any, **kwargs: Any) -> None:
         """Queue `write` like `commit`, for nobody to wait on: it is committed with the next
@@ -367,13 +436,10 @@ class Journal:
         except RuntimeError:
             with self._lock:
                 with self._qlock:
-                    self._queued.append(
-                        _Queued(write, getattr(self, write), args, kwargs, time.time())
-                    )
+                    self._queued.append(_Queued(write, args, kwargs, time.time()))
                 self._flush_queued()
             return
-        queued = _Queued(write, getattr(self, write), args, kwargs, time.time())
-        self._queue(loop, queued, JOURNAL_FLUSH_DELAY)
+        self._queue(loop, _Queued(write, args, kwargs, time.time()), JOURNAL_FLUSH_DELAY)
 
     def flush(self) -> None:
         """Commit every queued write now."""
@@ -392,23 +458,18 @@ class Journal:
         self.flush()
 
     def _queue(self, loop: asyncio.AbstractEventLoop, write: _Queued, delay: float) -> None:
-        import asyncio
-
-        write.due = loop.time() + delay
+        due = write.due = loop.time() + delay
         with self._qlock:
             self._queued.append(write)
             scheduled = self._flushes.get(loop)
-            if scheduled is not None and (
-                not isinstance(scheduled, asyncio.TimerHandle)
-                or scheduled.when() <= loop.time() + delay
-            ):
-                return  # a batch that commits soon enough is coming
             if scheduled is not None:
-                scheduled.cancel()
+                if scheduled[1] <= due:
+                    return  # a batch that commits soon enough is coming
+                scheduled[0].cancel()
             self._flushes[loop] = (
-                loop.call_later(delay, self._flush_for, loop)
+                (loop.call_at(due, self._flush_for, loop), due)
                 if delay
-                else loop.call_soon(self._flush_for, loop)
+                else (loop.call_soon(self._flush_for, loop), 0.0)
             )
 
     def _flush_for(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -421,7 +482,8 @@ class Journal:
                 return
             now = loop.time()
             if not any(w.due <= now for w in queue):  # queued since a commit took the rest
-                self._flushes[loop] = loop.call_at(min(w.due for w in queue), self._flush_for, loop)
+                due = min(w.due for w in queue)
+                self._flushes[loop] = (loop.call_at(due, self._flush_for, loop), due)
                 return
         writer = self._writer
         if self._closed:  # no thread outlives close(): this write fails here, and says so
@@ -467,47 +529,84 @@ class Journal:
             (value,) = self._in_one_tx((write,))
         except Exception as exc:
             if not write.settle(False, exc):
-                name = getattr(write.write, "__name__", "a write")
                 log.error(
-                    "could not write to the task journal %s (%s)", self.path, name, exc_info=exc
+                    "could not write to the task journal %s (%s)",
+                    self.path,
+                    write.name,
+                    exc_info=exc,
                 )
             return
         write.settle(True, value)
 
     def _in_one_tx(self, writes: Sequence[_Queued]) -> list[Any]:
-        """Run queued writes in one transaction (their own `_tx` joins it rather than nest),
-        each stamped with the time it was made; their return values, once committed. A run of
-        the same intent or column-setting write goes in one executemany per statement."""
+        """Run queued writes in one transaction, each stamped with the time it was made; their
+        return values, once committed."""
         db = self._db
+        cursor = self._cursor
         with self._lock:
-            db.execute("BEGIN IMMEDIATE")
-            self._batching = threading.get_ident()
+            cursor.execute("BEGIN IMMEDIATE")
             try:
-                values: list[Any] = []
-                start, count = 0, len(writes)
-                while start < count:
-                    name = writes[start].name
-                    end = start + 1
-                    if name in _GROUPED:
-                        while end < count and writes[end].name == name:
-                            end += 1
-                    if end - start > 1:
-                        values.extend(self._grouped(db, name, writes[start:end]))
-                    else:
-                        write = writes[start]
-                        self._at = write.at
-                        values.append(write.write(*write.args, **write.kwargs))
-                    start = end
+                values = self._apply_all(cursor, writes)
             except BaseException:
                 if db.in_transaction:
-                    db.execute("ROLLBACK")
+                    cursor.execute("ROLLBACK")
                 raise
             finally:
                 self._batching = self._at = None
-            _commit(db)
+            _commit(db, cursor)
         return values
 
-    def _grouped(self, db: sqlite3.Connection, name: str, writes: Sequence[_Queued]) -> list[Any]:
+    def _apply_all(self, db: _Db, writes: Sequence[_Queued]) -> list[Any]:
+        """Queued writes, in the open transaction; their return values. A run of the same
+        intent or column-setting write goes in one executemany per statement."""
+        values: list[Any] = []
+        start, count = 0, len(writes)
+        while start < count:
+            write = writes[start]
+            name = write.name
+            end = start + 1
+            if name in _GROUPED:
+                while end < count and writes[end].name == name:
+                    end += 1
+            if end - start > 1:
+                values.extend(self._grouped(db, name, writes[start:end]))
+            else:
+                values.append(self._apply(db, name, write.args, write.kwargs, write.at))
+            start = end
+        return values
+
+    def _apply(
+        self,
+        db: _Db,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        at: float,
+    ) -> Any:
+        """One write (`name`: a write method's), made at `at`, in the open transaction: the
+        engine's writes as their methods make them, without the methods' own transaction."""
+        if name == "record_intent":
+            row = self._intent_row(at, *args, **kwargs)
+            entry_id = int(db.execute(_INSERT_TASK, row).lastrowid or 0)
+            db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
+            return entry_id
+        if name == "record_submitted" and not kwargs and len(args) == 2:
+            entry_id, task_id = args
+            self._submitted(db, entry_id, task_id, at)
+            return None
+        fields_of = _FIELDS.get(name)
+        if fields_of is None or name == "record_submitted":
+            # Any other write through its method: it joins this transaction (see `_tx`),
+            # stamped `at` (both reset when the transaction ends).
+            self._batching = threading.get_ident()
+            self._at = at
+            return getattr(self, name)(*args, **kwargs)
+        entry_id, fields = fields_of(*args, **kwargs)
+        db.execute(_update_sql(tuple(fields)), (*fields.values(), at, entry_id))
+        db.execute(_EVENT, (entry_id, at, fields["state"], fields.get("progress")))
+        return None
+
+    def _grouped(self, db: _Db, name: str, writes: Sequence[_Queued]) -> list[Any]:
         """Several queued writes of one kind (see `_GROUPED`), the same rows as one by one."""
         if name == "record_intent":
             rows = [self._intent_row(w.at, *w.args, **w.kwargs) for w in writes]
@@ -546,7 +645,11 @@ class Journal:
         return self._owner.name
 
     def _me(self) -> str:
-        return self._owner.acquire()
+        """The owner name to write on an entry, its lock taken first (once: see `OwnerLock`)."""
+        me = self._my_name
+        if me is None:
+            me = self._my_name = self._owner.acquire()
+        return me
 
     def liveness(self, entry: Entry) -> Liveness:
         """Whether another live process works on `entry` (see mediagen.ownership)."""
@@ -626,16 +729,17 @@ class Journal:
     ) -> tuple[Any, ...]:
         """The tasks row of an intent, in `_INSERT_TASK`'s column order. The parameters' JSON
         is ASCII (escaped) and the state one of ours: only the other text may need `_sql`."""
+        me = self._me()
         return (
-            _sql(provider),
-            _sql(operation),
+            provider if provider.isascii() else _sql(provider),
+            operation if operation.isascii() else _sql(operation),
             _params_json(params),
             state,
             batch if batch is None else _sql(batch),
             item,
             now,
             now,
-            _sql(self._me()),
+            me if me.isascii() else _sql(me),
             origin if origin is None else _sql(origin),
             item_key if item_key is None else _sql(item_key),
             output if output is None else _sql(output),
@@ -664,14 +768,20 @@ class Journal:
         now names this task, and the older entry is told so rather than this write failing."""
         now = self._time()
         with self._tx() as db:
-            try:  # the usual case in two statements; the unique index catches a reissued id
-                self._update(db, entry_id, now, state="queued", task_id=_sql(task_id))
-            except sqlite3.IntegrityError:
-                self._unlink_reissued(db, entry_id, task_id, now)
-                self._update(db, entry_id, now, state="queued", task_id=_sql(task_id))
+            self._submitted(db, entry_id, task_id, now)
+
+    def _submitted(self, db: _Db, entry_id: int, task_id: str, now: float) -> None:
+        """`record_submitted` in the open transaction: the usual case in two statements; the
+        unique index catches a reissued id."""
+        try:
+            db.execute(_SUBMITTED, (_sql(task_id), now, entry_id))
+        except sqlite3.IntegrityError:
+            self._unlink_reissued(db, entry_id, task_id, now)
+            db.execute(_SUBMITTED, (_sql(task_id), now, entry_id))
+        db.execute(_QUEUED_EVENT, (entry_id, now))
 
     @staticmethod
-    def _unlink_reissued(db: sqlite3.Connection, entry_id: int, task_id: str, now: float) -> None:
+    def _unlink_reissued(db: _Db, entry_id: int, task_id: str, now: float) -> None:
         """Take `task_id` away from the older entries at this entry's origin that hold it."""
         mine = db.execute("SELECT provider, origin FROM tasks WHERE id = ?", (entry_id,)).fetchone()
         if mine is None:
@@ -940,22 +1050,25 @@ class _Caller:
         self._journal = journal
 
     def __enter__(self) -> None:
-        self._journal._enter_caller()
+        journal = self._journal
+        with journal._qlock:
+            journal._callers += 1
 
     def __exit__(self, *exc: object) -> None:
-        self._journal._exit_caller()
+        journal = self._journal
+        with journal._qlock:
+            journal._callers -= 1
 
 
 class _Queued:
-    """A write waiting for its batch: the bound write method and its arguments, when it was
-    made, and the future (on `loop`) of whoever waits for its commit."""
+    """A write waiting for its batch: the name of its write method and its arguments, when it
+    was made, and the future (on `loop`) of whoever waits for its commit."""
 
-    __slots__ = ("args", "at", "due", "future", "kwargs", "loop", "name", "write")
+    __slots__ = ("args", "at", "due", "future", "kwargs", "loop", "name")
 
     def __init__(
         self,
         name: str,
-        write: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         at: float,
@@ -963,7 +1076,6 @@ class _Queued:
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.name = name
-        self.write = write
         self.args = args
         self.kwargs = kwargs
         self.at = at
@@ -1054,14 +1166,15 @@ class _Writer:
                 return
 
 
-def _commit(db: sqlite3.Connection) -> None:
-    """COMMIT; when that fails (a busy database past the timeout), the transaction is rolled
-    back so the connection is ready for the next one."""
+def _commit(db: sqlite3.Connection, cursor: _Db | None = None) -> None:
+    """COMMIT (through `cursor`, if given); when that fails (a busy database past the timeout),
+    the transaction is rolled back so the connection is ready for the next one."""
+    run = db if cursor is None else cursor
     try:
-        db.execute("COMMIT")
+        run.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
-            db.execute("ROLLBACK")
+            run.execute("ROLLBACK")
         raise
 
 

@@ -159,3 +159,19 @@ def test_a_fresh_tasks_first_queued_poll_is_not_journaled_twice(tmp_path: Path) 
     entry = asyncio.run(go())
     states = committed(path, "SELECT state FROM events WHERE task = ? ORDER BY id", entry)
     assert [s for (s,) in states] == ["pending", "queued"]
+
+
+def test_a_batch_of_like_writes_commits_as_one_transaction(tmp_path: Path) -> None:
+    """The grouped path itself, not its fallback: a failing batch is rolled back and its
+    writes committed one by one, which makes the same rows (as above) in 200 transactions."""
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    seen: list[str] = []
+    try:
+        journal._db.set_trace_callback(seen.append)
+        asyncio.run(lifecycle(journal, [f"cat {i}" for i in range(40)], together=True))
+    finally:
+        journal.close()
+    assert "ROLLBACK" not in seen
+    # The intents, the task ids, and the states and results of the final flush.
+    assert seen.count("COMMIT") == 3
