@@ -261,7 +261,8 @@ class Engine:
         # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
         # that found no secret has checked every decoded string too; else they are
         # scanned as well.
-        if not (clean and b"\\" not in body and b"\0" not in body):
+        # (`find`, not `in`: bytes' `in` tries its operand as an int first, raising inside.)
+        if not (clean and body.find(b"\\") < 0 and body.find(b"\0") < 0):
             data = scrubber.data(data)
         value = parse(data) if parse is not None else data
         if on_headers is not None:

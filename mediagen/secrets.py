@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from .catalog import Provider
-from .defaults import SECRET_MIN_LENGTH
+from .defaults import SECRET_BYTE_SEARCHES, SECRET_MIN_LENGTH
 from .errors import CallError, MalformedResponseError
 
 MARKER = "***"
@@ -120,8 +120,9 @@ class Scrubber:
         if self._pattern is None:
             return body
         if self._needles is not None:
+            find = body.find  # not `in`: bytes' `in` first tries the needle as an int, raising
             for needle in self._needles:
-                if needle in body:
+                if find(needle) >= 0:
                     break
             else:  # no form in the bytes, so none in their text (see _needles): the usual answer
                 return body
@@ -180,17 +181,17 @@ class Scrubber:
 
 def _needles(forms: Iterable[str]) -> tuple[bytes, ...] | None:
     """The UTF-8 bytes of the forms that hold no shorter form (a body holding a form holds
-    those), for `Scrubber.raw` to look for in the body itself, without decoding it or running
-    the pattern: a form's text decoded from UTF-8 (surrogateescape) came from exactly its UTF-8
-    bytes, as it holds no surrogate. None when a form has one (then the pattern searches)."""
+    one of those), for `Scrubber.raw` to look for in the body itself, without decoding it or
+    running the pattern: a form's text decoded from UTF-8 (surrogateescape) came from exactly
+    its UTF-8 bytes, as no form holds a surrogate (`encoded_forms` refuses them). None when
+    there are more than SECRET_BYTE_SEARCHES: then one pattern search is cheaper."""
     kept: list[str] = []
     for form in sorted(forms, key=len):
         if not any(shorter in form for shorter in kept):
             kept.append(form)
-    try:
-        return tuple(form.encode("utf-8") for form in kept)
-    except UnicodeEncodeError:
+    if len(kept) > SECRET_BYTE_SEARCHES:
         return None
+    return tuple(form.encode("utf-8") for form in kept)
 
 
 def _collect(value: Any, strings: list[str]) -> None:
