@@ -699,3 +699,27 @@ def test_a_strategy_registered_later_replaces_the_operations_plan() -> None:
 
     asyncio.run(go())
     assert CountingTask.ids == 1
+
+
+def test_the_shared_json_encoder_is_clean_after_an_error() -> None:
+    """One encoder serves every body: an encoding cut short by an error leaves nothing behind
+    that would make the next body (here the same dict, fixed) read as circular."""
+    body = {"data": {"prompt": "x"}, "bad": object()}
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        _json_bytes(body)
+    body["bad"] = None
+    assert _json_bytes(body) == json.dumps(body).encode()
+
+
+class _EncodesWhileEncoded(dict[str, Any]):
+    """A body whose mapping encodes JSON of its own (and fails) while it is being encoded."""
+
+    def items(self) -> Any:
+        with pytest.raises(TypeError):
+            _json_bytes([object()])
+        return super().items()
+
+
+def test_a_body_encoded_inside_another_does_not_disturb_it() -> None:
+    body = {"data": _EncodesWhileEncoded(prompt="x", n=[1, 2])}
+    assert _json_bytes(body) == json.dumps(body).encode()
