@@ -22,6 +22,7 @@ from .catalog import Operation, Provider
 from .catalog.ir import TERMINAL_STATES
 from .credentials import CredentialStore, SecretMapping
 from .defaults import (
+    DOWNLOAD_ORIGINS_KEPT,
     MAX_DOWNLOAD_BYTES,
     MAX_RESPONSE_BYTES,
     WAIT_TIMEOUT,
@@ -53,6 +54,7 @@ from .retry import backoff, decide, not_found_is_transient
 from .secrets import Scrubber, scrubber_for, secret_values
 from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, query_pairs
 from .transport import Transport
+from .urls import split_plain
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,9 @@ class Engine:
         self._auth: dict[str, _RequestAuth] = {}
         self._origins: dict[str, tuple[ProviderStrategies, str | None]] = {}
         self._plans: dict[tuple[str, str], _OpPlan] = {}
+        self._download_origins: dict[tuple[str, str, str], tuple[Provider, Target]] = {}
+        """(provider, scheme, host and port) of artifact URLs found downloadable, with the
+        provider and target that said so: the verdict depends on nothing else."""
         self._listeners = _event_listeners(self.registry)
         """Whether any plugin implements `mediagen_event` (truthy): asked before an event is
         built, on every call. Pluggy's live list, so a plugin registered later counts."""
@@ -132,6 +137,7 @@ class Engine:
         clone._auth = self._auth
         clone._origins = self._origins
         clone._plans = self._plans
+        clone._download_origins = self._download_origins
         clone.durations = self.durations
         return clone
 
@@ -679,7 +685,12 @@ class Engine:
         except CallError as exc:
             raise exc.locate(provider, operation, task_id) from None
         artifacts, skipped, warning = _downloadable(
-            strategies.provider, self.target(strategies.provider), op, found, status.raw
+            strategies.provider,
+            self.target(strategies.provider),
+            op,
+            found,
+            status.raw,
+            self._download_origins,
         )
         if warning:
             # The raw result stays out of the log: it is on the Result and in the journal.
@@ -1058,10 +1069,12 @@ class AsyncTaskHandle:
         if self.journal_id is not None:
             engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
-        elapsed = self._elapsed()
-        if elapsed is not None:  # what the next tasks of this operation may expect
+        if self._submitted_at is not None:  # what the next tasks of this operation may expect
             engine.durations.record(
-                self.provider, self.operation, engine.origin(self.provider), elapsed
+                self.provider,
+                self.operation,
+                engine.origin(self.provider),
+                time.time() - self._submitted_at,
             )
         if engine._listeners:
             engine.event(
@@ -1087,14 +1100,31 @@ class AsyncTaskHandle:
 
 
 def _downloadable(
-    provider: Provider, target: Target, op: Operation, found: tuple[Artifact, ...], raw: Any
+    provider: Provider,
+    target: Target,
+    op: Operation,
+    found: tuple[Artifact, ...],
+    raw: Any,
+    allowed: dict[tuple[str, str, str], tuple[Provider, Target]],
 ) -> tuple[tuple[Artifact, ...], tuple[str, ...], str | None]:
     """(the artifacts we may download, the URLs we may not, a warning when something is off):
-    a result that promises files but has none to download must not pass as a quiet success."""
+    a result that promises files but has none to download must not pass as a quiet success.
+    `allowed` keeps the origins of plain URLs found downloadable (see Engine.__init__); a
+    refusal is worked out each time (its reason names the URL)."""
     kept: list[Artifact] = []
     refused: dict[str, str] = {}
     for artifact in found:
-        reason = download_allowed(provider, target, artifact.url)
+        plain = split_plain(artifact.url)
+        key = (provider.name, plain[0], plain[1]) if plain is not None else None
+        known = allowed.get(key) if key is not None else None
+        if known is not None and known[0] is provider and known[1] is target:
+            reason = None
+        else:
+            reason = download_allowed(provider, target, artifact.url)
+            if reason is None and key is not None:
+                if len(allowed) >= DOWNLOAD_ORIGINS_KEPT:  # many hosts (one per bucket?)
+                    allowed.clear()
+                allowed[key] = (provider, target)
         if reason:
             refused[artifact.url] = reason
         else:

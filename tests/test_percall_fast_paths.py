@@ -28,7 +28,13 @@ import mediagen
 from mediagen.catalog import Provider
 from mediagen.catalog.paths import parse_path
 from mediagen.defaults import RetryPolicy, Timeouts
-from mediagen.engine import PollHint, _AskedListeners, _event_listeners, destination
+from mediagen.engine import (
+    PollHint,
+    _AskedListeners,
+    _downloadable,
+    _event_listeners,
+    destination,
+)
 from mediagen.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -43,6 +49,7 @@ from mediagen.params import one_of, optional
 from mediagen.protocol import (
     _EXTENSIONS,
     CatalogAuth,
+    CatalogErrorClassifier,
     CatalogTaskStrategy,
     _kind_of_path,
     fill_path,
@@ -50,6 +57,7 @@ from mediagen.protocol import (
     retry_after,
 )
 from mediagen.registry import Registry
+from mediagen.results import Artifact
 from mediagen.secrets import MARKER, Scrubber
 from mediagen.strategies import Call, HttpResponse
 from mediagen.testing import Emulator
@@ -723,3 +731,61 @@ class _EncodesWhileEncoded(dict[str, Any]):
 def test_a_body_encoded_inside_another_does_not_disturb_it() -> None:
     body = {"data": _EncodesWhileEncoded(prompt="x", n=[1, 2])}
     assert _json_bytes(body) == json.dumps(body).encode()
+
+
+def test_artifact_origins_found_downloadable_give_the_verdicts_worked_out_each_time() -> None:
+    """A client remembers the (scheme, host, port) of artifact URLs it found downloadable:
+    every result's kept and skipped URLs and warning are what the per-URL check gives."""
+    registry = Registry(entry_points=False)
+    edrawmax = registry.strategies("edrawmax").provider
+    op = edrawmax.operations[0]
+    catalog_target = Target(base_url=edrawmax.base_url, overridden=False)
+    local = Target(base_url="http://127.0.0.1:8123/api", overridden=True)
+    urls = [
+        "https://files.aliyuncs.com/a.png",
+        "http://files.aliyuncs.com/a.png",  # the same host, not https
+        "https://FILES.aliyuncs.com:443/b.png",
+        "https://files.aliyuncs.com:8443/c.png",
+        "https://evil.example/a.png",
+        "https://evil.example.aliyuncs.com.evil/a.png",
+        "https://user@files.aliyuncs.com/a.png",  # not a plain URL: never remembered
+        "http://127.0.0.1:8123/files/a.png",
+        "http://127.0.0.1:8124/files/a.png",
+        "http://localhost:8123/files/a.png",
+    ]
+    remembered: dict[Any, Any] = {}
+    rng = random.Random(11)
+    for _ in range(300):
+        target = rng.choice([catalog_target, local])
+        found = tuple(
+            Artifact(url=url, kind="image") for url in rng.sample(urls, rng.randrange(1, 4))
+        )
+        expected = _downloadable(edrawmax, target, op, found, None, {})
+        assert _downloadable(edrawmax, target, op, found, None, remembered) == expected
+    assert remembered and all(
+        key[1:]
+        in {
+            ("https", "files.aliyuncs.com"),
+            ("https", "FILES.aliyuncs.com:443"),
+            ("https", "files.aliyuncs.com:8443"),
+            ("http", "127.0.0.1:8123"),
+        }
+        for key in remembered
+    )
+
+
+class _WrappedData(CatalogErrorClassifier):
+    def data_of(self, body: Mapping[str, Any]) -> Any:
+        return {"wrapped": super().data_of(body)}
+
+
+@pytest.mark.parametrize("classifier", [CatalogErrorClassifier, _WrappedData])
+def test_an_answers_data_is_what_the_classifiers_data_of_gives(classifier: type) -> None:
+    """`check` reads the data key itself only where `data_of` is the catalog class's own."""
+    provider = Registry(entry_points=False).strategies("mediaio").provider
+    errors = classifier(provider)
+    call = Call(provider, provider.operations[0], "poll", "t1")
+    body = {"code": 0, "msg": "", "data": {"status": "completed"}}
+    for _ in range(2):  # the envelope's keys are worked out on the first answer
+        data = errors.check(call, HttpResponse(200, {}, json.dumps(body).encode()))
+        assert data == errors.data_of(body)
