@@ -186,7 +186,7 @@ class Engine:
     def origin(self, provider: str) -> str | None:
         """Where this engine sends `provider`'s tasks, as the journal keys them: the base URL,
         or None for the catalog's default (task ids are unique per vendor host)."""
-        strategies = self.registry.strategies(provider)
+        strategies = self.registry._cache.get(provider) or self.registry.strategies(provider)
         known = self._origins.get(provider)
         if known is not None and known[0] is strategies:  # the same plugins resolved it
             return known[1]
@@ -226,14 +226,16 @@ class Engine:
 
     def plan(self, provider: str, operation: str, *, retired_ok: bool = False) -> _OpPlan:
         """`operation`, with what every call of the operation reuses (see `_OpPlan`)."""
-        strategies = self.registry.strategies(provider)
-        known = self._plans.get((provider, operation))
+        # The registry's cache read here, as `strategies` reads it first: one call less.
+        strategies = self.registry._cache.get(provider) or self.registry.strategies(provider)
+        key = (provider, operation)
+        known = self._plans.get(key)
         if known is not None and known.strategies is strategies:
             return known
         strategies, op = self.operation(provider, operation, retired_ok=retired_ok)
         made = _OpPlan(strategies, op)
-        if op is not self._retired.get((provider, operation)):  # a catalog operation
-            self._plans[(provider, operation)] = made
+        if op is not self._retired.get(key):  # a catalog operation
+            self._plans[key] = made
         return made
 
     def _for_params(self, params: ParamsModel, kind: str) -> _OpPlan:
