@@ -224,7 +224,7 @@ class Engine:
             )
         return strategies, self._retired[key]
 
-    def plan(self, provider: str, operation: str, *, retired_ok: bool = False) -> _OpPlan:
+    def _plan(self, provider: str, operation: str, *, retired_ok: bool = False) -> _OpPlan:
         """`operation`, with what every call of the operation reuses (see `_OpPlan`)."""
         # The registry's cache read here, as `strategies` reads it first: one call less.
         strategies = self.registry._cache.get(provider) or self.registry.strategies(provider)
@@ -240,7 +240,7 @@ class Engine:
 
     def _for_params(self, params: ParamsModel, kind: str) -> _OpPlan:
         provider, _, op_id = type(params).OPERATION.partition(".")
-        plan = self.plan(provider, op_id)
+        plan = self._plan(provider, op_id)
         op = plan.op
         if op.kind != kind:
             raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation, not {kind}")
@@ -624,7 +624,7 @@ class Engine:
     ) -> tuple[ProviderStrategies, Call, HttpRequest, Callable[[Any], TaskStatus]]:
         """What `call` takes to poll a task (but the headers' reader): `poll`, awaited by a
         task handle without `poll` in between (one coroutine less per poll)."""
-        plan = self.plan(provider, operation, retired_ok=True)
+        plan = self._plan(provider, operation, retired_ok=True)
         strategies, op = plan.strategies, plan.op
         call = Call(strategies.provider, op, "poll", task_id)
         try:
@@ -666,7 +666,7 @@ class Engine:
     ) -> Result:
         """The Result of a finished task (journaled in entry `journal_id`, if given), or the
         error its terminal state means."""
-        plan = self.plan(provider, operation, retired_ok=True)
+        plan = self._plan(provider, operation, retired_ok=True)
         strategies, op = plan.strategies, plan.op
         if status.state != "succeeded":
             what = {
