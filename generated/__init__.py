@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from mediagen.runtime import ProviderKey
 
@@ -103,17 +103,20 @@ class AsyncProviders:
     @property
     def edrawmax(self) -> AsyncEdrawmax:
         """EdrawMax: 4 operations."""
-        return cast("AsyncEdrawmax", self._endpoints("edrawmax"))
+        endpoints: AsyncEdrawmax = self._endpoints("edrawmax")
+        return endpoints
 
     @property
     def mediaio(self) -> AsyncMediaio:
         """Media.io: 24 operations."""
-        return cast("AsyncMediaio", self._endpoints("mediaio"))
+        endpoints: AsyncMediaio = self._endpoints("mediaio")
+        return endpoints
 
     @property
     def tomoviee(self) -> AsyncTomoviee:
         """Tomoviee: 11 operations."""
-        return cast("AsyncTomoviee", self._endpoints("tomoviee"))
+        endpoints: AsyncTomoviee = self._endpoints("tomoviee")
+        return endpoints
 
 
 class Providers:
@@ -125,14 +128,17 @@ class Providers:
     @property
     def edrawmax(self) -> Edrawmax:
         """EdrawMax: 4 operations."""
-        return cast("Edrawmax", self._endpoints("edrawmax"))
+        endpoints: Edrawmax = self._endpoints("edrawmax")
+        return endpoints
 
     @property
     def mediaio(self) -> Mediaio:
         """Media.io: 24 operations."""
-        return cast("Mediaio", self._endpoints("mediaio"))
+        endpoints: Mediaio = self._endpoints("mediaio")
+        return endpoints
 
     @property
     def tomoviee(self) -> Tomoviee:
         """Tomoviee: 11 operations."""
-        return cast("Tomoviee", self._endpoints("tomoviee"))
+        endpoints: Tomoviee = self._endpoints("tomoviee")
+        return endpoints

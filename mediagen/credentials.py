@@ -53,6 +53,7 @@ class CredentialStore:
             for name, value in values.items():
                 if value is not None and value != "":
                     self._given.setdefault(provider, {})[name] = Secret(str(value))
+        self._shared: dict[str, tuple[Provider, SecretMapping]] = {}
 
     def __repr__(self) -> str:
         listed = {p: sorted(v) for p, v in self._given.items()}
@@ -74,3 +75,16 @@ class CredentialStore:
             elif cred.required:
                 raise MissingCredentialError(provider.name, cred.name, cred.env)
         return out
+
+    def resolve_shared(self, provider: Provider) -> SecretMapping:
+        """`resolve`, for the engine's hot path: when every credential of the provider was
+        given (none is read from the environment, which may change between calls), the same
+        mapping serves every call; callers must not change it."""
+        known = self._shared.get(provider.name)
+        if known is not None and known[0] is provider:
+            return known[1]
+        resolved = self.resolve(provider)
+        given = self._given.get(provider.name, {})
+        if all(cred.name in given for cred in provider.auth.credentials):
+            self._shared[provider.name] = (provider, resolved)
+        return resolved

@@ -171,6 +171,15 @@ SECRET_MIN_LENGTH = 4
 """Secrets (and each encoded form of one) shorter than this are not scrubbed from vendor
 answers: replacing so short a string would mangle ordinary text (see mediagen.secrets)."""
 
+DOWNLOAD_ORIGINS_KEPT = 256
+"""Artifact URL origins (scheme, host, port) a client remembers as downloadable, per
+provider; past this many (a vendor with a host per bucket) it starts over."""
+
+SECRET_BYTE_SEARCHES = 12
+"""Up to this many secret forms, an answer's bytes are searched for each form in turn (a C
+substring search each); with more, the scrubber's one pattern search over the decoded text
+is cheaper (see `Scrubber.raw`)."""
+
 JOURNAL_FLUSH_DELAY = 0.05
 """Seconds a journal write nobody waits for (a state change, a task's result) may stay queued
 before it is committed, together with whatever else queued meanwhile. A crash in that window

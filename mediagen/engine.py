@@ -22,6 +22,7 @@ from .catalog import Operation, Provider
 from .catalog.ir import TERMINAL_STATES
 from .credentials import CredentialStore, SecretMapping
 from .defaults import (
+    DOWNLOAD_ORIGINS_KEPT,
     MAX_DOWNLOAD_BYTES,
     MAX_RESPONSE_BYTES,
     WAIT_TIMEOUT,
@@ -53,6 +54,7 @@ from .retry import backoff, decide, not_found_is_transient
 from .secrets import Scrubber, scrubber_for, secret_values
 from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, query_pairs
 from .transport import Transport
+from .urls import split_plain
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,13 @@ class Engine:
         self._operations: dict[tuple[str, str], tuple[ProviderStrategies, Operation]] = {}
         self._auth: dict[str, _RequestAuth] = {}
         self._origins: dict[str, tuple[ProviderStrategies, str | None]] = {}
+        self._plans: dict[tuple[str, str], _OpPlan] = {}
+        self._download_origins: dict[tuple[str, str, str], tuple[Provider, Target]] = {}
+        """(provider, scheme, host and port) of artifact URLs found downloadable, with the
+        provider and target that said so: the verdict depends on nothing else."""
+        self._listeners = _event_listeners(self.registry)
+        """Whether any plugin implements `mediagen_event` (truthy): asked before an event is
+        built, on every call. Pluggy's live list, so a plugin registered later counts."""
         self.durations = DurationModel(journal)
         """How long this client's operations took lately (see mediagen.polling)."""
 
@@ -127,13 +136,15 @@ class Engine:
         clone._operations = self._operations
         clone._auth = self._auth
         clone._origins = self._origins
+        clone._plans = self._plans
+        clone._download_origins = self._download_origins
         clone.durations = self.durations
         return clone
 
     def event(self, *args: Any, **fields: Any) -> None:
         """Broadcast TaskEvent(*args, **fields) to observer plugins; with none implementing
         `mediagen_event` (the usual case), nothing is built or called."""
-        if self.registry.pm.hook.mediagen_event.get_hookimpls():
+        if self._listeners:
             self.registry.emit(TaskEvent(*args, **fields))
 
     def __repr__(self) -> str:
@@ -175,7 +186,7 @@ class Engine:
     def origin(self, provider: str) -> str | None:
         """Where this engine sends `provider`'s tasks, as the journal keys them: the base URL,
         or None for the catalog's default (task ids are unique per vendor host)."""
-        strategies = self.registry.strategies(provider)
+        strategies = self.registry._cache.get(provider) or self.registry.strategies(provider)
         known = self._origins.get(provider)
         if known is not None and known[0] is strategies:  # the same plugins resolved it
             return known[1]
@@ -213,12 +224,27 @@ class Engine:
             )
         return strategies, self._retired[key]
 
-    def _for_params(self, params: ParamsModel, kind: str) -> tuple[ProviderStrategies, Operation]:
+    def _plan(self, provider: str, operation: str, *, retired_ok: bool = False) -> _OpPlan:
+        """`operation`, with what every call of the operation reuses (see `_OpPlan`)."""
+        # The registry's cache read here, as `strategies` reads it first: one call less.
+        strategies = self.registry._cache.get(provider) or self.registry.strategies(provider)
+        key = (provider, operation)
+        known = self._plans.get(key)
+        if known is not None and known.strategies is strategies:
+            return known
+        strategies, op = self.operation(provider, operation, retired_ok=retired_ok)
+        made = _OpPlan(strategies, op)
+        if op is not self._retired.get(key):  # a catalog operation
+            self._plans[key] = made
+        return made
+
+    def _for_params(self, params: ParamsModel, kind: str) -> _OpPlan:
         provider, _, op_id = type(params).OPERATION.partition(".")
-        strategies, op = self.operation(provider, op_id)
+        plan = self._plan(provider, op_id)
+        op = plan.op
         if op.kind != kind:
             raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation, not {kind}")
-        return strategies, op
+        return plan
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -243,7 +269,8 @@ class Engine:
         # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
         # that found no secret has checked every decoded string too; else they are
         # scanned as well.
-        if not (clean and b"\\" not in body and b"\0" not in body):
+        # (`find`, not `in`: bytes' `in` tries its operand as an int first, raising inside.)
+        if not (clean and body.find(b"\\") < 0 and body.find(b"\0") < 0):
             data = scrubber.data(data)
         value = parse(data) if parse is not None else data
         if on_headers is not None:
@@ -265,13 +292,14 @@ class Engine:
             and known.credentials == credentials
         ):
             return known
-        auth = SecretMapping(strategies.auth.headers(credentials))
+        # A copy for the strategy: `credentials` may be the store's shared mapping.
+        auth = SecretMapping(strategies.auth.headers(SecretMapping(credentials)))
         auth_query = getattr(strategies.auth, "query", None)
         made = _RequestAuth(
             strategies,
             credentials,
             headers=SecretMapping({"Content-Type": "application/json", **auth}),
-            query=SecretMapping(auth_query(credentials) if auth_query else {}),
+            query=SecretMapping(auth_query(SecretMapping(credentials)) if auth_query else {}),
             scrubber=scrubber_for(secret_values(strategies.provider, credentials, auth)),
         )
         if type(strategies.auth) is CatalogAuth:
@@ -286,7 +314,7 @@ class Engine:
         if self.transport.closed:
             raise ConfigurationError("the client is closed")
         provider = strategies.provider
-        credentials = self.credentials.resolve(provider)
+        credentials = self.credentials.resolve_shared(provider)
         target = self._targets.get(provider.name) or self.target(provider)
         return credentials, destination(target, request.path)
 
@@ -315,7 +343,11 @@ class Engine:
             attempt += 1
             # Asked again for each attempt: a plugin's auth may sign the time.
             auth = self._auth.get(strategies.provider.name)
-            if auth is None or auth.strategies is not strategies or auth.credentials != credentials:
+            if (
+                auth is None
+                or auth.strategies is not strategies
+                or (auth.credentials is not credentials and auth.credentials != credentials)
+            ):
                 auth = self.request_auth(strategies, credentials)
             headers = auth.headers
             if request.headers:
@@ -377,16 +409,29 @@ class Engine:
         """Submit a task. With a journal, the intent is written first (or `journal_id`, a
         planned entry, is used), then the task id or what became of the submit. `output` is
         journaled with the intent: the folder `resume` downloads the result into."""
-        strategies, op = self._for_params(params, "task")
-        with self._journal_caller():
-            poll_hint = PollHint()
+        plan = self._for_params(params, "task")
+        strategies, op = plan.strategies, plan.op
+        poll_hint = PollHint()
+        if self.journal is None:
+            # Nothing to journal around the request (`_write`'s work): the request alone.
+            request = strategies.task.submit_request(op, params.to_dict())
+            prepared = self.preflight(strategies, request)
+            task_id = await self.call(
+                strategies, plan.submit_call, request, plan.task_id_of, poll_hint.read, prepared
+            )
+            if self._listeners:
+                self.event("submitted", op.provider, op.id, task_id, "queued")
+            handle = AsyncTaskHandle(self, op.provider, op.id, task_id, fresh=True)
+            handle.first_poll_after = poll_hint.seconds
+            return handle
+        with self.journal.caller():
             task_id, entry = await self._write(
                 strategies,
                 op,
                 "submit",
                 params,
                 journal_id,
-                partial(strategies.task.task_id, op),
+                plan.task_id_of,
                 poll_hint.read,
                 output=output,
             )
@@ -408,7 +453,8 @@ class Engine:
                     "record_unknown",
                     f"created as task {task_id!r}, id not recorded; {advice}",
                 )
-            self.event("submitted", op.provider, op.id, task_id, "queued")
+            if self._listeners:
+                self.event("submitted", op.provider, op.id, task_id, "queued")
             handle = AsyncTaskHandle(
                 self, op.provider, op.id, task_id, journal_id=entry, fresh=True
             )
@@ -422,7 +468,8 @@ class Engine:
         self, params: ParamsModel, *, journal_id: int | None = None, output: str | None = None
     ) -> Result:
         """A synchronous operation: the answer is the result."""
-        strategies, op = self._for_params(params, "sync")
+        plan = self._for_params(params, "sync")
+        strategies, op = plan.strategies, plan.op
         with self._journal_caller():
             (data, artifacts), entry = await self._write(
                 strategies,
@@ -547,7 +594,8 @@ class Engine:
 
     async def query(self, params: ParamsModel, *, journal_id: int | None = None) -> dict[str, Any]:
         """A query (credits, a task's raw state). Journaled only as part of a batch."""
-        strategies, op = self._for_params(params, "query")
+        plan = self._for_params(params, "query")
+        strategies, op = plan.strategies, plan.op
         call = Call(strategies.provider, op, "query")
         request = strategies.task.submit_request(op, params.to_dict())
         prepared = self.preflight(strategies, request)
@@ -578,7 +626,8 @@ class Engine:
     ) -> tuple[ProviderStrategies, Call, HttpRequest, Callable[[Any], TaskStatus]]:
         """What `call` takes to poll a task (but the headers' reader): `poll`, awaited by a
         task handle without `poll` in between (one coroutine less per poll)."""
-        strategies, op = self.operation(provider, operation, retired_ok=True)
+        plan = self._plan(provider, operation, retired_ok=True)
+        strategies, op = plan.strategies, plan.op
         call = Call(strategies.provider, op, "poll", task_id)
         try:
             request = strategies.task.poll_request(op, task_id)
@@ -593,7 +642,7 @@ class Engine:
                 operation=operation,
                 task_id=task_id,
             ) from None
-        return strategies, call, request, partial(strategies.task.status, op)
+        return strategies, call, request, plan.status_of
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
         strategies, op = self.operation(provider, operation, retired_ok=True)
@@ -619,7 +668,8 @@ class Engine:
     ) -> Result:
         """The Result of a finished task (journaled in entry `journal_id`, if given), or the
         error its terminal state means."""
-        strategies, op = self.operation(provider, operation, retired_ok=True)
+        plan = self._plan(provider, operation, retired_ok=True)
+        strategies, op = plan.strategies, plan.op
         if status.state != "succeeded":
             what = {
                 "failed": "the task failed",
@@ -639,7 +689,12 @@ class Engine:
         except CallError as exc:
             raise exc.locate(provider, operation, task_id) from None
         artifacts, skipped, warning = _downloadable(
-            strategies.provider, self.target(strategies.provider), op, found, status.raw
+            strategies.provider,
+            self.target(strategies.provider),
+            op,
+            found,
+            status.raw,
+            self._download_origins,
         )
         if warning:
             # The raw result stays out of the log: it is on the Result and in the journal.
@@ -814,15 +869,16 @@ class AsyncTaskHandle:
                 self._engine._journal_later(
                     self.journal_id, "record_state", status.state, status.progress
                 )
-            self._engine.event(
-                "state_changed",
-                self.provider,
-                self.operation,
-                self.task_id,
-                status.state,
-                status.progress,
-                detail=status,
-            )
+            if self._engine._listeners:
+                self._engine.event(
+                    "state_changed",
+                    self.provider,
+                    self.operation,
+                    self.task_id,
+                    status.state,
+                    status.progress,
+                    detail=status,
+                )
 
     async def result(self) -> Result:
         """The result now: polls once; raises if the task failed, or is not finished yet."""
@@ -1017,20 +1073,23 @@ class AsyncTaskHandle:
         if self.journal_id is not None:
             engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
-        elapsed = self._elapsed()
-        if elapsed is not None:  # what the next tasks of this operation may expect
+        if self._submitted_at is not None:  # what the next tasks of this operation may expect
             engine.durations.record(
-                self.provider, self.operation, engine.origin(self.provider), elapsed
+                self.provider,
+                self.operation,
+                engine.origin(self.provider),
+                time.time() - self._submitted_at,
             )
-        engine.event(
-            "finished",
-            self.provider,
-            self.operation,
-            self.task_id,
-            "succeeded",
-            status.progress,
-            detail=result,
-        )
+        if engine._listeners:
+            engine.event(
+                "finished",
+                self.provider,
+                self.operation,
+                self.task_id,
+                "succeeded",
+                status.progress,
+                detail=result,
+            )
         return result
 
     async def download(self, directory: str | Path, *, overwrite: bool = False) -> list[Path]:
@@ -1045,14 +1104,31 @@ class AsyncTaskHandle:
 
 
 def _downloadable(
-    provider: Provider, target: Target, op: Operation, found: tuple[Artifact, ...], raw: Any
+    provider: Provider,
+    target: Target,
+    op: Operation,
+    found: tuple[Artifact, ...],
+    raw: Any,
+    allowed: dict[tuple[str, str, str], tuple[Provider, Target]],
 ) -> tuple[tuple[Artifact, ...], tuple[str, ...], str | None]:
     """(the artifacts we may download, the URLs we may not, a warning when something is off):
-    a result that promises files but has none to download must not pass as a quiet success."""
+    a result that promises files but has none to download must not pass as a quiet success.
+    `allowed` keeps the origins of plain URLs found downloadable (see Engine.__init__); a
+    refusal is worked out each time (its reason names the URL)."""
     kept: list[Artifact] = []
     refused: dict[str, str] = {}
     for artifact in found:
-        reason = download_allowed(provider, target, artifact.url)
+        plain = split_plain(artifact.url)
+        key = (provider.name, plain[0], plain[1]) if plain is not None else None
+        known = allowed.get(key) if key is not None else None
+        if known is not None and known[0] is provider and known[1] is target:
+            reason = None
+        else:
+            reason = download_allowed(provider, target, artifact.url)
+            if reason is None and key is not None:
+                if len(allowed) >= DOWNLOAD_ORIGINS_KEPT:  # many hosts (one per bucket?)
+                    allowed.clear()
+                allowed[key] = (provider, target)
         if reason:
             refused[artifact.url] = reason
         else:
@@ -1075,6 +1151,42 @@ def _downloadable(
 def _clip(value: Any, limit: int = 200) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+class _OpPlan:
+    """What every call of one operation, through one set of strategies, reuses: the submit's
+    `Call` (it names no task) and the bound readers of its submit and poll answers."""
+
+    __slots__ = ("op", "status_of", "strategies", "submit_call", "task_id_of")
+
+    def __init__(self, strategies: ProviderStrategies, op: Operation) -> None:
+        self.strategies = strategies
+        self.op = op
+        self.submit_call = Call(strategies.provider, op, "submit")
+        self.task_id_of = partial(strategies.task.task_id, op)
+        self.status_of = partial(strategies.task.status, op)
+
+
+class _AskedListeners:
+    """The `mediagen_event` implementations, asked of pluggy each time (a pluggy without the
+    live list `_event_listeners` reads)."""
+
+    __slots__ = ("caller",)
+
+    def __init__(self, caller: Any) -> None:
+        self.caller = caller
+
+    def __bool__(self) -> bool:
+        return bool(self.caller.get_hookimpls())
+
+
+def _event_listeners(registry: Registry) -> Any:
+    """Something true exactly while a plugin implements `mediagen_event`: pluggy's own list of
+    the hook's implementations (changed in place as plugins come and go), else an object
+    that asks."""
+    caller = registry.pm.hook.mediagen_event
+    live = getattr(caller, "_hookimpls", None)
+    return live if type(live) is list else _AskedListeners(caller)
 
 
 class _RequestAuth:

@@ -271,8 +271,8 @@ class CatalogErrorClassifier:
     and maps failures to the error tree through the catalog's code and status tables."""
 
     _keys: _EnvelopeKeys | None = None
-    """The envelope, its code and data paths as plain keys, and its success codes as
-    (type, value) pairs (see `_envelope_keys`)."""
+    """The envelope, its code and data paths as plain keys, its success codes as (type,
+    value) pairs, and whether `data_of` is this class's (see `_envelope_keys`)."""
 
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
@@ -296,11 +296,12 @@ class CatalogErrorClassifier:
         envelope = self.provider.response.envelope
         if envelope is None:
             return body
+        keys = None
         if type(body) is dict:
             # A one-key code path (the usual catalog) read as a dict lookup, as `first` would.
             keys = self._keys
             if keys is None or keys[0] is not envelope:
-                keys = self._keys = _envelope_keys(envelope)
+                keys = self._keys = self._envelope_keys(envelope)
             key = keys[1]
             code = body.get(key) if key is not None else envelope.code.first(body)
             try:  # as Envelope.succeeded: the same type and value as a success code
@@ -317,6 +318,8 @@ class CatalogErrorClassifier:
             if self.accept_failed_code(call, body):
                 return self.data_of(body)
             raise self.vendor_error(call, response, body)
+        if keys is not None and keys[4] and keys[2] is not None:
+            return body.get(keys[2])  # as this class's data_of reads a dict
         return self.data_of(body)
 
     def data_of(self, body: Mapping[str, Any]) -> Any:
@@ -327,10 +330,17 @@ class CatalogErrorClassifier:
         if type(body) is dict:
             keys = self._keys
             if keys is None or keys[0] is not envelope:
-                keys = self._keys = _envelope_keys(envelope)
+                keys = self._keys = self._envelope_keys(envelope)
             if keys[2] is not None:
                 return body.get(keys[2])
         return envelope.data.first(body)
+
+    def _envelope_keys(self, envelope: Envelope) -> _EnvelopeKeys:
+        """What `check` reads from an envelope on every answer, and whether `data_of` is this
+        class's own (then `check` reads the data key itself)."""
+        success = frozenset((type(ok), ok) for ok in envelope.success)
+        own_data_of = type(self).data_of is CatalogErrorClassifier.data_of
+        return envelope, _plain_key(envelope.code), _plain_key(envelope.data), success, own_data_of
 
     def accept_failed_code(self, call: Call, body: Mapping[str, Any]) -> bool:
         """Whether a body with a non-success code still carries usable data (vendor quirks)."""
@@ -445,13 +455,7 @@ class _RequestPlan:
         self.elsewhere = frozenset(p.name for p in op.params if p.location != "body")
 
 
-_EnvelopeKeys = tuple[Envelope, str | None, str | None, frozenset[tuple[type, Any]]]
-
-
-def _envelope_keys(envelope: Envelope) -> _EnvelopeKeys:
-    """What `check` reads from an envelope on every answer (see `_keys`)."""
-    success = frozenset((type(ok), ok) for ok in envelope.success)
-    return envelope, _plain_key(envelope.code), _plain_key(envelope.data), success
+_EnvelopeKeys = tuple[Envelope, str | None, str | None, frozenset[tuple[type, Any]], bool]
 
 
 def _plain_key(path: FieldPath | None) -> str | None:

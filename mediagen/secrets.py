@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from .catalog import Provider
-from .defaults import SECRET_MIN_LENGTH
+from .defaults import SECRET_BYTE_SEARCHES, SECRET_MIN_LENGTH
 from .errors import CallError, MalformedResponseError
 
 MARKER = "***"
@@ -91,7 +91,7 @@ class Scrubber:
     """Replaces every encoded form of a set of secrets with `MARKER`, in text, in decoded JSON
     data and in a CallError's fields. Build one per set of credentials (`scrubber_for`)."""
 
-    __slots__ = ("_forms", "_pattern")
+    __slots__ = ("_forms", "_needles", "_pattern")
 
     def __init__(self, secrets: Iterable[str]) -> None:
         forms: set[str] = set()
@@ -101,6 +101,7 @@ class Scrubber:
         # Longest first: where forms overlap, the alternation takes the whole one.
         self._forms = tuple(sorted(forms, key=lambda f: (-len(f), f)))
         self._pattern = re.compile("|".join(map(re.escape, self._forms))) if forms else None
+        self._needles = _needles(self._forms)
 
     def __repr__(self) -> str:
         return f"<Scrubber of {len(self._forms)} secret forms>"
@@ -118,6 +119,13 @@ class Scrubber:
         none. Bytes that are not UTF-8 are kept as they are (surrogateescape)."""
         if self._pattern is None:
             return body
+        if self._needles is not None:
+            find = body.find  # not `in`: bytes' `in` first tries the needle as an int, raising
+            for needle in self._needles:
+                if find(needle) >= 0:
+                    break
+            else:  # no form in the bytes, so none in their text (see _needles): the usual answer
+                return body
         text = body.decode("utf-8", "surrogateescape")
         if not self._pattern.search(text):
             return body
@@ -169,6 +177,21 @@ class Scrubber:
             error.code = self.text(error.code)
         error.args = (error._compose(),)
         return error
+
+
+def _needles(forms: Iterable[str]) -> tuple[bytes, ...] | None:
+    """The UTF-8 bytes of the forms that hold no shorter form (a body holding a form holds
+    one of those), for `Scrubber.raw` to look for in the body itself, without decoding it or
+    running the pattern: a form's text decoded from UTF-8 (surrogateescape) came from exactly
+    its UTF-8 bytes, as no form holds a surrogate (`encoded_forms` refuses them). None when
+    there are more than SECRET_BYTE_SEARCHES: then one pattern search is cheaper."""
+    kept: list[str] = []
+    for form in sorted(forms, key=len):
+        if not any(shorter in form for shorter in kept):
+            kept.append(form)
+    if len(kept) > SECRET_BYTE_SEARCHES:
+        return None
+    return tuple(form.encode("utf-8") for form in kept)
 
 
 def _collect(value: Any, strings: list[str]) -> None:

@@ -28,7 +28,13 @@ import mediagen
 from mediagen.catalog import Provider
 from mediagen.catalog.paths import parse_path
 from mediagen.defaults import RetryPolicy, Timeouts
-from mediagen.engine import PollHint, destination
+from mediagen.engine import (
+    PollHint,
+    _AskedListeners,
+    _downloadable,
+    _event_listeners,
+    destination,
+)
 from mediagen.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -36,18 +42,23 @@ from mediagen.errors import (
     ParamError,
     TransportError,
 )
+from mediagen.events import TaskEvent
 from mediagen.hookspecs import hookimpl
 from mediagen.hosts import Target
 from mediagen.params import one_of, optional
 from mediagen.protocol import (
     _EXTENSIONS,
     CatalogAuth,
+    CatalogErrorClassifier,
+    CatalogTaskStrategy,
     _kind_of_path,
     fill_path,
     kind_for,
     retry_after,
 )
 from mediagen.registry import Registry
+from mediagen.results import Artifact
+from mediagen.secrets import MARKER, Scrubber
 from mediagen.strategies import Call, HttpResponse
 from mediagen.testing import Emulator
 from mediagen.transport import Transport, _json_bytes
@@ -533,3 +544,248 @@ def test_a_polls_retry_after_is_forgotten_when_the_next_answer_has_none() -> Non
     assert hint.seconds is None
     hint.read({"RETRY-AFTER": "2"})
     assert hint.seconds == 2.0
+
+
+# -- round 4 ------------------------------------------------------------------------------
+
+SCRUBBED_SECRETS = ["emulator-mediaio-api_key", "clé+secrète/ünï=çødé", "Tab\tkey with spaces/+"]
+
+
+def _scrubbed_by_pattern(scrubber: Scrubber, body: bytes) -> bytes:
+    """What `Scrubber.raw` gave before its byte search: the pattern over the decoded text."""
+    assert scrubber._pattern is not None
+    text = body.decode("utf-8", "surrogateescape")
+    if not scrubber._pattern.search(text):
+        return body
+    return scrubber._pattern.sub(MARKER, text).encode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize(
+    ("secrets", "searched_as_bytes"),
+    [
+        (["emulator-mediaio-api_key"], True),
+        (["clé+sec"], True),
+        (SCRUBBED_SECRETS, False),  # more forms than SECRET_BYTE_SEARCHES: the pattern
+    ],
+)
+def test_an_answer_holds_a_secret_exactly_when_the_pattern_finds_one(
+    secrets: list[str], searched_as_bytes: bool
+) -> None:
+    """Bodies are searched as bytes for the forms that hold no shorter one: a body holding any
+    form (whole, cut by bytes that are not UTF-8, next to stray continuation bytes) is
+    scrubbed as the pattern scrubs its text, and one holding none is returned as it is."""
+    scrubber = Scrubber(secrets)
+    assert (scrubber._needles is not None) is searched_as_bytes
+    rng = random.Random(4)
+    junk = [b"\x80", b"\xbf", b"\xc3", b"\xe2\x82", b"\xff", b"{", b'"', b"\\", b"a", "é".encode()]
+    forms = [form.encode() for form in scrubber._forms]
+    found = 0
+    for _ in range(2000):
+        pieces = [rng.choice(junk) for _ in range(rng.randrange(0, 6))]
+        if rng.random() < 0.6:
+            form = rng.choice(forms)
+            if rng.random() < 0.3:  # a form with a byte cut out: no secret any more
+                cut = rng.randrange(len(form))
+                form = form[:cut] + form[cut + 1 :]
+            pieces.insert(rng.randrange(len(pieces) + 1), form)
+        body = b"".join(pieces)
+        expected = _scrubbed_by_pattern(scrubber, body)
+        got = scrubber.raw(body)
+        assert got == expected, body
+        if expected is body:
+            assert got is body  # untouched: the same object, as before
+        else:
+            found += 1
+    assert 500 < found < 1500
+
+
+class _Listener:
+    def __init__(self) -> None:
+        self.events: list[TaskEvent] = []
+
+    @hookimpl
+    def mediagen_event(self, event: TaskEvent) -> None:
+        self.events.append(event)
+
+
+def test_a_listener_registered_after_the_client_was_made_hears_its_events() -> None:
+    """Whether any plugin listens is read from pluggy's live list on every event: one
+    registered after the client exists hears the next call's events, and none after it leaves."""
+    registry = Registry(entry_points=False)
+    listener = _Listener()
+
+    async def go() -> None:
+        async with (
+            Emulator(registry=registry, duration=0) as emu,
+            mediagen.AsyncClient(**emu.client_options()) as client,
+        ):
+            assert not client._engine._listeners
+            await (await client.mediaio.imagen_4(prompt="before")).result()
+            registry.register(listener, name="late-listener")
+            assert client._engine._listeners
+            await (await client.mediaio.imagen_4(prompt="during")).result()
+            registry.unregister(listener)
+            await (await client.mediaio.imagen_4(prompt="after")).result()
+
+    asyncio.run(go())
+    assert [e.kind for e in listener.events] == ["submitted", "state_changed", "finished"]
+    assert isinstance(listener.events[-1].detail, mediagen.Result)
+
+
+def test_asking_pluggy_for_listeners_says_what_its_live_list_says() -> None:
+    """The fallback for a pluggy without the live list agrees with it, before and after."""
+    registry = Registry(entry_points=False)
+    live = _event_listeners(registry)
+    asked = _AskedListeners(registry.pm.hook.mediagen_event)
+    assert bool(live) is bool(asked) is False
+    registry.register(_Listener(), name="listener")
+    assert bool(live) is bool(asked) is True
+
+
+class _GreedyAuth(CatalogAuth):
+    """A plugin's auth that changes the credentials it is handed (it should not)."""
+
+    def headers(self, credentials: Any) -> dict[str, str]:
+        out = super().headers(credentials)
+        credentials["api_key"] = "sk-changed-by-the-strategy"
+        return out
+
+
+def test_credentials_given_in_full_are_resolved_once_and_never_changed_by_a_strategy() -> None:
+    """A provider whose credentials were all given resolves to one shared mapping; a
+    strategy that changes what it is handed cannot change what later requests carry."""
+    registry = Registry(entry_points=False)
+
+    class Plugin:
+        @hookimpl
+        def mediagen_auth(self, provider: Provider) -> CatalogAuth | None:
+            return _GreedyAuth(provider) if provider.name == "mediaio" else None
+
+    registry.register(Plugin(), name="greedy-auth")
+
+    async def go() -> None:
+        async with (
+            Emulator(registry=registry) as emu,
+            mediagen.AsyncClient(**emu.client_options()) as client,
+        ):
+            engine = client._engine
+            spec = registry.strategies("mediaio").provider
+            shared = engine.credentials.resolve_shared(spec)
+            assert engine.credentials.resolve_shared(spec) is shared
+            assert shared == engine.credentials.resolve(spec)
+            task = await client.mediaio.imagen_4(prompt="x")
+            await task.status()  # accepted: the key sent is still the right one
+            assert shared == emu.credentials["mediaio"]
+
+    asyncio.run(go())
+
+
+def test_a_strategy_registered_later_replaces_the_operations_plan() -> None:
+    """The per-operation plan is kept only while the same strategies serve the provider."""
+    registry = Registry(entry_points=False)
+
+    class CountingTask(CatalogTaskStrategy):
+        ids = 0
+
+        def task_id(self, op: Any, data: Any) -> str:
+            type(self).ids += 1
+            return super().task_id(op, data)
+
+    class Plugin:
+        @hookimpl
+        def mediagen_task_strategy(self, provider: Provider) -> CatalogTaskStrategy | None:
+            return CountingTask(provider) if provider.name == "mediaio" else None
+
+    async def go() -> None:
+        async with (
+            Emulator(registry=registry) as emu,
+            mediagen.AsyncClient(**emu.client_options()) as client,
+        ):
+            await client.mediaio.imagen_4(prompt="x")
+            registry.register(Plugin(), name="counting-task")
+            await client.mediaio.imagen_4(prompt="x")
+
+    asyncio.run(go())
+    assert CountingTask.ids == 1
+
+
+def test_the_shared_json_encoder_is_clean_after_an_error() -> None:
+    """One encoder serves every body: an encoding cut short by an error leaves nothing behind
+    that would make the next body (here the same dict, fixed) read as circular."""
+    body = {"data": {"prompt": "x"}, "bad": object()}
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        _json_bytes(body)
+    body["bad"] = None
+    assert _json_bytes(body) == json.dumps(body).encode()
+
+
+class _EncodesWhileEncoded(dict[str, Any]):
+    """A body whose mapping encodes JSON of its own (and fails) while it is being encoded."""
+
+    def items(self) -> Any:
+        with pytest.raises(TypeError):
+            _json_bytes([object()])
+        return super().items()
+
+
+def test_a_body_encoded_inside_another_does_not_disturb_it() -> None:
+    body = {"data": _EncodesWhileEncoded(prompt="x", n=[1, 2])}
+    assert _json_bytes(body) == json.dumps(body).encode()
+
+
+def test_artifact_origins_found_downloadable_give_the_verdicts_worked_out_each_time() -> None:
+    """A client remembers the (scheme, host, port) of artifact URLs it found downloadable:
+    every result's kept and skipped URLs and warning are what the per-URL check gives."""
+    registry = Registry(entry_points=False)
+    edrawmax = registry.strategies("edrawmax").provider
+    op = edrawmax.operations[0]
+    catalog_target = Target(base_url=edrawmax.base_url, overridden=False)
+    local = Target(base_url="http://127.0.0.1:8123/api", overridden=True)
+    urls = [
+        "https://files.aliyuncs.com/a.png",
+        "http://files.aliyuncs.com/a.png",  # the same host, not https
+        "https://FILES.aliyuncs.com:443/b.png",
+        "https://files.aliyuncs.com:8443/c.png",
+        "https://evil.example/a.png",
+        "https://evil.example.aliyuncs.com.evil/a.png",
+        "https://user@files.aliyuncs.com/a.png",  # not a plain URL: never remembered
+        "http://127.0.0.1:8123/files/a.png",
+        "http://127.0.0.1:8124/files/a.png",
+        "http://localhost:8123/files/a.png",
+    ]
+    remembered: dict[Any, Any] = {}
+    rng = random.Random(11)
+    for _ in range(300):
+        target = rng.choice([catalog_target, local])
+        found = tuple(
+            Artifact(url=url, kind="image") for url in rng.sample(urls, rng.randrange(1, 4))
+        )
+        expected = _downloadable(edrawmax, target, op, found, None, {})
+        assert _downloadable(edrawmax, target, op, found, None, remembered) == expected
+    assert remembered and all(
+        key[1:]
+        in {
+            ("https", "files.aliyuncs.com"),
+            ("https", "FILES.aliyuncs.com:443"),
+            ("https", "files.aliyuncs.com:8443"),
+            ("http", "127.0.0.1:8123"),
+        }
+        for key in remembered
+    )
+
+
+class _WrappedData(CatalogErrorClassifier):
+    def data_of(self, body: Mapping[str, Any]) -> Any:
+        return {"wrapped": super().data_of(body)}
+
+
+@pytest.mark.parametrize("classifier", [CatalogErrorClassifier, _WrappedData])
+def test_an_answers_data_is_what_the_classifiers_data_of_gives(classifier: type) -> None:
+    """`check` reads the data key itself only where `data_of` is the catalog class's own."""
+    provider = Registry(entry_points=False).strategies("mediaio").provider
+    errors = classifier(provider)
+    call = Call(provider, provider.operations[0], "poll", "t1")
+    body = {"code": 0, "msg": "", "data": {"status": "completed"}}
+    for _ in range(2):  # the envelope's keys are worked out on the first answer
+        data = errors.check(call, HttpResponse(200, {}, json.dumps(body).encode()))
+        assert data == errors.data_of(body)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from mediagen.runtime import ProviderKey
 
@@ -55,7 +55,8 @@ class AsyncProviders:
     @property
     def replicate(self) -> AsyncReplicate:
         """Replicate: 5 operations."""
-        return cast("AsyncReplicate", self._endpoints("replicate"))
+        endpoints: AsyncReplicate = self._endpoints("replicate")
+        return endpoints
 
 
 class Providers:
@@ -67,4 +68,5 @@ class Providers:
     @property
     def replicate(self) -> Replicate:
         """Replicate: 5 operations."""
-        return cast("Replicate", self._endpoints("replicate"))
+        endpoints: Replicate = self._endpoints("replicate")
+        return endpoints

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from mediagen.runtime import ProviderKey
 
@@ -52,7 +52,8 @@ class AsyncProviders:
     @property
     def acme(self) -> AsyncAcme:
         """Acme Media: 2 operations."""
-        return cast("AsyncAcme", self._endpoints("acme"))
+        endpoints: AsyncAcme = self._endpoints("acme")
+        return endpoints
 
 
 class Providers:
@@ -64,4 +65,5 @@ class Providers:
     @property
     def acme(self) -> Acme:
         """Acme Media: 2 operations."""
-        return cast("Acme", self._endpoints("acme"))
+        endpoints: Acme = self._endpoints("acme")
+        return endpoints
