@@ -17,6 +17,8 @@ from mediagen.batch import BatchInputError, BatchItem, parse_jsonl
 from mediagen.journal import Journal
 from mediagen.testing import Emulator, Fault
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 
 def items() -> list[BatchItem]:
     return [

@@ -19,6 +19,8 @@ from mediagen import __version__
 from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
 from mediagen.testing.artifacts import sniff
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 
 def test_run_json_against_the_in_process_emulator(tmp_path: Path) -> None:
     out = mediagen_process(

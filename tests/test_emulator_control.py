@@ -21,6 +21,8 @@ import pytest
 
 from mediagen.cli import main
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 MEDIAIO_KEY = "emulator-mediaio-api_key"
 TOMOVIEE = {
     "X-App-Key": "emulator-tomoviee-app_key",

@@ -133,6 +133,8 @@ def test_only_one_process_can_claim_a_planned_entry(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from mediagen.journal import Journal
+
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
 j = Journal(sys.argv[1])
 for i in range(int(sys.argv[3])):
     e = j.record_intent("mediaio", "imagen_4", {"prompt": f"{sys.argv[2]}-{i}"})

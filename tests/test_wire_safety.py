@@ -37,6 +37,8 @@ from mediagen.retry import decide
 from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, Fault
 from mediagen.transport import Transport
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 SECRETS = [v for creds in EMULATOR_CREDENTIALS.values() for v in creds.values()]
 QUICK = RetryPolicy(attempts=2, base=0.01, cap=0.02)
 
