@@ -18,6 +18,8 @@ from mediagen.errors import AuthenticationError, SubmitOutcomeUnknownError
 from mediagen.journal import Journal, configured_path
 from mediagen.testing import Emulator, Fault
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 
 def run_with(journal: Path, body, **options):  # type: ignore[no-untyped-def]
     async def go():  # type: ignore[no-untyped-def]
@@ -133,8 +135,6 @@ def test_only_one_process_can_claim_a_planned_entry(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from mediagen.journal import Journal
-
-pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
 j = Journal(sys.argv[1])
 for i in range(int(sys.argv[3])):
     e = j.record_intent("mediaio", "imagen_4", {"prompt": f"{sys.argv[2]}-{i}"})

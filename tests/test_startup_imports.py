@@ -29,6 +29,8 @@ from mediagen.plugin import ProviderPlugin
 from mediagen.registry import Registry
 from mediagen.results import Artifact, Result
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 ACME = REPO / "tests" / "plugins" / "acme" / "acme_mediagen"
 
 # Runs `mediagen ARGS...` in this interpreter, then prints which heavy modules it loaded.
@@ -141,8 +143,6 @@ def test_commands_that_send_nothing_load_only_what_they_use(tmp_path: Path) -> N
 ONE_PROVIDER = """
 import json, sys, mediagen
 from mediagen.registry import default_registry
-
-pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
 client = mediagen.AsyncClient(journal=False)
 default_registry().strategies("mediaio")
 loaded = [m for m in sys.modules if m.startswith("mediagen.plugins.") or m in WATCH]
