@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import NO_CA_BUNDLE
 
 from mediagen.cli import main
-
-pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
 
 MEDIAIO_KEY = "emulator-mediaio-api_key"
 TOMOVIEE = {
@@ -57,6 +56,7 @@ def call(
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAGEN_", "MEDIAIO_"))}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(NO_CA_BUNDLE)  # it serves plain HTTP on loopback
     return env
 
 
