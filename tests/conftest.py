@@ -151,6 +151,15 @@ def _journal_of_its_own(
     monkeypatch.setenv("MEDIAGEN_JOURNAL", str(journal))
 
 
+@pytest.fixture
+def loopback_children(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child processes this test starts (the CLI, `python -c`, an inner pytest) talk plain
+    HTTP to loopback only: they inherit `helpers.NO_CA_BUNDLE` and skip loading the system's
+    CA certificates on start-up. Tests that start pip (HTTPS to a package index) do not use it."""
+    for name, value in helpers.NO_CA_BUNDLE.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture(autouse=True)
 def _codegen_once_per_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
     """`mediagen generate [--check]` in this process (and the conformance suite's generated

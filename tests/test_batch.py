@@ -10,12 +10,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from helpers import default_sigint
+from helpers import default_sigint, mediagen_main
 
 import mediagen
 from mediagen.batch import BatchInputError, BatchItem, parse_jsonl
 from mediagen.journal import Journal
 from mediagen.testing import Emulator, Fault
+
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
 
 
 def items() -> list[BatchItem]:
@@ -117,13 +119,8 @@ def test_batch_cli_validates_every_line_before_sending(tmp_path: Path) -> None:
     bad.write_text(
         '{"provider": "mediaio", "operation": "imagen_4", "params": {}}\n', encoding="utf-8"
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "mediagen", "batch", str(bad)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    # main() in this process: `batch` runs as its own process below (an interrupted batch).
+    out = mediagen_main("batch", str(bad), cwd=tmp_path)
     assert out.returncode == 2
     assert "line 1: mediaio.imagen_4: missing the required parameter prompt" in out.stderr
     assert not (tmp_path / "mediagen-output").exists()

@@ -29,6 +29,8 @@ from mediagen.hosts import base_url_env
 from mediagen.registry import Registry
 from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 

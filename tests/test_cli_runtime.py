@@ -19,6 +19,8 @@ from mediagen import __version__
 from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, EmulatorThread, Fault
 from mediagen.testing.artifacts import sniff
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 
 def test_run_json_against_the_in_process_emulator(tmp_path: Path) -> None:
     out = mediagen_process(
@@ -165,7 +167,7 @@ def test_wait_reports_a_failed_task(
 ) -> None:
     emu, env = emulator_env
     emu.set_outcome("tomoviee.image_recognition", "failed", reason="no subject found")
-    out = mediagen_process(
+    out = mediagen_main(
         "run",
         "tomoviee",
         "image_recognition",
@@ -293,7 +295,7 @@ def test_json_keeps_its_promise_when_a_submit_fails(
 def test_operational_errors_are_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
-    out = mediagen_process(
+    out = mediagen_main(
         "run",
         "edrawmax",
         "flowchart",

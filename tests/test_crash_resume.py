@@ -19,6 +19,8 @@ from mediagen.journal import Journal
 from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
 from mediagen.testing.artifacts import sniff
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 ITEMS = (
     [
         {"provider": "mediaio", "operation": "imagen_4", "params": {"prompt": f"cat {i}"}}

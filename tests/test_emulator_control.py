@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import NO_CA_BUNDLE
 
 from mediagen.cli import main
 
@@ -55,6 +56,7 @@ def call(
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAGEN_", "MEDIAIO_"))}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(NO_CA_BUNDLE)  # it serves plain HTTP on loopback
     return env
 
 

@@ -18,6 +18,8 @@ from mediagen.errors import AuthenticationError, SubmitOutcomeUnknownError
 from mediagen.journal import Journal, configured_path
 from mediagen.testing import Emulator, Fault
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 
 def run_with(journal: Path, body, **options):  # type: ignore[no-untyped-def]
     async def go():  # type: ignore[no-untyped-def]

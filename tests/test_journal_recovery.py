@@ -24,7 +24,10 @@ from mediagen.cli import main
 from mediagen.journal import Journal
 from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX owner locks")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX owner locks"),
+    pytest.mark.usefixtures("loopback_children"),  # children skip the CA bundle
+]
 
 FLOWCHART = {"prompt": "sign-up flow", "lang": "en"}
 

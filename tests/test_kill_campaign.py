@@ -46,7 +46,10 @@ PROCESS_TIMEOUT = 90.0
 PARALLEL_ROUNDS = 4
 IMAGE = "https://x.test/a.png"
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL"),
+    pytest.mark.usefixtures("loopback_children"),  # children skip the CA bundle
+]
 
 
 def campaign_seed() -> int:

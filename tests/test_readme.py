@@ -23,6 +23,8 @@ from conftest import REPO
 from mediagen.hosts import base_url_env
 from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 BLOCK = re.compile(
     r"(?:<!--\s*test:\s*(?P<mark>[^>]*?)\s*-->[ \t]*\n[ \t]*)?```(?P<lang>\w*)\n(?P<code>.*?)^[ \t]*```[ \t]*$",
     re.S | re.M,

@@ -18,6 +18,8 @@ import mediagen
 from mediagen.errors import MediagenError
 from mediagen.testing import Emulator, EmulatorThread, Fault
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 MEDIAIO_KEY = "sk-mediaio-Zq7xSECRET-31337"
 TOMOVIEE_SECRET = "tomoviee-app-secret-Q9SECRET"
 APP_KEY = "public-app-key"

@@ -29,6 +29,8 @@ from mediagen.plugin import ProviderPlugin
 from mediagen.registry import Registry
 from mediagen.results import Artifact, Result
 
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
+
 ACME = REPO / "tests" / "plugins" / "acme" / "acme_mediagen"
 
 # Runs `mediagen ARGS...` in this interpreter, then prints which heavy modules it loaded.

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 from aiohttp import web
-from helpers import held_answers, local_server
+from helpers import held_answers, local_server, mediagen_main
 
 import mediagen
 from mediagen.defaults import MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
@@ -36,6 +36,8 @@ from mediagen.registry import default_registry
 from mediagen.retry import decide
 from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, Fault
 from mediagen.transport import Transport
+
+pytestmark = pytest.mark.usefixtures("loopback_children")  # children skip the CA bundle
 
 SECRETS = [v for creds in EMULATOR_CREDENTIALS.values() for v in creds.values()]
 QUICK = RetryPolicy(attempts=2, base=0.01, cap=0.02)
@@ -347,19 +349,12 @@ def test_good_base_urls_still_work() -> None:
 def test_an_invalid_port_in_the_environment_fails_the_cli_cleanly(tmp_path: Path) -> None:
     journal = tmp_path / "journal.sqlite3"
     env = {
-        **os.environ,
         "MEDIAGEN_JOURNAL": str(journal),
         "MEDIAGEN_MEDIAIO_BASE_URL": "http://127.0.0.1:99999",
         "MEDIAIO_API_KEY": EMULATOR_CREDENTIALS["mediaio"]["api_key"],
     }
-    out = subprocess.run(
-        [sys.executable, "-m", "mediagen", "run", "mediaio", "imagen_4", "prompt=x"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    # main() in this process: `run` starts as its own process in test_cli_runtime.py.
+    out = mediagen_main("run", "mediaio", "imagen_4", "prompt=x", cwd=tmp_path, env=env)
     assert out.returncode == 2, out.stderr
     (line,) = out.stderr.strip().splitlines()
     assert "MEDIAGEN_MEDIAIO_BASE_URL" in line and "1..65535" in line
