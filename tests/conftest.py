@@ -22,6 +22,7 @@ import compile_first  # first: the workers take turns to compile (its docstring)
 import helpers
 import pytest
 import render_cache
+import schedule
 
 from mediagen.catalog import Catalog, default_catalog
 from mediagen.codegen.generate import render_catalog
@@ -190,6 +191,15 @@ def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     compile_first.collected()
+
+
+@pytest.hookimpl(trylast=True)  # after deselection: the slices are of what runs
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist worksteal`, the longest tests start first, each on a worker of its own
+    (schedule.py says why)."""
+    workers = getattr(config, "workerinput", {}).get("workercount")
+    if workers and config.getoption("dist", None) == "worksteal":
+        items[:] = schedule.longest_first(items, [item.nodeid for item in items], workers)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
