@@ -22,7 +22,7 @@ import compile_first  # first: the workers take turns to compile (its docstring)
 import helpers
 import pytest
 import render_cache
-import schedule
+import worker_order
 
 from mediagen.catalog import Catalog, default_catalog
 from mediagen.codegen.generate import render_catalog
@@ -193,13 +193,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     compile_first.collected()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each xdist worker how the controller hands out tests (a worker's own `dist`
+    option reads "no")."""
+    node.workerinput["dist"] = node.config.getoption("dist")
+
+
 @pytest.hookimpl(trylast=True)  # after deselection: the slices are of what runs
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under `--dist worksteal`, the longest tests start first, each on a worker of its own
-    (schedule.py says why)."""
-    workers = getattr(config, "workerinput", {}).get("workercount")
-    if workers and config.getoption("dist", None) == "worksteal":
-        items[:] = schedule.longest_first(items, [item.nodeid for item in items], workers)
+    (worker_order.py says why)."""
+    given = getattr(config, "workerinput", {})
+    if given.get("dist") == "worksteal":
+        ids = [item.nodeid for item in items]
+        items[:] = worker_order.longest_first(items, ids, given["workercount"])
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -1,4 +1,4 @@
-"""The worker schedule (schedule.py): the slow tests lead the slices xdist's worksteal hands
+"""The worker schedule (worker_order.py): the slow tests lead the slices xdist's worksteal hands
 out, balanced by their seconds, and everything else keeps its collection order."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from schedule import longest_first, slice_sizes
+from worker_order import longest_first, slice_sizes
 from xdist.scheduler.worksteal import WorkStealingScheduling
 
 
