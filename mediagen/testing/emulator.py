@@ -722,16 +722,24 @@ class Emulator:
             urls[key] = f"{self.files_origin}/_files/{name}"
         return urls
 
-    async def _file(self, request: web.Request) -> web.StreamResponse:
-        name = request.path.rsplit("/", 1)[-1]
-        self.downloads.append(name)
+    def _artifact(self, name: str) -> tuple[bytes, str, str] | None:
+        """An artifact file by name: (its bytes, content type, provider), drawn on first use."""
         found = self._files.get(name)
         if found is None:
-            return web.Response(status=404, text="no such file")
+            return None
         data, content_type, provider = found
         if callable(data):
             data = data()
             self._files[name] = (data, content_type, provider)
+        return data, content_type, provider
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        name = request.path.rsplit("/", 1)[-1]
+        self.downloads.append(name)
+        found = self._artifact(name)
+        if found is None:
+            return web.Response(status=404, text="no such file")
+        data, content_type, provider = found
         # Only faults aimed at downloads: phase="any" keeps meaning the API calls.
         fault = next(
             (
