@@ -70,7 +70,7 @@ class CampaignEmulator(Emulator):
     async def _slow_file(self, request: web.Request) -> web.StreamResponse:
         name = request.path.rsplit("/", 1)[-1]
         self.file_requests.append(name)
-        found = self._files.get(name)
+        found = self._artifact(name)
         if found is None:
             return web.Response(status=404, text="no such file")
         data, content_type, _provider = found

@@ -17,22 +17,47 @@ holds the built-in providers only; `registry.register(plugin, name=...)` adds a 
 (docs/writing-a-plugin.md, section 4).
 """
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from ..registry import Registry
-from .emulator import FAST_POLLING, Emulator, Fault, RecordedRequest, emulator_credentials
-from .scenario import Outcome, Scenario
-from .scenario_file import ScenarioError
-from .thread import EmulatorThread
+if TYPE_CHECKING:
+    from ..registry import Registry
+    from .emulator import FAST_POLLING, Emulator, Fault, RecordedRequest, emulator_credentials
+    from .scenario import Outcome, Scenario
+    from .scenario_file import ScenarioError
+    from .thread import EmulatorThread
+
+# Where each name lives, imported on first use: pytest imports this package to load the
+# `mediagen_emulator` plugin (`mediagen.testing.pytest_plugin`), and a test run that never
+# uses the emulator should not import aiohttp, the emulator and the catalog for it.
+# EMULATOR_CREDENTIALS also loads the shipped catalog.
+_HOMES = {
+    "EMULATOR_CREDENTIALS": ".emulator",
+    "FAST_POLLING": ".emulator",
+    "Emulator": ".emulator",
+    "Fault": ".emulator",
+    "RecordedRequest": ".emulator",
+    "emulator_credentials": ".emulator",
+    "Outcome": ".scenario",
+    "Scenario": ".scenario",
+    "ScenarioError": ".scenario_file",
+    "EmulatorThread": ".thread",
+    "Registry": "..registry",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # EMULATOR_CREDENTIALS loads the shipped catalog: only when someone asks for it.
-    if name == "EMULATOR_CREDENTIALS":
-        from . import emulator
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home, __name__), name)
+    if name != "EMULATOR_CREDENTIALS":  # computed by the emulator module on each access
+        globals()[name] = value
+    return value
 
-        return emulator.EMULATOR_CREDENTIALS
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

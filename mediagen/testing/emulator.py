@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import json
 import logging
 import re
 import time
 import uuid
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -173,7 +174,9 @@ class Emulator:
         self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, EmulatedTask] = {}
         self._tasks: dict[str, _Task] = {}
-        self._files: dict[str, tuple[bytes, str, str]] = {}
+        self._files: dict[str, tuple[bytes | Callable[[], bytes], str, str]] = {}
+        """Artifacts by file name: (their bytes, or what makes them when first downloaded;
+        content type; provider)."""
         self._profiles: dict[str, EmulatorProfile] = {}
         self._serials: dict[str, int] = {}
         self.downloads: list[str] = []
@@ -702,7 +705,13 @@ class Emulator:
         urls: dict[str, str] = {}
         for index, kind in enumerate(profile.file_kinds(op, params)):
             seed = zlib.crc32(f"{stem}/{index}".encode()) & 0xFFFF
-            data = file_bytes(kind, op.output, params, seed, f"{op.qualified_id} {stem}")
+            make = functools.partial(
+                file_bytes, kind, op.output, dict(params), seed, f"{op.qualified_id} {stem}"
+            )
+            # A PNG (a few ms to draw and compress) is made when first downloaded: most tasks'
+            # files never are. The other kinds are cheap, and made now, as their sizes can be
+            # refused (a video's frame size) when the call finishes.
+            data: bytes | Callable[[], bytes] = make if kind == "png" else make()
             ext, content_type = artifacts.MEDIA_TYPES[kind]
             name = f"{stem}-{index}{ext}"
             self._files[name] = (data, content_type, op.provider)
@@ -713,10 +722,21 @@ class Emulator:
             urls[key] = f"{self.files_origin}/_files/{name}"
         return urls
 
+    def _artifact(self, name: str) -> tuple[bytes, str, str] | None:
+        """An artifact file by name: (its bytes, content type, provider), drawn on first use."""
+        found = self._files.get(name)
+        if found is None:
+            return None
+        data, content_type, provider = found
+        if callable(data):
+            data = data()
+            self._files[name] = (data, content_type, provider)
+        return data, content_type, provider
+
     async def _file(self, request: web.Request) -> web.StreamResponse:
         name = request.path.rsplit("/", 1)[-1]
         self.downloads.append(name)
-        found = self._files.get(name)
+        found = self._artifact(name)
         if found is None:
             return web.Response(status=404, text="no such file")
         data, content_type, provider = found
