@@ -1,11 +1,12 @@
 """Codegen's render of a catalog, kept for the rest of the test run by the catalog's content and
-shared by every process of the run: the test processes (helpers.render_once) and the processes
+shared by every process of the run: the test processes (helpers.render_once), the processes
 a plugin author's virtualenv starts (conftest.AuthorVenv loads this module at their start-up,
-`install`).
+`install`) and the test processes' children given `helpers.kept_renders_env` (a sitecustomize
+does the same).
 
 Rendering takes 1-2 s of CPU in a process (most of it importing and setting up the model
 generator), and the suite renders the same few catalogs again and again: the shipped one, the
-`new-plugin` scaffold's, acme's. The output is a pure function of the catalog files and the
+`new-plugin` scaffold's, acme's, the Replicate example's. The output is a pure function of the catalog files and the
 mediagen code (tests/test_codegen.py: golden record, hash seeds), which is fixed during a run.
 
 Nothing of mediagen is imported until a render is asked for: every process of an author
