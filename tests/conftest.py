@@ -257,7 +257,7 @@ class AuthorVenv:
         )
         # Every process started here keeps codegen's renders in the run's cache, as this
         # process does (render_cache: `new-plugin`, `generate`, the generated check in pytest).
-        hook = "_mediagen_test_render_cache"
+        hook = render_cache.MODULE
         shutil.copyfile(TESTS / "render_cache.py", Path(site, f"{hook}.py"))
         Path(site, f"{hook}.pth").write_text(f"import {hook}; {hook}.install()\n")
         for command, module in (("mediagen", "mediagen"), ("pip", "pip"), ("pytest", "pytest")):
@@ -273,6 +273,8 @@ class AuthorVenv:
         }
         self.env["MEDIAGEN_JOURNAL"] = str(journal)
         self.env.update(helpers.BUILD_ENV)
+        self.env.update(helpers.PIP_ENV)
+        self.env.update(helpers.hypothesis_env())  # the author's `pytest` (helpers says why)
         self.env[render_cache.ENV] = str(helpers.shared_folder("codegen"))
         self.env["PATH"] = f"{root / 'bin'}{os.pathsep}{self.env.get('PATH', '')}"
 

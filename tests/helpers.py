@@ -181,6 +181,40 @@ def render_once(render: Callable[[Path], dict[str, str]]) -> Callable[[Path], di
     return render_cache.kept(render, lambda: shared_folder("codegen"))
 
 
+CHILD_SITE = ("sitecustomize.py", f"{render_cache.MODULE}.py")
+"""What `kept_renders_env` puts on a child's path: a sitecustomize that installs the render
+cache (then runs any other sitecustomize, which it would otherwise shadow), and the cache."""
+
+
+def kept_renders_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Environment entries that make a Python started with `env` (this environment's
+    `python -m mediagen generate`, `python -m pytest` in a plugin's root) keep codegen's renders
+    in this run's cache, as the test processes and author virtualenvs do (render_cache): each
+    catalog content is rendered once per run, whichever process asks first."""
+    folder = shared_folder("child-site")
+    with taking_turns(folder):
+        if not all((folder / name).is_file() for name in CHILD_SITE):
+            shutil.copyfile(Path(render_cache.__file__), folder / CHILD_SITE[1])
+            (folder / "partial").write_text(render_cache.SITECUSTOMIZE, encoding="utf-8")
+            (folder / "partial").rename(folder / CHILD_SITE[0])
+    path = os.pathsep.join(p for p in (str(folder), env.get("PYTHONPATH")) if p)
+    return {"PYTHONPATH": path, render_cache.ENV: str(shared_folder("codegen"))}
+
+
+def hypothesis_env() -> dict[str, str]:
+    """HYPOTHESIS_STORAGE_DIRECTORY for a `pytest` child (a plugin's own tests): the storage
+    this run's hypothesis uses. Before its first example in a process, hypothesis reads every
+    loaded local module (all of mediagen, from a checkout or an editable install) for constants
+    to try, about 3 s of CPU, and keeps what it found by each file's content (sha1) in its
+    storage; a child started elsewhere (a temporary folder, examples/replicate) would read them
+    all again into a `.hypothesis` folder of its own. The conformance suite's examples are
+    derandomized and use no example database, so only these constants are shared."""
+    from hypothesis.configuration import storage_directory
+
+    where = storage_directory()
+    return {"HYPOTHESIS_STORAGE_DIRECTORY": str(getattr(where, "path", where))}
+
+
 BUILD_TOOLS = ("setuptools", "wheel")
 """What pip's build isolation installs to build a setuptools project (its build-system
 requires, then the `wheel` that setuptools' get_requires_for_build_wheel asks for)."""
@@ -212,6 +246,13 @@ BUILD_ENV = {"PIP_NO_BUILD_ISOLATION": "0", "PIP_CHECK_BUILD_DEPENDENCIES": "1"}
 option is inverted: "0" turns isolation off), after checking that they satisfy the project's
 build-system requires. With `build_tools` first on the path, the build runs the same
 setuptools an isolated build would, and the wheel holds the same files."""
+
+
+PIP_ENV = {"PIP_NO_WARN_CONFLICTS": "0"}
+"""After installing, pip checks every installed distribution's requirements against the new
+set to warn of conflicts (its `--no-warn-conflicts` turns that off; "0" in the environment, as
+pip inverts it): about a third of the Python calls of an editable install here. A warning
+never fails the install, and no test reads pip's warnings."""
 
 
 def build_path(env: Mapping[str, str]) -> str:
@@ -246,7 +287,7 @@ def install_editable(root: Path, distribution: str) -> Path:
                     *("--config-settings", "editable_mode=compat", "-e", str(root)),
                 ],
                 check=True,
-                env={**os.environ, **BUILD_ENV, "PYTHONPATH": build_path(os.environ)},
+                env={**os.environ, **BUILD_ENV, **PIP_ENV, "PYTHONPATH": build_path(os.environ)},
             )
             importlib.invalidate_caches()
     if str(root) not in sys.path:  # what the install's .pth file does in new processes

@@ -4,11 +4,12 @@ through its main() in this process (the same code, without a second of interpret
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 from conftest import REPO
-from helpers import mediagen_main, mediagen_process
+from helpers import kept_renders_env, mediagen_main, mediagen_process
 
 from mediagen.catalog import default_catalog
 
@@ -97,9 +98,9 @@ def make_checkout(tmp_path: Path) -> Path:
 
 def test_generate_check_passes_on_the_committed_tree(tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path)
-    out = mediagen_process(
-        "generate", "--check", cwd=checkout / "catalog"
-    )  # found from a subfolder too
+    out = mediagen_process(  # found from a subfolder too; the catalog rendered once per run
+        "generate", "--check", cwd=checkout / "catalog", env=kept_renders_env(os.environ)
+    )
     assert out.returncode == 0, out.stderr
     assert "up to date" in out.stdout
 
@@ -124,7 +125,7 @@ def test_generate_check_names_every_stale_file_then_generate_fixes_it(tmp_path: 
     assert "stale:   tomoviee/endpoints.py" in out.stderr
     assert "mediaio" not in out.stderr
 
-    fixed = mediagen_process("generate", cwd=checkout)
+    fixed = mediagen_main("generate", cwd=checkout)  # a process: the tutorial's test
     assert fixed.returncode == 0, fixed.stderr
     assert "updated: edrawmax/models.py" in fixed.stdout
     assert "'tv'" in (checkout / "generated" / "edrawmax" / "models.py").read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import install_editable, mypy
+from helpers import hypothesis_env, install_editable, kept_renders_env, mypy
 
 import mediagen
 from mediagen.registry import Registry
@@ -57,7 +57,9 @@ def test_the_replicate_example_passes_its_own_tests(
     out = run(
         [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"],
         replicate_installed,
-        user_env,
+        # Its generated-package check compares with the run's render of its catalog, and
+        # hypothesis keeps what it reads of mediagen's sources in the run's storage.
+        {**user_env, **kept_renders_env(user_env), **hypothesis_env()},
     )
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     # Its conformance class ran the suite on every one of its operations.
@@ -84,7 +86,8 @@ def test_the_replicate_readme_installs_what_its_test_commands_need() -> None:
 def test_the_replicate_example_is_generated_from_its_catalog(
     replicate_installed: Path, user_env: dict[str, str]
 ) -> None:
-    out = run([sys.executable, "-m", "mediagen", "generate", "--check"], REPLICATE, user_env)
+    env = {**user_env, **kept_renders_env(user_env)}  # one render of its catalog per run
+    out = run([sys.executable, "-m", "mediagen", "generate", "--check"], REPLICATE, env)
     assert out.returncode == 0, out.stderr
     assert "mediagen_replicate/generated is up to date" in out.stdout
 

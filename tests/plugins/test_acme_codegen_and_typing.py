@@ -3,6 +3,7 @@ mypy checks calls on its provider as strictly as on the built-ins."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import mypy
+from helpers import kept_renders_env, mypy
 
 from mediagen.cli import main
 
@@ -27,6 +28,7 @@ def test_generate_check_runs_in_the_plugins_root(
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, **kept_renders_env(os.environ)},  # one render of acme's per run
     )
     assert out.returncode == 0, out.stderr
     assert "acme_mediagen/generated is up to date" in out.stdout
