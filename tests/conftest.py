@@ -22,7 +22,6 @@ import compile_first  # first: the workers take turns to compile (its docstring)
 import helpers
 import pytest
 import render_cache
-import worker_order
 
 from mediagen.catalog import Catalog, default_catalog
 from mediagen.codegen.generate import render_catalog
@@ -203,22 +202,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """Tell each xdist worker how the controller hands out tests (a worker's own `dist`
-    option reads "no")."""
-    node.workerinput["dist"] = node.config.getoption("dist")
-
-
-@pytest.hookimpl(trylast=True)  # after deselection: the slices are of what runs
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `--dist worksteal`, the longest tests start first, each on a worker of its own
-    (worker_order.py says why)."""
-    given = getattr(config, "workerinput", {})
-    if given.get("dist") == "worksteal":
-        ids = [item.nodeid for item in items]
-        items[:] = worker_order.longest_first(items, ids, given["workercount"])
-
-
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: two workers per core. Much of the suite waits (child processes, emulated
     durations, slow answers), so one worker per core left the CPU about a third idle: on 2
