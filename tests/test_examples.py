@@ -29,9 +29,16 @@ REPO = Path(__file__).resolve().parents[1]
 REPLICATE = REPO / "examples" / "replicate"
 
 
+# Installed while pytest collects, before any test of the run starts (as acme is): an install
+# made during the run is seen half done by the other workers' child processes, which load
+# every plugin entry point of this environment (a CI run failed so: `mediagen new-plugin` in
+# an author's virtualenv found the entry point but not yet the module it names).
+install_editable(REPLICATE, "mediagen-replicate")
+
+
 @pytest.fixture(scope="session")
 def replicate_installed() -> Path:
-    """`pip install --no-deps -e examples/replicate` into this environment, unless it is there."""
+    """`pip install --no-deps -e examples/replicate` into this environment (done on import)."""
     return install_editable(REPLICATE, "mediagen-replicate")
 
 
