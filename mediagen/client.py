@@ -9,6 +9,7 @@ async with mediagen.AsyncClient() as client:
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -24,8 +25,9 @@ from .defaults import (
     Timeouts,
 )
 from .engine import AsyncTaskHandle, Engine
+from .errors import ConfigurationError
 from .generated import AsyncProviders, Providers
-from .journal import Journal, configured_path
+from .journal import JOURNAL_ENV, Journal, configured_path
 from .loop import LoopThread
 from .params import ParamsModel
 from .registry import Registry, default_registry
@@ -52,7 +54,20 @@ def open_journal(option: JournalOption) -> Journal | None:
     ):
         return None
     path = configured_path(None if option in (None, True) else Path(option))  # type: ignore[arg-type]
-    return Journal(path) if path is not None else None
+    if path is None:
+        return None
+    try:
+        return Journal(path)
+    except (OSError, sqlite3.Error) as exc:  # before any request: a mistake in the path
+        reason = str(exc)
+        if isinstance(exc, OSError) and exc.strerror:  # not Python's "[Errno 17] ..." form
+            reason = exc.strerror
+            if exc.filename and str(exc.filename) != str(path):
+                reason += f" ({exc.filename})"  # the part of the path that is wrong
+        raise ConfigurationError(
+            f"cannot open the task journal {path}: {reason}; allowed: a path to a SQLite"
+            f" journal file in a writable folder (journal= or ${JOURNAL_ENV}), or off for none"
+        ) from None
 
 
 def _credentials(
