@@ -357,6 +357,12 @@ def test_repeated_keys_empty_values_and_zero_concurrency_are_refused(tmp_path: P
     assert twice.returncode == 2 and "prompt is given twice" in twice.stderr
     empty = mediagen_cli("run", "mediaio", "imagen_4", "prompt=", "--emulate", cwd=tmp_path)
     assert empty.returncode == 2 and "the required parameter prompt is empty" in empty.stderr
+    no_images = mediagen_cli(
+        "run", "mediaio", "nano_banana", "prompt=x", "images=[]", "--emulate", cwd=tmp_path
+    )
+    assert no_images.returncode == 2
+    assert "the required parameter images is empty" in no_images.stderr
+    assert "a list of one or more items" in no_images.stderr
     (tmp_path / "b.jsonl").write_text("{}\n", encoding="utf-8")
     for command in (["batch", "b.jsonl"], ["resume"]):
         zero = mediagen_cli(*command, "--concurrency", "0", cwd=tmp_path)

@@ -64,6 +64,15 @@ def build_params(op: Operation, pairs: Sequence[str]) -> ParamsModel:
             values[param.name].extend(value)
         else:
             values[param.name] = value
+    for param in op.params:  # as for an empty string: `images=[]` is a typo, not a request
+        if param.required and param.type == "array" and values.get(param.name) == []:
+            raise ParamError(
+                op.qualified_id,
+                param.python_name,
+                "[]",
+                "a list of one or more items",
+                problem=f"the required parameter {param.python_name} is empty",
+            )
     return model_for(op.qualified_id).from_dict(values)
 
 
