@@ -394,20 +394,8 @@ class Journal:
         """Queued writes `taken` (in order), then `write`, in one transaction (the caller
         holds `_lock`); when that fails, each queued one is committed on its own and `write`
         alone again, so one bad write spoils no other."""
-        db = self._db
-        cursor = self._cursor
         try:
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                values = self._apply_all(cursor, taken) if taken else ()
-                value = self._apply(cursor, write, args, kwargs, at)
-            except BaseException:
-                if db.in_transaction:
-                    cursor.execute("ROLLBACK")
-                raise
-            finally:
-                self._batching = self._at = None
-            _commit(db, cursor)
+            values, value = self._transaction(taken, (write, args, kwargs, at))
         except Exception:
             if not taken:
                 raise
@@ -541,20 +529,31 @@ class Journal:
     def _in_one_tx(self, writes: Sequence[_Queued]) -> list[Any]:
         """Run queued writes in one transaction, each stamped with the time it was made; their
         return values, once committed."""
+        with self._lock:
+            return self._transaction(writes)[0]
+
+    def _transaction(
+        self,
+        writes: Sequence[_Queued],
+        last: tuple[str, tuple[Any, ...], dict[str, Any], float] | None = None,
+    ) -> tuple[list[Any], Any]:
+        """Queued `writes` (in order), then `last` (a write's name, arguments and time) if
+        given, in one transaction through the kept cursor (the caller holds `_lock`): their
+        return values and `last`'s, once committed; rolled back if any fails."""
         db = self._db
         cursor = self._cursor
-        with self._lock:
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                values = self._apply_all(cursor, writes)
-            except BaseException:
-                if db.in_transaction:
-                    cursor.execute("ROLLBACK")
-                raise
-            finally:
-                self._batching = self._at = None
-            _commit(db, cursor)
-        return values
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            values = self._apply_all(cursor, writes) if writes else []
+            value = self._apply(cursor, *last) if last is not None else None
+        except BaseException:
+            if db.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
+        finally:
+            self._batching = self._at = None
+        _commit(db, cursor)
+        return values, value
 
     def _apply_all(self, db: _Db, writes: Sequence[_Queued]) -> list[Any]:
         """Queued writes, in the open transaction; their return values. A run of the same
