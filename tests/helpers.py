@@ -126,6 +126,7 @@ def mediagen_main(
     """The CLI's `main()` in this process, as `mediagen_process` runs it minus the interpreter's
     start-up (about a second of CPU a run): same environment rules, same result. For what only
     a process shows (start-up, signals, exit codes of the interpreter) use `mediagen_process`."""
+    from mediagen import registry
     from mediagen.cli import main
 
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
@@ -133,6 +134,11 @@ def mediagen_main(
     os.environ.clear()
     os.environ.update({**(saved_env if base_env is None else base_env), **(env or {})})
     os.chdir(cwd)
+    # A process builds its registry from MEDIAGEN_PLUGINS once: so does each run here, or one
+    # run without the allow-list would leave every installed plugin to the next ones.
+    allowed = os.environ.get(registry.ALLOW_LIST_ENV)
+    saved_registry = registry._default
+    registry._default = _REGISTRIES.get(allowed)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -140,10 +146,17 @@ def mediagen_main(
             except SystemExit as exc:  # argparse: --help, --version, usage errors
                 code = exc.code if isinstance(exc.code, int) else 0
     finally:
+        if registry._default is not None:
+            _REGISTRIES[allowed] = registry._default
+        registry._default = saved_registry
         os.environ.clear()
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+_REGISTRIES: dict[str | None, Any] = {}
+"""The registry `mediagen_main` runs have built, by their MEDIAGEN_PLUGINS value."""
 
 
 def run_folder(basetemp: Path) -> Path:

@@ -62,10 +62,13 @@ class RawDescriptionHelpFormatter(_DeferredWidth, argparse.RawDescriptionHelpFor
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse.ArgumentParser with `HelpFormatter` by default (its subcommands' parsers too)."""
+    """argparse.ArgumentParser with `HelpFormatter` by default (its subcommands' parsers too),
+    and no abbreviated options: `--emulat` is a typo to name, not `--emulate` (an abbreviation
+    that works today would break the day another option shares its prefix)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:

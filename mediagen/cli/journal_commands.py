@@ -117,7 +117,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if args.json:
             print("[]")
             return 0
-        print(f"no tasks in {path}" + (f" with state {', '.join(states)}" if states else ""))
+        print(f"no tasks in {path}: no journal there yet (nothing has been recorded in it)")
         return 0
     try:  # listing writes nothing: a journal on a read-only disk or file still reads
         journal = Journal(path, read_only=True)
