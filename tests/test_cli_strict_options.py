@@ -7,7 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import install_editable, mediagen_main
+from helpers import TASK_SECONDS, install_editable, mediagen_main
+
+from mediagen.hosts import base_url_env
+from mediagen.testing import EMULATOR_CREDENTIALS, EmulatorThread
 
 ACME_ROOT = Path(__file__).resolve().parent / "plugins" / "acme"
 
@@ -56,3 +59,40 @@ def test_an_in_process_run_sees_the_plugins_its_own_environment_allows(tmp_path:
         out.stderr.strip()
         == "mediagen: error: no provider 'nope'; known: edrawmax, mediaio, tomoviee"
     )
+
+
+def test_wait_usage_names_one_task(tmp_path: Path) -> None:
+    """`wait` takes one task: its usage must not promise a list (argparse renders nargs="+" as
+    `OPERATION TASK_ID [OPERATION TASK_ID ...]`), and it fits 80 columns."""
+    done = mediagen_main("wait", "--help", cwd=tmp_path, env={"COLUMNS": "80"})
+    assert done.returncode == 0
+    usage = done.stdout.split("\n\n")[0]
+    assert usage.startswith("usage: mediagen wait [-h] PROVIDER OPERATION TASK_ID")
+    assert "..." not in usage and "--timeout" in usage
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
+
+
+def test_wait_into_another_folder_says_the_files_were_downloaded_earlier(tmp_path: Path) -> None:
+    """The journal's copy of a file is reused, not fetched again (AsyncClient.download): a
+    `wait --output` naming another folder is told so instead of finding it empty."""
+    with EmulatorThread(duration=TASK_SECONDS) as emulator:
+        env = {base_url_env("mediaio"): emulator.base_urls["mediaio"]}
+        env["MEDIAIO_API_KEY"] = EMULATOR_CREDENTIALS["mediaio"]["api_key"]
+        env["MEDIAGEN_JOURNAL"] = str(tmp_path / "j.sqlite3")
+        sent = mediagen_main(
+            "run", "mediaio.imagen_4", "prompt=a cat", "--no-wait", "--json", cwd=tmp_path, env=env
+        )
+        task_id = json.loads(sent.stdout)["task_id"]
+        first = mediagen_main(
+            "wait", "mediaio.imagen_4", task_id, "--output", "a", cwd=tmp_path, env=env
+        )
+        assert first.returncode == 0, first.stderr
+        assert "note:" not in first.stderr
+        (saved,) = (tmp_path / "a").iterdir()
+        again = mediagen_main(
+            "wait", "mediaio.imagen_4", task_id, "--output", "b", cwd=tmp_path, env=env
+        )
+    assert again.returncode == 0, again.stderr
+    assert f"mediagen: note: downloaded earlier, not fetched again into b: {saved}" in again.stderr
+    assert str(saved) in again.stdout
+    assert not list((tmp_path / "b").glob("*"))

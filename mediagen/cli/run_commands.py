@@ -71,9 +71,20 @@ def add_parsers(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_run, parser=p)
 
-    p = sub.add_parser("wait")
-    p.add_argument("provider", help="provider, or provider.operation")
-    p.add_argument("rest", nargs="+", metavar="OPERATION TASK_ID")
+    # One task per command: the usage says so (argparse would render nargs="+" as a list).
+    p = sub.add_parser(
+        "wait",
+        usage="%(prog)s [-h] PROVIDER OPERATION TASK_ID\n"
+        "                     [--output OUTPUT] [--json] [--emulate] [--timeout TIMEOUT]",
+    )
+    p.add_argument("provider", metavar="PROVIDER", help="provider, or provider.operation")
+    p.add_argument(
+        "rest",
+        nargs="+",
+        metavar="OPERATION TASK_ID",
+        help="the operation, then the task id its submit returned (after provider.operation,"
+        " the task id alone)",
+    )
     _common_options(p)
     p.set_defaults(func=cmd_wait)
 
@@ -318,6 +329,11 @@ async def _deliver(
         raw=result.raw,
     )
     paths = await client.download(result, args.output)
+    folder = Path(args.output).resolve()
+    earlier = [p for p in paths if not p.resolve().is_relative_to(folder)]
+    if earlier:  # the journal's copies are kept, not fetched again (see AsyncClient.download)
+        listed = ", ".join(str(p) for p in earlier)
+        err(f"mediagen: note: downloaded earlier, not fetched again into {args.output}: {listed}")
     _emit(args, op, result.task_id, "succeeded", artifacts_json(result, paths), result.raw)
     if not args.json:
         took = time.monotonic() - started
