@@ -48,11 +48,11 @@ from .params import ParamsModel
 from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
 from .protocol import _CASE_INSENSITIVE, CatalogAuth, retry_after
 from .registry import ProviderStrategies, Registry, default_registry
-from .results import Artifact, Result
+from .results import Artifact, Result, new_result
 from .retired import retired_operation
 from .retry import backoff, decide, not_found_is_transient
 from .secrets import Scrubber, scrubber_for, secret_values
-from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, query_pairs
+from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, new_call, query_pairs
 from .transport import Transport
 from .urls import split_plain
 
@@ -336,8 +336,17 @@ class Engine:
         Reads retry transient failures (unreadable answers included); writes retry only when
         the vendor provably did nothing, and turn a lost or unreadable answer into
         SubmitOutcomeUnknownError. One coroutine for all of it: each layer awaited here
-        would be one more frame to make and resume on every request."""
-        credentials, url = prepared or self.preflight(strategies, request)
+        would be one more frame to make and resume on every request (`preflight` and
+        `_answer` are written out here too: a call each, twice per task)."""
+        if prepared is None:  # as preflight
+            if self.transport.closed:
+                raise ConfigurationError("the client is closed")
+            provider = strategies.provider
+            credentials = self.credentials.resolve_shared(provider)
+            target = self._targets.get(provider.name) or self.target(provider)
+            url = destination(target, request.path)
+        else:
+            credentials, url = prepared
         attempt = 0
         while True:
             attempt += 1
@@ -367,9 +376,19 @@ class Engine:
                         headers=headers,
                         params=params or None,
                     )
-                    return self._answer(
-                        strategies, call, auth.scrubber, response, parse, on_headers
-                    )
+                    # As _answer, which says why.
+                    scrubber = auth.scrubber
+                    body = scrubber.raw(response.body)
+                    clean = body is response.body
+                    if not clean:
+                        response = attrs.evolve(response, body=body)
+                    data = strategies.errors.check(call, response)
+                    if not (clean and body.find(b"\\") < 0 and body.find(b"\0") < 0):
+                        data = scrubber.data(data)
+                    value = parse(data) if parse is not None else data
+                    if on_headers is not None:
+                        on_headers(response.headers)
+                    return value
                 except CallError as exc:
                     exc.locate(strategies.provider.name, call.operation.id, call.task_id)
                     if on_headers is not None and response is not None:
@@ -409,15 +428,22 @@ class Engine:
         """Submit a task. With a journal, the intent is written first (or `journal_id`, a
         planned entry, is used), then the task id or what became of the submit. `output` is
         journaled with the intent: the folder `resume` downloads the result into."""
-        plan = self._for_params(params, "task")
+        # As _for_params (and its _plan) when the plan is known: two calls less per submit.
+        provider, _, op_id = type(params).OPERATION.partition(".")
+        strategies = self.registry._cache.get(provider)
+        plan = self._plans.get((provider, op_id))
+        if plan is None or strategies is None or plan.strategies is not strategies:
+            plan = self._for_params(params, "task")
         strategies, op = plan.strategies, plan.op
+        if op.kind != "task":
+            raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation, not task")
         poll_hint = PollHint()
         if self.journal is None:
-            # Nothing to journal around the request (`_write`'s work): the request alone.
+            # Nothing to journal around the request (`_write`'s work): the request alone,
+            # checked by `call` before it is sent (nothing happens in between).
             request = strategies.task.submit_request(op, params.to_dict())
-            prepared = self.preflight(strategies, request)
             task_id = await self.call(
-                strategies, plan.submit_call, request, plan.task_id_of, poll_hint.read, prepared
+                strategies, plan.submit_call, request, plan.task_id_of, poll_hint.read
             )
             if self._listeners:
                 self.event("submitted", op.provider, op.id, task_id, "queued")
@@ -628,20 +654,13 @@ class Engine:
         task handle without `poll` in between (one coroutine less per poll)."""
         plan = self._plan(provider, operation, retired_ok=True)
         strategies, op = plan.strategies, plan.op
-        call = Call(strategies.provider, op, "poll", task_id)
+        call = new_call(strategies.provider, op, "poll", task_id)
         try:
             request = strategies.task.poll_request(op, task_id)
         except MediagenError:
             raise
         except Exception as exc:
-            # A plugin's bug, or an id it cannot put in a URL: a located error, never retried
-            # (it fails the same way every time), rather than a bare exception out of wait().
-            raise CallError(
-                f"cannot build the poll request ({type(exc).__name__}: {exc})",
-                provider=provider,
-                operation=operation,
-                task_id=task_id,
-            ) from None
+            raise _poll_request_error(exc, provider, operation, task_id) from None
         return strategies, call, request, plan.status_of
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
@@ -668,7 +687,10 @@ class Engine:
     ) -> Result:
         """The Result of a finished task (journaled in entry `journal_id`, if given), or the
         error its terminal state means."""
-        plan = self._plan(provider, operation, retired_ok=True)
+        strategies = self.registry._cache.get(provider)
+        plan = self._plans.get((provider, operation))
+        if plan is None or strategies is None or plan.strategies is not strategies:
+            plan = self._plan(provider, operation, retired_ok=True)  # as above, in a call
         strategies, op = plan.strategies, plan.op
         if status.state != "succeeded":
             what = {
@@ -688,9 +710,10 @@ class Engine:
             found = strategies.results.artifacts(op, status.payload)
         except CallError as exc:
             raise exc.locate(provider, operation, task_id) from None
+        spec = strategies.provider
         artifacts, skipped, warning = _downloadable(
-            strategies.provider,
-            self.target(strategies.provider),
+            spec,
+            self._targets.get(spec.name) or self.target(spec),
             op,
             found,
             status.raw,
@@ -702,15 +725,15 @@ class Engine:
                 "%s task %s: %s", op.qualified_id, task_id, warning, extra={RESULT_WARNING: True}
             )
             warning += f"; raw result kept: {_clip(status.raw)}"
-        return Result(
-            provider=provider,
-            operation=operation,
-            artifacts=artifacts,
-            raw=status.raw,
-            task_id=task_id,
-            skipped_urls=skipped,
-            warnings=(warning,) if warning else (),
-            journal_id=journal_id,
+        return new_result(
+            provider,
+            operation,
+            artifacts,
+            status.raw,
+            task_id,
+            skipped,
+            (warning,) if warning else (),
+            journal_id,
         )
 
     async def download(
@@ -882,11 +905,27 @@ class AsyncTaskHandle:
 
     async def result(self) -> Result:
         """The result now: polls once; raises if the task failed, or is not finished yet."""
-        # As status() does, without awaiting it: one coroutine less per call.
+        # As status() does, without awaiting it: one coroutine less per call; and
+        # `_poll_call` and `hint.apply` written out (two calls less).
         engine = self._engine
         self._poll_hint = hint = PollHint()
-        polled = engine._poll_call(self.provider, self.operation, self.task_id)
-        status = hint.apply(await engine.call(*polled, hint.read))
+        provider = self.provider
+        strategies = engine.registry._cache.get(provider)
+        plan = engine._plans.get((provider, self.operation))
+        if plan is None or strategies is None or plan.strategies is not strategies:
+            polled = engine._poll_call(provider, self.operation, self.task_id)
+        else:
+            try:
+                request = strategies.task.poll_request(plan.op, self.task_id)
+            except MediagenError:
+                raise
+            except Exception as exc:
+                raise _poll_request_error(exc, provider, self.operation, self.task_id) from None
+            call = new_call(strategies.provider, plan.op, "poll", self.task_id)
+            polled = strategies, call, request, plan.status_of
+        status = await engine.call(*polled, hint.read)
+        if hint.seconds is not None:
+            status = attrs.evolve(status, poll_after=hint.seconds)
         self._observe(status)
         if status.state not in TERMINAL_STATES:
             raise TaskTimeoutError(
@@ -1146,6 +1185,18 @@ def _downloadable(
             f"{len(skipped)} URL(s) in the result are not downloaded: {reasons}",
         )
     return artifacts, skipped, None
+
+
+def _poll_request_error(exc: Exception, provider: str, operation: str, task_id: str) -> CallError:
+    """What a poll request that could not be built (not a mediagen error: a plugin's bug, or
+    an id it cannot put in a URL) raises: a located error, never retried (it fails the same
+    way every time), rather than a bare exception out of wait()."""
+    return CallError(
+        f"cannot build the poll request ({type(exc).__name__}: {exc})",
+        provider=provider,
+        operation=operation,
+        task_id=task_id,
+    )
 
 
 def _clip(value: Any, limit: int = 200) -> str:

@@ -33,8 +33,8 @@ from .errors import (
     UnknownTaskStatusError,
 )
 from .nesting import nested_deeper_than
-from .results import Artifact, ArtifactKind
-from .strategies import Call, HttpRequest, HttpResponse, TaskStatus
+from .results import Artifact, ArtifactKind, new_artifact
+from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, new_request, new_status
 from .urls import split_plain
 
 
@@ -112,7 +112,7 @@ class CatalogTaskStrategy:
             wrap = self.provider.request.wrap
             if wrap is not None:
                 body = {wrap: body} if body else {}
-        return HttpRequest(op.method, path, body, query=query)
+        return new_request(op.method, path, body, {}, query)
 
     def _plan(self, op: Operation) -> _RequestPlan:
         """What an operation's requests need from the catalog, read once per operation."""
@@ -139,7 +139,7 @@ class CatalogTaskStrategy:
         poll = (self.provider.task or self._task()).poll
         body: dict[str, Any] | None = None if poll.method == "GET" else {}
         if poll.task_id_in == "path":
-            return HttpRequest(poll.method, fill_path(poll.path, {"task_id": task_id}), body)
+            return new_request(poll.method, fill_path(poll.path, {"task_id": task_id}), body, {}, {})
         if poll.task_id_in == "query":
             return HttpRequest(poll.method, poll.path, body, query={poll.task_id_param: task_id})
         return HttpRequest(poll.method, poll.path, {poll.task_id_param: task_id})
@@ -208,13 +208,14 @@ class CatalogTaskStrategy:
                 payload = self.decode_result(found)
             reason = task.reason_field.first(data) if task.reason_field else None
             progress = task.progress_field.first(data) if task.progress_field else None
-        return TaskStatus(
-            state=state,
-            progress=_percent(progress) if task.progress_field else None,
-            raw=dict(data),
-            payload=payload,
-            reason=str(reason) if reason not in (None, "") else None,
-            vendor_status=vendor_status,
+        return new_status(
+            state,
+            _percent(progress) if task.progress_field else None,
+            dict(data),
+            payload,
+            str(reason) if reason not in (None, "") else None,
+            vendor_status,
+            None,
         )
 
     def decode_result(self, value: Any) -> Any:
@@ -649,7 +650,7 @@ def unique_artifacts(urls: Iterable[str], default: ArtifactKind) -> tuple[Artifa
             if parts is None:
                 continue
             path = parts.path
-        seen[url] = Artifact(url=url, kind=_kind_of_path(path, default))
+        seen[url] = new_artifact(url, _kind_of_path(path, default), None, None)
     return tuple(seen.values())
 
 

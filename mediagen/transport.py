@@ -33,7 +33,7 @@ from .errors import (
     UnsafeDownloadError,
 )
 from .protocol import retry_after
-from .strategies import HttpResponse
+from .strategies import HttpResponse, new_response
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class Transport:
             if debug:
                 log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
             # The response's own read-only, case-insensitive view: no copy needed.
-            return HttpResponse(resp.status, resp.headers, body)
+            return new_response(resp.status, resp.headers, body)
         except aiohttp.ClientConnectorError as exc:
             # Refused / unreachable / DNS / TLS handshake: no byte of the request left.
             raise TransportError(
