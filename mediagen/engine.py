@@ -342,7 +342,12 @@ class Engine:
             if self.transport.closed:
                 raise ConfigurationError("the client is closed")
             provider = strategies.provider
-            credentials = self.credentials.resolve_shared(provider)
+            # As resolve_shared, its kept mapping read here: one call less per request.
+            shared = self.credentials._shared.get(provider.name)
+            if shared is not None and shared[0] is provider:
+                credentials = shared[1]
+            else:
+                credentials = self.credentials.resolve_shared(provider)
             target = self._targets.get(provider.name) or self.target(provider)
             url = destination(target, request.path)
         else:

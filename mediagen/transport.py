@@ -111,7 +111,14 @@ class Transport:
             if json is not None:
                 # Encoded here, as aiohttp's JSON payload would (json.dumps, UTF-8), without
                 # building one; the engine's headers carry the Content-Type already.
-                data = _json_bytes(json)
+                if _ENCODE is not None and not _MARKERS:  # as _json_bytes, written out
+                    try:
+                        data = "".join(_ENCODE(json, 0)).encode()
+                    except BaseException:
+                        _MARKERS.clear()  # an encoding cut short leaves its markers behind
+                        raise
+                else:
+                    data = _json_bytes(json)
                 if headers is None or (
                     "Content-Type" not in headers and not _has_content_type(headers)
                 ):
