@@ -139,7 +139,9 @@ class CatalogTaskStrategy:
         poll = (self.provider.task or self._task()).poll
         body: dict[str, Any] | None = None if poll.method == "GET" else {}
         if poll.task_id_in == "path":
-            return new_request(poll.method, fill_path(poll.path, {"task_id": task_id}), body, {}, {})
+            return new_request(
+                poll.method, fill_path(poll.path, {"task_id": task_id}), body, {}, {}
+            )
         if poll.task_id_in == "query":
             return HttpRequest(poll.method, poll.path, body, query={poll.task_id_param: task_id})
         return HttpRequest(poll.method, poll.path, {poll.task_id_param: task_id})

@@ -19,6 +19,7 @@ import attrs
 
 T = TypeVar("T")
 
+
 def maker(cls: type[T]) -> Callable[..., T]:
     """A function building `cls` from all its fields, positionally, in field order."""
     fields = attrs.fields(cls)  # type: ignore[misc]
