@@ -834,6 +834,16 @@ class AsyncTaskHandle:
     """A submitted task: poll it, wait for it, fetch its result. Rebuild one from its id alone
     with `client.task(provider, operation, task_id)`."""
 
+    # What every new handle starts with, as class defaults (one handle per call: a store
+    # each less in __init__); each is set on the handle when it changes.
+    last_status: TaskStatus | None = None
+    first_poll_after: float | None = None
+    """When the submit answer said to poll first (Retry-After), if it did."""
+    _result: Result | None = None
+    _unknown: tuple[UnknownTaskStatusError, int] | None = None
+    """The unknown status word the last polls answered, and how many polls in a row."""
+    _warned_unknown = False
+
     def __init__(
         self,
         engine: Engine,
@@ -849,17 +859,10 @@ class AsyncTaskHandle:
         self.operation = operation
         self.task_id = task_id
         self.journal_id = journal_id
-        self.last_status: TaskStatus | None = None
-        self.first_poll_after: float | None = None
-        """When the submit answer said to poll first (Retry-After), if it did."""
-        self._poll_hint = PollHint()
+        self._poll_hint = _NO_HINT
         """The last poll answer's Retry-After (a not-found answer's too)."""
         self._fresh = fresh
         self._submitted_at = time.time() if fresh else None
-        self._result: Result | None = None
-        self._unknown: tuple[UnknownTaskStatusError, int] | None = None
-        """The unknown status word the last polls answered, and how many polls in a row."""
-        self._warned_unknown = False
 
     def __repr__(self) -> str:
         state: str
@@ -931,7 +934,10 @@ class AsyncTaskHandle:
         status = await engine.call(*polled, hint.read)
         if hint.seconds is not None:
             status = attrs.evolve(status, poll_after=hint.seconds)
-        self._observe(status)
+        if self.last_status is None and status.state in TERMINAL_STATES and not engine._listeners:
+            self.last_status = status  # as _observe: a first, final state is announced nowhere
+        else:
+            self._observe(status)
         if status.state not in TERMINAL_STATES:
             raise TaskTimeoutError(
                 f"the task is still {status.state}",
@@ -1118,11 +1124,12 @@ class AsyncTaskHandle:
             engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
         if self._submitted_at is not None:  # what the next tasks of this operation may expect
+            # As engine.origin, its kept answer read here (one call less per task).
+            origin = engine._origins.get(self.provider)
+            if origin is None or origin[0] is not engine.registry._cache.get(self.provider):
+                origin = (None, engine.origin(self.provider))
             engine.durations.record(
-                self.provider,
-                self.operation,
-                engine.origin(self.provider),
-                time.time() - self._submitted_at,
+                self.provider, self.operation, origin[1], time.time() - self._submitted_at
             )
         if engine._listeners:
             engine.event(
@@ -1286,6 +1293,10 @@ class PollHint:
     def apply(self, status: TaskStatus) -> TaskStatus:
         """The status with the Retry-After its answer carried, if any."""
         return status if self.seconds is None else attrs.evolve(status, poll_after=self.seconds)
+
+
+_NO_HINT = PollHint()
+"""A handle's hint before its first poll (each poll reads into a new one): never read into."""
 
 
 def destination(target: Target, path: str) -> str:
