@@ -1168,9 +1168,27 @@ def _downloadable(
     refusal is worked out each time (its reason names the URL)."""
     kept: list[Artifact] = []
     refused: dict[str, str] = {}
+    name = provider.name
     for artifact in found:
-        plain = split_plain(artifact.url)
-        key = (provider.name, plain[0], plain[1]) if plain is not None else None
+        url = artifact.url
+        # An origin already remembered is found without the pattern: the text up to the
+        # first `/` after `://` is a remembered (scheme, netloc) exactly when `split_plain`
+        # would read those (they are plain, and end where the path starts), and the rest
+        # reads as a plain path, query and fragment when it holds no whitespace.
+        scheme, _, rest = url.partition("://")
+        cut = rest.find("/")
+        netloc, tail = (rest, "") if cut < 0 else (rest[:cut], rest[cut:])
+        known = allowed.get((name, scheme, netloc))
+        if (
+            known is not None
+            and known[0] is provider
+            and known[1] is target
+            and (not tail or tail.split() == [tail])
+        ):
+            kept.append(artifact)
+            continue
+        plain = split_plain(url)
+        key = (name, plain[0], plain[1]) if plain is not None else None
         known = allowed.get(key) if key is not None else None
         if known is not None and known[0] is provider and known[1] is target:
             reason = None

@@ -764,10 +764,24 @@ def test_artifact_origins_found_downloadable_give_the_verdicts_worked_out_each_t
         "http://127.0.0.1:8123/files/a.png",
         "http://127.0.0.1:8124/files/a.png",
         "http://localhost:8123/files/a.png",
+        # Read without the pattern once the origin is remembered: each as the pattern reads it.
+        "HTTPS://files.aliyuncs.com/a.png",
+        "https://files.aliyuncs.com",
+        "https://files.aliyuncs.com?sig=1/2",
+        "https://files.aliyuncs.com#frag/x",
+        "https://files.aliyuncs.com/a b.png",
+        "https://files.aliyuncs.com/a\u2003.png",
+        "https://files.aliyuncs.com/a.png?sig=a\tb",
+        "https://files.aliyuncs.com/a.png\n",
+        "https://files.aliyuncs.com.evil/a.png",
+        "https://files.aliyuncs.com:/a.png",
+        "https://files.aliyuncs.com/x://y.png",
+        "http://127.0.0.1:8123",
+        "http://127.0.0.1:8123/?q=a b",
     ]
     remembered: dict[Any, Any] = {}
     rng = random.Random(11)
-    for _ in range(300):
+    for _ in range(600):
         target = rng.choice([catalog_target, local])
         found = tuple(
             Artifact(url=url, kind="image") for url in rng.sample(urls, rng.randrange(1, 4))
