@@ -287,7 +287,7 @@ class CatalogErrorClassifier:
             body = response.json()
             raw = response.body
             # As _may_nest_deeper, inline: it runs on every answer.
-            if raw.count(b"[") + raw.count(b"{") > MAX_ANSWER_DEPTH:
+            if len(raw) > _SHALLOW_BYTES and raw.count(b"[") + raw.count(b"{") > MAX_ANSWER_DEPTH:
                 refuse_deep(body, "the answer")
         except MalformedResponseError as exc:
             if response.status >= 400:
@@ -482,8 +482,14 @@ def refuse_deep(value: Any, what: str) -> None:
 def _may_nest_deeper(body: bytes) -> bool:
     """Whether a JSON text could nest deeper than MAX_ANSWER_DEPTH: each level opens with a
     bracket, so a text with fewer brackets in all cannot (the usual answer), and the decoded
-    value need not be walked."""
-    return body.count(b"[") + body.count(b"{") > MAX_ANSWER_DEPTH
+    value need not be walked; nor can a text too short to hold that many brackets and their
+    closing ones (a short answer is not even counted)."""
+    return len(body) > _SHALLOW_BYTES and body.count(b"[") + body.count(b"{") > MAX_ANSWER_DEPTH
+
+
+_SHALLOW_BYTES = 2 * MAX_ANSWER_DEPTH
+"""A JSON text (in any encoding) nesting deeper than MAX_ANSWER_DEPTH opens and closes more
+than that many levels: it is longer than this many bytes."""
 
 
 _CASE_INSENSITIVE = frozenset({"CIMultiDictProxy", "CIMultiDict"})

@@ -28,7 +28,7 @@ import mediagen
 from mediagen import records
 from mediagen.catalog import Provider
 from mediagen.catalog.paths import parse_path
-from mediagen.defaults import RetryPolicy, Timeouts
+from mediagen.defaults import MAX_ANSWER_DEPTH, RetryPolicy, Timeouts
 from mediagen.engine import (
     PollHint,
     _AskedListeners,
@@ -48,6 +48,7 @@ from mediagen.events import TaskEvent
 from mediagen.generated.mediaio.models import CreditsParams
 from mediagen.hookspecs import hookimpl
 from mediagen.hosts import Target
+from mediagen.nesting import nested_deeper_than
 from mediagen.params import one_of, optional
 from mediagen.protocol import (
     _EXTENSIONS,
@@ -876,7 +877,11 @@ def test_a_record_from_its_maker_is_the_one_its_constructor_builds(
         attrs.asdict(made)
         == attrs.asdict(built)
         == values
-        | ({"artifacts": tuple(attrs.asdict(a) for a in values["artifacts"])} if cls is Result else {})
+        | (
+            {"artifacts": tuple(attrs.asdict(a) for a in values["artifacts"])}
+            if cls is Result
+            else {}
+        )
     )
     assert attrs.evolve(made, **{attrs.fields(cls)[0].name: "other"}) == attrs.evolve(
         built, **{attrs.fields(cls)[0].name: "other"}
@@ -1032,3 +1037,35 @@ def test_a_submit_refuses_params_of_another_kind_once_their_plan_is_kept() -> No
             assert len(hits) == 1
 
     asyncio.run(go())
+
+
+def test_an_answer_too_short_to_nest_past_the_limit_is_not_counted_and_never_refused() -> None:
+    """The bracket count is skipped for an answer of at most 2 * MAX_ANSWER_DEPTH bytes: the
+    shortest JSON texts around the limit (lists and objects, compact, in UTF-8 and UTF-16)
+    are refused exactly when their value nests deeper than the limit."""
+    provider = Registry(entry_points=False).strategies("mediaio").provider
+    call = Call(provider, provider.operation("imagen_4"), "poll", "t-1")
+    classifier = CatalogErrorClassifier(provider)
+    chosen = random.Random(64)
+    seen = set()
+    for _ in range(400):
+        depth = chosen.randint(MAX_ANSWER_DEPTH - 30, MAX_ANSWER_DEPTH + 2)
+        value: Any = 0 if chosen.random() < 0.5 else []
+        for _ in range(depth - 1 - (value == [])):
+            value = [value] if chosen.random() < 0.7 else {"": value}
+        text = json.dumps({"code": 0, "data": value}, separators=(",", ":"))
+        raw = text.encode(chosen.choice(["utf-8", "utf-16"]))
+        deeper = nested_deeper_than(json.loads(text), MAX_ANSWER_DEPTH)
+        seen.add((deeper, len(raw) <= 2 * MAX_ANSWER_DEPTH))
+        if deeper:
+            with pytest.raises(MalformedResponseError, match="deeper than"):
+                classifier.check(call, HttpResponse(200, {}, raw))
+        else:
+            assert classifier.check(call, HttpResponse(200, {}, raw)) == value
+    assert seen == {(True, False), (False, False), (False, True)}
+    # The shortest texts at and past the limit: 128 bytes (kept) and 130 (refused).
+    at_limit = b"[" * MAX_ANSWER_DEPTH + b"]" * MAX_ANSWER_DEPTH
+    with pytest.raises(MalformedResponseError, match="not a JSON object|expected a JSON"):
+        classifier.check(call, HttpResponse(200, {}, at_limit))
+    with pytest.raises(MalformedResponseError, match="deeper than"):
+        classifier.check(call, HttpResponse(200, {}, b"[" + at_limit + b"]"))
