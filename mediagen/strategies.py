@@ -52,9 +52,8 @@ class HttpResponse:
     def json(self) -> Any:
         body = self.body
         try:
-            # (`partition`, not `in`: bytes' `in` tries its operand as an int first, raising
-            # inside; nor `find` or `startswith`, whose arguments are parsed from a tuple.)
-            if not body.partition(b"\0")[1] and body[:3] != codecs.BOM_UTF8:
+            # (`find`, not `in`: bytes' `in` tries its operand as an int first, raising inside.)
+            if body.find(b"\0") < 0 and not body.startswith(codecs.BOM_UTF8):
                 # UTF-8 (UTF-16 and UTF-32 JSON hold NUL bytes), decoded as json.loads would
                 # decode it, without its encoding detection.
                 text = body.decode("utf-8", "surrogatepass")
