@@ -1065,7 +1065,7 @@ def test_an_answer_too_short_to_nest_past_the_limit_is_not_counted_and_never_ref
     assert seen == {(True, False), (False, False), (False, True)}
     # The shortest texts at and past the limit: 128 bytes (kept) and 130 (refused).
     at_limit = b"[" * MAX_ANSWER_DEPTH + b"]" * MAX_ANSWER_DEPTH
-    with pytest.raises(MalformedResponseError, match="not a JSON object|expected a JSON"):
+    with pytest.raises(MalformedResponseError, match="expected a JSON object"):
         classifier.check(call, HttpResponse(200, {}, at_limit))
     with pytest.raises(MalformedResponseError, match="deeper than"):
         classifier.check(call, HttpResponse(200, {}, b"[" + at_limit + b"]"))
