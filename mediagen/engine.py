@@ -1125,11 +1125,14 @@ class AsyncTaskHandle:
         self._result = result
         if self._submitted_at is not None:  # what the next tasks of this operation may expect
             # As engine.origin, its kept answer read here (one call less per task).
-            origin = engine._origins.get(self.provider)
-            if origin is None or origin[0] is not engine.registry._cache.get(self.provider):
-                origin = (None, engine.origin(self.provider))
+            kept = engine._origins.get(self.provider)
+            origin = (
+                kept[1]
+                if kept is not None and kept[0] is engine.registry._cache.get(self.provider)
+                else engine.origin(self.provider)
+            )
             engine.durations.record(
-                self.provider, self.operation, origin[1], time.time() - self._submitted_at
+                self.provider, self.operation, origin, time.time() - self._submitted_at
             )
         if engine._listeners:
             engine.event(

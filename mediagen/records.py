@@ -13,7 +13,7 @@ converters, `on_setattr` or init hooks (refused here otherwise, when the module 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 def maker(cls: type[T]) -> Callable[..., T]:
     """A function building `cls` from all its fields, positionally, in field order."""
-    fields = attrs.fields(cls)  # type: ignore[misc]
+    fields = attrs.fields(cast("type[attrs.AttrsInstance]", cls))
     names = [field.name for field in fields]
     if "__dict__" in cls.__dict__ or not getattr(cls, "__attrs_attrs__", None):
         raise TypeError(f"{cls.__qualname__} is not a slotted attrs class")
@@ -37,7 +37,7 @@ def maker(cls: type[T]) -> Callable[..., T]:
             raise TypeError(f"{cls.__qualname__}.{field.name}: its __init__ does more than set it")
         if field.alias != field.name:
             raise TypeError(f"{cls.__qualname__}.{field.name} is initialised as {field.alias}")
-        slot = next(
+        slot: Any = next(
             (klass.__dict__[field.name] for klass in cls.__mro__ if field.name in klass.__dict__),
             None,
         )
