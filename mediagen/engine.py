@@ -48,11 +48,11 @@ from .params import ParamsModel
 from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
 from .protocol import _CASE_INSENSITIVE, CatalogAuth, retry_after
 from .registry import ProviderStrategies, Registry, default_registry
-from .results import Artifact, Result
+from .results import Artifact, Result, new_result
 from .retired import retired_operation
 from .retry import backoff, decide, not_found_is_transient
 from .secrets import Scrubber, scrubber_for, secret_values
-from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, query_pairs
+from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, new_call, query_pairs
 from .transport import Transport
 from .urls import split_plain
 
@@ -336,8 +336,22 @@ class Engine:
         Reads retry transient failures (unreadable answers included); writes retry only when
         the vendor provably did nothing, and turn a lost or unreadable answer into
         SubmitOutcomeUnknownError. One coroutine for all of it: each layer awaited here
-        would be one more frame to make and resume on every request."""
-        credentials, url = prepared or self.preflight(strategies, request)
+        would be one more frame to make and resume on every request (`preflight` and
+        `_answer` are written out here too: a call each, twice per task)."""
+        if prepared is None:  # as preflight
+            if self.transport.closed:
+                raise ConfigurationError("the client is closed")
+            provider = strategies.provider
+            # As resolve_shared, its kept mapping read here: one call less per request.
+            shared = self.credentials._shared.get(provider.name)
+            if shared is not None and shared[0] is provider:
+                credentials = shared[1]
+            else:
+                credentials = self.credentials.resolve_shared(provider)
+            target = self._targets.get(provider.name) or self.target(provider)
+            url = destination(target, request.path)
+        else:
+            credentials, url = prepared
         attempt = 0
         while True:
             attempt += 1
@@ -367,9 +381,19 @@ class Engine:
                         headers=headers,
                         params=params or None,
                     )
-                    return self._answer(
-                        strategies, call, auth.scrubber, response, parse, on_headers
-                    )
+                    # As _answer, which says why.
+                    scrubber = auth.scrubber
+                    body = scrubber.raw(response.body)
+                    clean = body is response.body
+                    if not clean:
+                        response = attrs.evolve(response, body=body)
+                    data = strategies.errors.check(call, response)
+                    if not (clean and body.find(b"\\") < 0 and body.find(b"\0") < 0):
+                        data = scrubber.data(data)
+                    value = parse(data) if parse is not None else data
+                    if on_headers is not None:
+                        on_headers(response.headers)
+                    return value
                 except CallError as exc:
                     exc.locate(strategies.provider.name, call.operation.id, call.task_id)
                     if on_headers is not None and response is not None:
@@ -409,15 +433,22 @@ class Engine:
         """Submit a task. With a journal, the intent is written first (or `journal_id`, a
         planned entry, is used), then the task id or what became of the submit. `output` is
         journaled with the intent: the folder `resume` downloads the result into."""
-        plan = self._for_params(params, "task")
+        # As _for_params (and its _plan) when the plan is known: two calls less per submit.
+        provider, _, op_id = type(params).OPERATION.partition(".")
+        strategies = self.registry._cache.get(provider)
+        plan = self._plans.get((provider, op_id))
+        if plan is None or strategies is None or plan.strategies is not strategies:
+            plan = self._for_params(params, "task")
         strategies, op = plan.strategies, plan.op
+        if op.kind != "task":
+            raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation, not task")
         poll_hint = PollHint()
         if self.journal is None:
-            # Nothing to journal around the request (`_write`'s work): the request alone.
+            # Nothing to journal around the request (`_write`'s work): the request alone,
+            # checked by `call` before it is sent (nothing happens in between).
             request = strategies.task.submit_request(op, params.to_dict())
-            prepared = self.preflight(strategies, request)
             task_id = await self.call(
-                strategies, plan.submit_call, request, plan.task_id_of, poll_hint.read, prepared
+                strategies, plan.submit_call, request, plan.task_id_of, poll_hint.read
             )
             if self._listeners:
                 self.event("submitted", op.provider, op.id, task_id, "queued")
@@ -628,20 +659,13 @@ class Engine:
         task handle without `poll` in between (one coroutine less per poll)."""
         plan = self._plan(provider, operation, retired_ok=True)
         strategies, op = plan.strategies, plan.op
-        call = Call(strategies.provider, op, "poll", task_id)
+        call = new_call(strategies.provider, op, "poll", task_id)
         try:
             request = strategies.task.poll_request(op, task_id)
         except MediagenError:
             raise
         except Exception as exc:
-            # A plugin's bug, or an id it cannot put in a URL: a located error, never retried
-            # (it fails the same way every time), rather than a bare exception out of wait().
-            raise CallError(
-                f"cannot build the poll request ({type(exc).__name__}: {exc})",
-                provider=provider,
-                operation=operation,
-                task_id=task_id,
-            ) from None
+            raise _poll_request_error(exc, provider, operation, task_id) from None
         return strategies, call, request, plan.status_of
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
@@ -668,7 +692,10 @@ class Engine:
     ) -> Result:
         """The Result of a finished task (journaled in entry `journal_id`, if given), or the
         error its terminal state means."""
-        plan = self._plan(provider, operation, retired_ok=True)
+        strategies = self.registry._cache.get(provider)
+        plan = self._plans.get((provider, operation))
+        if plan is None or strategies is None or plan.strategies is not strategies:
+            plan = self._plan(provider, operation, retired_ok=True)  # as above, in a call
         strategies, op = plan.strategies, plan.op
         if status.state != "succeeded":
             what = {
@@ -688,9 +715,10 @@ class Engine:
             found = strategies.results.artifacts(op, status.payload)
         except CallError as exc:
             raise exc.locate(provider, operation, task_id) from None
+        spec = strategies.provider
         artifacts, skipped, warning = _downloadable(
-            strategies.provider,
-            self.target(strategies.provider),
+            spec,
+            self._targets.get(spec.name) or self.target(spec),
             op,
             found,
             status.raw,
@@ -702,15 +730,15 @@ class Engine:
                 "%s task %s: %s", op.qualified_id, task_id, warning, extra={RESULT_WARNING: True}
             )
             warning += f"; raw result kept: {_clip(status.raw)}"
-        return Result(
-            provider=provider,
-            operation=operation,
-            artifacts=artifacts,
-            raw=status.raw,
-            task_id=task_id,
-            skipped_urls=skipped,
-            warnings=(warning,) if warning else (),
-            journal_id=journal_id,
+        return new_result(
+            provider,
+            operation,
+            artifacts,
+            status.raw,
+            task_id,
+            skipped,
+            (warning,) if warning else (),
+            journal_id,
         )
 
     async def download(
@@ -806,6 +834,16 @@ class AsyncTaskHandle:
     """A submitted task: poll it, wait for it, fetch its result. Rebuild one from its id alone
     with `client.task(provider, operation, task_id)`."""
 
+    # What every new handle starts with, as class defaults (one handle per call: a store
+    # each less in __init__); each is set on the handle when it changes.
+    last_status: TaskStatus | None = None
+    first_poll_after: float | None = None
+    """When the submit answer said to poll first (Retry-After), if it did."""
+    _result: Result | None = None
+    _unknown: tuple[UnknownTaskStatusError, int] | None = None
+    """The unknown status word the last polls answered, and how many polls in a row."""
+    _warned_unknown = False
+
     def __init__(
         self,
         engine: Engine,
@@ -821,17 +859,10 @@ class AsyncTaskHandle:
         self.operation = operation
         self.task_id = task_id
         self.journal_id = journal_id
-        self.last_status: TaskStatus | None = None
-        self.first_poll_after: float | None = None
-        """When the submit answer said to poll first (Retry-After), if it did."""
-        self._poll_hint = PollHint()
+        self._poll_hint = _NO_HINT
         """The last poll answer's Retry-After (a not-found answer's too)."""
         self._fresh = fresh
         self._submitted_at = time.time() if fresh else None
-        self._result: Result | None = None
-        self._unknown: tuple[UnknownTaskStatusError, int] | None = None
-        """The unknown status word the last polls answered, and how many polls in a row."""
-        self._warned_unknown = False
 
     def __repr__(self) -> str:
         state: str
@@ -882,12 +913,31 @@ class AsyncTaskHandle:
 
     async def result(self) -> Result:
         """The result now: polls once; raises if the task failed, or is not finished yet."""
-        # As status() does, without awaiting it: one coroutine less per call.
+        # As status() does, without awaiting it: one coroutine less per call; and
+        # `_poll_call` and `hint.apply` written out (two calls less).
         engine = self._engine
         self._poll_hint = hint = PollHint()
-        polled = engine._poll_call(self.provider, self.operation, self.task_id)
-        status = hint.apply(await engine.call(*polled, hint.read))
-        self._observe(status)
+        provider = self.provider
+        strategies = engine.registry._cache.get(provider)
+        plan = engine._plans.get((provider, self.operation))
+        if plan is None or strategies is None or plan.strategies is not strategies:
+            polled = engine._poll_call(provider, self.operation, self.task_id)
+        else:
+            try:
+                request = strategies.task.poll_request(plan.op, self.task_id)
+            except MediagenError:
+                raise
+            except Exception as exc:
+                raise _poll_request_error(exc, provider, self.operation, self.task_id) from None
+            call = new_call(strategies.provider, plan.op, "poll", self.task_id)
+            polled = strategies, call, request, plan.status_of
+        status = await engine.call(*polled, hint.read)
+        if hint.seconds is not None:
+            status = attrs.evolve(status, poll_after=hint.seconds)
+        if self.last_status is None and status.state in TERMINAL_STATES and not engine._listeners:
+            self.last_status = status  # as _observe: a first, final state is announced nowhere
+        else:
+            self._observe(status)
         if status.state not in TERMINAL_STATES:
             raise TaskTimeoutError(
                 f"the task is still {status.state}",
@@ -1074,11 +1124,15 @@ class AsyncTaskHandle:
             engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
         if self._submitted_at is not None:  # what the next tasks of this operation may expect
+            # As engine.origin, its kept answer read here (one call less per task).
+            kept = engine._origins.get(self.provider)
+            origin = (
+                kept[1]
+                if kept is not None and kept[0] is engine.registry._cache.get(self.provider)
+                else engine.origin(self.provider)
+            )
             engine.durations.record(
-                self.provider,
-                self.operation,
-                engine.origin(self.provider),
-                time.time() - self._submitted_at,
+                self.provider, self.operation, origin, time.time() - self._submitted_at
             )
         if engine._listeners:
             engine.event(
@@ -1117,9 +1171,27 @@ def _downloadable(
     refusal is worked out each time (its reason names the URL)."""
     kept: list[Artifact] = []
     refused: dict[str, str] = {}
+    name = provider.name
     for artifact in found:
-        plain = split_plain(artifact.url)
-        key = (provider.name, plain[0], plain[1]) if plain is not None else None
+        url = artifact.url
+        # An origin already remembered is found without the pattern: the text up to the
+        # first `/` after `://` is a remembered (scheme, netloc) exactly when `split_plain`
+        # would read those (they are plain, and end where the path starts), and the rest
+        # reads as a plain path, query and fragment when it holds no whitespace.
+        scheme, _, rest = url.partition("://")
+        cut = rest.find("/")
+        netloc, tail = (rest, "") if cut < 0 else (rest[:cut], rest[cut:])
+        known = allowed.get((name, scheme, netloc))
+        if (
+            known is not None
+            and known[0] is provider
+            and known[1] is target
+            and (not tail or tail.split() == [tail])
+        ):
+            kept.append(artifact)
+            continue
+        plain = split_plain(url)
+        key = (name, plain[0], plain[1]) if plain is not None else None
         known = allowed.get(key) if key is not None else None
         if known is not None and known[0] is provider and known[1] is target:
             reason = None
@@ -1146,6 +1218,18 @@ def _downloadable(
             f"{len(skipped)} URL(s) in the result are not downloaded: {reasons}",
         )
     return artifacts, skipped, None
+
+
+def _poll_request_error(exc: Exception, provider: str, operation: str, task_id: str) -> CallError:
+    """What a poll request that could not be built (not a mediagen error: a plugin's bug, or
+    an id it cannot put in a URL) raises: a located error, never retried (it fails the same
+    way every time), rather than a bare exception out of wait()."""
+    return CallError(
+        f"cannot build the poll request ({type(exc).__name__}: {exc})",
+        provider=provider,
+        operation=operation,
+        task_id=task_id,
+    )
 
 
 def _clip(value: Any, limit: int = 200) -> str:
@@ -1230,6 +1314,10 @@ class PollHint:
     def apply(self, status: TaskStatus) -> TaskStatus:
         """The status with the Retry-After its answer carried, if any."""
         return status if self.seconds is None else attrs.evolve(status, poll_after=self.seconds)
+
+
+_NO_HINT = PollHint()
+"""A handle's hint before its first poll (each poll reads into a new one): never read into."""
 
 
 def destination(target: Target, path: str) -> str:

@@ -33,8 +33,8 @@ from .errors import (
     UnknownTaskStatusError,
 )
 from .nesting import nested_deeper_than
-from .results import Artifact, ArtifactKind
-from .strategies import Call, HttpRequest, HttpResponse, TaskStatus
+from .results import Artifact, ArtifactKind, new_artifact
+from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, new_request, new_status
 from .urls import split_plain
 
 
@@ -112,7 +112,7 @@ class CatalogTaskStrategy:
             wrap = self.provider.request.wrap
             if wrap is not None:
                 body = {wrap: body} if body else {}
-        return HttpRequest(op.method, path, body, query=query)
+        return new_request(op.method, path, body, {}, query)
 
     def _plan(self, op: Operation) -> _RequestPlan:
         """What an operation's requests need from the catalog, read once per operation."""
@@ -139,7 +139,9 @@ class CatalogTaskStrategy:
         poll = (self.provider.task or self._task()).poll
         body: dict[str, Any] | None = None if poll.method == "GET" else {}
         if poll.task_id_in == "path":
-            return HttpRequest(poll.method, fill_path(poll.path, {"task_id": task_id}), body)
+            return new_request(
+                poll.method, fill_path(poll.path, {"task_id": task_id}), body, {}, {}
+            )
         if poll.task_id_in == "query":
             return HttpRequest(poll.method, poll.path, body, query={poll.task_id_param: task_id})
         return HttpRequest(poll.method, poll.path, {poll.task_id_param: task_id})
@@ -208,13 +210,14 @@ class CatalogTaskStrategy:
                 payload = self.decode_result(found)
             reason = task.reason_field.first(data) if task.reason_field else None
             progress = task.progress_field.first(data) if task.progress_field else None
-        return TaskStatus(
-            state=state,
-            progress=_percent(progress) if task.progress_field else None,
-            raw=dict(data),
-            payload=payload,
-            reason=str(reason) if reason not in (None, "") else None,
-            vendor_status=vendor_status,
+        return new_status(
+            state,
+            _percent(progress) if task.progress_field else None,
+            dict(data),
+            payload,
+            str(reason) if reason not in (None, "") else None,
+            vendor_status,
+            None,
         )
 
     def decode_result(self, value: Any) -> Any:
@@ -284,7 +287,7 @@ class CatalogErrorClassifier:
             body = response.json()
             raw = response.body
             # As _may_nest_deeper, inline: it runs on every answer.
-            if raw.count(b"[") + raw.count(b"{") > MAX_ANSWER_DEPTH:
+            if len(raw) > _SHALLOW_BYTES and raw.count(b"[") + raw.count(b"{") > MAX_ANSWER_DEPTH:
                 refuse_deep(body, "the answer")
         except MalformedResponseError as exc:
             if response.status >= 400:
@@ -479,8 +482,14 @@ def refuse_deep(value: Any, what: str) -> None:
 def _may_nest_deeper(body: bytes) -> bool:
     """Whether a JSON text could nest deeper than MAX_ANSWER_DEPTH: each level opens with a
     bracket, so a text with fewer brackets in all cannot (the usual answer), and the decoded
-    value need not be walked."""
-    return body.count(b"[") + body.count(b"{") > MAX_ANSWER_DEPTH
+    value need not be walked; nor can a text too short to hold that many brackets and their
+    closing ones (a short answer is not even counted)."""
+    return len(body) > _SHALLOW_BYTES and body.count(b"[") + body.count(b"{") > MAX_ANSWER_DEPTH
+
+
+_SHALLOW_BYTES = 2 * MAX_ANSWER_DEPTH
+"""A JSON text (in any encoding) nesting deeper than MAX_ANSWER_DEPTH opens and closes more
+than that many levels: it is longer than this many bytes."""
 
 
 _CASE_INSENSITIVE = frozenset({"CIMultiDictProxy", "CIMultiDict"})
@@ -649,7 +658,7 @@ def unique_artifacts(urls: Iterable[str], default: ArtifactKind) -> tuple[Artifa
             if parts is None:
                 continue
             path = parts.path
-        seen[url] = Artifact(url=url, kind=_kind_of_path(path, default))
+        seen[url] = new_artifact(url, _kind_of_path(path, default), None, None)
     return tuple(seen.values())
 
 

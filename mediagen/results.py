@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import attrs
 
+from .records import maker
+
 ArtifactKind = Literal["image", "video", "audio", "mask", "diagram", "other"]
 
 
@@ -43,6 +45,13 @@ class Result:
     journal_id: int | None = attrs.field(default=None, eq=False)
     """The task journal entry holding this result, when it was journaled: downloads record
     their files there (a synchronous result has no task id to find it by)."""
+
+
+new_artifact = maker(Artifact)
+"""Artifact(url, kind, source_code, source_language) (see mediagen.records)."""
+new_result = maker(Result)
+"""Result(provider, operation, artifacts, raw, task_id, skipped_urls, warnings, journal_id),
+every field given (see mediagen.records)."""
 
 
 def artifacts_json(result: Result, paths: Sequence[Path | None]) -> list[dict[str, str | None]]:

@@ -16,6 +16,7 @@ import attrs
 from .catalog.ir import TERMINAL_STATES, Operation, Provider, TaskState
 from .defaults import PollSchedule
 from .errors import MalformedResponseError
+from .records import maker
 from .results import Artifact
 
 
@@ -108,6 +109,17 @@ class Call:
     phase: str
     """submit, poll, query or run."""
     task_id: str | None = None
+
+
+new_request = maker(HttpRequest)
+"""HttpRequest(method, path, json, headers, query), every field given (see mediagen.records)."""
+new_response = maker(HttpResponse)
+"""HttpResponse(status, headers, body) (see mediagen.records)."""
+new_status = maker(TaskStatus)
+"""TaskStatus(state, progress, raw, payload, reason, vendor_status, poll_after), every field
+given (see mediagen.records)."""
+new_call = maker(Call)
+"""Call(provider, operation, phase, task_id) (see mediagen.records)."""
 
 
 @runtime_checkable

@@ -33,7 +33,7 @@ from .errors import (
     UnsafeDownloadError,
 )
 from .protocol import retry_after
-from .strategies import HttpResponse
+from .strategies import HttpResponse, new_response
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,14 @@ class Transport:
             if json is not None:
                 # Encoded here, as aiohttp's JSON payload would (json.dumps, UTF-8), without
                 # building one; the engine's headers carry the Content-Type already.
-                data = _json_bytes(json)
+                if _ENCODE is not None and not _MARKERS:  # as _json_bytes, written out
+                    try:
+                        data = "".join(_ENCODE(json, 0)).encode()
+                    except BaseException:
+                        _MARKERS.clear()  # an encoding cut short leaves its markers behind
+                        raise
+                else:
+                    data = _json_bytes(json)
                 if headers is None or (
                     "Content-Type" not in headers and not _has_content_type(headers)
                 ):
@@ -147,7 +154,7 @@ class Transport:
             if debug:
                 log.debug("%s %s -> %s (%d bytes)", method, url, resp.status, len(body))
             # The response's own read-only, case-insensitive view: no copy needed.
-            return HttpResponse(resp.status, resp.headers, body)
+            return new_response(resp.status, resp.headers, body)
         except aiohttp.ClientConnectorError as exc:
             # Refused / unreachable / DNS / TLS handshake: no byte of the request left.
             raise TransportError(

@@ -25,9 +25,10 @@ from helpers import held_answers, local_server
 from multidict import CIMultiDict, CIMultiDictProxy
 
 import mediagen
+from mediagen import records
 from mediagen.catalog import Provider
 from mediagen.catalog.paths import parse_path
-from mediagen.defaults import RetryPolicy, Timeouts
+from mediagen.defaults import MAX_ANSWER_DEPTH, RetryPolicy, Timeouts
 from mediagen.engine import (
     PollHint,
     _AskedListeners,
@@ -37,14 +38,17 @@ from mediagen.engine import (
 )
 from mediagen.errors import (
     AuthenticationError,
+    CallError,
     ConfigurationError,
     MalformedResponseError,
     ParamError,
     TransportError,
 )
 from mediagen.events import TaskEvent
+from mediagen.generated.mediaio.models import CreditsParams
 from mediagen.hookspecs import hookimpl
 from mediagen.hosts import Target
+from mediagen.nesting import nested_deeper_than
 from mediagen.params import one_of, optional
 from mediagen.protocol import (
     _EXTENSIONS,
@@ -57,9 +61,18 @@ from mediagen.protocol import (
     retry_after,
 )
 from mediagen.registry import Registry
-from mediagen.results import Artifact
+from mediagen.results import Artifact, Result, new_artifact, new_result
 from mediagen.secrets import MARKER, Scrubber
-from mediagen.strategies import Call, HttpResponse
+from mediagen.strategies import (
+    Call,
+    HttpRequest,
+    HttpResponse,
+    TaskStatus,
+    new_call,
+    new_request,
+    new_response,
+    new_status,
+)
 from mediagen.testing import Emulator
 from mediagen.transport import Transport, _json_bytes
 from mediagen.urls import host_of, split_plain
@@ -752,10 +765,24 @@ def test_artifact_origins_found_downloadable_give_the_verdicts_worked_out_each_t
         "http://127.0.0.1:8123/files/a.png",
         "http://127.0.0.1:8124/files/a.png",
         "http://localhost:8123/files/a.png",
+        # Read without the pattern once the origin is remembered: each as the pattern reads it.
+        "HTTPS://files.aliyuncs.com/a.png",
+        "https://files.aliyuncs.com",
+        "https://files.aliyuncs.com?sig=1/2",
+        "https://files.aliyuncs.com#frag/x",
+        "https://files.aliyuncs.com/a b.png",
+        "https://files.aliyuncs.com/a\u2003.png",
+        "https://files.aliyuncs.com/a.png?sig=a\tb",
+        "https://files.aliyuncs.com/a.png\n",
+        "https://files.aliyuncs.com.evil/a.png",
+        "https://files.aliyuncs.com:/a.png",
+        "https://files.aliyuncs.com/x://y.png",
+        "http://127.0.0.1:8123",
+        "http://127.0.0.1:8123/?q=a b",
     ]
     remembered: dict[Any, Any] = {}
     rng = random.Random(11)
-    for _ in range(300):
+    for _ in range(600):
         target = rng.choice([catalog_target, local])
         found = tuple(
             Artifact(url=url, kind="image") for url in rng.sample(urls, rng.randrange(1, 4))
@@ -789,3 +816,256 @@ def test_an_answers_data_is_what_the_classifiers_data_of_gives(classifier: type)
     for _ in range(2):  # the envelope's keys are worked out on the first answer
         data = errors.check(call, HttpResponse(200, {}, json.dumps(body).encode()))
         assert data == errors.data_of(body)
+
+
+# -- round 5 ------------------------------------------------------------------------------
+
+RECORD_SAMPLES: list[tuple[type, dict[str, Any]]] = [
+    (HttpRequest, {"method": "POST", "path": "/p", "json": {"a": 1}, "headers": {}, "query": {}}),
+    (HttpResponse, {"status": 200, "headers": {"X": "1"}, "body": b"{}"}),
+    (Call, {"provider": "p", "operation": "o", "phase": "poll", "task_id": "t"}),
+    (
+        TaskStatus,
+        {
+            "state": "succeeded",
+            "progress": 100.0,
+            "raw": {"status": "completed"},
+            "payload": ["https://h.test/a.png"],
+            "reason": None,
+            "vendor_status": "completed",
+            "poll_after": 3.0,
+        },
+    ),
+    (
+        Artifact,
+        {
+            "url": "https://h.test/a.png",
+            "kind": "image",
+            "source_code": None,
+            "source_language": None,
+        },
+    ),
+    (
+        Result,
+        {
+            "provider": "mediaio",
+            "operation": "imagen_4",
+            "artifacts": (Artifact(url="https://h.test/a.png", kind="image"),),
+            "raw": "raw",
+            "task_id": "t",
+            "skipped_urls": ("http://x.test/b",),
+            "warnings": ("w",),
+            "journal_id": 7,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "values"), RECORD_SAMPLES, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_a_record_from_its_maker_is_the_one_its_constructor_builds(
+    cls: type, values: dict[str, Any]
+) -> None:
+    """The makers the call path uses (`mediagen.records`) build the public type with the same
+    fields, equality, hash, repr and immutability, and attrs' own helpers work on it."""
+    made = records.maker(cls)(*values.values())
+    built = cls(**values)
+    assert type(made) is cls
+    assert made == built and repr(made) == repr(built)
+    assert (
+        attrs.asdict(made)
+        == attrs.asdict(built)
+        == values
+        | (
+            {"artifacts": tuple(attrs.asdict(a) for a in values["artifacts"])}
+            if cls is Result
+            else {}
+        )
+    )
+    assert attrs.evolve(made, **{attrs.fields(cls)[0].name: "other"}) == attrs.evolve(
+        built, **{attrs.fields(cls)[0].name: "other"}
+    )
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        setattr(made, attrs.fields(cls)[-1].name, None)
+    try:
+        expected = hash(built)
+    except TypeError:  # a dict inside: neither hashes
+        with pytest.raises(TypeError):
+            hash(made)
+    else:
+        assert hash(made) == expected
+
+
+def test_the_makers_in_use_are_those_of_their_classes() -> None:
+    """Each maker the call path imports builds its own class, fields in order."""
+    for cls, values in RECORD_SAMPLES:
+        maker = {
+            HttpRequest: new_request,
+            HttpResponse: new_response,
+            Call: new_call,
+            TaskStatus: new_status,
+            Artifact: new_artifact,
+            Result: new_result,
+        }[cls]
+        assert maker(*values.values()) == cls(**values)
+
+
+def test_a_class_whose_init_does_more_gets_no_maker() -> None:
+    """A maker sets the slots and nothing else, so it is refused for a class whose __init__
+    validates, converts or runs a hook (it would skip that work), or has no slots."""
+
+    @attrs.frozen
+    class Validated:
+        x: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+    @attrs.frozen
+    class Converted:
+        x: int = attrs.field(converter=int)
+
+    @attrs.frozen
+    class Hooked:
+        x: int
+
+        def __attrs_post_init__(self) -> None:
+            pass
+
+    @attrs.frozen(slots=False)
+    class NoSlots:
+        x: int
+
+    for cls in (Validated, Converted, Hooked, NoSlots):
+        with pytest.raises(TypeError):
+            records.maker(cls)
+
+
+def _mediaio_answers(poll_headers: dict[str, str]) -> list[web.RouteDef]:
+    """A Media.io-shaped submit and a poll answering the task done (with `poll_headers`)."""
+
+    async def submit(request: web.Request) -> web.Response:
+        return web.json_response({"code": 0, "msg": "", "data": {"task_id": "t-1"}})
+
+    async def poll(request: web.Request) -> web.Response:
+        data = {"status": "completed", "result": ["https://h.test/a.png"], "reason": ""}
+        return web.json_response({"code": 0, "msg": "", "data": data}, headers=poll_headers)
+
+    return [web.post("/generation/result/{task_id}", poll), web.post("/{tail:.*}", submit)]
+
+
+def test_a_results_poll_keeps_its_answers_retry_after() -> None:
+    """`result()` reads the poll's Retry-After as `status()` does: on the status it keeps."""
+
+    async def go() -> None:
+        async with (
+            local_server(_mediaio_answers({"Retry-After": "7"})) as base,
+            mediagen.AsyncClient(
+                base_urls={"mediaio": base},
+                credentials={"mediaio": {"api_key": "k"}},
+                journal=False,
+            ) as client,
+        ):
+            task = await client.mediaio.imagen_4(prompt="x")
+            await task.result()
+            assert task.last_status is not None and task.last_status.poll_after == 7.0
+            again = client.task("mediaio", "imagen_4", "t-1", journal=False)
+            assert (await again.status()).poll_after == 7.0
+
+    asyncio.run(go())
+
+
+def test_a_poll_request_that_cannot_be_built_fails_as_a_located_call_error() -> None:
+    """On `result()`'s written-out path too: a plugin's poll request that raises is a located
+    CallError (nothing sent), and a mediagen error it raises goes out as it is."""
+    registry = Registry(entry_points=False)
+
+    class Broken(CatalogTaskStrategy):
+        error: Exception = ValueError("no room for that id")
+
+        def poll_request(self, op: Any, task_id: str) -> Any:
+            raise type(self).error
+
+    class Plugin:
+        @hookimpl
+        def mediagen_task_strategy(self, provider: Provider) -> CatalogTaskStrategy | None:
+            return Broken(provider) if provider.name == "mediaio" else None
+
+    registry.register(Plugin(), name="broken-poll")
+
+    async def go() -> None:
+        async with (
+            Emulator(registry=registry) as emu,
+            mediagen.AsyncClient(**emu.client_options()) as client,
+        ):
+            task = await client.mediaio.imagen_4(prompt="x")
+            with pytest.raises(CallError) as caught:
+                await task.result()
+            assert type(caught.value) is CallError
+            assert "cannot build the poll request (ValueError: no room for that id)" in str(
+                caught.value
+            )
+            assert (caught.value.provider, caught.value.task_id) == ("mediaio", task.task_id)
+            Broken.error = ConfigurationError("refused by the plugin")
+            with pytest.raises(ConfigurationError, match="refused by the plugin"):
+                await task.result()
+
+    asyncio.run(go())
+
+
+def test_a_submit_refuses_params_of_another_kind_once_their_plan_is_kept() -> None:
+    """The submit's written-out plan lookup checks the operation's kind as `_for_params` does:
+    a query's params are refused by `submit` before any request, also once the query's plan
+    is kept (after the query ran)."""
+    hits: list[str] = []
+
+    async def credits(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.json_response({"code": 0, "msg": "", "data": {"credits": 1}})
+
+    async def go() -> None:
+        async with (
+            local_server([web.route("*", "/{tail:.*}", credits)]) as base,
+            mediagen.AsyncClient(
+                base_urls={"mediaio": base},
+                credentials={"mediaio": {"api_key": "k"}},
+                journal=False,
+            ) as client,
+        ):
+            await client.mediaio.credits()
+            assert ("mediaio", "credits") in client._engine._plans and len(hits) == 1
+            with pytest.raises(ConfigurationError, match="is a query operation, not task"):
+                await client._engine.submit(CreditsParams())
+            assert len(hits) == 1
+
+    asyncio.run(go())
+
+
+def test_an_answer_too_short_to_nest_past_the_limit_is_not_counted_and_never_refused() -> None:
+    """The bracket count is skipped for an answer of at most 2 * MAX_ANSWER_DEPTH bytes: the
+    shortest JSON texts around the limit (lists and objects, compact, in UTF-8 and UTF-16)
+    are refused exactly when their value nests deeper than the limit."""
+    provider = Registry(entry_points=False).strategies("mediaio").provider
+    call = Call(provider, provider.operation("imagen_4"), "poll", "t-1")
+    classifier = CatalogErrorClassifier(provider)
+    chosen = random.Random(64)
+    seen = set()
+    for _ in range(400):
+        depth = chosen.randint(MAX_ANSWER_DEPTH - 30, MAX_ANSWER_DEPTH + 2)
+        value: Any = 0 if chosen.random() < 0.5 else []
+        for _ in range(depth - 1 - (value == [])):
+            value = [value] if chosen.random() < 0.7 else {"": value}
+        text = json.dumps({"code": 0, "data": value}, separators=(",", ":"))
+        raw = text.encode(chosen.choice(["utf-8", "utf-16"]))
+        deeper = nested_deeper_than(json.loads(text), MAX_ANSWER_DEPTH)
+        seen.add((deeper, len(raw) <= 2 * MAX_ANSWER_DEPTH))
+        if deeper:
+            with pytest.raises(MalformedResponseError, match="deeper than"):
+                classifier.check(call, HttpResponse(200, {}, raw))
+        else:
+            assert classifier.check(call, HttpResponse(200, {}, raw)) == value
+    assert seen == {(True, False), (False, False), (False, True)}
+    # The shortest texts at and past the limit: 128 bytes (kept) and 130 (refused).
+    at_limit = b"[" * MAX_ANSWER_DEPTH + b"]" * MAX_ANSWER_DEPTH
+    with pytest.raises(MalformedResponseError, match="expected a JSON object"):
+        classifier.check(call, HttpResponse(200, {}, at_limit))
+    with pytest.raises(MalformedResponseError, match="deeper than"):
+        classifier.check(call, HttpResponse(200, {}, b"[" + at_limit + b"]"))
