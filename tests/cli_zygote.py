@@ -26,12 +26,14 @@ import contextlib
 import gc
 import importlib
 import json
+import locale
 import os
 import select
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -183,12 +185,15 @@ class Zygote:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (read when it fails)
         with theirs:
             self._process = subprocess.Popen(
                 [sys.executable, __file__, str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 env=dict(os.environ if env is None else env),
                 stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._errors,
             )
 
     def start(
@@ -204,8 +209,38 @@ class Zygote:
         request = json.dumps({"args": list(args), "cwd": str(cwd), "env": dict(env)}).encode()
         with theirs, self._lock:
             fds = [theirs.fileno(), stdout.fileno(), stderr.fileno()]
-            socket.send_fds(self._control, [request], fds)
-        return ForkedProcess(args, mine)
+            try:
+                socket.send_fds(self._control, [request], fds)
+            except OSError:
+                raise RuntimeError(f"the zygote has stopped: {self._stderr()}") from None
+        try:
+            return ForkedProcess(args, mine)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {self._stderr()}") from None
+
+    def _stderr(self) -> str:
+        self._errors.seek(0)
+        return self._errors.read().decode(errors="replace")[-2000:]
+
+    def run(
+        self, *args: str, cwd: Path, env: Mapping[str, str], timeout: float = 120.0
+    ) -> subprocess.CompletedProcess[str]:
+        """`start`, then wait: its exit status, stdout and stderr as text (as
+        `subprocess.run(..., capture_output=True, text=True)` gives them)."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = self.start(*args, cwd=cwd, env=env, stdout=out, stderr=err)
+            try:
+                code = proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise
+            texts = []
+            for file in (out, err):
+                file.seek(0)
+                data = file.read().decode(locale.getpreferredencoding(False))
+                texts.append(data.replace("\r\n", "\n"))
+        return subprocess.CompletedProcess(["mediagen", *args], code, *texts)
 
     def close(self) -> None:
         self._control.close()
@@ -214,6 +249,7 @@ class Zygote:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._errors.close()
 
     def __enter__(self) -> Zygote:
         return self

@@ -371,12 +371,12 @@ def play(seed: int, number: int, folder: Path, zygote: Zygote) -> tuple[RoundRep
     )
 
 
-def test_kill_campaign_keeps_every_task_once(tmp_path: Path) -> None:
+def test_kill_campaign_keeps_every_task_once(tmp_path: Path, cli_zygote: Zygote) -> None:
     seed, rounds = campaign_seed(), campaign_rounds()
     print(f"kill campaign: seed {seed}, {rounds} rounds (replay: {SEED_ENV}={seed})")
     # Rounds are independent (own emulator, journal, folder) and mostly wait: run a few at once.
-    with Zygote() as zygote, ThreadPoolExecutor(max_workers=PARALLEL_ROUNDS) as pool:
-        played = list(pool.map(lambda n: play(seed, n, tmp_path, zygote), range(rounds)))
+    with ThreadPoolExecutor(max_workers=PARALLEL_ROUNDS) as pool:
+        played = list(pool.map(lambda n: play(seed, n, tmp_path, cli_zygote), range(rounds)))
     for _, line in played:
         print(line)
     reports = [report for report, _ in played]
