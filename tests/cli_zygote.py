@@ -128,7 +128,8 @@ def _zygote_main() -> None:
 
 class ForkedProcess:
     """A child of the zygote, as the parts of `subprocess.Popen` a test uses: `pid`,
-    `returncode` (negative: the signal that ended it), `poll`, `wait`, `kill`."""
+    `returncode` (negative: the signal that ended it), `poll`, `wait`, `send_signal`, `kill`,
+    `terminate`."""
 
     def __init__(self, args: Sequence[str], status: socket.socket) -> None:
         self.args = list(args)
@@ -171,11 +172,17 @@ class ForkedProcess:
         assert self.returncode is not None
         return self.returncode
 
-    def kill(self) -> None:
-        """SIGKILL, unless it has ended (as `Popen.kill`)."""
+    def send_signal(self, sig: int) -> None:
+        """Send `sig`, unless it has ended (as `Popen.send_signal`)."""
         if self.returncode is None and self._pidfd is not None:
             with contextlib.suppress(ProcessLookupError):  # ended meanwhile
-                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                signal.pidfd_send_signal(self._pidfd, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
 
 
 class Zygote:
