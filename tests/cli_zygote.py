@@ -67,9 +67,9 @@ def _serve(control: socket.socket) -> dict[str, Any] | None:
     in the child (which then runs it), None in the zygote when done."""
     children: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, status socket)
     while True:
-        ready, _, _ = select.select([control, *children], [], [])
+        ready, _, _ = select.select([control.fileno(), *children], [], [])
         for item in ready:
-            if item is control:
+            if item == control.fileno():
                 message, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 3)
                 if not message:  # the test has closed its end: stop, and leave no child
                     for pid, _ in children.values():
