@@ -265,5 +265,35 @@ class Zygote:
         self.close()
 
 
+class OwnProcesses(Zygote):
+    """`Zygote`'s interface, with a real `python -m mediagen` per command: where a zygote cannot
+    run (no `os.pidfd_open`, which is Linux's)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def start(  # type: ignore[override]
+        self, *args: str, cwd: Path, env: Mapping[str, str], stdout: IO[bytes], stderr: IO[bytes]
+    ) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "mediagen", *args]
+        return subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=stdout, stderr=stderr)
+
+    def run(
+        self, *args: str, cwd: Path, env: Mapping[str, str], timeout: float = 120.0
+    ) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "mediagen", *args]
+        return subprocess.run(
+            command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def cli_processes(env: Mapping[str, str]) -> Zygote:
+    """A zygote started with `env`, or `OwnProcesses` where none can run."""
+    return Zygote(env) if hasattr(os, "pidfd_open") else OwnProcesses()
+
+
 if __name__ == "__main__":
     _zygote_main()

@@ -22,7 +22,7 @@ import compile_first  # first: the workers take turns to compile (its docstring)
 import helpers
 import pytest
 import render_cache
-from cli_zygote import Zygote
+from cli_zygote import Zygote, cli_processes
 
 from mediagen.catalog import Catalog, default_catalog
 from mediagen.codegen.generate import render_catalog
@@ -166,8 +166,9 @@ def cli_zygote() -> Iterator[Zygote]:
     """CLI processes forked from one warm interpreter per worker (tests/cli_zygote.py), for
     tests that start many `mediagen` processes and whose point is not the start-up. Its
     modules are imported as a loopback child's are (`helpers.NO_CA_BUNDLE`); each child gets
-    the environment it is given."""
-    with Zygote({**os.environ, **helpers.NO_CA_BUNDLE}) as zygote:
+    the environment it is given. Where no zygote can run (not Linux), each is its own
+    `python -m mediagen` (cli_zygote.OwnProcesses)."""
+    with cli_processes({**os.environ, **helpers.NO_CA_BUNDLE}) as zygote:
         yield zygote
 
 
