@@ -13,7 +13,7 @@ import sys
 import sysconfig
 import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,6 +22,7 @@ import compile_first  # first: the workers take turns to compile (its docstring)
 import helpers
 import pytest
 import render_cache
+from cli_zygote import Zygote, cli_processes
 
 from mediagen.catalog import Catalog, default_catalog
 from mediagen.codegen.generate import render_catalog
@@ -158,6 +159,17 @@ def loopback_children(monkeypatch: pytest.MonkeyPatch) -> None:
     CA certificates on start-up. Tests that start pip (HTTPS to a package index) do not use it."""
     for name, value in helpers.NO_CA_BUNDLE.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="session")
+def cli_zygote() -> Iterator[Zygote]:
+    """CLI processes forked from one warm interpreter per worker (tests/cli_zygote.py), for
+    tests that start many `mediagen` processes and whose point is not the start-up. Its
+    modules are imported as a loopback child's are (`helpers.NO_CA_BUNDLE`); each child gets
+    the environment it is given. Where no zygote can run (not Linux), each is its own
+    `python -m mediagen` (cli_zygote.OwnProcesses)."""
+    with cli_processes({**os.environ, **helpers.NO_CA_BUNDLE}) as zygote:
+        yield zygote
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_zygote import Zygote
 from helpers import mediagen_main, mediagen_process
 
 from mediagen import __version__
@@ -246,21 +247,26 @@ def test_emulate_serves_until_stopped(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("flags", [[], ["--no-poll-hints"]], ids=["hints", "no-hints"])
-def test_emulate_can_leave_polling_to_the_client(tmp_path: Path, flags: list[str]) -> None:
+def test_emulate_can_leave_polling_to_the_client(
+    tmp_path: Path, flags: list[str], cli_zygote: Zygote
+) -> None:
     """With --no-poll-hints the emulator sends no Retry-After, so a plugin's own poll schedule
-    is what a client follows (the library's Emulator(poll_hint=None))."""
+    is what a client follows (the library's Emulator(poll_hint=None)). The server is forked
+    from the CLI zygote (test_emulate_serves_until_stopped starts `emulate` on its own)."""
     from mediagen.testing import EMULATOR_CREDENTIALS
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mediagen", "emulate", "--port", "0", *flags],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    read_end, write_end = os.pipe()
+    with open(write_end, "wb") as out, open(os.devnull, "wb") as err:
+        proc = cli_zygote.start(
+            *("emulate", "--port", "0", *flags),
+            cwd=tmp_path,
+            env=os.environ,
+            stdout=out,
+            stderr=err,
+        )
+    lines = open(read_end, encoding="utf-8")  # noqa: SIM115 (open while the server runs)
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().split()[3].rstrip(";")
+        url = lines.readline().split()[3].rstrip(";")
         req = urllib.request.Request(
             f"{url}/mediaio/generation/imagen/t2i-imagen-4",
             data=b'{"data": {"prompt": "x"}}',
@@ -276,6 +282,7 @@ def test_emulate_can_leave_polling_to_the_client(tmp_path: Path, flags: list[str
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        lines.close()
 
 
 def test_json_keeps_its_promise_when_a_submit_fails(

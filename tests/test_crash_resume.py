@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_zygote import Zygote
 from helpers import mediagen_main
 
 from mediagen.journal import Journal
@@ -144,27 +145,18 @@ def test_sigkill_mid_batch_then_resume_finishes_everything_without_resubmits(
         assert again.returncode == 0 and "nothing to resume" in again.stdout
 
 
-def test_resume_downloads_missing_files_and_marks_cut_off_submits_unknown(tmp_path: Path) -> None:
+def test_resume_downloads_missing_files_and_marks_cut_off_submits_unknown(
+    tmp_path: Path, cli_zygote: Zygote
+) -> None:
     journal_path = tmp_path / "journal.sqlite3"
     with EmulatorThread(duration=0.1) as emu:
         env = env_for(emu.base_urls, journal_path)
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mediagen",
-                "run",
-                "mediaio",
-                "imagen_4",
-                "prompt=x",
-                "--output",
-                "first",
-                "--json",
-            ],
+        # Another process, which then ends (forked: cli_zygote; the sigkill test runs both
+        # commands as their own `python -m mediagen`).
+        done = cli_zygote.run(
+            *("run", "mediaio", "imagen_4", "prompt=x", "--output", "first", "--json"),
             cwd=tmp_path,
             env=env,
-            capture_output=True,
-            text=True,
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
@@ -186,7 +178,10 @@ def test_resume_downloads_missing_files_and_marks_cut_off_submits_unknown(tmp_pa
         assert emu.requests_for("tomoviee", "submit") == []
 
 
-def test_resume_leaves_the_entries_of_a_live_process_alone(tmp_path: Path) -> None:
+def test_resume_leaves_the_entries_of_a_live_process_alone(
+    tmp_path: Path, cli_zygote: Zygote
+) -> None:
+    """`resume` in another process (forked: cli_zygote) finds this one's entry and leaves it."""
     journal_path = tmp_path / "journal.sqlite3"
     journal = Journal(journal_path)
     mine = journal.record_intent(
@@ -194,14 +189,7 @@ def test_resume_leaves_the_entries_of_a_live_process_alone(tmp_path: Path) -> No
     )  # this process
     with EmulatorThread(duration=0.1) as emu:
         env = env_for(emu.base_urls, journal_path)
-        resumed = subprocess.run(
-            [sys.executable, "-m", "mediagen", "resume", "--json"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        resumed = cli_zygote.run("resume", "--json", cwd=tmp_path, env=env, timeout=60)
         assert resumed.returncode == 0, resumed.stderr  # left to its owner: not a failure
         assert json.loads(resumed.stdout)["state"] == "skipped"
         assert journal.get(mine).state == "planned"  # still ours: not claimed, not submitted

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, CatalogDir, outside_the_checkout
+from helpers import NO_CA_BUNDLE
 
 from mediagen.catalog import load_catalog, load_provider
 from mediagen.catalog.compiled import COMPILED_MODULE, compiled_provider, provider_from
@@ -70,7 +71,7 @@ NOT_FOR_LISTING = (
 def loaded_by(*commands: list[str], watch: tuple[str, ...] = ()) -> list[dict[str, object]]:
     """Each command run in its own interpreter (all at once): exit status and which of aiohttp,
     yaml and the `watch` modules it loaded."""
-    env = {**os.environ, "MEDIAGEN_PLUGINS": ""}
+    env = {**os.environ, **NO_CA_BUNDLE, "MEDIAGEN_PLUGINS": ""}  # module fixtures come first
     probe = PROBE % json.dumps(watch)
     procs = [
         subprocess.Popen(
@@ -102,37 +103,49 @@ def journal_with_a_result(folder: Path) -> Path:
     return path
 
 
-def test_commands_that_send_nothing_load_neither_aiohttp_nor_yaml(tmp_path: Path) -> None:
-    journal_file = journal_with_a_result(tmp_path)
-    commands = [
-        ["--help"],
-        ["list"],
-        ["list", "mediaio", "--json"],
-        ["describe", "mediaio", "imagen_4"],
-        ["tasks", "--journal", str(journal_file)],
-        ["plugins"],
-    ]
-    results = loaded_by(*commands)
-    for argv, result in zip(commands, results, strict=True):
-        assert result == {"status": 0, "loaded": []}, argv
+JOURNAL = "<journal>"
+"""Stands for the journal file (`journal_with_a_result`) in the commands below."""
+
+# What each command that sends no request must not load, beyond aiohttp and yaml.
+CATALOG_COMMAND = NEVER + NOT_FOR_THE_CATALOG + NO_HELP_SHOWN
+UNWANTED = {
+    ("--help",): NEVER + NOT_FOR_THE_CATALOG + NOT_FOR_TASKS + NOT_FOR_HELP,
+    ("list",): CATALOG_COMMAND + NOT_FOR_LISTING,
+    ("list", "mediaio", "--json"): (),
+    ("describe", "mediaio", "imagen_4"): CATALOG_COMMAND + NOT_FOR_LISTING,
+    ("plugins",): CATALOG_COMMAND,
+    ("tasks", "--journal", JOURNAL): NEVER + NOT_FOR_TASKS + NO_HELP_SHOWN,
+}
 
 
-def test_commands_that_send_nothing_load_only_what_they_use(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], dict[str, object]]:
+    """Each command of UNWANTED run once in its own interpreter (`loaded_by`, watching every
+    module named there), for both tests below: the processes are the same for both."""
+    journal_file = str(journal_with_a_result(tmp_path_factory.mktemp("probed")))
+    watch = tuple(sorted({name for names in UNWANTED.values() for name in names}))
+    argvs = [[journal_file if a == JOURNAL else a for a in argv] for argv in UNWANTED]
+    return dict(zip(UNWANTED, loaded_by(*argvs, watch=watch), strict=True))
+
+
+def test_commands_that_send_nothing_load_neither_aiohttp_nor_yaml(
+    probed: dict[tuple[str, ...], dict[str, object]],
+) -> None:
+    for argv, result in probed.items():
+        loaded = result["loaded"]
+        assert isinstance(loaded, list), argv
+        heavy = [name for name in loaded if name in ("aiohttp", "yaml")]
+        assert (result["status"], heavy) == (0, []), argv
+
+
+def test_commands_that_send_nothing_load_only_what_they_use(
+    probed: dict[tuple[str, ...], dict[str, object]],
+) -> None:
     """Each listing command loads neither the client's machinery nor another command's: `list`,
     `describe` and `plugins` no journal, `tasks` no plugins or catalog, `--help` not even attrs.
     The journal holds a finished task with a result (read without cattrs)."""
-    journal_file = journal_with_a_result(tmp_path)
-    catalog = NEVER + NOT_FOR_THE_CATALOG + NO_HELP_SHOWN
-    commands = {
-        ("--help",): NEVER + NOT_FOR_THE_CATALOG + NOT_FOR_TASKS + NOT_FOR_HELP,
-        ("list",): catalog + NOT_FOR_LISTING,
-        ("describe", "mediaio", "imagen_4"): catalog + NOT_FOR_LISTING,
-        ("plugins",): catalog,
-        ("tasks", "--journal", str(journal_file)): NEVER + NOT_FOR_TASKS + NO_HELP_SHOWN,
-    }
-    watch = tuple(sorted({name for names in commands.values() for name in names}))
-    results = loaded_by(*(list(argv) for argv in commands), watch=watch)
-    for (argv, unwanted), result in zip(commands.items(), results, strict=True):
+    for argv, unwanted in UNWANTED.items():
+        result = probed[argv]
         loaded = result["loaded"]
         assert result["status"] == 0 and isinstance(loaded, list), argv
         assert sorted(set(unwanted) & set(loaded)) == [], argv

@@ -22,6 +22,7 @@ import ast
 import builtins
 import hashlib
 import hmac
+import json
 import re
 import subprocess
 import tomllib
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import yaml
+
+from mediagen.scaffold import EXAMPLE_OPERATION
 
 if TYPE_CHECKING:
     from conftest import AuthorVenv
@@ -209,8 +212,9 @@ def test_every_python_block_runs(acme: Path) -> None:
 def test_the_tutorial_runs_from_new_plugin_to_an_installed_wheel(
     tmp_path: Path, author_venv: Callable[[str], AuthorVenv]
 ) -> None:
-    """The shell blocks in page order, the file blocks against what they created; then the
-    wheel they built, installed into a clean environment, brings the provider."""
+    """The shell blocks in page order, the file blocks against what they created, issue 9's
+    "done when" on what they installed; then the wheel they built, installed into a clean
+    environment, brings the provider."""
     work = tmp_path / "work"
     work.mkdir()
     author = author_venv("author")
@@ -222,6 +226,32 @@ def test_the_tutorial_runs_from_new_plugin_to_an_installed_wheel(
             assert shown.code == written, f"{shown.where} differs from {shown.argument}"
             unchecked.remove(shown)
     assert unchecked == [], "file blocks the shell blocks never created"
+
+    # Issue 9's "done when" (once tests/test_new_plugin.py's own end-to-end test, which did
+    # the same new-plugin, install and list as the first block): the installed scaffold runs
+    # its example with two images, as JSON; then its name is taken, even when
+    # MEDIAGEN_PLUGINS does not load it, and a second `new-plugin zeta` writes nothing.
+    answer = json.loads(
+        author.run(
+            *("mediagen", "run", "zeta", EXAMPLE_OPERATION, "prompt=a red kite", "n=2"),
+            *("--emulate", "--json", "--output", "images"),
+            cwd=work,
+        )
+    )
+    assert (answer["provider"], answer["state"], answer["error"]) == ("zeta", "succeeded", None)
+    assert [a["kind"] for a in answer["artifacts"]] == ["image", "image"]
+    assert all(Path(a["path"]).is_file() for a in answer["artifacts"])
+    taken = subprocess.run(
+        ["mediagen", "new-plugin", "zeta", "--output", "again"],
+        cwd=work,
+        env={**author.env, "MEDIAGEN_PLUGINS": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert taken.returncode == 2
+    assert "plugin 'zeta' is already installed (entry point of mediagen-zeta)" in taken.stderr
+    assert not (work / "again").exists()
 
     wheels = list((work / "mediagen-zeta" / "dist").glob("mediagen_zeta-*.whl"))
     assert len(wheels) == 1
