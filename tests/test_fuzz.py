@@ -180,7 +180,8 @@ def param_values(qualified_id: str) -> dict[str, tuple[st.SearchStrategy[Any], .
 
 
 EDITS = st.sampled_from(["change", "change", "drop", "add"])
-EDIT_COUNTS = st.integers(0, 3)
+UP_TO_THREE = st.integers(0, 3)
+BOOLEANS = st.booleans()
 STRAY_KEYS = st.text(max_size=12)
 
 
@@ -197,10 +198,8 @@ def _wire_dicts(qualified_id: str) -> st.SearchStrategy[dict[str, Any]]:
 
     @st.composite
     def draw_dict(draw: st.DrawFn) -> dict[str, Any]:
-        data = {
-            p.name: draw(values[p.name][0]) for p in op.params if p.required or draw(st.booleans())
-        }
-        for _ in range(draw(EDIT_COUNTS)):
+        data = {p.name: draw(values[p.name][0]) for p in op.params if p.required or draw(BOOLEANS)}
+        for _ in range(draw(UP_TO_THREE)):
             edit = draw(EDITS)
             if edit == "change" and op.params:
                 p = draw(which_param)
@@ -540,10 +539,13 @@ def _codes(provider: str) -> st.SearchStrategy[Any]:
     return st.just(0) | st.sampled_from(known) | WIRE_JSON
 
 
+UP_TO_SEVEN = st.integers(0, 7)
+
+
 @st.composite
 def mostly(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any]:
     """A dict with each of fields' keys present 7 times in 8."""
-    return {key: draw(values) for key, values in fields.items() if draw(st.integers(0, 7))}
+    return {key: draw(values) for key, values in fields.items() if draw(UP_TO_SEVEN)}
 
 
 def envelopes(provider: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -612,7 +614,7 @@ def near_valid(draw: st.DrawFn, provider: str) -> dict[str, Any]:
     """The provider's documented success with up to three keys dropped or given odd values."""
     body = json.loads(json.dumps(VALID[provider]))
     values = _odd_values(provider)
-    for _ in range(draw(st.integers(0, 3))):
+    for _ in range(draw(UP_TO_THREE)):
         paths = _key_paths(body)
         if not paths:
             break
@@ -620,7 +622,7 @@ def near_valid(draw: st.DrawFn, provider: str) -> dict[str, Any]:
         parent = body
         for name in parents:
             parent = parent[name]
-        if draw(st.integers(0, 3)) == 0:
+        if draw(UP_TO_THREE) == 0:
             del parent[key]
         else:
             parent[key] = draw(values.get(key, values[None]))
