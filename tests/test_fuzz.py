@@ -179,21 +179,38 @@ def param_values(qualified_id: str) -> dict[str, tuple[st.SearchStrategy[Any], .
     return {p.name: (valid_values(p), near_values(p) | PY_JSON) for p in params}
 
 
-@st.composite
-def wire_dicts(draw: st.DrawFn, op: Operation) -> dict[str, Any]:
+EDITS = st.sampled_from(["change", "change", "drop", "add"])
+UP_TO_THREE = st.integers(0, 3)
+BOOLEANS = st.booleans()
+STRAY_KEYS = st.text(max_size=12)
+
+
+def wire_dicts(op: Operation) -> st.SearchStrategy[dict[str, Any]]:
     """An allowed dict, then up to three edits: a key given an odd value, dropped, or added."""
-    values = param_values(op.qualified_id)
-    data = {p.name: draw(values[p.name][0]) for p in op.params if p.required or draw(st.booleans())}
-    for _ in range(draw(st.integers(0, 3))):
-        edit = draw(st.sampled_from(["change", "change", "drop", "add"]))
-        if edit == "change" and op.params:
-            p = draw(st.sampled_from(op.params))
-            data[p.name] = draw(values[p.name][1])
-        elif edit == "drop" and data:
-            del data[draw(st.sampled_from(sorted(data)))]
-        else:
-            data.setdefault(draw(st.text(max_size=12)), draw(PY_JSON))
-    return data
+    return _wire_dicts(op.qualified_id)
+
+
+@functools.cache  # one strategy per operation, as for param_values
+def _wire_dicts(qualified_id: str) -> st.SearchStrategy[dict[str, Any]]:
+    op = OPERATIONS[qualified_id]
+    values = param_values(qualified_id)
+    which_param = st.sampled_from(op.params)
+
+    @st.composite
+    def draw_dict(draw: st.DrawFn) -> dict[str, Any]:
+        data = {p.name: draw(values[p.name][0]) for p in op.params if p.required or draw(BOOLEANS)}
+        for _ in range(draw(UP_TO_THREE)):
+            edit = draw(EDITS)
+            if edit == "change" and op.params:
+                p = draw(which_param)
+                data[p.name] = draw(values[p.name][1])
+            elif edit == "drop" and data:
+                del data[draw(st.sampled_from(sorted(data)))]
+            else:
+                data.setdefault(draw(STRAY_KEYS), draw(PY_JSON))
+        return data
+
+    return draw_dict()
 
 
 def violations(op: Operation, data: dict[str, Any]) -> set[str]:
@@ -446,6 +463,7 @@ def test_client_methods_refuse_bad_params_before_the_network(
 # -- 2. vendor answers, strategy by strategy --------------------------------------------------
 
 
+@functools.cache  # strategies are built once: hypothesis validates each new one on its first draw
 def statuses(low: int = 100) -> st.SearchStrategy[int]:
     """200 in about half the examples, so the success paths get their share."""
     return st.one_of(
@@ -473,6 +491,7 @@ URL_TREES = st.recursive(
 NUMBERS = st.integers() | WIRE_HUGE_INTS | st.floats() | st.floats().map(str) | WIRE_JSON
 
 
+@functools.cache
 def _states(name: str) -> st.SearchStrategy[Any]:
     task = CATALOG.provider(name).task
     known = list(task.states) if task else ["done"]
@@ -514,15 +533,19 @@ DATA_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 }
 
 
+@functools.cache
 def _codes(provider: str) -> st.SearchStrategy[Any]:
     known = [c.code for c in CATALOG.provider(provider).vendor_codes] or [1]
     return st.just(0) | st.sampled_from(known) | WIRE_JSON
 
 
+UP_TO_SEVEN = st.integers(0, 7)
+
+
 @st.composite
 def mostly(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any]:
     """A dict with each of fields' keys present 7 times in 8."""
-    return {key: draw(values) for key, values in fields.items() if draw(st.integers(0, 7))}
+    return {key: draw(values) for key, values in fields.items() if draw(UP_TO_SEVEN)}
 
 
 def envelopes(provider: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -579,12 +602,19 @@ def _key_paths(tree: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]
     return [p for k, v in tree.items() for p in [(*prefix, k), *_key_paths(v, (*prefix, k))]]
 
 
+@functools.cache
+def _odd_values(provider: str) -> dict[str | None, st.SearchStrategy[Any]]:
+    """Per key of the provider's answers (None: any other key), the values near_valid gives it."""
+    values = {"code": _codes(provider), **DATA_FIELDS[provider]}
+    return {None: WIRE_JSON | WIRE_JSON} | {key: v | WIRE_JSON for key, v in values.items()}
+
+
 @st.composite
 def near_valid(draw: st.DrawFn, provider: str) -> dict[str, Any]:
     """The provider's documented success with up to three keys dropped or given odd values."""
     body = json.loads(json.dumps(VALID[provider]))
-    values = {"code": _codes(provider), **DATA_FIELDS[provider]}
-    for _ in range(draw(st.integers(0, 3))):
+    values = _odd_values(provider)
+    for _ in range(draw(UP_TO_THREE)):
         paths = _key_paths(body)
         if not paths:
             break
@@ -592,11 +622,15 @@ def near_valid(draw: st.DrawFn, provider: str) -> dict[str, Any]:
         parent = body
         for name in parents:
             parent = parent[name]
-        if draw(st.integers(0, 3)) == 0:
+        if draw(UP_TO_THREE) == 0:
             del parent[key]
         else:
-            parent[key] = draw(values.get(key, WIRE_JSON) | WIRE_JSON)
+            parent[key] = draw(values.get(key, values[None]))
     return body
+
+
+DEPTHS = st.sampled_from([1, 2, 10, 100, 500, 2000, 50_000])
+BRACKETS = st.sampled_from([("[", "]", ""), ('{"a":', "}", '"https://x/y"')])
 
 
 @st.composite
@@ -604,8 +638,8 @@ def deep_bodies(draw: st.DrawFn, provider: str) -> str:
     """Deeply nested JSON, bare or where a provider's parser will walk into it."""
     # Few fixed depths: far below and far above the recursion limit, so shrinking never lands
     # on a depth that fails or passes with how deep the test's own stack happens to be.
-    depth = draw(st.sampled_from([1, 2, 10, 100, 500, 2000, 50_000]))
-    opener, closer, leaf = draw(st.sampled_from([("[", "]", ""), ('{"a":', "}", '"https://x/y"')]))
+    depth = draw(DEPTHS)
+    opener, closer, leaf = draw(BRACKETS)
     deep = opener * depth + leaf + closer * depth
     places = [
         "@",
@@ -619,10 +653,14 @@ def deep_bodies(draw: st.DrawFn, provider: str) -> str:
     return draw(st.sampled_from(places)).replace("@", deep)
 
 
+HUGE_SIZES = st.sampled_from([0, 10, 1000, 100_000, 1_000_000])
+ZERO_OR_JSON = st.just(0) | WIRE_JSON
+
+
 @st.composite
 def huge_bodies(draw: st.DrawFn, provider: str) -> str:
     """A near-valid envelope around one string of up to 1 MB (in a few examples)."""
-    text = "a" * draw(st.sampled_from([0, 10, 1000, 100_000, 1_000_000]))
+    text = "a" * draw(HUGE_SIZES)
     data = {
         "task_id": text,
         "status": draw(_states(provider)),
@@ -630,9 +668,10 @@ def huge_bodies(draw: st.DrawFn, provider: str) -> str:
         "png_url": "https://x/" + text + ".png",
         "reason": text,
     }
-    return json.dumps({"code": draw(st.just(0) | WIRE_JSON), "msg": text, "data": data})
+    return json.dumps({"code": draw(ZERO_OR_JSON), "msg": text, "data": data})
 
 
+@functools.cache
 def bodies(provider: str) -> st.SearchStrategy[bytes]:
     texts = st.one_of(
         WIRE_JSON.map(json.dumps),
