@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import gc
 import importlib.util
 import os
 import shutil
@@ -16,18 +17,44 @@ import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import compile_first  # first: the workers take turns to compile (its docstring)
-import helpers
 import pytest
-import render_cache
-from cli_zygote import Zygote, cli_processes
+from cli_zygote import Zygote, cli_processes  # the standard library only
 
-from mediagen.catalog import Catalog, default_catalog
-from mediagen.codegen.generate import render_catalog
+if TYPE_CHECKING:
+    from mediagen.catalog import Catalog
 
-RENDER_ONCE = helpers.render_once(render_catalog)
+# helpers (aiohttp, attrs, the emulator), render_cache, the catalog and hypothesis are
+# imported where they are used, not here: xdist's controller loads this file too, before any
+# worker starts and without the run's bytecode folder, and it runs no test (_runs_tests).
+
+
+@functools.cache
+def _render_once() -> Callable[[Path], dict[str, str]]:
+    """codegen's render_catalog, its output kept for the run (helpers.render_once)."""
+    import helpers
+
+    from mediagen.codegen.generate import render_catalog
+
+    return helpers.render_once(render_catalog)
+
+
+def __getattr__(name: str) -> Any:
+    """RENDER_ONCE (codegen's render_catalog, kept for the run), made on first use."""
+    if name == "RENDER_ONCE":
+        return _render_once()
+    raise AttributeError(name)
+
+
+def _runs_tests(config: pytest.Config) -> bool:
+    """False in xdist's controller (it hands tests to its workers and runs none itself): the
+    test that xdist's own pytest_configure makes before registering it."""
+    if hasattr(config, "workerinput"):
+        return True
+    return config.getoption("dist", "no") == "no" or bool(config.getoption("collectonly"))
+
 
 # mediagen's own suite never loads the plugins installed in the environment (a plugin's log
 # line or provider must not change a built-in test's output); tests of plugins opt in.
@@ -54,6 +81,8 @@ GOLDEN_OUTPUT = TESTS / "golden"
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
+    from mediagen.catalog import default_catalog
+
     return default_catalog()
 
 
@@ -157,6 +186,8 @@ def loopback_children(monkeypatch: pytest.MonkeyPatch) -> None:
     """The child processes this test starts (the CLI, `python -c`, an inner pytest) talk plain
     HTTP to loopback only: they inherit `helpers.NO_CA_BUNDLE` and skip loading the system's
     CA certificates on start-up. Tests that start pip (HTTPS to a package index) do not use it."""
+    import helpers
+
     for name, value in helpers.NO_CA_BUNDLE.items():
         monkeypatch.setenv(name, value)
 
@@ -168,6 +199,8 @@ def cli_zygote() -> Iterator[Zygote]:
     modules are imported as a loopback child's are (`helpers.NO_CA_BUNDLE`); each child gets
     the environment it is given. Where no zygote can run (not Linux), each is its own
     `python -m mediagen` (cli_zygote.OwnProcesses)."""
+    import helpers
+
     with cli_processes({**os.environ, **helpers.NO_CA_BUNDLE}) as zygote:
         yield zygote
 
@@ -178,19 +211,21 @@ def _codegen_once_per_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
     check) compile each catalog's content once per run (helpers.render_once)."""
     from mediagen.codegen import generate
 
-    monkeypatch.setattr(generate, "render_catalog", RENDER_ONCE)
+    monkeypatch.setattr(generate, "render_catalog", _render_once())
 
 
 @pytest.hookimpl(trylast=True)  # after the tmpdir plugin has made its factory
 def pytest_configure(config: pytest.Config) -> None:
     """In CI, hypothesis replays a fixed sequence of examples: a red run is reproducible, and
     never a new random find on an unrelated change. Locally it keeps exploring."""
+    _cache_bytecode_for_the_run(config)
+    if not _runs_tests(config):
+        return
     from hypothesis import settings
 
     settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
     if os.environ.get("CI"):
         settings.load_profile("ci")
-    _cache_bytecode_for_the_run(config)
 
 
 def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
@@ -211,6 +246,25 @@ def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     compile_first.collected()
+    _young_collections_for_the_tests()
+
+
+GC_THRESHOLD = (5000, 10, 10)
+"""The garbage collector's thresholds while tests run: a collection of the young generation
+every 5000 net allocations instead of CPython's 700 (then, as by default, one of the middle
+generation every 10 young ones and a full one every 10 of those)."""
+
+
+def _young_collections_for_the_tests() -> None:
+    """Before the first test: what collection built (pytest, hypothesis, aiohttp, mediagen, the
+    test modules and their 1,700 items: over a million objects) is frozen out of the garbage
+    collector's sight, and young collections come less often (GC_THRESHOLD). Every full
+    collection during the tests walked all of it again, and young ones came every 700
+    allocations of the fuzz tests' and the emulator's garbage: about 13 s of CPU of a run went
+    to collections. Garbage made by tests is collected as before, only later."""
+    gc.collect()  # what collection left as cyclic garbage is freed, not frozen
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -224,6 +278,10 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The folder this run's caches share (helpers.shared_folder): plugins are installed while
     the suite is collected, before any fixture could name it."""
+    if not _runs_tests(session.config):
+        return
+    import helpers
+
     factory: pytest.TempPathFactory = session.config._tmp_path_factory  # type: ignore[attr-defined]
     helpers.SHARED[:] = [helpers.run_folder(factory.getbasetemp())]
 
@@ -234,6 +292,9 @@ class AuthorVenv:
     environment, where a test may `pip install` without touching the running one."""
 
     def __init__(self, root: Path, journal: Path) -> None:
+        import helpers
+        import render_cache
+
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
         self.python = root / "bin" / "python"
         site = subprocess.run(
