@@ -336,8 +336,9 @@ class Engine:
         Reads retry transient failures (unreadable answers included); writes retry only when
         the vendor provably did nothing, and turn a lost or unreadable answer into
         SubmitOutcomeUnknownError. One coroutine for all of it: each layer awaited here
-        would be one more frame to make and resume on every request (`preflight` and
-        `_answer` are written out here too: a call each, twice per task)."""
+        would be one more frame to make and resume on every request (`preflight` is written
+        out here too: a call, twice per task; the answer's scrubbing is not, so that it lives
+        in one place, `_answer`)."""
         if prepared is None:  # as preflight
             if self.transport.closed:
                 raise ConfigurationError("the client is closed")
@@ -381,19 +382,10 @@ class Engine:
                         headers=headers,
                         params=params or None,
                     )
-                    # As _answer, which says why.
-                    scrubber = auth.scrubber
-                    body = scrubber.raw(response.body)
-                    clean = body is response.body
-                    if not clean:
-                        response = attrs.evolve(response, body=body)
-                    data = strategies.errors.check(call, response)
-                    if not (clean and body.find(b"\\") < 0 and body.find(b"\0") < 0):
-                        data = scrubber.data(data)
-                    value = parse(data) if parse is not None else data
-                    if on_headers is not None:
-                        on_headers(response.headers)
-                    return value
+                    # One place scrubs an answer (_answer): a fix there is a fix everywhere.
+                    return self._answer(
+                        strategies, call, auth.scrubber, response, parse, on_headers
+                    )
                 except CallError as exc:
                     exc.locate(strategies.provider.name, call.operation.id, call.task_id)
                     if on_headers is not None and response is not None:
