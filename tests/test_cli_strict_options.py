@@ -16,21 +16,35 @@ ACME_ROOT = Path(__file__).resolve().parent / "plugins" / "acme"
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "meant"),
     [
-        ("run", "mediaio", "imagen_4", "prompt=a cat", "--emulat"),
-        ("tasks", "--unfinish"),
-        ("list", "--jso"),
+        (("run", "mediaio", "imagen_4", "prompt=a cat", "--emulat"), "--emulate"),
+        (("tasks", "--unfinish"), "--unfinished"),
+        (("list", "--jso"), "--json"),
     ],
 )
 def test_an_abbreviated_option_is_a_usage_error_naming_it(
-    args: tuple[str, ...], tmp_path: Path
+    args: tuple[str, ...], meant: str, tmp_path: Path
 ) -> None:
     done = mediagen_main(*args, cwd=tmp_path, env={"MEDIAGEN_JOURNAL": str(tmp_path / "j.sqlite3")})
     assert done.returncode == 2
-    assert f"unrecognized arguments: {args[-1]}" in done.stderr
+    assert done.stderr.strip() == (
+        f"mediagen: error: unrecognized argument {args[-1]}: did you mean {meant}?"
+        f" (`mediagen {args[0]} --help` shows what is allowed)"
+    )
     assert done.stdout == ""
     assert not (tmp_path / "j.sqlite3").exists()  # refused before anything ran
+
+
+def test_unrecognized_arguments_are_all_named_with_a_hint_where_one_is_close(
+    tmp_path: Path,
+) -> None:
+    done = mediagen_main("list", "--jso", "--zzz", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "mediagen: error: unrecognized arguments: --jso --zzz; --jso: did you mean --json?"
+        " (`mediagen list --help` shows what is allowed)"
+    )
 
 
 def test_tasks_on_a_journal_that_is_not_there_says_so(tmp_path: Path) -> None:

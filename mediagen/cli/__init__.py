@@ -79,7 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().print_help()
         return 0
     try:
-        args = parser().parse_args(argv)
+        p = parser()
+        args, extra = p.parse_known_args(argv)
+        if extra:
+            _unrecognized(p, args, extra)
     except UsageError as exc:  # argparse's findings (Parser.error): its namespace is unfinished
         return _fail(argparse.Namespace(json="--json" in argv), exc, 2)
     level = os.environ.get("MEDIAGEN_LOG", "").strip().upper()
@@ -221,6 +224,30 @@ class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
         if name in self._placeholders:
             importlib.import_module(f"{__name__}.{COMMANDS[name][0]}").add_parsers(self)
         super().__call__(parser, namespace, values, option_string)
+        # Whose options an unrecognized argument was meant for (see `_unrecognized`).
+        setattr(namespace, _COMMAND_PARSER, self._name_parser_map.get(name))
+
+
+_COMMAND_PARSER = "_command_parser"
+
+
+def _unrecognized(p: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
+    """Refuse arguments nobody took, through the command's own parser (so the error points at
+    `mediagen COMMAND --help`), suggesting the option a misspelt one is closest to."""
+    import difflib
+
+    command = getattr(args, _COMMAND_PARSER, None) or p
+    known = [o for o in command._option_string_actions if o.startswith("--")]
+    hints = []
+    for arg in extra:
+        flag = arg.split("=", 1)[0]
+        if flag.startswith("--"):
+            close = difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{flag}: did you mean {close[0]}?")
+    if len(extra) == 1 and hints:  # "--emulat: did you mean --emulate?" names it already
+        command.error(f"unrecognized argument {hints[0]}")
+    command.error(f"unrecognized arguments: {' '.join(extra)}" + "".join(f"; {h}" for h in hints))
 
 
 if __name__ == "__main__":
