@@ -811,6 +811,7 @@ class Engine:
         if not task_id or not task_id.strip():
             raise ConfigurationError("a task id is required")
         task_id = task_id.strip()
+        self._same_operation_as_journaled(op, task_id)
         entry = None
         if self.journal is not None and journal:
             try:
@@ -820,6 +821,23 @@ class Engine:
             except Exception:
                 log.exception("could not read the task journal %s", self.journal.path)
         return AsyncTaskHandle(self, provider, operation, task_id, journal_id=entry)
+
+    def _same_operation_as_journaled(self, op: Operation, task_id: str) -> None:
+        """A task the journal holds is resumed as the operation it was submitted as: under
+        another one its files would be named, and journaled, as that operation's."""
+        if self.journal is None:
+            return
+        try:
+            known = self.journal.find(op.provider, task_id, origin=self.origin(op.provider))
+        except Exception:
+            log.exception("could not read the task journal %s", self.journal.path)
+            return
+        if known is not None and known.operation != op.id:
+            raise ConfigurationError(
+                f"task {task_id!r} was submitted as {op.provider}.{known.operation} (journal"
+                f" entry {known.id}), not {op.qualified_id}; allowed: {op.provider}."
+                f"{known.operation}"
+            )
 
 
 class AsyncTaskHandle:

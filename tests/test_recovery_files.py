@@ -19,6 +19,7 @@ from mediagen.batch import BatchItem
 from mediagen.defaults import STALE_PART_AGE, RetryPolicy
 from mediagen.download import remove_stale_parts
 from mediagen.errors import (
+    ConfigurationError,
     DownloadError,
     RateLimitError,
     ServerError,
@@ -240,3 +241,30 @@ def test_a_part_file_names_its_owner(tmp_path: Path) -> None:
     assert seen and seen[0].startswith(f".mediagen-{os.getpid()}-")
     assert remove_stale_parts(tmp_path) == []  # and nothing is left over
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_journaled_task_is_resumed_only_as_its_own_operation(tmp_path: Path) -> None:
+    """Under another operation its files would be named and journaled as that one's: refused
+    before any request, naming the operation it was submitted as."""
+
+    async def go() -> None:
+        async with (
+            Emulator(duration=TASK_SECONDS) as emu,
+            client_for(emu, tmp_path / "j.sqlite3") as client,
+        ):
+            task = await client.tomoviee.text_to_video(prompt="a paper boat")
+            sent = len(emu.requests)
+            for journaled in (True, False):
+                with pytest.raises(ConfigurationError) as caught:
+                    client.task("tomoviee", "image_to_video", task.task_id, journal=journaled)
+                assert str(caught.value) == (
+                    f"task {task.task_id!r} was submitted as tomoviee.text_to_video (journal"
+                    f" entry {task.journal_id}), not tomoviee.image_to_video; allowed:"
+                    " tomoviee.text_to_video"
+                )
+            assert len(emu.requests) == sent
+            again = client.task("tomoviee", "text_to_video", task.task_id)
+            assert again.journal_id == task.journal_id
+            assert (await again.wait()).artifacts
+
+    asyncio.run(go())

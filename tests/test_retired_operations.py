@@ -10,9 +10,11 @@ operation (the emulator still knows the task, as the vendor would).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +118,10 @@ def test_mediagen_wait_on_a_retired_operation(emulator: Emulator, tmp_path: Path
     """`mediagen wait` with an operation the installed catalog no longer has."""
     journal = tmp_path / "tasks.sqlite3"
     task_id = submit(emulator, journal, "mediaio", "imagen_4", {"prompt": "x"})
+    # As a catalog that still had hailuo_01 would have journaled it (`wait` refuses a task
+    # under another operation than the one the journal holds it as).
+    with contextlib.closing(sqlite3.connect(journal)) as db, db:
+        db.execute("UPDATE tasks SET operation = 'hailuo_01' WHERE task_id = ?", (task_id,))
     env = {
         **os.environ,
         "MEDIAGEN_JOURNAL": str(journal),
