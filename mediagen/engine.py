@@ -336,23 +336,8 @@ class Engine:
         Reads retry transient failures (unreadable answers included); writes retry only when
         the vendor provably did nothing, and turn a lost or unreadable answer into
         SubmitOutcomeUnknownError. One coroutine for all of it: each layer awaited here
-        would be one more frame to make and resume on every request (`preflight` is written
-        out here too: a call, twice per task; the answer's scrubbing is not, so that it lives
-        in one place, `_answer`)."""
-        if prepared is None:  # as preflight
-            if self.transport.closed:
-                raise ConfigurationError("the client is closed")
-            provider = strategies.provider
-            # As resolve_shared, its kept mapping read here: one call less per request.
-            shared = self.credentials._shared.get(provider.name)
-            if shared is not None and shared[0] is provider:
-                credentials = shared[1]
-            else:
-                credentials = self.credentials.resolve_shared(provider)
-            target = self._targets.get(provider.name) or self.target(provider)
-            url = destination(target, request.path)
-        else:
-            credentials, url = prepared
+        would be one more frame to make and resume on every request."""
+        credentials, url = prepared or self.preflight(strategies, request)
         attempt = 0
         while True:
             attempt += 1
@@ -382,7 +367,6 @@ class Engine:
                         headers=headers,
                         params=params or None,
                     )
-                    # One place scrubs an answer (_answer): a fix there is a fix everywhere.
                     return self._answer(
                         strategies, call, auth.scrubber, response, parse, on_headers
                     )
@@ -425,15 +409,8 @@ class Engine:
         """Submit a task. With a journal, the intent is written first (or `journal_id`, a
         planned entry, is used), then the task id or what became of the submit. `output` is
         journaled with the intent: the folder `resume` downloads the result into."""
-        # As _for_params (and its _plan) when the plan is known: two calls less per submit.
-        provider, _, op_id = type(params).OPERATION.partition(".")
-        strategies = self.registry._cache.get(provider)
-        plan = self._plans.get((provider, op_id))
-        if plan is None or strategies is None or plan.strategies is not strategies:
-            plan = self._for_params(params, "task")
+        plan = self._for_params(params, "task")
         strategies, op = plan.strategies, plan.op
-        if op.kind != "task":
-            raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation, not task")
         poll_hint = PollHint()
         if self.journal is None:
             # Nothing to journal around the request (`_write`'s work): the request alone,
@@ -657,7 +634,14 @@ class Engine:
         except MediagenError:
             raise
         except Exception as exc:
-            raise _poll_request_error(exc, provider, operation, task_id) from None
+            # A plugin's bug, or an id it cannot put in a URL: a located error, never retried
+            # (it fails the same way every time), rather than a bare exception out of wait().
+            raise CallError(
+                f"cannot build the poll request ({type(exc).__name__}: {exc})",
+                provider=provider,
+                operation=operation,
+                task_id=task_id,
+            ) from None
         return strategies, call, request, plan.status_of
 
     def schedule(self, provider: str, operation: str) -> PollSchedule:
@@ -684,10 +668,7 @@ class Engine:
     ) -> Result:
         """The Result of a finished task (journaled in entry `journal_id`, if given), or the
         error its terminal state means."""
-        strategies = self.registry._cache.get(provider)
-        plan = self._plans.get((provider, operation))
-        if plan is None or strategies is None or plan.strategies is not strategies:
-            plan = self._plan(provider, operation, retired_ok=True)  # as above, in a call
+        plan = self._plan(provider, operation, retired_ok=True)
         strategies, op = plan.strategies, plan.op
         if status.state != "succeeded":
             what = {
@@ -923,31 +904,12 @@ class AsyncTaskHandle:
 
     async def result(self) -> Result:
         """The result now: polls once; raises if the task failed, or is not finished yet."""
-        # As status() does, without awaiting it: one coroutine less per call; and
-        # `_poll_call` and `hint.apply` written out (two calls less).
+        # As status() does, without awaiting it: one coroutine less per call.
         engine = self._engine
         self._poll_hint = hint = PollHint()
-        provider = self.provider
-        strategies = engine.registry._cache.get(provider)
-        plan = engine._plans.get((provider, self.operation))
-        if plan is None or strategies is None or plan.strategies is not strategies:
-            polled = engine._poll_call(provider, self.operation, self.task_id)
-        else:
-            try:
-                request = strategies.task.poll_request(plan.op, self.task_id)
-            except MediagenError:
-                raise
-            except Exception as exc:
-                raise _poll_request_error(exc, provider, self.operation, self.task_id) from None
-            call = new_call(strategies.provider, plan.op, "poll", self.task_id)
-            polled = strategies, call, request, plan.status_of
-        status = await engine.call(*polled, hint.read)
-        if hint.seconds is not None:
-            status = attrs.evolve(status, poll_after=hint.seconds)
-        if self.last_status is None and status.state in TERMINAL_STATES and not engine._listeners:
-            self.last_status = status  # as _observe: a first, final state is announced nowhere
-        else:
-            self._observe(status)
+        polled = engine._poll_call(self.provider, self.operation, self.task_id)
+        status = hint.apply(await engine.call(*polled, hint.read))
+        self._observe(status)
         if status.state not in TERMINAL_STATES:
             raise TaskTimeoutError(
                 f"the task is still {status.state}",
@@ -1133,16 +1095,10 @@ class AsyncTaskHandle:
         if self.journal_id is not None:
             engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
-        if self._submitted_at is not None:  # what the next tasks of this operation may expect
-            # As engine.origin, its kept answer read here (one call less per task).
-            kept = engine._origins.get(self.provider)
-            origin = (
-                kept[1]
-                if kept is not None and kept[0] is engine.registry._cache.get(self.provider)
-                else engine.origin(self.provider)
-            )
+        elapsed = self._elapsed()
+        if elapsed is not None:  # what the next tasks of this operation may expect
             engine.durations.record(
-                self.provider, self.operation, origin, time.time() - self._submitted_at
+                self.provider, self.operation, engine.origin(self.provider), elapsed
             )
         if engine._listeners:
             engine.event(
@@ -1228,18 +1184,6 @@ def _downloadable(
             f"{len(skipped)} URL(s) in the result are not downloaded: {reasons}",
         )
     return artifacts, skipped, None
-
-
-def _poll_request_error(exc: Exception, provider: str, operation: str, task_id: str) -> CallError:
-    """What a poll request that could not be built (not a mediagen error: a plugin's bug, or
-    an id it cannot put in a URL) raises: a located error, never retried (it fails the same
-    way every time), rather than a bare exception out of wait()."""
-    return CallError(
-        f"cannot build the poll request ({type(exc).__name__}: {exc})",
-        provider=provider,
-        operation=operation,
-        task_id=task_id,
-    )
 
 
 def _clip(value: Any, limit: int = 200) -> str:
