@@ -52,13 +52,7 @@ def build_params(op: Operation, pairs: Sequence[str]) -> ParamsModel:
                 problem=f"{param.python_name} is given twice",
             )
         if param.required and param.type == "string" and not text.strip():
-            raise ParamError(
-                op.qualified_id,
-                param.python_name,
-                text,
-                "a non-empty string",
-                problem=f"the required parameter {param.python_name} is empty",
-            )
+            raise _empty(op, param, text, "a non-empty string")
         value = convert(op, param, text)
         if param.type == "array" and param.name in values and not text.lstrip().startswith("["):
             values[param.name].extend(value)
@@ -66,14 +60,19 @@ def build_params(op: Operation, pairs: Sequence[str]) -> ParamsModel:
             values[param.name] = value
     for param in op.params:  # as for an empty string: `images=[]` is a typo, not a request
         if param.required and param.type == "array" and values.get(param.name) == []:
-            raise ParamError(
-                op.qualified_id,
-                param.python_name,
-                "[]",
-                "a list of one or more items",
-                problem=f"the required parameter {param.python_name} is empty",
-            )
+            raise _empty(op, param, "[]", "a list of one or more items")
     return model_for(op.qualified_id).from_dict(values)
+
+
+def _empty(op: Operation, param: Param, given: str, allowed: str) -> ParamError:
+    """A required parameter given as nothing: a typo, never a request."""
+    return ParamError(
+        op.qualified_id,
+        param.python_name,
+        given,
+        allowed,
+        problem=f"the required parameter {param.python_name} is empty",
+    )
 
 
 def convert(op: Operation, param: Param, text: str) -> Any:
