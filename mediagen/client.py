@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar, Unpack, overload
 
-from .credentials import CredentialStore
+from .credentials import CLIENT_SHORTCUTS, CredentialStore
 from .defaults import (
     BATCH_CONCURRENCY,
     MAX_DOWNLOAD_BYTES,
@@ -70,21 +70,13 @@ def open_journal(option: JournalOption) -> Journal | None:
         ) from None
 
 
-def _credentials(
-    credentials: CredentialMap | None,
-    mediaio_api_key: str | None,
-    tomoviee_app_key: str | None,
-    tomoviee_app_secret: str | None,
-    edrawmax_user_id: str | None,
-) -> CredentialStore:
-    merged: dict[str, dict[str, str | None]] = {p: dict(v) for p, v in (credentials or {}).items()}
-    shortcuts = {
-        ("mediaio", "api_key"): mediaio_api_key,
-        ("tomoviee", "app_key"): tomoviee_app_key,
-        ("tomoviee", "app_secret"): tomoviee_app_secret,
-        ("edrawmax", "user_id"): edrawmax_user_id,
+def _credentials(options: Mapping[str, Any]) -> CredentialStore:
+    """The credentials given to the client: `credentials=`, then the keyword shortcuts."""
+    merged: dict[str, dict[str, str | None]] = {
+        p: dict(v) for p, v in (options.get("credentials") or {}).items()
     }
-    for (provider, name), value in shortcuts.items():
+    for (provider, name), option in CLIENT_SHORTCUTS.items():
+        value = options.get(option)
         if value is not None:
             merged.setdefault(provider, {})[name] = value
     return CredentialStore(merged)
@@ -137,13 +129,7 @@ class AsyncClient(AsyncProviders):
         self._parent_transport: Transport | None = None
         self._engine = Engine(
             registry=registry,
-            credentials=_credentials(
-                options.get("credentials"),
-                options.get("mediaio_api_key"),
-                options.get("tomoviee_app_key"),
-                options.get("tomoviee_app_secret"),
-                options.get("edrawmax_user_id"),
-            ),
+            credentials=_credentials(options),
             base_urls=options.get("base_urls"),
             timeouts=options.get("timeouts"),
             polling=options.get("polling"),

@@ -12,6 +12,15 @@ from collections.abc import Mapping
 from .catalog import Provider
 from .errors import MissingCredentialError
 
+CLIENT_SHORTCUTS: Mapping[tuple[str, str], str] = {
+    ("mediaio", "api_key"): "mediaio_api_key",
+    ("tomoviee", "app_key"): "tomoviee_app_key",
+    ("tomoviee", "app_secret"): "tomoviee_app_secret",
+    ("edrawmax", "user_id"): "edrawmax_user_id",
+}
+"""The client's keyword for a built-in provider's credential: `AsyncClient(mediaio_api_key=...)`
+is `credentials={"mediaio": {"api_key": ...}}`."""
+
 
 class Secret:
     __slots__ = ("_value",)
@@ -73,7 +82,12 @@ class CredentialStore:
             if value:
                 out[cred.name] = value
             elif cred.required:
-                raise MissingCredentialError(provider.name, cred.name, cred.env)
+                raise MissingCredentialError(
+                    provider.name,
+                    cred.name,
+                    cred.env,
+                    shortcut=CLIENT_SHORTCUTS.get((provider.name, cred.name)),
+                )
         return out
 
     def resolve_shared(self, provider: Provider) -> SecretMapping:

@@ -109,14 +109,21 @@ class ConfigurationError(MediagenError, ValueError):
 
 
 class MissingCredentialError(ConfigurationError):
-    def __init__(self, provider: str, credential: str, env: Sequence[str]) -> None:
+    """A credential the provider requires was neither given to the client nor found in the
+    environment. `shortcut`: the client's own keyword for it, where it has one."""
+
+    def __init__(
+        self, provider: str, credential: str, env: Sequence[str], *, shortcut: str | None = None
+    ) -> None:
         self.provider = provider
         self.credential = credential
         self.env = tuple(env)
         names = " or ".join(env)
+        given = f"credentials={{{provider!r}: {{{credential!r}: ...}}}}"
+        if shortcut:
+            given = f"{shortcut}=... or {given}"
         super().__init__(
-            f"{provider}: no {credential} given; set {names} or pass it to the client "
-            f"(credentials={{{provider!r}: {{{credential!r}: ...}}}})"
+            f"{provider}: no {credential} given; set {names} or pass it to the client ({given})"
         )
 
 

@@ -271,6 +271,7 @@ def test_what_would_fail_after_paying_is_refused_before_the_submit(
     blocker.write_text("x", encoding="utf-8")
     cases = {
         "--output a-file": (["--output", str(blocker)], "it is a file"),
+        "--output a-file/sub": (["--output", str(blocker / "sub")], f"{blocker} is a file"),
         "--output /proc/x": (["--output", "/proc/x/out"], "cannot write there"),
         "--timeout 0": (["--timeout", "0"], "allowed: a number of seconds above 0"),
         "--timeout -1": (["--timeout=-1"], "allowed: a number of seconds above 0"),
@@ -287,6 +288,22 @@ def test_what_would_fail_after_paying_is_refused_before_the_submit(
     assert no_wait.returncode == 2 and "--no-wait with --emulate" in no_wait.stderr
     assert emulator.requests_for("mediaio", "submit") == []
     assert journal_rows(Path(env["MEDIAGEN_JOURNAL"])) == []
+
+
+def test_an_output_folder_is_created_by_the_download_not_by_a_command_that_fails(
+    emu: tuple[Emulator, dict[str, str]], tmp_path: Path
+) -> None:
+    _, env = emu
+    failed = mediagen_cli(
+        "wait", "mediaio", "imagen_4", "no-such-task", "--output", "never", cwd=tmp_path, env=env
+    )
+    assert failed.returncode == 1 and "Task not found" in failed.stderr, failed.stderr
+    assert not (tmp_path / "never").exists()
+    done = mediagen_cli(
+        "run", "mediaio", "imagen_4", "prompt=x", "--output", "new/deeper", cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert [p.suffix for p in (tmp_path / "new" / "deeper").iterdir()] == [".png"]
 
 
 def test_batch_without_credentials_fails_once_before_anything_is_journaled(tmp_path: Path) -> None:

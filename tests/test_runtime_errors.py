@@ -11,6 +11,8 @@ import pytest
 from helpers import FAST_RETRY
 
 import mediagen
+from mediagen.client import ClientOptions
+from mediagen.credentials import CLIENT_SHORTCUTS
 from mediagen.defaults import RetryPolicy, Timeouts
 from mediagen.errors import (
     AuthenticationError,
@@ -26,7 +28,7 @@ from mediagen.errors import (
     TaskTimeoutError,
     TransportError,
 )
-from mediagen.testing import Emulator, Fault
+from mediagen.testing import EMULATOR_CREDENTIALS, Emulator, Fault
 
 
 def with_client(
@@ -64,6 +66,39 @@ def test_missing_credential_raises_before_any_request(monkeypatch: pytest.Monkey
         assert emu.requests == []
 
     with_client(body, credentials={"tomoviee": {"app_key": "k"}})
+
+
+def test_a_missing_credential_names_the_client_keyword_that_supplies_it() -> None:
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> str:
+        with pytest.raises(MissingCredentialError) as info:
+            await client.tomoviee.text_to_video(prompt="x")
+        assert emu.requests == []
+        return str(info.value)
+
+    message = with_client(body, credentials={"tomoviee": {"app_key": "k"}})
+    assert "(tomoviee_app_secret=... or credentials={'tomoviee': {'app_secret': ...}})" in message
+
+    async def fixed(emu: Emulator, client: mediagen.AsyncClient) -> None:
+        task = await client.tomoviee.text_to_video(prompt="x")
+        assert task.task_id and len(emu.requests) == 1
+
+    # The keyword the message names is one the client takes.
+    keys = EMULATOR_CREDENTIALS["tomoviee"]
+    with_client(
+        fixed,
+        credentials={},
+        tomoviee_app_key=keys["app_key"],
+        tomoviee_app_secret=keys["app_secret"],
+    )
+
+
+def test_a_plugin_credential_without_a_client_keyword_names_credentials_only() -> None:
+    error = MissingCredentialError("zeta", "token", ["ZETA_TOKEN"])
+    assert str(error) == (
+        "zeta: no token given; set ZETA_TOKEN or pass it to the client"
+        " (credentials={'zeta': {'token': ...}})"
+    )
+    assert set(CLIENT_SHORTCUTS.values()) <= set(ClientOptions.__annotations__)
 
 
 def test_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -285,12 +285,16 @@ async def _run(
 
 
 def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool) -> None:
+    if resumed and not outcomes:
+        nothing = "nothing to resume: every task in the journal is finished"
+        if args.json:  # no outcome: no line on stdout, and the reason on stderr
+            err(f"mediagen: {nothing}")
+        else:
+            out(nothing)
+        return
     if args.json:
         for outcome in outcomes:
             print(json_text(outcome.to_json()))
-        return
-    if resumed and not outcomes:
-        print("nothing to resume: every task in the journal is finished")
         return
     for o in outcomes:
         label = f"{o.provider}.{o.operation}"

@@ -178,16 +178,20 @@ def _check_before_paying(args: argparse.Namespace, op: Operation, *, wait: bool)
 
 
 def check_output_folder(folder: Path) -> None:
-    """Make sure downloads can be written to `folder` (creating it as a download would):
-    a UsageError naming the folder and the reason otherwise."""
+    """Make sure downloads could be written to `folder`, without creating it (a download
+    does, so a command that fails first leaves no empty folder behind): a UsageError naming
+    the folder and the reason otherwise."""
     import tempfile
 
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder, prefix=".mediagen-probe-"):
+        existing = folder
+        while not existing.exists() and existing.parent != existing:
+            existing = existing.parent  # the folder a download would create the rest in
+        if not existing.is_dir():
+            shown = "it" if existing == folder else str(existing)
+            raise UsageError(f"--output {folder}: {shown} is a file; allowed: a folder")
+        with tempfile.TemporaryFile(dir=existing, prefix=".mediagen-probe-"):
             pass
-    except FileExistsError:
-        raise UsageError(f"--output {folder}: it is a file; allowed: a folder") from None
     except OSError as exc:
         raise UsageError(
             f"--output {folder}: cannot write there ({exc.strerror or exc});"
