@@ -52,8 +52,9 @@ class HttpResponse:
     def json(self) -> Any:
         body = self.body
         try:
-            # (`find`, not `in`: bytes' `in` tries its operand as an int first, raising inside.)
-            if body.find(b"\0") < 0 and not body.startswith(codecs.BOM_UTF8):
+            # (0, the byte's value: bytes' `in` tries its operand as an int first, and a bytes
+            # operand raises inside before it is searched for.)
+            if 0 not in body and not body.startswith(codecs.BOM_UTF8):
                 # UTF-8 (UTF-16 and UTF-32 JSON hold NUL bytes), decoded as json.loads would
                 # decode it, without its encoding detection.
                 text = body.decode("utf-8", "surrogatepass")
