@@ -46,12 +46,12 @@ class FlowchartParams(_v.ParamsModel):
         if type(self) is not FlowchartParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.lang is not None:
-            out['lang'] = self.lang
-        if self.platform is not None:
-            out['platform'] = self.platform
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.lang) is not None:
+            out['lang'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.platform) is not None:
+            out['platform'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -88,12 +88,12 @@ class InfographicParams(_v.ParamsModel):
         if type(self) is not InfographicParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.lang is not None:
-            out['lang'] = self.lang
-        if self.platform is not None:
-            out['platform'] = self.platform
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.lang) is not None:
+            out['lang'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.platform) is not None:
+            out['platform'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -130,12 +130,12 @@ class GanttParams(_v.ParamsModel):
         if type(self) is not GanttParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.lang is not None:
-            out['lang'] = self.lang
-        if self.platform is not None:
-            out['platform'] = self.platform
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.lang) is not None:
+            out['lang'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.platform) is not None:
+            out['platform'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -172,10 +172,10 @@ class MindmapParams(_v.ParamsModel):
         if type(self) is not MindmapParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.lang is not None:
-            out['lang'] = self.lang
-        if self.platform is not None:
-            out['platform'] = self.platform
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.lang) is not None:
+            out['lang'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.platform) is not None:
+            out['platform'] = list(value) if isinstance(value, tuple) else value
         return out

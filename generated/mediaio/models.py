@@ -38,8 +38,8 @@ class TaskResultParams(_v.ParamsModel):
         if type(self) is not TaskResultParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.task_id is not None:
-            out['task_id'] = self.task_id
+        if (value := self.task_id) is not None:
+            out['task_id'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -76,10 +76,10 @@ class NanoBananaParams(_v.ParamsModel):
         out: dict[str, Any] = {}
         if (value := self.images) is not None:
             out['images'] = list(value) if isinstance(value, tuple) else value
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.ratio is not None:
-            out['ratio'] = self.ratio
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.ratio) is not None:
+            out['ratio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -116,10 +116,10 @@ class Seedream40Params(_v.ParamsModel):
         out: dict[str, Any] = {}
         if (value := self.images) is not None:
             out['images'] = list(value) if isinstance(value, tuple) else value
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.ratio is not None:
-            out['ratio'] = self.ratio
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.ratio) is not None:
+            out['ratio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -162,12 +162,12 @@ class NanoBananaProParams(_v.ParamsModel):
         out: dict[str, Any] = {}
         if (value := self.images) is not None:
             out['images'] = list(value) if isinstance(value, tuple) else value
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.ratio is not None:
-            out['ratio'] = self.ratio
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.ratio) is not None:
+            out['ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -220,18 +220,18 @@ class Wan26Params(_v.ParamsModel):
         if type(self) is not Wan26Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.shot_type is not None:
-            out['shot_type'] = self.shot_type
-        if self.generate_audio is not None:
-            out['generate_audio'] = self.generate_audio
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.shot_type) is not None:
+            out['shot_type'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.generate_audio) is not None:
+            out['generate_audio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -272,14 +272,14 @@ class Wan22Params(_v.ParamsModel):
         if type(self) is not Wan22Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -320,14 +320,14 @@ class Hailuo02Params(_v.ParamsModel):
         if type(self) is not Hailuo02Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -368,14 +368,14 @@ class Kling21Params(_v.ParamsModel):
         if type(self) is not Kling21Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -422,16 +422,16 @@ class ViduQ3Params(_v.ParamsModel):
         if type(self) is not ViduQ3Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.generate_audio is not None:
-            out['generate_audio'] = self.generate_audio
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.generate_audio) is not None:
+            out['generate_audio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -472,14 +472,14 @@ class Kling25TurboParams(_v.ParamsModel):
         if type(self) is not Kling25TurboParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -532,18 +532,18 @@ class GoogleVeo31Params(_v.ParamsModel):
         if type(self) is not GoogleVeo31Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.aspect_ratio is not None:
-            out['aspect_ratio'] = self.aspect_ratio
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.generate_audio is not None:
-            out['generate_audio'] = self.generate_audio
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.aspect_ratio) is not None:
+            out['aspect_ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.generate_audio) is not None:
+            out['generate_audio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -596,18 +596,18 @@ class Kling30Params(_v.ParamsModel):
         if type(self) is not Kling30Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.multi_shots is not None:
-            out['multi_shots'] = self.multi_shots
-        if self.generate_audio is not None:
-            out['generate_audio'] = self.generate_audio
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.multi_shots) is not None:
+            out['multi_shots'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.generate_audio) is not None:
+            out['generate_audio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -648,14 +648,14 @@ class Hailuo23Params(_v.ParamsModel):
         if type(self) is not Hailuo23Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -695,14 +695,14 @@ class ViduQ2Params(_v.ParamsModel):
         if type(self) is not ViduQ2Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -743,14 +743,14 @@ class Wan25Params(_v.ParamsModel):
         if type(self) is not Wan25Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -790,14 +790,14 @@ class Kling26Params(_v.ParamsModel):
         if type(self) is not Kling26Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.generate_audio is not None:
-            out['generate_audio'] = self.generate_audio
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.generate_audio) is not None:
+            out['generate_audio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -834,12 +834,12 @@ class MotionControlKling26Params(_v.ParamsModel):
         if type(self) is not MotionControlKling26Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.video is not None:
-            out['video'] = self.video
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
+        if (value := self.video) is not None:
+            out['video'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -873,12 +873,12 @@ class Imagen4Params(_v.ParamsModel):
         if type(self) is not Imagen4Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.ratio is not None:
-            out['ratio'] = self.ratio
-        if self.counts is not None:
-            out['counts'] = self.counts
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.ratio) is not None:
+            out['ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.counts) is not None:
+            out['counts'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -906,10 +906,10 @@ class SoulCharacterParams(_v.ParamsModel):
         if type(self) is not SoulCharacterParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.ratio is not None:
-            out['ratio'] = self.ratio
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.ratio) is not None:
+            out['ratio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -955,16 +955,16 @@ class Wan26TextToVideoParams(_v.ParamsModel):
         if type(self) is not Wan26TextToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.size is not None:
-            out['size'] = self.size
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.shot_type is not None:
-            out['shot_type'] = self.shot_type
-        if self.generate_audio is not None:
-            out['generate_audio'] = self.generate_audio
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.size) is not None:
+            out['size'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.shot_type) is not None:
+            out['shot_type'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.generate_audio) is not None:
+            out['generate_audio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -1010,16 +1010,16 @@ class ViduQ3TextToVideoParams(_v.ParamsModel):
         if type(self) is not ViduQ3TextToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.ratio is not None:
-            out['ratio'] = self.ratio
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.generate_audio is not None:
-            out['generate_audio'] = self.generate_audio
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.ratio) is not None:
+            out['ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.generate_audio) is not None:
+            out['generate_audio'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -1053,12 +1053,12 @@ class Wan25TextToVideoParams(_v.ParamsModel):
         if type(self) is not Wan25TextToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.ratio is not None:
-            out['ratio'] = self.ratio
-        if self.duration is not None:
-            out['duration'] = self.duration
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.ratio) is not None:
+            out['ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -1110,16 +1110,16 @@ class GoogleVeo31FastParams(_v.ParamsModel):
         if type(self) is not GoogleVeo31FastParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.aspect_ratio is not None:
-            out['aspect_ratio'] = self.aspect_ratio
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.generate_audio is not None:
-            out['generate_audio'] = self.generate_audio
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.aspect_ratio) is not None:
+            out['aspect_ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.generate_audio) is not None:
+            out['generate_audio'] = list(value) if isinstance(value, tuple) else value
         return out

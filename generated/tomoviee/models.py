@@ -78,20 +78,20 @@ class TextToVideoParams(_v.ParamsModel):
         if type(self) is not TextToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.aspect_ratio is not None:
-            out['aspect_ratio'] = self.aspect_ratio
-        if self.camera_move_index is not None:
-            out['camera_move_index'] = self.camera_move_index
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.aspect_ratio) is not None:
+            out['aspect_ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.camera_move_index) is not None:
+            out['camera_move_index'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -164,22 +164,22 @@ class ImageToVideoParams(_v.ParamsModel):
         if type(self) is not ImageToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.image is not None:
-            out['image'] = self.image
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.aspect_ratio is not None:
-            out['aspect_ratio'] = self.aspect_ratio
-        if self.camera_move_index is not None:
-            out['camera_move_index'] = self.camera_move_index
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.aspect_ratio) is not None:
+            out['aspect_ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.camera_move_index) is not None:
+            out['camera_move_index'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -259,24 +259,24 @@ class FirstLastFrameToVideoParams(_v.ParamsModel):
         if type(self) is not FirstLastFrameToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.image is not None:
-            out['image'] = self.image
-        if self.image_tail is not None:
-            out['image_tail'] = self.image_tail
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.aspect_ratio is not None:
-            out['aspect_ratio'] = self.aspect_ratio
-        if self.camera_move_index is not None:
-            out['camera_move_index'] = self.camera_move_index
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.image_tail) is not None:
+            out['image_tail'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.aspect_ratio) is not None:
+            out['aspect_ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.camera_move_index) is not None:
+            out['camera_move_index'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -349,22 +349,22 @@ class VideoContinuationParams(_v.ParamsModel):
         if type(self) is not VideoContinuationParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.video is not None:
-            out['video'] = self.video
-        if self.resolution is not None:
-            out['resolution'] = self.resolution
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.aspect_ratio is not None:
-            out['aspect_ratio'] = self.aspect_ratio
-        if self.camera_move_index is not None:
-            out['camera_move_index'] = self.camera_move_index
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.video) is not None:
+            out['video'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.resolution) is not None:
+            out['resolution'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.aspect_ratio) is not None:
+            out['aspect_ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.camera_move_index) is not None:
+            out['camera_move_index'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -439,26 +439,26 @@ class ImageToImageParams(_v.ParamsModel):
         if type(self) is not ImageToImageParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.reference_image is not None:
-            out['reference_image'] = self.reference_image
-        if self.control_type is not None:
-            out['control_type'] = self.control_type
-        if self.width is not None:
-            out['width'] = self.width
-        if self.height is not None:
-            out['height'] = self.height
-        if self.batch_size is not None:
-            out['batch_size'] = self.batch_size
-        if self.control_intensity is not None:
-            out['control_intensity'] = self.control_intensity
-        if self.init_image is not None:
-            out['init_image'] = self.init_image
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.reference_image) is not None:
+            out['reference_image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.control_type) is not None:
+            out['control_type'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.width) is not None:
+            out['width'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.height) is not None:
+            out['height'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.batch_size) is not None:
+            out['batch_size'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.control_intensity) is not None:
+            out['control_intensity'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.init_image) is not None:
+            out['init_image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -507,16 +507,16 @@ class ImageRedrawingParams(_v.ParamsModel):
         if type(self) is not ImageRedrawingParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.init_image is not None:
-            out['init_image'] = self.init_image
-        if self.mask_url is not None:
-            out['mask_url'] = self.mask_url
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.init_image) is not None:
+            out['init_image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.mask_url) is not None:
+            out['mask_url'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -563,16 +563,16 @@ class ImageRecognitionParams(_v.ParamsModel):
         if type(self) is not ImageRecognitionParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.image is not None:
-            out['image'] = self.image
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.control_type is not None:
-            out['control_type'] = self.control_type
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.image) is not None:
+            out['image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.control_type) is not None:
+            out['control_type'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -623,18 +623,18 @@ class TextToMusicParams(_v.ParamsModel):
         if type(self) is not TextToMusicParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.qty is not None:
-            out['qty'] = self.qty
-        if self.disable_translate is not None:
-            out['disable_translate'] = self.disable_translate
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.qty) is not None:
+            out['qty'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.disable_translate) is not None:
+            out['disable_translate'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -679,16 +679,16 @@ class TextToSoundEffectParams(_v.ParamsModel):
         if type(self) is not TextToSoundEffectParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.qty is not None:
-            out['qty'] = self.qty
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.qty) is not None:
+            out['qty'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -729,14 +729,14 @@ class TextToSpeechParams(_v.ParamsModel):
         if type(self) is not TextToSpeechParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.text is not None:
-            out['text'] = self.text
-        if self.voice_id is not None:
-            out['voice_id'] = self.voice_id
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.text) is not None:
+            out['text'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.voice_id) is not None:
+            out['voice_id'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -782,14 +782,14 @@ class VideoSoundtrackParams(_v.ParamsModel):
         if type(self) is not VideoSoundtrackParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.video is not None:
-            out['video'] = self.video
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.duration is not None:
-            out['duration'] = self.duration
-        if self.callback is not None:
-            out['callback'] = self.callback
-        if self.params is not None:
-            out['params'] = self.params
+        if (value := self.video) is not None:
+            out['video'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.duration) is not None:
+            out['duration'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.callback) is not None:
+            out['callback'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.params) is not None:
+            out['params'] = list(value) if isinstance(value, tuple) else value
         return out

@@ -87,26 +87,26 @@ class PaintParams(_v.ParamsModel):
         if type(self) is not PaintParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.control_intensity is not None:
-            out['control-intensity'] = self.control_intensity
-        if self.from_ is not None:
-            out['from'] = self.from_
-        if self.self_ is not None:
-            out['self'] = self.self_
-        if self.size is not None:
-            out['size'] = self.size
-        if self.style is not None:
-            out['style'] = self.style
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.control_intensity) is not None:
+            out['control-intensity'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.from_) is not None:
+            out['from'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.self_) is not None:
+            out['self'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.size) is not None:
+            out['size'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.style) is not None:
+            out['style'] = list(value) if isinstance(value, tuple) else value
         if (value := self.layers) is not None:
             out['layers'] = list(value) if isinstance(value, tuple) else value
-        if self.seed is not None:
-            out['seed'] = self.seed
-        if self.hd is not None:
-            out['hd'] = self.hd
-        if self.webhook is not None:
-            out['webhook'] = self.webhook
+        if (value := self.seed) is not None:
+            out['seed'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.hd) is not None:
+            out['hd'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.webhook) is not None:
+            out['webhook'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -132,10 +132,10 @@ class JobParams(_v.ParamsModel):
         if type(self) is not JobParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.job_id is not None:
-            out['job_id'] = self.job_id
-        if self.webhook is not None:
-            out['webhook'] = self.webhook
+        if (value := self.job_id) is not None:
+            out['job_id'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.webhook) is not None:
+            out['webhook'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -156,6 +156,6 @@ class SketchParams(_v.ParamsModel):
         if type(self) is not SketchParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.webhook is not None:
-            out['webhook'] = self.webhook
+        if (value := self.webhook) is not None:
+            out['webhook'] = list(value) if isinstance(value, tuple) else value
         return out

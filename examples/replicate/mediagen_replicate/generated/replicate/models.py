@@ -90,26 +90,26 @@ class FluxSchnellParams(_v.ParamsModel):
         if type(self) is not FluxSchnellParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.aspect_ratio is not None:
-            out['aspect_ratio'] = self.aspect_ratio
-        if self.num_outputs is not None:
-            out['num_outputs'] = self.num_outputs
-        if self.num_inference_steps is not None:
-            out['num_inference_steps'] = self.num_inference_steps
-        if self.seed is not None:
-            out['seed'] = self.seed
-        if self.output_format is not None:
-            out['output_format'] = self.output_format
-        if self.output_quality is not None:
-            out['output_quality'] = self.output_quality
-        if self.megapixels is not None:
-            out['megapixels'] = self.megapixels
-        if self.go_fast is not None:
-            out['go_fast'] = self.go_fast
-        if self.disable_safety_checker is not None:
-            out['disable_safety_checker'] = self.disable_safety_checker
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.aspect_ratio) is not None:
+            out['aspect_ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.num_outputs) is not None:
+            out['num_outputs'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.num_inference_steps) is not None:
+            out['num_inference_steps'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.seed) is not None:
+            out['seed'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.output_format) is not None:
+            out['output_format'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.output_quality) is not None:
+            out['output_quality'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.megapixels) is not None:
+            out['megapixels'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.go_fast) is not None:
+            out['go_fast'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.disable_safety_checker) is not None:
+            out['disable_safety_checker'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -192,26 +192,26 @@ class Flux11ProParams(_v.ParamsModel):
         if type(self) is not Flux11ProParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.image_prompt is not None:
-            out['image_prompt'] = self.image_prompt
-        if self.aspect_ratio is not None:
-            out['aspect_ratio'] = self.aspect_ratio
-        if self.width is not None:
-            out['width'] = self.width
-        if self.height is not None:
-            out['height'] = self.height
-        if self.safety_tolerance is not None:
-            out['safety_tolerance'] = self.safety_tolerance
-        if self.seed is not None:
-            out['seed'] = self.seed
-        if self.prompt_upsampling is not None:
-            out['prompt_upsampling'] = self.prompt_upsampling
-        if self.output_format is not None:
-            out['output_format'] = self.output_format
-        if self.output_quality is not None:
-            out['output_quality'] = self.output_quality
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.image_prompt) is not None:
+            out['image_prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.aspect_ratio) is not None:
+            out['aspect_ratio'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.width) is not None:
+            out['width'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.height) is not None:
+            out['height'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.safety_tolerance) is not None:
+            out['safety_tolerance'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.seed) is not None:
+            out['seed'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt_upsampling) is not None:
+            out['prompt_upsampling'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.output_format) is not None:
+            out['output_format'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.output_quality) is not None:
+            out['output_quality'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -251,14 +251,14 @@ class MinimaxVideo01Params(_v.ParamsModel):
         if type(self) is not MinimaxVideo01Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.first_frame_image is not None:
-            out['first_frame_image'] = self.first_frame_image
-        if self.subject_reference is not None:
-            out['subject_reference'] = self.subject_reference
-        if self.prompt_optimizer is not None:
-            out['prompt_optimizer'] = self.prompt_optimizer
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.first_frame_image) is not None:
+            out['first_frame_image'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.subject_reference) is not None:
+            out['subject_reference'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.prompt_optimizer) is not None:
+            out['prompt_optimizer'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -357,32 +357,32 @@ class MinimaxSpeech02TurboParams(_v.ParamsModel):
         if type(self) is not MinimaxSpeech02TurboParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.text is not None:
-            out['text'] = self.text
-        if self.voice_id is not None:
-            out['voice_id'] = self.voice_id
-        if self.speed is not None:
-            out['speed'] = self.speed
-        if self.volume is not None:
-            out['volume'] = self.volume
-        if self.pitch is not None:
-            out['pitch'] = self.pitch
-        if self.emotion is not None:
-            out['emotion'] = self.emotion
-        if self.sample_rate is not None:
-            out['sample_rate'] = self.sample_rate
-        if self.bitrate is not None:
-            out['bitrate'] = self.bitrate
-        if self.audio_format is not None:
-            out['audio_format'] = self.audio_format
-        if self.channel is not None:
-            out['channel'] = self.channel
-        if self.language_boost is not None:
-            out['language_boost'] = self.language_boost
-        if self.subtitle_enable is not None:
-            out['subtitle_enable'] = self.subtitle_enable
-        if self.english_normalization is not None:
-            out['english_normalization'] = self.english_normalization
+        if (value := self.text) is not None:
+            out['text'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.voice_id) is not None:
+            out['voice_id'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.speed) is not None:
+            out['speed'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.volume) is not None:
+            out['volume'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.pitch) is not None:
+            out['pitch'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.emotion) is not None:
+            out['emotion'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.sample_rate) is not None:
+            out['sample_rate'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.bitrate) is not None:
+            out['bitrate'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.audio_format) is not None:
+            out['audio_format'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.channel) is not None:
+            out['channel'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.language_boost) is not None:
+            out['language_boost'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.subtitle_enable) is not None:
+            out['subtitle_enable'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.english_normalization) is not None:
+            out['english_normalization'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -404,6 +404,6 @@ class CancelPredictionParams(_v.ParamsModel):
         if type(self) is not CancelPredictionParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.task_id is not None:
-            out['task_id'] = self.task_id
+        if (value := self.task_id) is not None:
+            out['task_id'] = list(value) if isinstance(value, tuple) else value
         return out

@@ -41,12 +41,12 @@ class RenderParams(_v.ParamsModel):
         if type(self) is not RenderParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.prompt is not None:
-            out['prompt'] = self.prompt
-        if self.count is not None:
-            out['count'] = self.count
-        if self.style is not None:
-            out['style'] = self.style
+        if (value := self.prompt) is not None:
+            out['prompt'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.count) is not None:
+            out['count'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.style) is not None:
+            out['style'] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -72,8 +72,8 @@ class NarrateParams(_v.ParamsModel):
         if type(self) is not NarrateParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
-        if self.text is not None:
-            out['text'] = self.text
-        if self.voice is not None:
-            out['voice'] = self.voice
+        if (value := self.text) is not None:
+            out['text'] = list(value) if isinstance(value, tuple) else value
+        if (value := self.voice) is not None:
+            out['voice'] = list(value) if isinstance(value, tuple) else value
         return out
