@@ -1107,9 +1107,11 @@ ESCAPED_KEY = "sk-live-0123456789abcdef"
     "encode",
     [
         # The key as JSON \u escapes: not in the bytes, only in the decoded string.
-        lambda answer: json.dumps(answer).replace(
-            ESCAPED_KEY, "".join(f"\\u{ord(c):04x}" for c in ESCAPED_KEY)
-        ).encode(),
+        lambda answer: (
+            json.dumps(answer)
+            .replace(ESCAPED_KEY, "".join(f"\\u{ord(c):04x}" for c in ESCAPED_KEY))
+            .encode()
+        ),
         # UTF-16 JSON: the key's bytes interleaved with NULs.
         lambda answer: json.dumps(answer).encode("utf-16"),
     ],
