@@ -419,26 +419,9 @@ def optional(validators: Iterable[Validator]) -> Validator:
             refuse(inst, attribute, value)
 
         return check_choice
-    passes = _passes(chain)
-    if passes is not None:
-        kind, measure, low, high = passes
-        if measure is _LENGTH:
-
-            def check_sized(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-                if value is None or (type(value) is kind and low <= len(value) <= high):
-                    return
-                for v in chain:
-                    v(inst, attribute, value)
-
-            return check_sized
-
-        def check_valued(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-            if value is None or (type(value) is kind and low <= value <= high):
-                return
-            for v in chain:
-                v(inst, attribute, value)
-
-        return check_valued
+    fused = _fused(chain, None)
+    if fused is not None:
+        return fused
 
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None:
@@ -451,29 +434,12 @@ def optional(validators: Iterable[Validator]) -> Validator:
 
 def all_of(validators: Iterable[Validator]) -> Validator:
     """The checks of a required parameter as one validator: each in turn, as attrs runs a
-    list of them, raising what the first to fail raises. Generated code uses it since round 6
-    of issue 11; a plain list still works."""
+    list of them, raising what the first to fail raises. Generated models use it for their
+    required parameters (a plain list, as older generated code has, still works)."""
     chain = tuple(validators)
-    passes = _passes(chain)
-    if passes is not None:
-        kind, measure, low, high = passes
-        if measure is _LENGTH:
-
-            def check_sized(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-                if type(value) is kind and low <= len(value) <= high:
-                    return
-                for v in chain:
-                    v(inst, attribute, value)
-
-            return check_sized
-
-        def check_valued(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-            if type(value) is kind and low <= value <= high:
-                return
-            for v in chain:
-                v(inst, attribute, value)
-
-        return check_valued
+    fused = _fused(chain, _NOTHING_PASSES)
+    if fused is not None:
+        return fused
     if len(chain) == 1:
         return chain[0]
 
@@ -483,6 +449,36 @@ def all_of(validators: Iterable[Validator]) -> Validator:
 
     return check
 
+
+def _fused(chain: tuple[Validator, ...], passes_as_is: object) -> Validator | None:
+    """One validator for a chain `_passes` reads (else None): a value that is `passes_as_is`
+    (None for an optional parameter) or of exactly the checked type within the bounds passes
+    with that test alone; any other value runs the chain in order."""
+    passes = _passes(chain)
+    if passes is None:
+        return None
+    kind, measure, low, high = passes
+    if measure is _LENGTH:
+
+        def check_sized(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+            if value is passes_as_is or (type(value) is kind and low <= len(value) <= high):
+                return
+            for v in chain:
+                v(inst, attribute, value)
+
+        return check_sized
+
+    def check_valued(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is passes_as_is or (type(value) is kind and low <= value <= high):
+            return
+        for v in chain:
+            v(inst, attribute, value)
+
+    return check_valued
+
+
+_NOTHING_PASSES = object()
+"""What a required parameter's fused check lets through as is: no value is this object."""
 
 _TYPE = "type"
 _LENGTH = "length"
@@ -494,7 +490,7 @@ _PASSES: weakref.WeakKeyDictionary[Validator, tuple[Any, ...]] = weakref.WeakKey
 (_LENGTH, low, high): low <= len(value) <= high; (_VALUE, low, high): low <= value <= high."""
 
 
-def _passes(chain: tuple[Validator, ...]) -> tuple[type, str, Any, Any] | None:
+def _passes(chain: tuple[Validator, ...]) -> tuple[Any, str, Any, Any] | None:
     """For a chain of a type check and bounds (`is_type(str), max_length(1200)`, the usual
     parameter), (kind, measure, low, high): a value of exactly that type whose length (strings)
     or value (integers) is within [low, high] passes every check of the chain, so a fused

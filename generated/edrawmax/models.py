@@ -46,6 +46,7 @@ class FlowchartParams(_v.ParamsModel):
         if type(self) is not FlowchartParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.lang) is not None:
@@ -88,6 +89,7 @@ class InfographicParams(_v.ParamsModel):
         if type(self) is not InfographicParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.lang) is not None:
@@ -130,6 +132,7 @@ class GanttParams(_v.ParamsModel):
         if type(self) is not GanttParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.lang) is not None:
@@ -172,6 +175,7 @@ class MindmapParams(_v.ParamsModel):
         if type(self) is not MindmapParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.lang) is not None:

@@ -38,6 +38,7 @@ class TaskResultParams(_v.ParamsModel):
         if type(self) is not TaskResultParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.task_id) is not None:
             out['task_id'] = list(value) if isinstance(value, tuple) else value
         return out
@@ -74,6 +75,7 @@ class NanoBananaParams(_v.ParamsModel):
         if type(self) is not NanoBananaParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.images) is not None:
             out['images'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -114,6 +116,7 @@ class Seedream40Params(_v.ParamsModel):
         if type(self) is not Seedream40Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.images) is not None:
             out['images'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -160,6 +163,7 @@ class NanoBananaProParams(_v.ParamsModel):
         if type(self) is not NanoBananaProParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.images) is not None:
             out['images'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -220,6 +224,7 @@ class Wan26Params(_v.ParamsModel):
         if type(self) is not Wan26Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -272,6 +277,7 @@ class Wan22Params(_v.ParamsModel):
         if type(self) is not Wan22Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -320,6 +326,7 @@ class Hailuo02Params(_v.ParamsModel):
         if type(self) is not Hailuo02Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -368,6 +375,7 @@ class Kling21Params(_v.ParamsModel):
         if type(self) is not Kling21Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -422,6 +430,7 @@ class ViduQ3Params(_v.ParamsModel):
         if type(self) is not ViduQ3Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -472,6 +481,7 @@ class Kling25TurboParams(_v.ParamsModel):
         if type(self) is not Kling25TurboParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -532,6 +542,7 @@ class GoogleVeo31Params(_v.ParamsModel):
         if type(self) is not GoogleVeo31Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -596,6 +607,7 @@ class Kling30Params(_v.ParamsModel):
         if type(self) is not Kling30Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -648,6 +660,7 @@ class Hailuo23Params(_v.ParamsModel):
         if type(self) is not Hailuo23Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -695,6 +708,7 @@ class ViduQ2Params(_v.ParamsModel):
         if type(self) is not ViduQ2Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -743,6 +757,7 @@ class Wan25Params(_v.ParamsModel):
         if type(self) is not Wan25Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -790,6 +805,7 @@ class Kling26Params(_v.ParamsModel):
         if type(self) is not Kling26Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -834,6 +850,7 @@ class MotionControlKling26Params(_v.ParamsModel):
         if type(self) is not MotionControlKling26Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.video) is not None:
             out['video'] = list(value) if isinstance(value, tuple) else value
         if (value := self.image) is not None:
@@ -873,6 +890,7 @@ class Imagen4Params(_v.ParamsModel):
         if type(self) is not Imagen4Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.ratio) is not None:
@@ -906,6 +924,7 @@ class SoulCharacterParams(_v.ParamsModel):
         if type(self) is not SoulCharacterParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.ratio) is not None:
@@ -955,6 +974,7 @@ class Wan26TextToVideoParams(_v.ParamsModel):
         if type(self) is not Wan26TextToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.size) is not None:
@@ -1010,6 +1030,7 @@ class ViduQ3TextToVideoParams(_v.ParamsModel):
         if type(self) is not ViduQ3TextToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.ratio) is not None:
@@ -1053,6 +1074,7 @@ class Wan25TextToVideoParams(_v.ParamsModel):
         if type(self) is not Wan25TextToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.ratio) is not None:
@@ -1110,6 +1132,7 @@ class GoogleVeo31FastParams(_v.ParamsModel):
         if type(self) is not GoogleVeo31FastParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:

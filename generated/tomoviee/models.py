@@ -78,6 +78,7 @@ class TextToVideoParams(_v.ParamsModel):
         if type(self) is not TextToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.resolution) is not None:
@@ -164,6 +165,7 @@ class ImageToVideoParams(_v.ParamsModel):
         if type(self) is not ImageToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.image) is not None:
@@ -259,6 +261,7 @@ class FirstLastFrameToVideoParams(_v.ParamsModel):
         if type(self) is not FirstLastFrameToVideoParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.image) is not None:
@@ -349,6 +352,7 @@ class VideoContinuationParams(_v.ParamsModel):
         if type(self) is not VideoContinuationParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.video) is not None:
@@ -439,6 +443,7 @@ class ImageToImageParams(_v.ParamsModel):
         if type(self) is not ImageToImageParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.reference_image) is not None:
@@ -507,6 +512,7 @@ class ImageRedrawingParams(_v.ParamsModel):
         if type(self) is not ImageRedrawingParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.init_image) is not None:
@@ -563,6 +569,7 @@ class ImageRecognitionParams(_v.ParamsModel):
         if type(self) is not ImageRecognitionParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.image) is not None:
             out['image'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:
@@ -623,6 +630,7 @@ class TextToMusicParams(_v.ParamsModel):
         if type(self) is not TextToMusicParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.duration) is not None:
@@ -679,6 +687,7 @@ class TextToSoundEffectParams(_v.ParamsModel):
         if type(self) is not TextToSoundEffectParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.duration) is not None:
@@ -729,6 +738,7 @@ class TextToSpeechParams(_v.ParamsModel):
         if type(self) is not TextToSpeechParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.text) is not None:
             out['text'] = list(value) if isinstance(value, tuple) else value
         if (value := self.voice_id) is not None:
@@ -782,6 +792,7 @@ class VideoSoundtrackParams(_v.ParamsModel):
         if type(self) is not VideoSoundtrackParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.video) is not None:
             out['video'] = list(value) if isinstance(value, tuple) else value
         if (value := self.prompt) is not None:

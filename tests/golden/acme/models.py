@@ -87,6 +87,7 @@ class PaintParams(_v.ParamsModel):
         if type(self) is not PaintParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.control_intensity) is not None:
@@ -132,6 +133,7 @@ class JobParams(_v.ParamsModel):
         if type(self) is not JobParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.job_id) is not None:
             out['job_id'] = list(value) if isinstance(value, tuple) else value
         if (value := self.webhook) is not None:
@@ -156,6 +158,7 @@ class SketchParams(_v.ParamsModel):
         if type(self) is not SketchParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.webhook) is not None:
             out['webhook'] = list(value) if isinstance(value, tuple) else value
         return out

@@ -90,6 +90,7 @@ class FluxSchnellParams(_v.ParamsModel):
         if type(self) is not FluxSchnellParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.aspect_ratio) is not None:
@@ -192,6 +193,7 @@ class Flux11ProParams(_v.ParamsModel):
         if type(self) is not Flux11ProParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.image_prompt) is not None:
@@ -251,6 +253,7 @@ class MinimaxVideo01Params(_v.ParamsModel):
         if type(self) is not MinimaxVideo01Params:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.first_frame_image) is not None:
@@ -357,6 +360,7 @@ class MinimaxSpeech02TurboParams(_v.ParamsModel):
         if type(self) is not MinimaxSpeech02TurboParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.text) is not None:
             out['text'] = list(value) if isinstance(value, tuple) else value
         if (value := self.voice_id) is not None:
@@ -404,6 +408,7 @@ class CancelPredictionParams(_v.ParamsModel):
         if type(self) is not CancelPredictionParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.task_id) is not None:
             out['task_id'] = list(value) if isinstance(value, tuple) else value
         return out

@@ -41,6 +41,7 @@ class RenderParams(_v.ParamsModel):
         if type(self) is not RenderParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.prompt) is not None:
             out['prompt'] = list(value) if isinstance(value, tuple) else value
         if (value := self.count) is not None:
@@ -72,6 +73,7 @@ class NarrateParams(_v.ParamsModel):
         if type(self) is not NarrateParams:  # a subclass may add fields
             return super().to_dict()
         out: dict[str, Any] = {}
+        value: Any
         if (value := self.text) is not None:
             out['text'] = list(value) if isinstance(value, tuple) else value
         if (value := self.voice) is not None:
