@@ -1257,3 +1257,30 @@ def test_a_subclass_with_more_fields_keeps_them_in_its_dict() -> None:
         "counts": "1",
         "extra": "more",
     }
+
+
+def test_a_providers_endpoints_are_asked_once_per_client_and_a_copy_gets_its_own() -> None:
+    """`client.mediaio` is read from the client after its first access: the object
+    `provider()` gives, bound to this client's engine; a `with_options` copy, async or
+    blocking, gets endpoints of its own, bound to its engine."""
+    options: dict[str, Any] = {
+        "base_urls": {"mediaio": "http://127.0.0.1:9"},
+        "credentials": {"mediaio": {"api_key": "k-0123456789"}},
+        "journal": False,
+    }
+
+    async def go() -> None:
+        async with mediagen.AsyncClient(**options) as client:
+            first = client.mediaio
+            assert client.mediaio is first is client.provider("mediaio")
+            assert first._runtime is client._engine
+            copy = client.with_options(retry=RetryPolicy(attempts=1))
+            assert copy.mediaio is not first and copy.mediaio is copy.provider("mediaio")
+            assert copy.mediaio._runtime is copy._engine
+
+    asyncio.run(go())
+    with mediagen.Client(**options) as blocking:
+        first = blocking.mediaio
+        assert blocking.mediaio is first is blocking.provider("mediaio")
+        copy = blocking.with_options(retry=RetryPolicy(attempts=1))
+        assert copy.mediaio is not first and copy.mediaio is copy.provider("mediaio")
