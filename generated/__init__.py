@@ -9,6 +9,7 @@ per provider.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
@@ -95,24 +96,25 @@ def load(provider: str) -> ModuleType:
 
 
 class AsyncProviders:
-    """One attribute per provider, for `mediagen.AsyncClient`."""
+    """One attribute per provider, for `mediagen.AsyncClient`. Each is asked of `_endpoints`
+    once per client, then read from the client's own attributes (it is read on every call)."""
 
     def _endpoints(self, provider: str) -> Any:
         raise NotImplementedError
 
-    @property
+    @functools.cached_property
     def edrawmax(self) -> AsyncEdrawmax:
         """EdrawMax: 4 operations."""
         endpoints: AsyncEdrawmax = self._endpoints("edrawmax")
         return endpoints
 
-    @property
+    @functools.cached_property
     def mediaio(self) -> AsyncMediaio:
         """Media.io: 24 operations."""
         endpoints: AsyncMediaio = self._endpoints("mediaio")
         return endpoints
 
-    @property
+    @functools.cached_property
     def tomoviee(self) -> AsyncTomoviee:
         """Tomoviee: 11 operations."""
         endpoints: AsyncTomoviee = self._endpoints("tomoviee")
@@ -120,24 +122,25 @@ class AsyncProviders:
 
 
 class Providers:
-    """One attribute per provider, for the blocking `mediagen.Client`."""
+    """One attribute per provider, for the blocking `mediagen.Client` (kept as for
+    `AsyncProviders`)."""
 
     def _endpoints(self, provider: str) -> Any:
         raise NotImplementedError
 
-    @property
+    @functools.cached_property
     def edrawmax(self) -> Edrawmax:
         """EdrawMax: 4 operations."""
         endpoints: Edrawmax = self._endpoints("edrawmax")
         return endpoints
 
-    @property
+    @functools.cached_property
     def mediaio(self) -> Mediaio:
         """Media.io: 24 operations."""
         endpoints: Mediaio = self._endpoints("mediaio")
         return endpoints
 
-    @property
+    @functools.cached_property
     def tomoviee(self) -> Tomoviee:
         """Tomoviee: 11 operations."""
         endpoints: Tomoviee = self._endpoints("tomoviee")

@@ -176,8 +176,8 @@ DOWNLOAD_ORIGINS_KEPT = 256
 provider; past this many (a vendor with a host per bucket) it starts over."""
 
 SECRET_BYTE_SEARCHES = 12
-"""Up to this many secret forms, an answer's bytes are searched for each form in turn (a C
-substring search each); with more, the scrubber's one pattern search over the decoded text
+"""Up to this many secret forms, an answer's text is searched for each form in turn (a C
+substring test each); with more, the scrubber's one pattern search over the decoded text
 is cheaper (see `Scrubber.raw`)."""
 
 JOURNAL_FLUSH_DELAY = 0.05

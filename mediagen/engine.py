@@ -68,6 +68,10 @@ themselves (the CLI) and filter the records out."""
 _NO_JOURNAL_CALLER = contextlib.nullcontext()
 """`Engine._journal_caller` without a journal (it holds no state: one serves every call)."""
 
+_BACKSLASH = ord("\\")
+_NUL = 0
+"""Byte values an answer's body is tested for (`value in body`): a JSON escape, a NUL."""
+
 NOTHING_SENT = "cancelled before its submit was sent: nothing was sent, no task exists"
 """The error of an entry whose submit was cancelled while its intent was being committed."""
 
@@ -269,8 +273,9 @@ class Engine:
         # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
         # that found no secret has checked every decoded string too; else they are
         # scanned as well.
-        # (`find`, not `in`: bytes' `in` tries its operand as an int first, raising inside.)
-        if not (clean and body.find(b"\\") < 0 and body.find(b"\0") < 0):
+        # (A byte's value, not a one-byte bytes, as the operand of `in`: bytes' `in` tries its
+        # operand as an int first, and a bytes one raises inside before it is searched for.)
+        if not clean or _BACKSLASH in body or _NUL in body:
             data = scrubber.data(data)
         value = parse(data) if parse is not None else data
         if on_headers is not None:

@@ -143,6 +143,8 @@ def is_type(kind: type) -> Validator:
                 problem=f"{attribute.name} must be {_TYPE_NAMES[kind]}, got {type(value).__name__} {shown(value)}",
             )
 
+    if kind is not float:  # a float must be finite too: no test of its type alone passes it
+        _PASSES[check] = (_TYPE, kind)
     return check
 
 
@@ -274,6 +276,7 @@ def max_length(limit: int) -> Validator:
                 problem=f"{attribute.name} is {len(value)} characters long",
             )
 
+    _PASSES[check] = (_LENGTH, 0, limit)
     return check
 
 
@@ -288,6 +291,7 @@ def min_length(limit: int) -> Validator:
                 problem=f"{attribute.name} is {len(value)} characters long",
             )
 
+    _PASSES[check] = (_LENGTH, limit, _NO_LIMIT)
     return check
 
 
@@ -302,6 +306,7 @@ def max_items(limit: int) -> Validator:
                 problem=f"{attribute.name} has {len(value)} items",
             )
 
+    _PASSES[check] = (_LENGTH, 0, limit)
     return check
 
 
@@ -316,6 +321,7 @@ def min_items(limit: int) -> Validator:
                 problem=f"{attribute.name} has {len(value)} items",
             )
 
+    _PASSES[check] = (_LENGTH, limit, _NO_LIMIT)
     return check
 
 
@@ -346,6 +352,8 @@ def in_range(
         ):
             _fail(inst, attribute, value, allowed)
 
+    if gt is None and lt is None:
+        _PASSES[check] = (_VALUE, -_NO_LIMIT if ge is None else ge, _NO_LIMIT if le is None else le)
     return check
 
 
@@ -411,6 +419,9 @@ def optional(validators: Iterable[Validator]) -> Validator:
             refuse(inst, attribute, value)
 
         return check_choice
+    fused = _fused(chain, None)
+    if fused is not None:
+        return fused
 
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None:
@@ -419,3 +430,84 @@ def optional(validators: Iterable[Validator]) -> Validator:
             v(inst, attribute, value)
 
     return check
+
+
+def all_of(validators: Iterable[Validator]) -> Validator:
+    """The checks of a required parameter as one validator: each in turn, as attrs runs a
+    list of them, raising what the first to fail raises. Generated models use it for their
+    required parameters (a plain list, as older generated code has, still works)."""
+    chain = tuple(validators)
+    fused = _fused(chain, _NOTHING_PASSES)
+    if fused is not None:
+        return fused
+    if len(chain) == 1:
+        return chain[0]
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        for v in chain:
+            v(inst, attribute, value)
+
+    return check
+
+
+def _fused(chain: tuple[Validator, ...], passes_as_is: object) -> Validator | None:
+    """One validator for a chain `_passes` reads (else None): a value that is `passes_as_is`
+    (None for an optional parameter) or of exactly the checked type within the bounds passes
+    with that test alone; any other value runs the chain in order."""
+    passes = _passes(chain)
+    if passes is None:
+        return None
+    kind, measure, low, high = passes
+    if measure is _LENGTH:
+
+        def check_sized(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+            if value is passes_as_is or (type(value) is kind and low <= len(value) <= high):
+                return
+            for v in chain:
+                v(inst, attribute, value)
+
+        return check_sized
+
+    def check_valued(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is passes_as_is or (type(value) is kind and low <= value <= high):
+            return
+        for v in chain:
+            v(inst, attribute, value)
+
+    return check_valued
+
+
+_NOTHING_PASSES = object()
+"""What a required parameter's fused check lets through as is: no value is this object."""
+
+_TYPE = "type"
+_LENGTH = "length"
+_VALUE = "value"
+_NO_LIMIT = math.inf
+
+_PASSES: weakref.WeakKeyDictionary[Validator, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+"""A check -> what a value surely passes it by: (_TYPE, kind): its type is exactly `kind`;
+(_LENGTH, low, high): low <= len(value) <= high; (_VALUE, low, high): low <= value <= high."""
+
+
+def _passes(chain: tuple[Validator, ...]) -> tuple[Any, str, Any, Any] | None:
+    """For a chain of a type check and bounds (`is_type(str), max_length(1200)`, the usual
+    parameter), (kind, measure, low, high): a value of exactly that type whose length (strings)
+    or value (integers) is within [low, high] passes every check of the chain, so a fused
+    validator tests that alone and runs the chain (raising what it raises) only for other
+    values. None for any other chain."""
+    first = _PASSES.get(chain[0]) if chain else None
+    if first is None or first[0] is not _TYPE:
+        return None
+    kind = first[1]
+    measure = _LENGTH if kind is str else _VALUE if kind is int or kind is bool else None
+    low: Any = -_NO_LIMIT
+    high: Any = _NO_LIMIT
+    for v in chain[1:]:
+        bound = _PASSES.get(v)
+        if bound is None or bound[0] is not measure or kind is bool:
+            return None
+        low, high = max(low, bound[1]), min(high, bound[2])
+    if measure is None:
+        return None
+    return kind, measure, low, high

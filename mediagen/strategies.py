@@ -52,8 +52,10 @@ class HttpResponse:
     def json(self) -> Any:
         body = self.body
         try:
-            # (`find`, not `in`: bytes' `in` tries its operand as an int first, raising inside.)
-            if body.find(b"\0") < 0 and not body.startswith(codecs.BOM_UTF8):
+            # (0, the byte's value: bytes' `in` tries its operand as an int first, and a bytes
+            # operand raises inside before it is searched for. A slice compared, as
+            # `startswith` builds and parses an argument tuple.)
+            if 0 not in body and body[:3] != _BOM_UTF8:
                 # UTF-8 (UTF-16 and UTF-32 JSON hold NUL bytes), decoded as json.loads would
                 # decode it, without its encoding detection.
                 text = body.decode("utf-8", "surrogatepass")
@@ -76,6 +78,8 @@ class HttpResponse:
 
 _scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 """The decoder's own scanner (C where available), as json.loads uses it."""
+
+_BOM_UTF8 = codecs.BOM_UTF8
 
 
 @attrs.frozen

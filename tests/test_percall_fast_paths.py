@@ -49,7 +49,17 @@ from mediagen.generated.mediaio.models import CreditsParams
 from mediagen.hookspecs import hookimpl
 from mediagen.hosts import Target
 from mediagen.nesting import nested_deeper_than
-from mediagen.params import one_of, optional
+from mediagen.params import (
+    ParamsModel,
+    all_of,
+    in_range,
+    is_type,
+    is_url,
+    max_length,
+    min_length,
+    one_of,
+    optional,
+)
 from mediagen.protocol import (
     _EXTENSIONS,
     CatalogAuth,
@@ -1069,3 +1079,208 @@ def test_an_answer_too_short_to_nest_past_the_limit_is_not_counted_and_never_ref
         classifier.check(call, HttpResponse(200, {}, at_limit))
     with pytest.raises(MalformedResponseError, match="deeper than"):
         classifier.check(call, HttpResponse(200, {}, b"[" + at_limit + b"]"))
+
+
+# -- round 6 ------------------------------------------------------------------------------
+
+
+def test_a_body_that_is_not_utf8_is_searched_in_its_surrogateescape_text() -> None:
+    """The scan reads a body as UTF-8, or, when it is not, as the surrogateescape text the
+    pattern reads: a byte that is not UTF-8 inside a form breaks the form (never dropped to
+    join its halves), one beside a form leaves it found."""
+    secret = "emulator-mediaio-api_key"
+    scrubber = Scrubber([secret])
+    form = secret.encode()
+    for junk in (b"\xff", b"\x80", b"\xc3", b"\xe2\x82"):
+        for cut in (1, 7, len(form) - 1):
+            broken = b'{"a":"' + form[:cut] + junk + form[cut:] + b'"}'
+            assert scrubber.raw(broken) is broken
+        beside = b'{"a":"' + junk + form + junk + b'"}'
+        assert scrubber.raw(beside) == _scrubbed_by_pattern(scrubber, beside) != beside
+        assert form not in scrubber.raw(beside)
+
+
+ESCAPED_KEY = "sk-live-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        # The key as JSON \u escapes: not in the bytes, only in the decoded string.
+        lambda answer: (
+            json.dumps(answer)
+            .replace(ESCAPED_KEY, "".join(f"\\u{ord(c):04x}" for c in ESCAPED_KEY))
+            .encode()
+        ),
+        # UTF-16 JSON: the key's bytes interleaved with NULs.
+        lambda answer: json.dumps(answer).encode("utf-16"),
+    ],
+    ids=["escaped", "utf-16"],
+)
+def test_an_answer_whose_text_hides_a_key_from_the_byte_scan_is_scrubbed(encode: Any) -> None:
+    """The escape and NUL tests on an answer's bytes (byte values, not one-byte searches)
+    send a body the raw scan cannot vouch for to the decoded data's scan: an echoed key
+    written as JSON escapes or in UTF-16 never reaches the task id."""
+
+    async def submit(request: web.Request) -> web.Response:
+        answer = {"code": 0, "msg": "", "data": {"task_id": f"t-{ESCAPED_KEY}"}}
+        return web.Response(body=encode(answer), content_type="application/json")
+
+    async def go() -> str:
+        async with (
+            local_server([web.post("/{tail:.*}", submit)]) as base,
+            mediagen.AsyncClient(
+                base_urls={"mediaio": base},
+                credentials={"mediaio": {"api_key": ESCAPED_KEY}},
+                journal=False,
+            ) as client,
+        ):
+            task = await client.mediaio.imagen_4(prompt="a cat")
+            return task.task_id
+
+    assert asyncio.run(go()) == f"t-{MARKER}"
+
+
+class _Op:
+    OPERATION = "test.fused"
+
+
+@attrs.define
+class _Sized:
+    size: Any = None
+
+
+_FIELD = attrs.fields(_Sized).size
+
+
+def _outcome(check: Any, value: Any) -> str | None:
+    try:
+        check(_Op(), _FIELD, value)
+    except ParamError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+class _Text(str):
+    pass
+
+
+FUSED_CHAINS = [
+    [is_type(str), max_length(5)],
+    [is_type(str), min_length(2), max_length(4)],
+    [is_type(str), min_length(3)],
+    [is_type(str)],
+    [is_type(int), in_range(ge=1, le=10)],
+    [is_type(int), in_range(ge=-3)],
+    [is_type(int)],
+    [is_type(bool)],
+    [is_type(int), in_range(gt=1, lt=10)],  # not fused: strict bounds
+    [is_type(float), in_range(ge=0, le=1)],  # not fused: a float must be finite
+    [is_type(str), is_url()],  # not fused: no test passes a URL by itself
+]
+FUSED_VALUES = [
+    None, "", "a", "ab", "abcd", "abcde", "abcdef", _Text("ab"), _Text("abcdefgh"),
+    True, False, 0, 1, 5, 10, 11, -3, -4, 2**70, 0.5, 1.0, float("nan"), float("inf"),
+    [], ["a"], ("a",), {"a": 1}, b"ab", "https://x.test/a.png",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("chain", FUSED_CHAINS, ids=range(len(FUSED_CHAINS)))
+def test_fused_checks_accept_and_refuse_as_their_chain_does(chain: list[Any]) -> None:
+    """`all_of` and `optional` test a value of exactly the checked type within the bounds
+    once, and run the chain for anything else: every value gets the outcome (None or the
+    same ParamError) running the checks in order gives."""
+
+    def in_order(inst: Any, attribute: Any, value: Any) -> None:
+        for check in chain:
+            check(inst, attribute, value)
+
+    required, maybe = all_of(chain), optional(chain)
+    for value in FUSED_VALUES:
+        expected = _outcome(in_order, value)
+        assert _outcome(required, value) == expected, value
+        assert _outcome(maybe, value) == (None if value is None else expected), value
+
+
+def _model_classes() -> list[type[ParamsModel]]:
+    import mediagen.generated.edrawmax.models
+    import mediagen.generated.mediaio.models
+    import mediagen.generated.tomoviee.models
+
+    modules = [
+        mediagen.generated.mediaio.models,
+        mediagen.generated.tomoviee.models,
+        mediagen.generated.edrawmax.models,
+    ]
+    return [
+        value
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, ParamsModel) and value is not ParamsModel
+    ]
+
+
+def test_a_models_own_to_dict_gives_what_the_generic_one_gives() -> None:
+    """Each generated model's written-out `to_dict` (wire keys, None omitted, tuples as
+    lists) gives what `ParamsModel.to_dict` reads from the attrs fields, for any values."""
+    classes = _model_classes()
+    assert len(classes) > 30
+    chosen = random.Random(6)
+    pool: list[Any] = [None, None, "x", 0, 1.5, True, ("a", "b"), ["c"], {"k": 1}]
+    written_out = 0
+    for cls in classes:
+        written_out += "to_dict" in vars(cls)
+        fields = attrs.fields(cls)  # type: ignore[misc]
+        for _ in range(20):
+            with attrs.validators.disabled():
+                inst = cls(**{f.name: chosen.choice(pool) for f in fields})
+            assert inst.to_dict() == ParamsModel.to_dict(inst), inst
+            assert [type(v) for v in inst.to_dict().values()] == [
+                type(v) for v in ParamsModel.to_dict(inst).values()
+            ]
+            assert list(inst.to_dict()) == list(ParamsModel.to_dict(inst))
+    assert written_out == sum(bool(attrs.fields(cls)) for cls in classes)  # type: ignore[misc]
+
+
+def test_a_subclass_with_more_fields_keeps_them_in_its_dict() -> None:
+    """A generated model's own `to_dict` serves its class alone: a subclass adding a field
+    gets the generic one, which reads its fields."""
+    from mediagen.generated.mediaio.models import Imagen4Params
+
+    @attrs.define(kw_only=True)
+    class Wider(Imagen4Params):
+        extra: str = "more"
+
+    assert Wider(prompt="a cat").to_dict() == {
+        "prompt": "a cat",
+        "ratio": "9:16",
+        "counts": "1",
+        "extra": "more",
+    }
+
+
+def test_a_providers_endpoints_are_asked_once_per_client_and_a_copy_gets_its_own() -> None:
+    """`client.mediaio` is read from the client after its first access: the object
+    `provider()` gives, bound to this client's engine; a `with_options` copy, async or
+    blocking, gets endpoints of its own, bound to its engine."""
+    options: dict[str, Any] = {
+        "base_urls": {"mediaio": "http://127.0.0.1:9"},
+        "credentials": {"mediaio": {"api_key": "k-0123456789"}},
+        "journal": False,
+    }
+
+    async def go() -> None:
+        async with mediagen.AsyncClient(**options) as client:
+            first = client.mediaio
+            assert client.mediaio is first is client.provider("mediaio")
+            assert first._runtime is client._engine
+            copy = client.with_options(retry=RetryPolicy(attempts=1))
+            assert copy.mediaio is not first and copy.mediaio is copy.provider("mediaio")
+            assert copy.mediaio._runtime is copy._engine
+
+    asyncio.run(go())
+    with mediagen.Client(**options) as blocking:
+        first = blocking.mediaio
+        assert blocking.mediaio is first is blocking.provider("mediaio")
+        copy = blocking.with_options(retry=RetryPolicy(attempts=1))
+        assert copy.mediaio is not first and copy.mediaio is copy.provider("mediaio")

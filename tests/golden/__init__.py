@@ -9,6 +9,7 @@ per provider.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
@@ -45,12 +46,13 @@ def load(provider: str) -> ModuleType:
 
 
 class AsyncProviders:
-    """One attribute per provider, for `mediagen.AsyncClient`."""
+    """One attribute per provider, for `mediagen.AsyncClient`. Each is asked of `_endpoints`
+    once per client, then read from the client's own attributes (it is read on every call)."""
 
     def _endpoints(self, provider: str) -> Any:
         raise NotImplementedError
 
-    @property
+    @functools.cached_property
     def acme(self) -> AsyncAcme:
         """Acme Media: 3 operations."""
         endpoints: AsyncAcme = self._endpoints("acme")
@@ -58,12 +60,13 @@ class AsyncProviders:
 
 
 class Providers:
-    """One attribute per provider, for the blocking `mediagen.Client`."""
+    """One attribute per provider, for the blocking `mediagen.Client` (kept as for
+    `AsyncProviders`)."""
 
     def _endpoints(self, provider: str) -> Any:
         raise NotImplementedError
 
-    @property
+    @functools.cached_property
     def acme(self) -> Acme:
         """Acme Media: 3 operations."""
         endpoints: Acme = self._endpoints("acme")

@@ -9,6 +9,7 @@ per provider.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
@@ -47,12 +48,13 @@ def load(provider: str) -> ModuleType:
 
 
 class AsyncProviders:
-    """One attribute per provider, for `mediagen.AsyncClient`."""
+    """One attribute per provider, for `mediagen.AsyncClient`. Each is asked of `_endpoints`
+    once per client, then read from the client's own attributes (it is read on every call)."""
 
     def _endpoints(self, provider: str) -> Any:
         raise NotImplementedError
 
-    @property
+    @functools.cached_property
     def replicate(self) -> AsyncReplicate:
         """Replicate: 5 operations."""
         endpoints: AsyncReplicate = self._endpoints("replicate")
@@ -60,12 +62,13 @@ class AsyncProviders:
 
 
 class Providers:
-    """One attribute per provider, for the blocking `mediagen.Client`."""
+    """One attribute per provider, for the blocking `mediagen.Client` (kept as for
+    `AsyncProviders`)."""
 
     def _endpoints(self, provider: str) -> Any:
         raise NotImplementedError
 
-    @property
+    @functools.cached_property
     def replicate(self) -> Replicate:
         """Replicate: 5 operations."""
         endpoints: Replicate = self._endpoints("replicate")
