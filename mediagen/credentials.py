@@ -72,6 +72,7 @@ class CredentialStore:
         """name -> value for the provider; a missing required one raises before any network."""
         given = self._given.get(provider.name, {})
         out = SecretMapping()
+        missing: list[tuple[str, tuple[str, ...], str | None]] = []
         for cred in provider.auth.credentials:
             secret = given.get(cred.name)
             value = (
@@ -82,12 +83,11 @@ class CredentialStore:
             if value:
                 out[cred.name] = value
             elif cred.required:
-                raise MissingCredentialError(
-                    provider.name,
-                    cred.name,
-                    cred.env,
-                    shortcut=CLIENT_SHORTCUTS.get((provider.name, cred.name)),
-                )
+                shortcut = CLIENT_SHORTCUTS.get((provider.name, cred.name))
+                missing.append((cred.name, tuple(cred.env), shortcut))
+        if missing:  # every one named at once: fixing one should not reveal the next
+            (name, env, shortcut), *more = missing
+            raise MissingCredentialError(provider.name, name, env, shortcut=shortcut, more=more)
         return out
 
     def resolve_shared(self, provider: Provider) -> SecretMapping:

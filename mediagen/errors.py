@@ -110,20 +110,33 @@ class ConfigurationError(MediagenError, ValueError):
 
 class MissingCredentialError(ConfigurationError):
     """A credential the provider requires was neither given to the client nor found in the
-    environment. `shortcut`: the client's own keyword for it, where it has one."""
+    environment. `shortcut`: the client's own keyword for it, where it has one. `more`: the
+    provider's other missing credentials, as (name, environment variables, shortcut), so that
+    one error names everything to set; `credentials` lists every missing name."""
 
     def __init__(
-        self, provider: str, credential: str, env: Sequence[str], *, shortcut: str | None = None
+        self,
+        provider: str,
+        credential: str,
+        env: Sequence[str],
+        *,
+        shortcut: str | None = None,
+        more: Sequence[tuple[str, Sequence[str], str | None]] = (),
     ) -> None:
         self.provider = provider
         self.credential = credential
         self.env = tuple(env)
-        names = " or ".join(env)
-        given = f"credentials={{{provider!r}: {{{credential!r}: ...}}}}"
-        if shortcut:
-            given = f"{shortcut}=... or {given}"
+        missing = [(credential, tuple(env), shortcut), *((n, tuple(e), s) for n, e, s in more)]
+        self.credentials = tuple(name for name, _, _ in missing)
+        names = " and ".join(self.credentials)
+        variables = " and ".join(" or ".join(e) for _, e, _ in missing)
+        keys = ", ".join(f"{name!r}: ..." for name in self.credentials)
+        given = f"credentials={{{provider!r}: {{{keys}}}}}"
+        if all(s for _, _, s in missing):
+            given = " and ".join(f"{s}=..." for _, _, s in missing) + f" or {given}"
+        them = "them" if len(missing) > 1 else "it"
         super().__init__(
-            f"{provider}: no {credential} given; set {names} or pass it to the client ({given})"
+            f"{provider}: no {names} given; set {variables} or pass {them} to the client ({given})"
         )
 
 

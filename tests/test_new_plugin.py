@@ -138,7 +138,7 @@ def test_it_fills_an_empty_default_folder_with_a_package_that_matches_its_catalo
         "created mediagen-my-vendor/: provider my_vendor, distribution mediagen-my-vendor, "
         "package mediagen_my_vendor"
     )
-    assert "pip install -e mediagen-my-vendor\n" in shown
+    assert "pip install -e 'mediagen-my-vendor[dev]'  # with its tests' needs (pytest)\n" in shown
 
     root = tmp_path / "mediagen-my-vendor"
     package = root / "mediagen_my_vendor"

@@ -92,6 +92,22 @@ def test_a_missing_credential_names_the_client_keyword_that_supplies_it() -> Non
     )
 
 
+def test_every_missing_credential_of_a_provider_is_named_in_one_error() -> None:
+    async def body(emu: Emulator, client: mediagen.AsyncClient) -> MissingCredentialError:
+        with pytest.raises(MissingCredentialError) as info:
+            await client.tomoviee.text_to_video(prompt="x")
+        assert emu.requests == []
+        return info.value
+
+    error = with_client(body, credentials={})
+    assert error.credentials == ("app_key", "app_secret")
+    assert str(error) == (
+        "tomoviee: no app_key and app_secret given; set TOMOVIEE_APP_KEY and TOMOVIEE_APP_SECRET"
+        " or pass them to the client (tomoviee_app_key=... and tomoviee_app_secret=... or"
+        " credentials={'tomoviee': {'app_key': ..., 'app_secret': ...}})"
+    )
+
+
 def test_a_plugin_credential_without_a_client_keyword_names_credentials_only() -> None:
     error = MissingCredentialError("zeta", "token", ["ZETA_TOKEN"])
     assert str(error) == (

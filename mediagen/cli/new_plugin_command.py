@@ -54,7 +54,7 @@ def cmd_new_plugin(args: argparse.Namespace) -> int:
     )
     folder = shlex.quote(str(destination))
     out("next:")
-    out(f"  pip install -e {folder}")
+    out(f"  pip install -e {shlex.quote(f'{destination}[dev]')}  # with its tests' needs (pytest)")
     out(f"  mediagen list {names.provider}")
     out(f'  mediagen run {names.provider} {EXAMPLE_OPERATION} prompt="a red kite" --emulate')
     out(f"  pytest {folder}")
