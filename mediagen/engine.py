@@ -43,7 +43,7 @@ from .errors import (
 )
 from .events import TaskEvent
 from .hosts import Target, download_allowed, resolve_target
-from .journal import Journal
+from .journal import Entry, Journal
 from .params import ParamsModel
 from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
 from .protocol import _CASE_INSENSITIVE, CatalogAuth, retry_after
@@ -797,10 +797,10 @@ class Engine:
         if not task_id or not task_id.strip():
             raise ConfigurationError("a task id is required")
         task_id = task_id.strip()
-        self._same_operation_as_journaled(op, task_id)
-        entry = None
-        if self.journal is not None and journal:
-            try:
+        known = self._journaled_as(op, task_id)
+        entry = known.id if known is not None and journal else None
+        if self.journal is not None and journal and known is None:
+            try:  # in one transaction: two processes adopting the same id share one entry
                 entry = self.journal.adopt(
                     provider, operation, task_id, origin=self.origin(provider)
                 )
@@ -808,22 +808,24 @@ class Engine:
                 log.exception("could not read the task journal %s", self.journal.path)
         return AsyncTaskHandle(self, provider, operation, task_id, journal_id=entry)
 
-    def _same_operation_as_journaled(self, op: Operation, task_id: str) -> None:
-        """A task the journal holds is resumed as the operation it was submitted as: under
-        another one its files would be named, and journaled, as that operation's."""
+    def _journaled_as(self, op: Operation, task_id: str) -> Entry | None:
+        """The journal's entry for the task, if it holds one: which must be of `op`, as a task
+        is resumed as the operation it was submitted as (under another one its files would be
+        named, and journaled, as that operation's)."""
         if self.journal is None:
-            return
+            return None
         try:
             known = self.journal.find(op.provider, task_id, origin=self.origin(op.provider))
         except Exception:
             log.exception("could not read the task journal %s", self.journal.path)
-            return
+            return None
         if known is not None and known.operation != op.id:
             raise ConfigurationError(
                 f"task {task_id!r} was submitted as {op.provider}.{known.operation} (journal"
                 f" entry {known.id}), not {op.qualified_id}; allowed: {op.provider}."
                 f"{known.operation}"
             )
+        return known
 
 
 class AsyncTaskHandle:
