@@ -112,7 +112,8 @@ class MissingCredentialError(ConfigurationError):
     """A credential the provider requires was neither given to the client nor found in the
     environment. `shortcut`: the client's own keyword for it, where it has one. `more`: the
     provider's other missing credentials, as (name, environment variables, shortcut), so that
-    one error names everything to set; `credentials` lists every missing name."""
+    one error names everything to set; `missing` holds them all in that form, `credentials`
+    their names."""
 
     def __init__(
         self,
@@ -127,6 +128,7 @@ class MissingCredentialError(ConfigurationError):
         self.credential = credential
         self.env = tuple(env)
         missing = [(credential, tuple(env), shortcut), *((n, tuple(e), s) for n, e, s in more)]
+        self.missing: tuple[tuple[str, tuple[str, ...], str | None], ...] = tuple(missing)
         self.credentials = tuple(name for name, _, _ in missing)
         names = " and ".join(self.credentials)
         variables = " and ".join(" or ".join(e) for _, e, _ in missing)

@@ -176,20 +176,20 @@ def _unknown(what: str, name: str, known: list[str], lister: str) -> str:
 def check_credentials(providers: Iterable[str]) -> None:
     """Every credential the command line will need, from the environment, before the first
     request: a UsageError naming the variables to set, all of a provider's at once."""
-    import os
-
+    from ..credentials import CredentialStore
+    from ..errors import MissingCredentialError
     from ..registry import default_registry
 
     catalog = default_registry().catalog  # plugins' providers included
+    from_environment = CredentialStore({})  # the command line takes none of its own
     problems = []
     for name in sorted(set(providers)):
-        missing = [
-            " or ".join(cred.env)
-            for cred in catalog.provider(name).auth.credentials
-            if cred.required and cred.env and not any(os.environ.get(e) for e in cred.env)
-        ]
-        if missing:
-            problems.append(f"set {' and '.join(missing)} for {name}")
+        try:
+            from_environment.resolve(catalog.provider(name))
+        except MissingCredentialError as exc:
+            settable = [" or ".join(env) for _, env, _ in exc.missing if env]
+            if settable:
+                problems.append(f"set {' and '.join(settable)} for {name}")
     if problems:
         raise UsageError(
             f"missing credentials: {'; '.join(problems)} in the environment"
