@@ -33,7 +33,6 @@ def render_models(provider: Provider) -> str:
     class AttrsModel(DataClass):
         TEMPLATE_FILE_PATH = str(TEMPLATES / "attrs_model.jinja2")
         DEFAULT_IMPORTS = (
-            Import(from_="typing", import_="Any"),
             Import(from_="typing", import_="ClassVar"),
             Import(from_=None, import_="attrs", alias="_attrs"),
             Import(from_="mediagen", import_="params", alias="_v"),
