@@ -326,6 +326,32 @@ def test_batch_without_credentials_fails_once_before_anything_is_journaled(tmp_p
     assert journal_rows(journal) == []
 
 
+def test_run_json_names_the_provider_and_operation_a_credential_is_missing_for(
+    tmp_path: Path,
+) -> None:
+    out = mediagen_cli("run", "tomoviee.text_to_video", "prompt=x", "--json", cwd=tmp_path)
+    assert out.returncode == 2
+    doc = json.loads(out.stdout)
+    assert doc["state"] == "rejected" and doc["task_id"] is None
+    error = doc["error"]
+    assert error["type"] == "MissingCredentialsError"
+    assert (error["provider"], error["operation"]) == ("tomoviee", "text_to_video")
+    assert "set TOMOVIEE_APP_KEY and TOMOVIEE_APP_SECRET for tomoviee" in error["message"]
+    # Two providers (a batch): no one provider to name.
+    batch_file = tmp_path / "b.jsonl"
+    batch_file.write_text(
+        "".join(
+            json.dumps({"provider": p, "operation": o, "params": {"prompt": "x"}}) + "\n"
+            for p, o in [("mediaio", "imagen_4"), ("tomoviee", "text_to_video")]
+        ),
+        encoding="utf-8",
+    )
+    both = mediagen_cli("batch", str(batch_file), "--json", cwd=tmp_path)
+    assert both.returncode == 2
+    error = json.loads(both.stdout)["error"]
+    assert error["type"] == "MissingCredentialsError" and error["provider"] is None
+
+
 # -- 6. URL parameters ------------------------------------------------------------------------
 
 

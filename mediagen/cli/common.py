@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MediagenError
+from ..errors import ConfigurationError, MediagenError
 
 if TYPE_CHECKING:
     from ..catalog import Operation
@@ -20,6 +20,25 @@ DEFAULT_OUTPUT = Path("mediagen-output")
 
 class UsageError(Exception):
     """A command-line mistake: printed as one line, exit status 2."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """The environment lacks credentials a command will need, found before any request (exit
+    status 2). `missing` maps each such provider to the environment variables to set, one
+    entry per credential (alternatives joined by " or "); `provider` and `operation` name the
+    call when there is one (`--json` reports them)."""
+
+    def __init__(self, missing: dict[str, list[str]], *, operation: str | None = None) -> None:
+        self.missing = missing
+        self.provider = next(iter(missing)) if len(missing) == 1 else None
+        self.operation = operation if self.provider is not None else None
+        problems = "; ".join(
+            f"set {' and '.join(variables)} for {name}" for name, variables in missing.items()
+        )
+        super().__init__(
+            f"missing credentials: {problems} in the environment"
+            " (or try it offline: `mediagen run ... --emulate`, or `mediagen emulate`)"
+        )
 
 
 # C0 controls, DEL, C1 controls and lone surrogates: what can drive a terminal (move the
@@ -173,25 +192,23 @@ def _unknown(what: str, name: str, known: list[str], lister: str) -> str:
     return f"no {what} {name!r}; `{lister}` shows the {len(known)} known"
 
 
-def check_credentials(providers: Iterable[str]) -> None:
+def check_credentials(providers: Iterable[str], *, operation: str | None = None) -> None:
     """Every credential the command line will need, from the environment, before the first
-    request: a UsageError naming the variables to set, all of a provider's at once."""
+    request: a MissingCredentialsError naming the variables to set, all of a provider's at
+    once (`operation`: the one call's operation, for its `--json` error)."""
     from ..credentials import CredentialStore
     from ..errors import MissingCredentialError
     from ..registry import default_registry
 
     catalog = default_registry().catalog  # plugins' providers included
     from_environment = CredentialStore({})  # the command line takes none of its own
-    problems = []
+    missing: dict[str, list[str]] = {}
     for name in sorted(set(providers)):
         try:
             from_environment.resolve(catalog.provider(name))
         except MissingCredentialError as exc:
             settable = [" or ".join(env) for _, env, _ in exc.missing if env]
             if settable:
-                problems.append(f"set {' and '.join(settable)} for {name}")
-    if problems:
-        raise UsageError(
-            f"missing credentials: {'; '.join(problems)} in the environment"
-            " (or try it offline: `mediagen run ... --emulate`, or `mediagen emulate`)"
-        )
+                missing[name] = settable
+    if missing:
+        raise MissingCredentialsError(missing, operation=operation)

@@ -174,7 +174,7 @@ def _check_before_paying(args: argparse.Namespace, op: Operation, *, wait: bool)
     if wait and op.kind != "query":
         check_output_folder(args.output)
     if not args.emulate:
-        check_credentials([op.provider])
+        check_credentials([op.provider], operation=op.id)
 
 
 def check_output_folder(folder: Path) -> None:
