@@ -6,10 +6,8 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
-
-import attrs
 
 from .errors import ConfigurationError
 from .urls import host_of, split_plain
@@ -21,8 +19,10 @@ HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
 """A DNS name or IPv4 address, after IDNA encoding: labels of letters, digits, - and _."""
 
 
-@attrs.frozen
-class Target:
+class Target(NamedTuple):
+    """Where a provider's calls go (a tuple, not an attrs class: `describe` shows it without
+    loading attrs)."""
+
     base_url: str
     overridden: bool
 

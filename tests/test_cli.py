@@ -79,6 +79,26 @@ def test_describe(tmp_path: Path) -> None:
     assert (duration["minimum"], duration["maximum"], duration["required"]) == (0, 95, True)
 
 
+def test_describe_shows_where_calls_go_when_the_base_url_is_overridden(tmp_path: Path) -> None:
+    vendor = "POST https://openapi.media.io/generation/imagen/t2i-imagen-4"
+    plain = mediagen_main("describe", "mediaio", "imagen_4", cwd=tmp_path)
+    assert vendor in plain.stdout and "MEDIAGEN_MEDIAIO_BASE_URL" not in plain.stdout
+    local = "http://127.0.0.1:9/mediaio"
+    env = {"MEDIAGEN_MEDIAIO_BASE_URL": local}
+    moved = mediagen_main("describe", "mediaio.imagen_4", cwd=tmp_path, env=env)
+    assert moved.returncode == 0, moved.stderr
+    assert f"POST {local}/generation/imagen/t2i-imagen-4" in moved.stdout
+    assert "base URL from MEDIAGEN_MEDIAIO_BASE_URL (the vendor's: https://openapi.media.io)" in (
+        moved.stdout
+    )
+    # An override a call would refuse is shown as such; describing still works.
+    env = {"MEDIAGEN_MEDIAIO_BASE_URL": "http://localhost.example/x"}
+    refused = mediagen_main("describe", "mediaio", "imagen_4", cwd=tmp_path, env=env)
+    assert refused.returncode == 0, refused.stderr
+    assert vendor in refused.stdout
+    assert "note: MEDIAGEN_MEDIAIO_BASE_URL is set but not usable" in refused.stdout
+
+
 def test_describe_unknown_operation(tmp_path: Path) -> None:
     out = mediagen_main("describe", "mediaio", "imagen_5", cwd=tmp_path)
     assert out.returncode == 2

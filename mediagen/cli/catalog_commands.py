@@ -6,10 +6,16 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from .common import UsageError, dotted_arguments, find_operation, find_provider_operations
+from .common import (
+    UsageError,
+    dotted_arguments,
+    find_operation,
+    find_provider_operations,
+    out,
+)
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog, Operation
+    from ..catalog import Catalog, Operation, Provider
     from ..catalog.ir import Param
 
 
@@ -82,8 +88,11 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_operation_json(op), indent=2, ensure_ascii=False))
         return 0
+    base_url, override_note = _base_url(provider)
     print(f"{op.qualified_id}: {op.name} ({provider.title})")
-    print(f"  kind: {op.kind}   output: {op.output}   {op.method} {provider.base_url}{op.path}")
+    print(f"  kind: {op.kind}   output: {op.output}   {op.method} {base_url}{op.path}")
+    if override_note:
+        out(f"  {override_note}")  # may quote the variable's text
     if op.model_code:
         print(f"  model code: {op.model_code}")
     if args.verbose and op.vendor_status not in (None, 1):
@@ -100,6 +109,23 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if args.verbose:  # where the catalog got it: for maintainers, not for callers
         print(f"  source: {op.source}")
     return 0
+
+
+def _base_url(provider: Provider) -> tuple[str, str | None]:
+    """Where this machine's calls go: the MEDIAGEN_<PROVIDER>_BASE_URL override when one is
+    set (with a note naming it and the vendor's URL), else the catalog's URL. An unusable
+    override is noted, not fatal: describing an operation sends nothing."""
+    from ..errors import ConfigurationError
+    from ..hosts import base_url_env, resolve_target
+
+    variable = base_url_env(provider.name)
+    try:
+        target = resolve_target(provider)
+    except ConfigurationError as exc:
+        return provider.base_url, f"note: {variable} is set but not usable: {exc}"
+    if not target.overridden:
+        return provider.base_url, None
+    return target.base_url, f"base URL from {variable} (the vendor's: {provider.base_url})"
 
 
 def _param_facts(p: Param) -> list[str]:
