@@ -524,6 +524,29 @@ def test_resume_downloads_into_the_folder_the_command_named(
 # -- 10. wait and tasks ---------------------------------------------------------------------
 
 
+def test_a_batch_run_again_lists_its_files_as_the_first_run_did(
+    emu: tuple[Emulator, dict[str, str]], tmp_path: Path
+) -> None:
+    _, env = emu
+    batch_file = tmp_path / "b.jsonl"
+    batch_file.write_text(
+        json.dumps({"provider": "mediaio", "operation": "imagen_4", "params": {"prompt": "x"}})
+        + "\n",
+        encoding="utf-8",
+    )
+    first = mediagen_cli("batch", "b.jsonl", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    again = mediagen_cli("batch", "b.jsonl", cwd=tmp_path, env=env)  # done: from the journal
+    assert again.returncode == 0, again.stderr
+    listed = [line.strip() for line in first.stdout.splitlines() if line.startswith("      ")]
+    assert len(listed) == 1 and listed[0].startswith("mediagen-output/"), first.stdout
+    assert again.stdout == first.stdout
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    away = mediagen_cli("batch", str(batch_file), cwd=elsewhere, env=env)
+    assert f"      {tmp_path / listed[0]}" in away.stdout.splitlines()  # not under the cwd
+
+
 def test_wait_with_a_mistyped_id_leaves_no_journal_row(
     emu: tuple[Emulator, dict[str, str]], tmp_path: Path
 ) -> None:

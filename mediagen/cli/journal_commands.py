@@ -123,7 +123,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         journal = Journal(path, read_only=True)
     except JournalUnreadableError as exc:
         raise UsageError(str(exc)) from None
-    entries = journal.entries(states=states)
+    try:
+        entries = journal.entries(states=states)
+    finally:
+        journal.close()
     if args.limit is not None:
         entries = entries[-args.limit :]
     for entry in entries:  # a bad row is named, and listed with what can be read of it
@@ -186,7 +189,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output_folder(args.output)
     journal = _journal(args.journal)
-    return asyncio.run(_run(args, journal, None, None))
+    try:
+        return asyncio.run(_run(args, journal, None, None))
+    finally:
+        journal.close()  # (a process's exit would too; main() run in-process must)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -221,6 +227,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _explain_interrupt(journal, items, key, source)
         raise
+    finally:
+        journal.close()
 
 
 def _explain_interrupt(journal: Journal, items: list[Any], key: str | None, source: str) -> None:
@@ -296,6 +304,7 @@ def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool)
         for outcome in outcomes:
             print(json_text(outcome.to_json()))
         return
+    outcomes = [_with_paths_as_given(o) for o in outcomes]  # (--json's are absolute)
     for o in outcomes:
         label = f"{o.provider}.{o.operation}"
         task = f" {o.task_id}" if o.task_id else ""
@@ -310,3 +319,16 @@ def _report(args: argparse.Namespace, outcomes: list[Outcome], *, resumed: bool)
         out("files are in: " + ", ".join(folders))
     counts = Counter(o.state for o in outcomes)
     err(f"{len(outcomes)} item(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+
+
+def _with_paths_as_given(outcome: Outcome) -> Outcome:
+    """The outcome with its files as a download names them (relative to the working folder
+    when inside it): the journal keeps them absolute, and an item finished by an earlier run
+    should read like one finished now."""
+    if not outcome.paths:
+        return outcome
+    import attrs
+
+    here = Path.cwd()
+    paths = tuple(p.relative_to(here) if p.is_relative_to(here) else p for p in outcome.paths)
+    return attrs.evolve(outcome, paths=paths)
