@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 import attrs
 
 from .defaults import BATCH_CONCURRENCY, MAX_BATCH_FILE_BYTES, MAX_BATCH_LINE_BYTES
+from .download import source_keys
 from .engine import AsyncTaskHandle
 from .errors import MediagenError, ParamError
-from .journal import TERMINAL
+from .journal import TERMINAL, Entry
 from .params import ParamsModel, model_for
 from .recovery import RESUBMITTABLE, Plan, item_keys, missing_files, plan
 from .registry import default_registry
@@ -363,7 +364,7 @@ def _adopt(
         return
     if step.action == "done":
         if not done_is_silent:
-            paths = tuple(Path(p) for _, p in entry.files)
+            paths = _recorded_paths(entry)
             outcomes.append(
                 Outcome(
                     index,
@@ -388,6 +389,19 @@ def _adopt(
             journal_id=entry.id,
         )
     )
+
+
+def _recorded_paths(entry: Entry) -> tuple[Path, ...]:
+    """The entry's saved files in the order a download returns them (its result's artifacts,
+    then their source files), whatever order they were journaled in; files the result does
+    not name last."""
+    if entry.result is None:
+        return tuple(Path(path) for _, path in entry.files)
+    artifacts = entry.result.artifacts
+    keys = [*(a.url for a in artifacts), *source_keys(artifacts).values()]
+    order = {key: n for n, key in enumerate(keys)}
+    files = sorted(entry.files, key=lambda file: order.get(file[0], len(order)))
+    return tuple(Path(path) for _, path in files)
 
 
 def _release(client: AsyncClient, worked_on: Iterable[_Job | Outcome]) -> None:

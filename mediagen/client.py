@@ -29,6 +29,7 @@ from .errors import ConfigurationError
 from .generated import AsyncProviders, Providers
 from .journal import JOURNAL_ENV, Journal, configured_path
 from .loop import LoopThread
+from .names import close_names, unknown_name
 from .params import ParamsModel
 from .registry import Registry, default_registry
 from .results import Result
@@ -187,6 +188,7 @@ class AsyncClient(AsyncProviders):
 
     def _endpoints(self, provider: str) -> Any:
         if provider not in self._endpoint_cache:
+            _check_provider(self._engine, provider)
             cls = self._engine.registry.endpoints_class(provider, blocking=False)
             self._endpoint_cache[provider] = cls(self._engine)
         return self._endpoint_cache[provider]
@@ -215,7 +217,10 @@ class AsyncClient(AsyncProviders):
     ) -> AsyncTaskHandle:
         """A handle on a task submitted earlier (by this process or another), from its id.
 
-        With `journal=False` the task is not recorded in the journal (e.g. to check with one
+        An unknown provider or operation is a ConfigurationError naming the closest known
+        names, raised before the journal is touched; an operation that has left the catalog
+        is accepted only for a task the journal holds as it (mediagen.retired). With
+        `journal=False` the task is not recorded in the journal (e.g. to check with one
         `status()` that the vendor knows the id before adopting it)."""
         return self._engine.task(provider, operation, task_id, journal=journal)
 
@@ -331,6 +336,7 @@ class Client(Providers):
 
     def _endpoints(self, provider: str) -> Any:
         if provider not in self._endpoint_cache:
+            _check_provider(self._async._engine, provider)
             cls = self._async._engine.registry.endpoints_class(provider, blocking=True)
             # This client is the SyncRuntime its endpoints call: submit / run / query.
             self._endpoint_cache[provider] = cls(self)
@@ -399,11 +405,23 @@ class Client(Providers):
 
 
 def _provider_attribute(client: AsyncClient | Client, name: str) -> Any:
-    """`client.acme` for providers contributed by plugins (built-ins have typed properties)."""
+    """`client.acme` for providers contributed by plugins (built-ins have typed properties);
+    an AttributeError for any other name, naming the provider a misspelt one is close to."""
     engine = client._async._engine if isinstance(client, Client) else client._engine
-    if name.startswith("_") or name not in {p.name for p in engine.registry.catalog.providers}:
-        raise AttributeError(f"{type(client).__name__!r} object has no attribute {name!r}")
+    providers = [p.name for p in engine.registry.catalog.providers]
+    if name.startswith("_") or name not in providers:
+        message = f"{type(client).__name__!r} object has no attribute {name!r}"
+        if not name.startswith("_") and close_names(name, providers):
+            message += f"; {unknown_name('provider', name, providers)}"
+        raise AttributeError(message, name=name, obj=client)
     return client.provider(name)
+
+
+def _check_provider(engine: Engine, provider: str) -> None:
+    """A ConfigurationError for a provider name no plugin contributes, closest names first."""
+    providers = [p.name for p in engine.registry.catalog.providers]
+    if provider not in providers:
+        raise ConfigurationError(unknown_name("provider", provider, providers))
 
 
 if TYPE_CHECKING:  # mypy proves the engine and the blocking client fit the stubs' interface

@@ -16,7 +16,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -73,6 +73,22 @@ _MAGIC = (
 )
 _SOURCE_EXTENSIONS = {"mermaid": ".mmd"}
 
+SOURCE_KEY_PREFIX = "source:"
+"""How the key of a diagram's source file starts (see `source_keys`)."""
+
+
+def source_keys(artifacts: Iterable[Artifact]) -> dict[str, str]:
+    """Each distinct diagram source text among the artifacts, in order, with the key its file
+    is reported (`on_saved`) and journaled under in place of a URL: `source:` and the URL of
+    the first artifact carrying the text. A file written from the result has no URL of its
+    own; this key is the same in every run of the result and unique to its task, as the
+    artifacts' URLs are."""
+    keys: dict[str, str] = {}
+    for artifact in artifacts:
+        if artifact.source_code and artifact.source_code not in keys:
+            keys[artifact.source_code] = SOURCE_KEY_PREFIX + artifact.url
+    return keys
+
 
 async def save_result(
     transport: Transport,
@@ -88,11 +104,12 @@ async def save_result(
     on_saved: Callable[[str, Path], None] | None = None,
 ) -> list[Path]:
     """Download every artifact of a result into directory; returns the paths, in artifact
-    order, then any diagram source files written.
+    order, then the diagram source files (written now, or recorded in `saved`).
 
-    `saved` maps artifact URLs to files an earlier attempt placed: those are not fetched
-    again, their paths are returned. `on_saved(url, path)` is called as soon as each new file
-    is in place. A failing file raises, naming it and the files already saved.
+    `saved` maps artifact URLs (and `source_keys`) to files an earlier attempt placed: those
+    are not fetched (or written) again, their paths are returned. `on_saved(key, path)` is
+    called as soon as each new file is in place, with the artifact's URL or, for a source
+    file, its key (`source_keys`). A failing file raises, naming it and the files already saved.
     """
     saved = saved or {}
     for artifact in result.artifacts:
@@ -139,8 +156,11 @@ async def _save_all(
     stem = file_stem(result)
     many = len(result.artifacts) > 1
     paths: list[Path] = []
-    sources: dict[str, Path] = {}
-    # A source that came with an artifact saved earlier was written then, next to it.
+    keys = source_keys(result.artifacts)
+    # A source recorded earlier and still there is listed again, not written again.
+    sources = {code: saved[key] for code, key in keys.items() if key in saved}
+    # One that came with an artifact saved earlier but was not recorded (a journal written
+    # before sources were) was written then, next to it.
     written = {a.source_code for a in result.artifacts if a.url in saved and a.source_code}
     for index, artifact in enumerate(result.artifacts, 1):
         if artifact.url in saved:
@@ -166,12 +186,15 @@ async def _save_all(
         if artifact.source_code and artifact.source_code not in {*sources, *written}:
             ext = _SOURCE_EXTENSIONS.get(artifact.source_language or "", ".txt")
             try:
-                sources[artifact.source_code] = write_text(
+                source = write_text(
                     directory / f"{stem}-source{ext}", artifact.source_code, overwrite
                 )
             except OSError as exc:
                 raise _cannot_save(directory, exc) from None
-    return paths + list(sources.values())
+            sources[artifact.source_code] = source
+            if on_saved is not None:
+                on_saved(keys[artifact.source_code], source)
+    return paths + [sources[code] for code in keys if code in sources]
 
 
 async def _save_one(

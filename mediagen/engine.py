@@ -44,6 +44,7 @@ from .errors import (
 from .events import TaskEvent
 from .hosts import Target, download_allowed, resolve_target
 from .journal import Entry, Journal
+from .names import unknown_name
 from .params import ParamsModel
 from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
 from .protocol import _CASE_INSENSITIVE, CatalogAuth, retry_after
@@ -791,13 +792,13 @@ class Engine:
     def task(
         self, provider: str, operation: str, task_id: str, *, journal: bool = True
     ) -> AsyncTaskHandle:
-        _, op = self.operation(provider, operation, retired_ok=True)
-        if op.kind != "task":
-            raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks")
         if not task_id or not task_id.strip():
             raise ConfigurationError("a task id is required")
         task_id = task_id.strip()
-        known = self._journaled_as(op, task_id)
+        op, known = self._task_operation(provider, operation, task_id)
+        if op.kind != "task":
+            raise ConfigurationError(f"{op.qualified_id} is a {op.kind} operation: it has no tasks")
+        known = known or self._journaled_as(op, task_id)
         entry = known.id if known is not None and journal else None
         if self.journal is not None and journal and known is None:
             try:  # in one transaction: two processes adopting the same id share one entry
@@ -807,6 +808,40 @@ class Engine:
             except Exception:
                 log.exception("could not read the task journal %s", self.journal.path)
         return AsyncTaskHandle(self, provider, operation, task_id, journal_id=entry)
+
+    def _task_operation(
+        self, provider: str, operation: str, task_id: str
+    ) -> tuple[Operation, Entry | None]:
+        """The operation of a task picked up by id (with its journal entry when looking it up
+        told it), or a ConfigurationError naming the known names, before the journal is
+        written. An operation the catalog lacks is a typo, unless the journal holds this task
+        as that operation: then it left the catalog since (see mediagen.retired)."""
+        providers = [p.name for p in self.registry.catalog.providers]
+        if provider not in providers:
+            raise ConfigurationError(unknown_name("provider", provider, providers))
+        spec = self.strategies(provider).provider
+        try:
+            return spec.operation(operation), None
+        except KeyError:
+            pass
+        known = None
+        if self.journal is not None:
+            try:
+                known = self.journal.find(provider, task_id, origin=self.origin(provider))
+            except Exception:
+                log.exception("could not read the task journal %s", self.journal.path)
+        if known is not None and known.operation == operation:
+            return self.operation(provider, operation, retired_ok=True)[1], known
+        why = (
+            f"{provider} answers synchronously: there is no task to pick up"
+            if spec.task is None
+            else "an operation that left the catalog is accepted only for a task the journal"
+            " holds as it"
+        )
+        names = [op.id for op in spec.operations]
+        raise ConfigurationError(
+            f"{unknown_name(f'{provider} operation', operation, names)}; {why}"
+        )
 
     def _journaled_as(self, op: Operation, task_id: str) -> Entry | None:
         """The journal's entry for the task, if it holds one: which must be of `op`, as a task

@@ -163,7 +163,8 @@ class Entry:
     """None when the stored value is not a number (see `row_error`); so is updated_at."""
     updated_at: float | None
     files: tuple[tuple[str, str], ...] = ()
-    """(url, path) of each file saved."""
+    """(url, path) of each file saved; a diagram's source file, written from the result, has
+    its key (`mediagen.download.source_keys`) in place of a URL."""
     owner: str | None = None
     """pid@host/token of the process that wrote or claimed the entry (see mediagen.ownership)."""
     origin: str | None = None

@@ -172,6 +172,7 @@ def is_list_of(kind: type) -> Validator:
                     problem=f"{attribute.name}[{index}]={shown(item)} is not {_TYPE_NAMES[kind]}",
                 )
 
+    _LISTS.add(check)
     return check
 
 
@@ -292,6 +293,8 @@ def min_length(limit: int) -> Validator:
             )
 
     _PASSES[check] = (_LENGTH, limit, _NO_LIMIT)
+    if limit == 0:  # the catalog's explicit `minLength: 0`: empty is a value here
+        _EMPTY_ALLOWED.add(check)
     return check
 
 
@@ -322,6 +325,8 @@ def min_items(limit: int) -> Validator:
             )
 
     _PASSES[check] = (_LENGTH, limit, _NO_LIMIT)
+    if limit == 0:  # the catalog's explicit `minItems: 0`: an empty list is a value here
+        _EMPTY_ALLOWED.add(check)
     return check
 
 
@@ -401,6 +406,46 @@ def required_if(field: str, when: Mapping[str, tuple[Any, ...]]) -> Rule:
     return check
 
 
+def is_empty(value: Any) -> bool:
+    """The rule for a required string or list parameter's value (`all_of`; the CLI and batch
+    files go through the models too): an empty or whitespace-only string, or an empty list,
+    is no value."""
+    if isinstance(value, str):
+        return not value or value.isspace()
+    return isinstance(value, list | tuple) and not value
+
+
+def _refuse_empty(inst: Any, attribute: attrs.Attribute[Any], value: Any, *, text: bool) -> None:
+    """The ParamError for a required string (`text`) or list parameter's value that
+    `is_empty`; nothing for any other value (one of another type: its type check says what
+    is wrong)."""
+    of_its_type = isinstance(value, str) if text else isinstance(value, list | tuple)
+    if of_its_type and is_empty(value):
+        _fail(
+            inst,
+            attribute,
+            value,
+            "a non-empty string" if text else "a list of one or more items",
+            problem=f"the required parameter {attribute.name} is empty",
+        )
+
+
+def _refuses_empty(chain: tuple[Validator, ...]) -> bool:
+    """Whether a required parameter's checks get the `is_empty` rule: they check a string or
+    a list, and state no minimum of 0 (which the vendor docs would have to say)."""
+    if not chain:
+        return False
+    first = _PASSES.get(chain[0])
+    checks_text = first is not None and first[0] is _TYPE and first[1] is str
+    return (checks_text or chain[0] in _LISTS) and not any(v in _EMPTY_ALLOWED for v in chain)
+
+
+_LISTS: weakref.WeakSet[Validator] = weakref.WeakSet()
+"""The `is_list_of` checks."""
+_EMPTY_ALLOWED: weakref.WeakSet[Validator] = weakref.WeakSet()
+"""The `min_length(0)` and `min_items(0)` checks: an empty value is meaningful there."""
+
+
 def optional(validators: Iterable[Validator]) -> Validator:
     """Skip the checks when the value is None (an unset optional parameter)."""
     chain = tuple(validators)
@@ -434,12 +479,31 @@ def optional(validators: Iterable[Validator]) -> Validator:
 
 def all_of(validators: Iterable[Validator]) -> Validator:
     """The checks of a required parameter as one validator: each in turn, as attrs runs a
-    list of them, raising what the first to fail raises. Generated models use it for their
-    required parameters (a plain list, as older generated code has, still works)."""
+    list of them, raising what the first to fail raises. A string or list parameter's value
+    that `is_empty` is refused first ("the required parameter X is empty", as the CLI says):
+    given as nothing, it is a typo, never a request; unless the chain has an explicit
+    `min_length(0)` / `min_items(0)` (the vendor documents empty as meaningful). Generated
+    models use it for their required parameters (a plain list, as older generated code has,
+    still works, without the emptiness rule)."""
     chain = tuple(validators)
-    fused = _fused(chain, _NOTHING_PASSES)
+    nonempty = _refuses_empty(chain)
+    fused = _fused(chain, _NOTHING_PASSES, nonempty=nonempty)
     if fused is not None:
         return fused
+    if nonempty:
+        text = chain[0] not in _LISTS
+
+        def check_given(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+            # The first character tested inline (see `_fused`): no call for a value that is
+            # surely given.
+            if not value or (
+                type(value) is str and not (" " < value[0] < "\x85" or value[0] > "\u3000")
+            ):
+                _refuse_empty(inst, attribute, value, text=text)
+            for v in chain:
+                v(inst, attribute, value)
+
+        return check_given
     if len(chain) == 1:
         return chain[0]
 
@@ -450,14 +514,35 @@ def all_of(validators: Iterable[Validator]) -> Validator:
     return check
 
 
-def _fused(chain: tuple[Validator, ...], passes_as_is: object) -> Validator | None:
+def _fused(
+    chain: tuple[Validator, ...], passes_as_is: object, *, nonempty: bool = False
+) -> Validator | None:
     """One validator for a chain `_passes` reads (else None): a value that is `passes_as_is`
     (None for an optional parameter) or of exactly the checked type within the bounds passes
-    with that test alone; any other value runs the chain in order."""
+    with that test alone; any other value runs the chain in order. With `nonempty` (a
+    required string, see `all_of`) the test also asks for a first character that is surely
+    not whitespace, and any other value that `is_empty` is refused before the chain runs."""
     passes = _passes(chain)
     if passes is None:
         return None
     kind, measure, low, high = passes
+    if nonempty and kind is str:
+        # No whitespace character lies in (" ", "\x85") or above "\u3000" (a test pins it), so a
+        # string starting with one is not blank: told by comparisons alone, no call.
+        shortest = max(low, 1)
+
+        def check_text(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+            if (
+                type(value) is str
+                and shortest <= len(value) <= high
+                and (" " < value[0] < "\x85" or value[0] > "\u3000")
+            ):
+                return
+            _refuse_empty(inst, attribute, value, text=True)
+            for v in chain:
+                v(inst, attribute, value)
+
+        return check_text
     if measure is _LENGTH:
 
         def check_sized(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

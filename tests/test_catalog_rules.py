@@ -185,7 +185,8 @@ def test_an_empty_edrawmax_prompt_is_refused_before_any_request(operation: str) 
         with pytest.raises(ParamError) as info:
             await getattr(client.edrawmax, operation)(prompt="")
         assert str(info.value) == (
-            f"edrawmax.{operation}: prompt is 0 characters long; allowed: at least 1 characters"
+            f"edrawmax.{operation}: the required parameter prompt is empty; allowed: a non-empty"
+            " string"
         )
         assert emu.requests == []
 

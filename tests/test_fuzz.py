@@ -241,6 +241,8 @@ def allowed(p: Param, value: Any) -> bool:
         return False
     if p.type in ("integer", "number"):
         return _in_range(p, value)
+    if _given_as_nothing(p, value):  # a required string or list: empty is a typo
+        return False
     if p.type == "string":
         return _sized(len(value), p.min_length, p.max_length) and _fetchable(p, value)
     if p.type == "array":
@@ -248,6 +250,16 @@ def allowed(p: Param, value: Any) -> bool:
             _typed(item, p.items or "string") and _fetchable(p, item) for item in value
         )
     return True
+
+
+def _given_as_nothing(p: Param, value: Any) -> bool:
+    """A required string or list parameter given as nothing (blank, or no items), where the
+    catalog does not say empty is a value (minLength / minItems 0)."""
+    if not p.required or p.enum is not None:
+        return False
+    if p.type == "string":
+        return p.min_length != 0 and not value.strip()
+    return p.type == "array" and p.min_items != 0 and not value
 
 
 def _fetchable(p: Param, value: str) -> bool:

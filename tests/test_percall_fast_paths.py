@@ -52,6 +52,7 @@ from mediagen.nesting import nested_deeper_than
 from mediagen.params import (
     all_of,
     in_range,
+    is_empty,
     is_type,
     is_url,
     max_length,
@@ -1177,6 +1178,7 @@ FUSED_CHAINS = [
     [is_type(float), in_range(ge=0, le=1)],  # not fused: a float must be finite
     [is_type(str), is_url()],  # not fused: no test passes a URL by itself
 ]
+_EMPTY = "ParamError: test.fused: the required parameter size is empty; allowed: a non-empty string"
 FUSED_VALUES = [
     None, "", "a", "ab", "abcd", "abcde", "abcdef", _Text("ab"), _Text("abcdefgh"),
     True, False, 0, 1, 5, 10, 11, -3, -4, 2**70, 0.5, 1.0, float("nan"), float("inf"),
@@ -1195,9 +1197,11 @@ def test_fused_checks_accept_and_refuse_as_their_chain_does(chain: list[Any]) ->
             check(inst, attribute, value)
 
     required, maybe = all_of(chain), optional(chain)
+    text = _outcome(chain[0], "x") is None  # a string chain: blank is refused first when required
     for value in FUSED_VALUES:
         expected = _outcome(in_order, value)
-        assert _outcome(required, value) == expected, value
+        blank = text and isinstance(value, str) and is_empty(value)
+        assert _outcome(required, value) == (_EMPTY if blank else expected), value
         assert _outcome(maybe, value) == (None if value is None else expected), value
 
 

@@ -17,7 +17,7 @@ from helpers import TASK_SECONDS, fast_client_options
 import mediagen
 from mediagen.batch import BatchItem
 from mediagen.defaults import STALE_PART_AGE, RetryPolicy
-from mediagen.download import remove_stale_parts
+from mediagen.download import remove_stale_parts, source_keys
 from mediagen.errors import (
     ConfigurationError,
     DownloadError,
@@ -155,8 +155,10 @@ def test_a_failure_on_the_second_file_keeps_the_first_and_resume_fetches_only_th
             assert "the 1 file(s) before it are saved" in message
             journal = Journal(tmp_path / "j.sqlite3")
             assert outcome.journal_id is not None
-            ((_, png),) = journal.get(outcome.journal_id).files
+            # The png, and the source written with it, are recorded.
+            ((_, png), (key, source)) = journal.get(outcome.journal_id).files
             assert Path(png).suffix == ".png" and Path(png).is_file()
+            assert key.startswith("source:") and Path(source).suffix == ".mmd"
 
             (resumed,) = await client.resume(output=out)
             assert resumed.state == "succeeded", resumed.error
@@ -166,7 +168,9 @@ def test_a_failure_on_the_second_file_keeps_the_first_and_resume_fetches_only_th
             assert {Path(p).suffix for _, p in journal.get(outcome.journal_id).files} == {
                 ".png",
                 ".svg",
+                ".mmd",
             }
+            assert resumed.paths[-1] == Path(source)  # listed again, not written again
             assert sorted(p.suffix for p in out.iterdir()) == [".mmd", ".png", ".svg"]
 
     asyncio.run(go())
@@ -187,8 +191,9 @@ def test_a_synchronous_result_records_its_files_where_it_is_journaled(tmp_path: 
             paths = await client.download(result, out)
             assert client.journal is not None
             recorded = dict(client.journal.get(result.journal_id).files)
-            assert {a.url for a in result.artifacts} == set(recorded)
-            assert {str(p.resolve()) for p in paths} >= set(recorded.values())
+            sources = set(source_keys(result.artifacts).values())
+            assert {a.url for a in result.artifacts} | sources == set(recorded)
+            assert {str(p.resolve()) for p in paths} == set(recorded.values())
             fetched = len(emu.downloads)
             assert await client.resume(output=out) == []
             assert len(emu.downloads) == fetched

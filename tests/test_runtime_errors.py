@@ -259,9 +259,10 @@ def test_rebuilding_a_handle_checks_the_operation() -> None:
         client.task("edrawmax", "flowchart", "t1")
     with pytest.raises(ConfigurationError, match="no provider 'nope'"):
         client.task("nope", "imagen_4", "t1")
-    # An operation no longer in the catalog: Media.io polls by task id alone, so the task is
-    # still finished (tests/test_retired_operations.py).
-    assert client.task("mediaio", "imagen_9", "t1").operation == "imagen_9"
+    # An operation the catalog lacks, for a task the journal does not hold as it: a typo
+    # (one the journal holds is finished: tests/test_retired_operations.py).
+    with pytest.raises(ConfigurationError, match="no mediaio operation 'imagen_9'; did you"):
+        client.task("mediaio", "imagen_9", "t1")
     asyncio.run(client.close())
 
 

@@ -2,8 +2,9 @@
 
 Values are converted by the catalog's type for the key: integers, numbers, booleans
 (true/false/yes/no/1/0), and arrays as a JSON list (`images='["a.png","b.png"]'`) or by
-repeating the key (`images=URL images=URL`). Any other key given twice, and an empty value
-for a required string, are refused: a command line that says two things is a mistake.
+repeating the key (`images=URL images=URL`). Any other key given twice is refused: a command
+line that says two things is a mistake; an empty value for a required parameter is refused by
+the model, as in the library.
 """
 
 from __future__ import annotations
@@ -51,28 +52,14 @@ def build_params(op: Operation, pairs: Sequence[str]) -> ParamsModel:
                 "one value (only array parameters may repeat their key)",
                 problem=f"{param.python_name} is given twice",
             )
-        if param.required and param.type == "string" and not text.strip():
-            raise _empty(op, param, text, "a non-empty string")
         value = convert(op, param, text)
         if param.type == "array" and param.name in values and not text.lstrip().startswith("["):
             values[param.name].extend(value)
         else:
             values[param.name] = value
-    for param in op.params:  # as for an empty string: `images=[]` is a typo, not a request
-        if param.required and param.type == "array" and values.get(param.name) == []:
-            raise _empty(op, param, "[]", "a list of one or more items")
+    # The model refuses a required value given as nothing (`prompt=`, `images=[]`): a typo,
+    # never a request (mediagen.params.is_empty).
     return model_for(op.qualified_id).from_dict(values)
-
-
-def _empty(op: Operation, param: Param, given: str, allowed: str) -> ParamError:
-    """A required parameter given as nothing: a typo, never a request."""
-    return ParamError(
-        op.qualified_id,
-        param.python_name,
-        given,
-        allowed,
-        problem=f"the required parameter {param.python_name} is empty",
-    )
 
 
 def convert(op: Operation, param: Param, text: str) -> Any:
