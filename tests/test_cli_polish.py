@@ -334,7 +334,7 @@ def test_run_json_names_the_provider_and_operation_a_credential_is_missing_for(
     doc = json.loads(out.stdout)
     assert doc["state"] == "rejected" and doc["task_id"] is None
     error = doc["error"]
-    assert error["type"] == "MissingCredentialsError"
+    assert error["type"] == "MissingCredentialError"
     assert (error["provider"], error["operation"]) == ("tomoviee", "text_to_video")
     assert "set TOMOVIEE_APP_KEY and TOMOVIEE_APP_SECRET for tomoviee" in error["message"]
     # Two providers (a batch): no one provider to name.
@@ -349,7 +349,7 @@ def test_run_json_names_the_provider_and_operation_a_credential_is_missing_for(
     both = mediagen_cli("batch", str(batch_file), "--json", cwd=tmp_path)
     assert both.returncode == 2
     error = json.loads(both.stdout)["error"]
-    assert error["type"] == "MissingCredentialsError" and error["provider"] is None
+    assert error["type"] == "MissingCredentialError" and error["provider"] is None
 
 
 # -- 6. URL parameters ------------------------------------------------------------------------

@@ -22,11 +22,11 @@ class UsageError(Exception):
     """A command-line mistake: printed as one line, exit status 2."""
 
 
-class MissingCredentialsError(ConfigurationError):
+class CredentialsNotInEnvironment(ConfigurationError):
     """The environment lacks credentials a command will need, found before any request (exit
     status 2). `missing` maps each such provider to the environment variables to set, one
     entry per credential (alternatives joined by " or "); `provider` and `operation` name the
-    call when there is one (`--json` reports them)."""
+    call when there is one. `--json` reports it as the library's MissingCredentialError."""
 
     def __init__(self, missing: dict[str, list[str]], *, operation: str | None = None) -> None:
         self.missing = missing
@@ -39,6 +39,10 @@ class MissingCredentialsError(ConfigurationError):
             f"missing credentials: {problems} in the environment"
             " (or try it offline: `mediagen run ... --emulate`, or `mediagen emulate`)"
         )
+
+    def to_json(self) -> dict[str, Any]:
+        # One word for one condition, whether the library or the command line found it.
+        return {**super().to_json(), "type": "MissingCredentialError"}
 
 
 # C0 controls, DEL, C1 controls and lone surrogates: what can drive a terminal (move the
@@ -194,7 +198,7 @@ def _unknown(what: str, name: str, known: list[str], lister: str) -> str:
 
 def check_credentials(providers: Iterable[str], *, operation: str | None = None) -> None:
     """Every credential the command line will need, from the environment, before the first
-    request: a MissingCredentialsError naming the variables to set, all of a provider's at
+    request: a CredentialsNotInEnvironment naming the variables to set, all of a provider's at
     once (`operation`: the one call's operation, for its `--json` error)."""
     from ..credentials import CredentialStore
     from ..errors import MissingCredentialError
@@ -211,4 +215,4 @@ def check_credentials(providers: Iterable[str], *, operation: str | None = None)
             if settable:
                 missing[name] = settable
     if missing:
-        raise MissingCredentialsError(missing, operation=operation)
+        raise CredentialsNotInEnvironment(missing, operation=operation)
