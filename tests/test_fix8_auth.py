@@ -298,3 +298,25 @@ def test_the_cli_reports_a_failing_auth_as_one_json_object_without_the_key(
     assert json.loads(out) == []  # refused before the intent: no entry, so none `unknown`
     assert files_holding_the_key(tmp_path) == []
     assert logs_holding_the_key(caplog) == []
+
+
+def test_a_batch_with_a_failing_auth_rejects_each_item_without_the_key(
+    cli: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    line = json.dumps({"provider": "mediaio", "operation": "imagen_4", "params": {"prompt": "x"}})
+    (tmp_path / "jobs.jsonl").write_text(f"{line}\n{line}\n")
+    code, out, err = cli("keyerror", "batch", "jobs.jsonl", "--json")
+    assert code != 0, (out, err)
+    docs = [json.loads(line) for line in out.splitlines()]
+    assert [d["state"] for d in docs] == ["rejected", "rejected"]
+    assert {d["error"]["type"] for d in docs} == {"AuthStrategyError"}
+    assert LEAK not in out + err
+    assert cli.emulator.requests_for("mediaio") == []
+    reader = Journal(tmp_path / "journal.sqlite3")
+    try:
+        assert [e.state for e in reader.entries()] == ["rejected", "rejected"]
+    finally:
+        reader.close()
+    assert files_holding_the_key(tmp_path) == []
+    assert logs_holding_the_key(caplog) == []
