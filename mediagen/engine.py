@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from .auth_failures import auth_failure
 from .catalog import Operation, Provider
 from .catalog.ir import TERMINAL_STATES
 from .credentials import CredentialStore, SecretMapping
@@ -284,12 +285,19 @@ class Engine:
         return value
 
     def request_auth(
-        self, strategies: ProviderStrategies, credentials: SecretMapping
+        self,
+        strategies: ProviderStrategies,
+        credentials: SecretMapping,
+        operation: str | None = None,
     ) -> _RequestAuth:
         """What these credentials put on a request of the provider, and the scrubber for its
         answers. The catalog's own auth is a function of the credentials alone: worked out
         once per provider and set of credentials (asked again when either changes). Any other
-        auth strategy (a plugin's signature over a timestamp) is asked on every request."""
+        auth strategy (a plugin's signature over a timestamp) is asked on every request.
+
+        Whatever the strategy raises comes out as a MediagenError located at the provider and
+        `operation`, with no credential in it and nothing of the original chained to it (see
+        mediagen.auth_failures)."""
         name = strategies.provider.name
         known = self._auth.get(name)
         if (
@@ -298,31 +306,49 @@ class Engine:
             and known.credentials == credentials
         ):
             return known
-        # A copy for the strategy: `credentials` may be the store's shared mapping.
-        auth = SecretMapping(strategies.auth.headers(SecretMapping(credentials)))
-        auth_query = getattr(strategies.auth, "query", None)
-        made = _RequestAuth(
-            strategies,
-            credentials,
-            headers=SecretMapping({"Content-Type": "application/json", **auth}),
-            query=SecretMapping(auth_query(SecretMapping(credentials)) if auth_query else {}),
-            scrubber=scrubber_for(secret_values(strategies.provider, credentials, auth)),
-        )
-        if type(strategies.auth) is CatalogAuth:
-            self._auth[name] = made
-        return made
+        try:
+            # A copy for the strategy: `credentials` may be the store's shared mapping.
+            auth = SecretMapping(strategies.auth.headers(SecretMapping(credentials)))
+            auth_query = getattr(strategies.auth, "query", None)
+            query = SecretMapping(auth_query(SecretMapping(credentials)) if auth_query else {})
+        except Exception as exc:
+            failure = auth_failure(
+                exc, strategies.auth, strategies.provider, credentials, operation
+            )
+        else:
+            made = _RequestAuth(
+                strategies,
+                credentials,
+                headers=SecretMapping({"Content-Type": "application/json", **auth}),
+                query=query,
+                scrubber=scrubber_for(secret_values(strategies.provider, credentials, auth)),
+            )
+            if type(strategies.auth) is CatalogAuth:
+                self._auth[name] = made
+            return made
+        raise failure  # outside the except block: the original is no context of it
 
     def preflight(
-        self, strategies: ProviderStrategies, request: HttpRequest
-    ) -> tuple[SecretMapping, str]:
+        self, strategies: ProviderStrategies, request: HttpRequest, operation: str | None = None
+    ) -> tuple[SecretMapping, str, _RequestAuth]:
         """Everything that can fail before the network, checked before anything is journaled:
-        the client is open, credentials exist, the URL stays on the provider's host."""
+        the client is open, credentials exist, the URL stays on the provider's host, the auth
+        strategy gives the request's auth (`call`'s first attempt sends it: a plugin's auth is
+        asked once per attempt, not twice for the first)."""
         if self.transport.closed:
             raise ConfigurationError("the client is closed")
         provider = strategies.provider
         credentials = self.credentials.resolve_shared(provider)
         target = self._targets.get(provider.name) or self.target(provider)
-        return credentials, destination(target, request.path)
+        url = destination(target, request.path)
+        auth = self._auth.get(provider.name)
+        if (
+            auth is None
+            or auth.strategies is not strategies
+            or (auth.credentials is not credentials and auth.credentials != credentials)
+        ):
+            auth = self.request_auth(strategies, credentials, operation)
+        return credentials, url, auth
 
     async def call(
         self,
@@ -331,7 +357,7 @@ class Engine:
         request: HttpRequest,
         parse: Callable[[Any], Any] | None = None,
         on_headers: Callable[[Mapping[str, str]], None] | None = None,
-        prepared: tuple[SecretMapping, str] | None = None,
+        prepared: tuple[SecretMapping, str, _RequestAuth] | None = None,
     ) -> Any:
         """One request, with the retry policy; returns the response's data (through `parse`,
         which may raise a MalformedResponseError), or raises a located CallError with no
@@ -343,18 +369,14 @@ class Engine:
         the vendor provably did nothing, and turn a lost or unreadable answer into
         SubmitOutcomeUnknownError. One coroutine for all of it: each layer awaited here
         would be one more frame to make and resume on every request."""
-        credentials, url = prepared or self.preflight(strategies, request)
+        credentials, url, auth = prepared or self.preflight(strategies, request, call.operation.id)
         attempt = 0
         while True:
             attempt += 1
-            # Asked again for each attempt: a plugin's auth may sign the time.
-            auth = self._auth.get(strategies.provider.name)
-            if (
-                auth is None
-                or auth.strategies is not strategies
-                or (auth.credentials is not credentials and auth.credentials != credentials)
-            ):
-                auth = self.request_auth(strategies, credentials)
+            if attempt > 1 and self._auth.get(strategies.provider.name) is not auth:
+                # Asked again for each retry (the first attempt has preflight's): a plugin's
+                # auth, never cached, may sign the time.
+                auth = self.request_auth(strategies, credentials, call.operation.id)
             headers = auth.headers
             if request.headers:
                 headers = SecretMapping({**headers, **request.headers})
@@ -515,7 +537,7 @@ class Engine:
         call = Call(strategies.provider, op, phase)
         request = strategies.task.submit_request(op, params.to_dict())
         # What fails here is not an intent: nothing was sent.
-        prepared = self.preflight(strategies, request)
+        prepared = self.preflight(strategies, request, op.id)
         entry = (
             await self._intent(op, params, journal_id, output) if self.journal is not None else None
         )
@@ -524,7 +546,9 @@ class Engine:
         except SubmitOutcomeUnknownError as exc:
             self._journal(entry, "record_unknown", str(exc))
             raise
-        except CallError as exc:
+        except (CallError, ConfigurationError) as exc:
+            # A ConfigurationError comes before a request is sent: the auth strategy failing
+            # on a retry (retried only when the attempt before it provably created nothing).
             self._journal(entry, "record_rejected", str(exc))
             raise
         except BaseException:
@@ -604,11 +628,11 @@ class Engine:
         strategies, op = plan.strategies, plan.op
         call = Call(strategies.provider, op, "query")
         request = strategies.task.submit_request(op, params.to_dict())
-        prepared = self.preflight(strategies, request)
+        prepared = self.preflight(strategies, request, op.id)
         entry = await self._intent(op, params, journal_id, None) if journal_id is not None else None
         try:
             data = await self.call(strategies, call, request, prepared=prepared)
-        except CallError as exc:
+        except (CallError, ConfigurationError) as exc:  # the latter: the auth, on a retry
             self._journal(entry, "record_failure", "failed", str(exc))
             raise
         out = {} if data is None else dict(data) if isinstance(data, Mapping) else {"value": data}
@@ -773,9 +797,12 @@ class Engine:
         strategies = self.strategies(provider)
         try:
             credentials = self.credentials.resolve(strategies.provider)
-            auth = strategies.auth.headers(credentials)
         except MediagenError:
             return scrubber_for(frozenset())
+        try:
+            auth = strategies.auth.headers(credentials)
+        except Exception:  # a failing auth strategy sent nothing: the credentials alone
+            auth = {}
         return scrubber_for(secret_values(strategies.provider, credentials, auth))
 
     def _saved_files(self, journal_id: int | None) -> dict[str, Path]:

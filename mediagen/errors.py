@@ -5,7 +5,8 @@ MediagenError
 ├── ParamError (also ValueError)           bad parameter, raised before any network call
 │   ├── UnknownParams, MissingParams
 ├── ConfigurationError                     bad client setup, raised before any network call
-│   └── MissingCredentialError
+│   ├── MissingCredentialError
+│   └── AuthStrategyError                  a plugin's auth strategy failed (credentials masked)
 ├── APIError                               the vendor answered with an error
 │   ├── AuthenticationError, InsufficientCreditsError, ContentRejectedError,
 │   │   RateLimitError, InvalidParameterError, PayloadTooLargeError, NotFoundError,
@@ -140,6 +141,31 @@ class MissingCredentialError(ConfigurationError):
         super().__init__(
             f"{provider}: no {names} given; set {variables} or pass {them} to the client ({given})"
         )
+
+
+class AuthStrategyError(ConfigurationError):
+    """A provider's auth strategy (a plugin's) raised an exception that is not a
+    MediagenError while building a request's credentials, so nothing was sent. The message
+    names the provider, the strategy's class and the original exception's type, with its
+    text scrubbed of every credential; the original itself is not kept (its text, arguments
+    or traceback may hold a credential)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        operation: str | None,
+        strategy: str,
+        original: str,
+    ) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.strategy = strategy
+        """The auth strategy's class, as module.qualname."""
+        self.original = original
+        """The type name of the exception the strategy raised."""
+        super().__init__(message)
 
 
 class CallError(MediagenError):

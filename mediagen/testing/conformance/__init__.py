@@ -74,7 +74,9 @@ The checks (pytest ids name the provider and operation, e.g.
 - `test_no_credential_leaks` (one operation per kind): with logging at DEBUG, after a good
   call (files downloaded), a vendor echoing the credentials in an error and a failure reason,
   and a call with wrong credentials, no credential or auth header value is in a log record,
-  an error's text, repr or traceback, a repr, the journal or any file written.
+  an error's text, repr or traceback, a repr, the journal or any file written; nor is a
+  secret credential in what the auth strategy raises, given the right or wrong credentials
+  (its text, repr, arguments, attributes, chained errors or traceback).
 - `test_generated_package_is_up_to_date`: the generated package the provider is registered
   with is what its catalog compiles to, the comparison `mediagen generate --check` makes (a
   catalog edited without regenerating: `describe` shows the edit, calls refuse it). Failing,

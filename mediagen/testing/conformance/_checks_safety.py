@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from ...catalog.ir import Operation
+from ...catalog.ir import Operation, Provider
+from ...credentials import SecretMapping
+from ...defaults import SECRET_MIN_LENGTH
 from ...engine import AsyncTaskHandle
 from ...errors import MediagenError
 from ...loop import LoopThread
@@ -97,15 +99,18 @@ class SafetyChecks(CheckBase):
         """With logging at DEBUG, a call that succeeds (its files downloaded), a vendor that
         echoes the credentials in an error and in a failure reason, and a call with wrong
         credentials leave no credential (nor an auth header's value) in a log record, an
-        error's text, repr or traceback, a repr, the journal or a file written."""
+        error's text, repr or traceback, a repr, the journal or a file written; nor does
+        what the provider's auth strategy itself raises, given the right or wrong
+        credentials (see `_auth_values`)."""
         ctx, op = self._context(), self._op(case)
         provider = ctx.provider
         auth = ctx.registry.strategies(provider.name).auth
         forms: dict[str, str] = {}
         echoed: list[str] = []  # the client's own: the only ones it can know to scrub
         for tag in ("ok", "wrong"):
-            creds = conformance_credentials(provider, tag)
-            auth_values = {**auth.headers(creds), **_query(auth, creds)}
+            # Masked when shown: a failure's traceback lists the arguments of each call.
+            creds = SecretMapping(conformance_credentials(provider, tag))
+            auth_values = _auth_values(op, provider, auth, creds)
             for value in secret_values(provider, creds, auth_values):
                 name = next((f"the {n} credential" for n, v in creds.items() if v == value), None)
                 forms[value] = name or "an auth header's value"
@@ -188,6 +193,73 @@ async def _catch(
         await s.complete(client or s.client, op, params)
     except Exception as exc:
         record(place, exc)
+
+
+def _auth_values(
+    op: Operation, provider: Provider, auth: Any, credentials: Mapping[str, str]
+) -> dict[str, str]:
+    """The headers and query parameters `auth` puts on a request with `credentials`; {} when
+    it raises, once what it raised is found to hold no secret credential's value (in its
+    text, repr, arguments, attributes or traceback, or in any exception chained to it): a
+    strategy that refuses a credential must not quote it, since whatever reaches a log or a
+    bug report carries it along."""
+    try:
+        return {**auth.headers(credentials), **_query(auth, credentials)}
+    except Exception as exc:
+        leak = _leak(exc, provider, credentials)
+        raised = type(exc).__name__
+    if leak is not None:  # failed here, not in the except block: the error is not chained
+        place, snippet, name = leak
+        fail(
+            op.qualified_id,
+            "no credential in what the auth strategy raises",
+            f"the {name} credential nowhere",
+            f"{type(auth).__name__} raising {raised} with it in {place}: {snippet}; name the "
+            "credential, never quote its value, and raise without chaining an error that "
+            "holds it (`raise ... from None`)",
+        )
+    return {}
+
+
+def _leak(
+    error: BaseException, provider: Provider, credentials: Mapping[str, str]
+) -> tuple[str, str, str] | None:
+    """(where, the text around it with the value replaced by its name, the name) of the
+    first secret credential the error shows, or None."""
+    secrets = [
+        (c.name, credentials[c.name])
+        for c in provider.auth.credentials
+        if c.secret and len(credentials.get(c.name, "")) >= SECRET_MIN_LENGTH
+    ]
+    for place, text in _error_texts(error):
+        for name, value in secrets:
+            if value in text:
+                return place, _around(text, value, name), name
+    return None
+
+
+def _error_texts(error: BaseException) -> list[tuple[str, str]]:
+    """(where, text) of everything an exception shows: its text, repr, arguments and
+    attributes, those of each exception chained to it, and its formatted traceback."""
+    texts: list[tuple[str, str]] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        of = (
+            "its {}"
+            if current is error
+            else f"the {{}} of the {type(current).__name__} chained to it"
+        )
+        texts += [
+            (of.format("text"), str(current)),
+            (of.format("repr"), repr(current)),
+            (of.format("arguments"), repr(current.args)),
+            (of.format("attributes"), repr(vars(current))),
+        ]
+        current = current.__cause__ or current.__context__
+    texts.append(("its traceback", "".join(traceback.format_exception(error))))
+    return texts
 
 
 def _query(auth: Any, credentials: Mapping[str, str]) -> dict[str, str]:
