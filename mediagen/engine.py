@@ -33,6 +33,7 @@ from .defaults import (
 )
 from .download import save_result
 from .errors import (
+    AuthStrategyError,
     CallError,
     ConfigurationError,
     GenerationFailedError,
@@ -546,9 +547,11 @@ class Engine:
         except SubmitOutcomeUnknownError as exc:
             self._journal(entry, "record_unknown", str(exc))
             raise
-        except (CallError, ConfigurationError) as exc:
-            # A ConfigurationError comes before a request is sent: the auth strategy failing
+        except (CallError, AuthStrategyError) as exc:
+            # An AuthStrategyError comes before a request is sent: the auth strategy failing
             # on a retry (retried only when the attempt before it provably created nothing).
+            # Any other ConfigurationError (a task strategy's, reading an answer) stays
+            # unknown below: something may exist.
             self._journal(entry, "record_rejected", str(exc))
             raise
         except BaseException:
