@@ -112,7 +112,7 @@ def _files(paths: Sequence[Path]) -> Iterator[Path]:
 
 def _batch_calls(text: str, old: CatalogData) -> tuple[list[Call], list[str]]:
     """The batch items of a JSON-lines file, and `<line>: <reason>` for each line that is not
-    one. Lines are the file's own (split at newlines only, as the batch command reads them)."""
+    one. Lines are numbered as an editor does: split at newlines only."""
     calls: list[Call] = []
     bad: list[str] = []
     for number, line in enumerate(text.split("\n"), 1):

@@ -27,7 +27,9 @@ import attrs
 NOT_LITERAL: Final = object()
 """A keyword's value that is not a literal in the source (a variable, an expression)."""
 
-_SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, *_COMPREHENSIONS)
+"""Nodes with a scope of their own, below the module's."""
 _MAX_ALIAS_DEPTH = 16  # `a = b`, `b = a`: give up rather than recurse forever
 
 
@@ -174,7 +176,9 @@ class _Names:
                 place = (getattr(at, "lineno", 0), getattr(at, "col_offset", 0))
                 before = [value for where, value in found if where <= place]
                 return before[-1:] if own and before else [value for _, value in found]
-            scope, own = self._parent[id(scope)], False
+            # A comprehension runs where it stands: its enclosing scope's order still holds.
+            own = own and isinstance(scope, _COMPREHENSIONS)
+            scope = self._parent[id(scope)]
         return None
 
     # -- collecting bindings ----------------------------------------------------------------
@@ -182,9 +186,9 @@ class _Names:
     def _visit(self, node: ast.AST, scope: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
             self._scope_of[id(child)] = scope
-            if isinstance(child, _SCOPES[1:]):
+            if isinstance(child, _SCOPES):
                 self._parent[id(child)] = scope
-                if not isinstance(child, ast.Lambda):
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                     self._bind(scope, child.name, child, _OPAQUE)
                 self._visit(child, child)
                 continue
@@ -194,6 +198,8 @@ class _Names:
     def _record(self, node: ast.AST, scope: ast.AST) -> None:
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            while isinstance(node, ast.NamedExpr) and isinstance(scope, _COMPREHENSIONS):
+                scope = self._parent[id(scope)] or scope  # `:=` binds outside a comprehension
             for target in targets:
                 if isinstance(target, ast.Name) and node.value is not None:
                     self._bind(scope, target.id, node, node.value)

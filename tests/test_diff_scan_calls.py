@@ -51,6 +51,12 @@ async def typed(client: mediagen.AsyncClient, ratio: str) -> None:
     def nested() -> None:
         mediaio.hailuo_02()  # expect: operation_removed
 
+    again = mediaio
+    again.hailuo_02()  # expect: operation_removed
+    [mediaio.hailuo_02() for _ in range(2)]  # expect: operation_removed
+    if walrus := client.provider(MEDIAIO):
+        walrus.hailuo_02()  # expect: operation_removed
+
     await client.mediaio.nano_banana(images=[], prompt="p", ratio="16:9")
     await client.mediaio.nano_banana(images=[], prompt="p", ratio="21:9")  # expect: enum_values_removed
     await client.mediaio.nano_banana(images=[], prompt="p", ratio=ratio)  # expect: enum_values_removed
@@ -69,6 +75,9 @@ def not_aliases(client: mediagen.Client, mediaio: object, other: object) -> None
     reassigned.hailuo_02()
     for each in (client.mediaio,):
         each.hailuo_02()
+    [each.hailuo_02() for each in (other,)]
+    mediaio = client.mediaio
+    [mediaio.hailuo_02() for mediaio in (other,)]
     client.provider(MEDIAIO.lower()).hailuo_02()
     client.provider(ratio).hailuo_02()  # an unknown name
 """
