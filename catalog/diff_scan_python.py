@@ -198,8 +198,8 @@ class _Names:
     def _record(self, node: ast.AST, scope: ast.AST) -> None:
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            while isinstance(node, ast.NamedExpr) and isinstance(scope, _COMPREHENSIONS):
-                scope = self._parent[id(scope)] or scope  # `:=` binds outside a comprehension
+            if isinstance(node, ast.NamedExpr):
+                scope = self._outside_comprehensions(scope)  # where `:=` binds
             for target in targets:
                 if isinstance(target, ast.Name) and node.value is not None:
                     self._bind(scope, target.id, node, node.value)
@@ -209,8 +209,10 @@ class _Names:
                 self._bind(scope, node.id, node, _OPAQUE)
         elif isinstance(node, ast.arg):
             self._bind(scope, node.arg, node, _OPAQUE)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
             self._bind(scope, node.name, node, _OPAQUE)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            self._bind(scope, node.rest, node, _OPAQUE)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
             generated = module.rsplit(".", 1)[-1] == "generated"
@@ -218,6 +220,14 @@ class _Names:
                 bound = alias.asname or alias.name.split(".")[0]
                 key = generated and alias.name.isupper()
                 self._bind(scope, bound, node, _KeyImport(alias.name.lower()) if key else _OPAQUE)
+
+    def _outside_comprehensions(self, scope: ast.AST) -> ast.AST:
+        while isinstance(scope, _COMPREHENSIONS):
+            parent = self._parent[id(scope)]
+            if parent is None:
+                break
+            scope = parent
+        return scope
 
     def _bind(self, scope: ast.AST, name: str, node: ast.AST, value: _Bound) -> None:
         # A binding takes effect after its statement: `m = m.x` reads the earlier `m`.
