@@ -6,8 +6,8 @@ line that is not one is skipped, named by its line number, and the other lines a
 A call is listed when a breaking change applies to it: every call of a removed operation, a
 call that passes a removed or narrowed parameter, one that omits a newly required one. A
 call passing a literal (a constant in the source, any value in a batch line) is listed for a
-narrowed enum only if the value is one of those removed; one passing a variable is listed as
-one that may be affected.
+narrowed enum (values removed, or a list of values where anything went) only if the new enum
+refuses the value; one passing a variable is listed as one that may be affected.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ _WHEN_PASSED = frozenset(
     {"param_removed", "type_changed", "enum_values_removed", "enum_added", "limit_tightened"}
 )
 _WHEN_OMITTED = frozenset({"param_added_required", "param_became_required"})
+# Changes that hit a call passing a literal only if the literal is no longer allowed.
+_ENUM_NARROWED = frozenset({"enum_values_removed", "enum_added"})
 _NOT_A_BATCH_ITEM = (
     'not a batch item (expected {"provider": ..., "operation": ..., "params": {...}})'
 )
@@ -165,7 +167,7 @@ def _affecting(
         if change.operation is None:
             yield change, None  # the provider itself is gone or changed
         elif change.operation == call.operation and _applies(change, call.passed):
-            if change.change == "enum_values_removed" and call.passed is not None:
+            if change.change in _ENUM_NARROWED and call.passed is not None:
                 yield from _enum_hit(change, call.passed, old, new)
             else:
                 yield change, None
@@ -174,16 +176,19 @@ def _affecting(
 def _enum_hit(
     change: Change, passed: Mapping[str, Any], old: CatalogData, new: CatalogData
 ) -> Iterator[tuple[Change, str | None]]:
-    """A narrowed enum hits a call passing one of the removed values, and may hit one
-    passing a value that is not a literal."""
+    """A narrowed enum hits a call passing a literal it refuses now and accepted before, and
+    may hit one passing a value that is not a literal."""
     assert change.param is not None  # an enum change is a parameter's
-    value, removed = passed[change.param], _removed_values(change, old, new)
-    if not removed:  # not found in the catalogs: listed as before
+    value = passed[change.param]
+    before, after = (_param(data, change).get("enum") for data in (old, new))
+    if after is None:  # not found in the new catalog: listed as before
         yield change, None
     elif value is NOT_LITERAL:
         yield change, "may be affected: the value passed is not a literal"
-    elif passes := _removed_values_passed(value, removed):
-        yield change, f"passes {', '.join(repr(v) for v in passes)}"
+    elif refused := [
+        v for v in _members(value) if not _among(v, after) and (before is None or _among(v, before))
+    ]:
+        yield change, f"passes {', '.join(repr(v) for v in refused)}"
 
 
 def _applies(change: Change, passed: Mapping[str, Any] | None) -> bool:
@@ -197,21 +202,18 @@ def _applies(change: Change, passed: Mapping[str, Any] | None) -> bool:
     return False
 
 
-def _removed_values(change: Change, old: CatalogData, new: CatalogData) -> list[Any]:
-    """The values an `enum_values_removed` change took out of its parameter's enum."""
+def _param(data: CatalogData, change: Change) -> Mapping[str, Any]:
     assert change.operation is not None and change.param is not None
-    before, after = (
+    found: Mapping[str, Any] = (
         _operation(data, change.provider, change.operation).get("params", {}).get(change.param, {})
-        for data in (old, new)
     )
-    return [v for v in before.get("enum") or () if v not in (after.get("enum") or ())]
+    return found
 
 
-def _removed_values_passed(value: Any, removed: Sequence[Any]) -> list[Any]:
-    """The removed values a literal is or holds (a list's members, for an array parameter)."""
-    values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
-    return [
-        v
-        for v in values
-        if any(v == r and isinstance(v, bool) == isinstance(r, bool) for r in removed)
-    ]
+def _members(value: Any) -> list[Any]:
+    """A literal's values: a list's members (an array parameter), else the value itself."""
+    return list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+
+
+def _among(value: Any, values: Iterable[Any]) -> bool:
+    return any(value == v and isinstance(value, bool) == isinstance(v, bool) for v in values)

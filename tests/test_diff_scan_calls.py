@@ -10,6 +10,8 @@ import contextlib
 import io
 import json
 import re
+import shutil
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -249,3 +251,40 @@ def test_a_rename_is_one_removed_and_one_added_of_the_same_type_and_enum(
     old: dict[str, Any], new: dict[str, Any], expected: tuple[str, str] | None
 ) -> None:
     assert renamed_param(old, new) == expected
+
+
+def test_a_new_enum_lists_only_calls_passing_a_value_outside_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`enum_added` (a list of values where anything went) is read like removed values."""
+    monkeypatch.setenv("MEDIAGEN_JOURNAL", str(tmp_path / "no-journal" / "tasks.sqlite3"))
+    old = FIXTURES / "diff" / "old" / "acme"
+    new = tmp_path / "new" / "acme"
+    shutil.copytree(old, new)
+    operations = (new / "operations.yaml").read_text(encoding="utf-8")
+    negative = "negative: {type: string, description: Required before and optional after.}"
+    assert negative in operations
+    (new / "operations.yaml").write_text(
+        operations.replace(negative, "negative: {type: string, enum: [blur, noise]}"),
+        encoding="utf-8",
+    )
+    app = tmp_path / "app.py"
+    source = textwrap.dedent(
+        """\
+        def draw(client, negative):
+            client.acme.draw(prompt="a", negative="blur")
+            client.acme.draw(prompt="a", negative="text")  # expect: enum_added
+            client.acme.draw(prompt="a", negative=negative)  # expect: enum_added
+        """
+    )
+    app.write_text(source, encoding="utf-8")
+
+    assert main(["diff", str(old), str(new), "--format", "json", "--scan", str(app)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    hits = _hits(doc, "app.py")
+    assert set(hits) == _expected(source)
+    limited = "acme.draw(negative): now limited to 'blur', 'noise'"
+    assert hits[(3, "enum_added")] == f"{limited} (passes 'text')"
+    assert (
+        hits[(4, "enum_added")] == f"{limited} (may be affected: the value passed is not a literal)"
+    )
