@@ -5,7 +5,8 @@ A call is `<endpoints>.<operation>(...)`; `<endpoints>` is any of
 - `<anything>.<provider>` (`client.mediaio`),
 - `<anything>.provider(<key>)`, where `<key>` is a provider's name as a string, the key
   constant a generated package exports (`MEDIAIO` from `mediagen.generated`, `ACME` from a
-  plugin's), `<module>.MEDIAIO` or `ProviderKey("mediaio")`,
+  plugin's, or either re-exported by another module), `<module>.MEDIAIO` or
+  `ProviderKey("mediaio")`,
 - a name plainly assigned one of those (`mediaio = client.provider(MEDIAIO)`), in the same
   function or an enclosing one, or the module; a key constant can be aliased the same way.
 
@@ -82,7 +83,8 @@ def _literal(node: ast.expr) -> Any:
 
 @attrs.frozen
 class _KeyImport:
-    """A name bound by `from <...>.generated import MEDIAIO [as name]`."""
+    """A name bound by `from <...>.generated import MEDIAIO [as name]`, or the import of a
+    known key constant's name from any module (one that re-exports it)."""
 
     provider: str
 
@@ -218,7 +220,7 @@ class _Names:
             generated = module.rsplit(".", 1)[-1] == "generated"
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
-                key = generated and alias.name.isupper()
+                key = alias.name.isupper() and (generated or alias.name in self._keys)
                 self._bind(scope, bound, node, _KeyImport(alias.name.lower()) if key else _OPAQUE)
 
     def _outside_comprehensions(self, scope: ast.AST) -> ast.AST:

@@ -30,6 +30,7 @@ import mediagen
 from mediagen import generated
 from mediagen.generated import MEDIAIO, ProviderKey
 from mediagen.generated import MEDIAIO as MIO
+from myapp.keys import MEDIAIO as RE_EXPORTED, TOMOVIEE as OTHER
 
 KEY = MEDIAIO
 module_mediaio = mediagen.Client().provider(MEDIAIO)
@@ -44,6 +45,8 @@ async def typed(client: mediagen.AsyncClient, ratio: str) -> None:
     attribute = client.mediaio
     await attribute.hailuo_02(prompt="x")  # expect: operation_removed
     await client.provider(MIO).hailuo_02()  # expect: operation_removed
+    await client.provider(RE_EXPORTED).hailuo_02()  # expect: operation_removed
+    await client.provider(OTHER).hailuo_02()
     await client.provider(KEY).hailuo_02()  # expect: operation_removed
     await client.provider(generated.MEDIAIO).hailuo_02()  # expect: operation_removed
     await client.provider(key=ProviderKey("mediaio")).hailuo_02()  # expect: operation_removed
