@@ -11,7 +11,9 @@ checks are in `diff_params.py`). Severities:
 - `compatible`: nothing that worked stops working (additions, relaxed limits).
 
 Parameters are matched by their Python name, the keyword a caller writes; operations by id,
-and a removed id whose vendor entry reappears under a new id is reported as renamed.
+and a removed id whose vendor entry reappears under a new id is reported as renamed. A
+parameter swapped for exactly one new one of the same type and enum stays a removal and an
+addition (names alone cannot prove a rename), the removal saying "possibly renamed to".
 """
 
 from __future__ import annotations
