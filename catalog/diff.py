@@ -11,7 +11,9 @@ checks are in `diff_params.py`). Severities:
 - `compatible`: nothing that worked stops working (additions, relaxed limits).
 
 Parameters are matched by their Python name, the keyword a caller writes; operations by id,
-and a removed id whose vendor entry reappears under a new id is reported as renamed.
+and a removed id whose vendor entry reappears under a new id is reported as renamed. A
+parameter swapped for exactly one new one of the same type and enum stays a removal and an
+addition (names alone cannot prove a rename), the removal saying "possibly renamed to".
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, Literal
 import attrs
 
 from .diff_params import SEVERITIES as SEVERITIES  # where it was; re-exported
-from .diff_params import Severity, brief, param_changes
+from .diff_params import Severity, brief, param_changes, renamed_param
 from .ir import Catalog
 from .snapshot import CatalogData, catalog_data
 
@@ -314,6 +316,9 @@ def operation_changes(
             f"documented status codes added: {', '.join(new_codes)}",
         )
     params_old, params_new = old.get("params", {}), new.get("params", {})
+    renamed = renamed_param(params_old, params_new)
     for name in sorted(params_old.keys() | params_new.keys()):
         for change, severity, text in param_changes(params_old.get(name), params_new.get(name)):
+            if renamed is not None and (name, change) == (renamed[0], "param_removed"):
+                text += f" (possibly renamed to {renamed[1]!r})"
             yield Change(provider, op_id, name, change, severity, text)

@@ -54,6 +54,18 @@ def param_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) 
             )
 
 
+def renamed_param(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(removed, added) when an operation's parameters (by Python name) lost exactly one and
+    gained exactly one of the same type and enum: likely one parameter under a new name."""
+    gone, more = old.keys() - new.keys(), new.keys() - old.keys()
+    if len(gone) != 1 or len(more) != 1:
+        return None
+    (before,), (after,) = gone, more
+    a, b = old[before], new[after]
+    same = _type_label(a) == _type_label(b) and a.get("enum") == b.get("enum")
+    return (before, after) if same else None
+
+
 def check_required(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
     if not old.get("required") and new.get("required"):
         yield "param_became_required", "breaking", "now required: calls without it fail"

@@ -1,15 +1,17 @@
 """What a change breaks in a user's project: call sites in Python files and batch-file lines.
 
-Python files are read with `ast`: `<anything>.<provider>.<operation>(...)`,
-`<anything>.provider("<provider>").<operation>(...)` and `<anything>.provider("<provider>")`.
-Batch files are JSON lines of {"provider", "operation", "params"} (params by wire name).
+Python files are read with `ast` (see `diff_scan_python.py` for the calls it recognises).
+Batch files are JSON lines of {"provider", "operation", "params"} (params by wire name); a
+line that is not one is skipped, named by its line number, and the other lines are read.
 A call is listed when a breaking change applies to it: every call of a removed operation, a
-call that passes a removed or narrowed parameter, one that omits a newly required one.
+call that passes a removed or narrowed parameter, one that omits a newly required one. A
+call passing a literal (a constant in the source, any value in a batch line) is listed for a
+narrowed enum (values removed, or a list of values where anything went) only if the new enum
+refuses the value; one passing a variable is listed as one that may be affected.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -19,6 +21,7 @@ from typing import Any
 import attrs
 
 from .diff import Change
+from .diff_scan_python import NOT_LITERAL, Call, python_calls
 from .snapshot import CatalogData
 
 _SKIP_DIRS = frozenset({".git", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".nox"})
@@ -28,17 +31,29 @@ _WHEN_PASSED = frozenset(
     {"param_removed", "type_changed", "enum_values_removed", "enum_added", "limit_tightened"}
 )
 _WHEN_OMITTED = frozenset({"param_added_required", "param_became_required"})
+# Changes that hit a call passing a literal only if the literal is no longer allowed.
+_ENUM_NARROWED = frozenset({"enum_values_removed", "enum_added"})
+_NOT_A_BATCH_ITEM = (
+    'not a batch item (expected {"provider": ..., "operation": ..., "params": {...}})'
+)
 
 
 @attrs.frozen
 class Hit:
-    """A place in the user's code that a breaking change affects."""
+    """A place in the user's code that a breaking change affects; `note` says how, when the
+    change alone does not (the removed value it passes, or why it only may be affected)."""
 
     file: str
     line: int
     provider: str
     operation: str | None
     change: Change
+    note: str | None = None
+
+    @property
+    def message(self) -> str:
+        text = f"{self.change.where}: {self.change.message}"
+        return text if self.note is None else f"{text} ({self.note})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,7 +62,7 @@ class Hit:
             "provider": self.provider,
             "operation": self.operation,
             "change": self.change.change,
-            "message": f"{self.change.where}: {self.change.message}",
+            "message": self.message,
         }
 
 
@@ -55,10 +70,13 @@ class Hit:
 class ScanResult:
     hits: tuple[Hit, ...]
     skipped: tuple[str, ...]
-    """Files that could not be read or parsed, each with the reason."""
+    """Files that could not be read or parsed, and batch lines that are not batch items,
+    each with the reason."""
 
 
-def scan(paths: Sequence[Path], changes: Sequence[Change], old: CatalogData) -> ScanResult:
+def scan(
+    paths: Sequence[Path], changes: Sequence[Change], old: CatalogData, new: CatalogData
+) -> ScanResult:
     """Every affected call site and batch line under `paths` (files or folders)."""
     breaking = [c for c in changes if c.severity == "breaking"]
     hits: list[Hit] = []
@@ -66,16 +84,18 @@ def scan(paths: Sequence[Path], changes: Sequence[Change], old: CatalogData) -> 
     for file in _files(paths):
         try:
             text = file.read_text(encoding="utf-8")
-            calls = list(
-                _python_calls(text, str(file)) if file.suffix == ".py" else _batch_calls(text, old)
-            )
-        except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
+            if file.suffix == ".py":
+                calls = python_calls(text, str(file), old["providers"])
+            else:
+                calls, bad = _batch_calls(text, old)
+                skipped.extend(f"{file}:{problem}" for problem in bad)
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError) as exc:
             skipped.append(f"{file}: {type(exc).__name__}: {exc}")
             continue
-        for line, provider, operation, passed in calls:
+        for call in calls:
             hits.extend(
-                Hit(str(file), line, provider, operation, change)
-                for change in _affecting(breaking, provider, operation, passed)
+                Hit(str(file), call.line, call.provider, call.operation, change, note)
+                for change, note in _affecting(breaking, call, old, new)
             )
     return ScanResult(tuple(hits), tuple(skipped))
 
@@ -92,87 +112,86 @@ def _files(paths: Sequence[Path]) -> Iterator[Path]:
                     yield Path(root) / name
 
 
-Call = tuple[int, str, str | None, frozenset[str] | None]
-"""(line, provider, operation or None for `provider("x")` alone, keywords passed or None
-when unknowable, e.g. `**params`)."""
-
-
-def _python_calls(text: str, filename: str) -> Iterator[Call]:
-    tree = ast.parse(text, filename=filename)
-    inner: set[int] = set()  # provider("x") calls already counted as part of a chain
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-            continue
-        target = node.func.value
-        provider = _provider_call(target)
-        if provider is not None:
-            inner.add(id(target))
-        elif isinstance(target, ast.Attribute):
-            provider = target.attr
-        if provider is not None:
-            yield node.lineno, provider, node.func.attr, _keywords(node)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and id(node) not in inner:
-            provider = _provider_call(node)
-            if provider is not None:
-                yield node.lineno, provider, None, frozenset()
-
-
-def _provider_call(node: ast.expr) -> str | None:
-    """The name in `<anything>.provider("name")`."""
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "provider"
-        and len(node.args) == 1
-        and isinstance(node.args[0], ast.Constant)
-        and isinstance(node.args[0].value, str)
-    ):
-        return node.args[0].value
-    return None
-
-
-def _keywords(node: ast.Call) -> frozenset[str] | None:
-    if any(k.arg is None for k in node.keywords):
-        return None
-    return frozenset(k.arg for k in node.keywords if k.arg is not None)
-
-
-def _batch_calls(text: str, old: CatalogData) -> Iterator[Call]:
-    for number, line in enumerate(text.splitlines(), 1):
+def _batch_calls(text: str, old: CatalogData) -> tuple[list[Call], list[str]]:
+    """The batch items of a JSON-lines file, and `<line>: <reason>` for each line that is not
+    one. Lines are numbered as an editor does: split at newlines only."""
+    calls: list[Call] = []
+    bad: list[str] = []
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
-        doc = json.loads(line)
-        if not isinstance(doc, Mapping) or not isinstance(doc.get("provider"), str):
-            raise ValueError(f"line {number} is not a batch item")
-        provider, operation = doc["provider"], doc.get("operation")
-        if not isinstance(operation, str):
-            raise ValueError(f"line {number} has no operation")
-        params = doc.get("params") or {}
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append(f"{number}: not JSON ({exc.msg} at column {exc.colno})")
+            continue
+        except RecursionError:
+            bad.append(f"{number}: nested too deeply to be a batch item")
+            continue
+        params = doc.get("params", {}) if isinstance(doc, Mapping) else None
+        if (
+            not isinstance(doc, Mapping)
+            or not isinstance(doc.get("provider"), str)
+            or not isinstance(doc.get("operation"), str)
+            or not isinstance(params, Mapping)
+        ):
+            bad.append(f"{number}: {_NOT_A_BATCH_ITEM}")
+            continue
+        provider, operation = doc["provider"], doc["operation"]
         wire = _python_names(old, provider, operation)
-        yield number, provider, operation, frozenset(wire.get(k, k) for k in params)
+        passed = {wire.get(str(k), str(k)): v for k, v in params.items()}
+        calls.append(Call(number, provider, operation, passed))
+    return calls, bad
 
 
 def _python_names(old: CatalogData, provider: str, operation: str) -> dict[str, str]:
     """Wire name -> Python name for one operation of the old catalog."""
-    op = old["providers"].get(provider, {}).get("operations", {}).get(operation, {})
+    op = _operation(old, provider, operation)
     return {p.get("name", name): name for name, p in op.get("params", {}).items()}
 
 
+def _operation(data: CatalogData, provider: str, operation: str) -> Mapping[str, Any]:
+    found: Mapping[str, Any] = (
+        data["providers"].get(provider, {}).get("operations", {}).get(operation, {})
+    )
+    return found
+
+
 def _affecting(
-    breaking: Iterable[Change], provider: str, operation: str | None, passed: frozenset[str] | None
-) -> Iterator[Change]:
+    breaking: Iterable[Change], call: Call, old: CatalogData, new: CatalogData
+) -> Iterator[tuple[Change, str | None]]:
+    """Each change that hits the call, with the hit's note."""
     for change in breaking:
-        if change.provider != provider:
+        if change.provider != call.provider:
             continue
         if change.operation is None:
-            yield change  # the provider itself is gone or changed
-            continue
-        if change.operation == operation and _applies(change, passed):
-            yield change
+            yield change, None  # the provider itself is gone or changed
+        elif change.operation == call.operation and _applies(change, call.passed):
+            if change.change in _ENUM_NARROWED and call.passed is not None:
+                yield from _enum_hit(change, call.passed, old, new)
+            else:
+                yield change, None
 
 
-def _applies(change: Change, passed: frozenset[str] | None) -> bool:
+def _enum_hit(
+    change: Change, passed: Mapping[str, Any], old: CatalogData, new: CatalogData
+) -> Iterator[tuple[Change, str | None]]:
+    """A narrowed enum hits a call passing a literal it refuses now and accepted before, and
+    may hit one passing a value that is not a literal."""
+    assert change.param is not None  # an enum change is a parameter's
+    value = passed[change.param]
+    before, after = (_param(data, change).get("enum") for data in (old, new))
+    if after is None:  # not found in the new catalog: listed as before
+        yield change, None
+    elif value is NOT_LITERAL:
+        yield change, "may be affected: the value passed is not a literal"
+    elif refused := [
+        v for v in _members(value) if not _among(v, after) and (before is None or _among(v, before))
+    ]:
+        yield change, f"passes {', '.join(repr(v) for v in refused)}"
+
+
+def _applies(change: Change, passed: Mapping[str, Any] | None) -> bool:
     """Whether an operation's breaking change hits a call passing these keywords (None: any)."""
     if change.param is None:
         return True
@@ -181,3 +200,20 @@ def _applies(change: Change, passed: frozenset[str] | None) -> bool:
     if change.change in _WHEN_OMITTED:
         return passed is None or change.param not in passed
     return False
+
+
+def _param(data: CatalogData, change: Change) -> Mapping[str, Any]:
+    assert change.operation is not None and change.param is not None
+    found: Mapping[str, Any] = (
+        _operation(data, change.provider, change.operation).get("params", {}).get(change.param, {})
+    )
+    return found
+
+
+def _members(value: Any) -> list[Any]:
+    """A literal's values: a list's members (an array parameter), else the value itself."""
+    return list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+
+
+def _among(value: Any, values: Iterable[Any]) -> bool:
+    return any(value == v and isinstance(value, bool) == isinstance(v, bool) for v in values)

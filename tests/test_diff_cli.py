@@ -249,9 +249,10 @@ def test_scan_lists_affected_call_sites_and_batch_lines(
 
     code, out, _ = run(capsys, str(OLD), str(NEW), "--scan", str(project / "app.py"))
     assert code == 0
-    assert f"  {project / 'app.py'}:8: acme.draw(ratio): values no longer allowed: '4:3'" in (
-        out.splitlines()
-    )
+    assert (
+        f"  {project / 'app.py'}:8: acme.draw(ratio): values no longer allowed: '4:3' "
+        "(passes '4:3')"
+    ) in out.splitlines()
 
 
 def test_scan_needs_existing_paths(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

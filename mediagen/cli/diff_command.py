@@ -93,7 +93,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             for d in (old_data, new_data)
         )
     changes = diff_catalogs(old_data, new_data)
-    found = scan(args.scan, changes, old_data) if args.scan else None
+    found = scan(args.scan, changes, old_data, new_data) if args.scan else None
     extra = None
     if found is not None:
         extra = {
@@ -143,9 +143,7 @@ def _affected(found: ScanResult, *, markdown: bool) -> str:
     else:
         bullet = "- " if markdown else "  "
         lines = ["", title, *([""] if markdown else [])]
-        lines += [
-            f"{bullet}{h.file}:{h.line}: {h.change.where}: {h.change.message}" for h in found.hits
-        ]
+        lines += [f"{bullet}{h.file}:{h.line}: {h.message}" for h in found.hits]
     lines += [f"{'- ' if markdown else '  '}skipped {s}" for s in found.skipped]
     return "\n".join(lines)
 
