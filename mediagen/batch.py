@@ -140,13 +140,19 @@ def decode_lines(data: bytes, source: str = "batch") -> list[str]:
     """The lines of a batch file's bytes; text that is not UTF-8 is a BatchInputError naming
     the line, not a traceback."""
     try:
-        return data.decode("utf-8").splitlines()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise BatchInputError(
             source,
             [f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); expected JSON lines"],
         ) from None
+    # JSON lines end at \n (\r\n too); not at U+2028 and the other line breaks
+    # str.splitlines knows, which JSON allows raw inside a string.
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def parse_jsonl(lines: Iterable[str], source: str = "batch") -> list[BatchItem]:

@@ -13,7 +13,7 @@ import pytest
 from helpers import default_sigint, mediagen_main
 
 import mediagen
-from mediagen.batch import BatchInputError, BatchItem, parse_jsonl
+from mediagen.batch import BatchInputError, BatchItem, decode_lines, parse_jsonl
 from mediagen.journal import Journal
 from mediagen.testing import Emulator, Fault
 
@@ -333,3 +333,21 @@ def test_an_interrupted_batch_file_run_again_submits_each_item_once(tmp_path: Pa
         assert [json.loads(x)["state"] for x in rerun.stdout.splitlines()] == ["succeeded"] * 3
         assert len(emu.requests_for("mediaio", "submit")) == 3  # each item submitted once
         # (A finished batch run again costs nothing: the library test above proves it.)
+
+
+def test_json_lines_end_at_newlines_only() -> None:
+    """JSON allows a raw U+2028 (or U+0085, U+001C...) inside a string: it is not a line end."""
+    prompts = ["a\u2028b", "c\x85d", "e\x1cf"]
+    data = "".join(
+        json.dumps(
+            {"provider": "mediaio", "operation": "imagen_4", "params": {"prompt": p}},
+            ensure_ascii=False,
+        )
+        + "\r\n"
+        for p in prompts
+    ).encode()
+    lines = decode_lines(data, "b.jsonl")
+    assert len(lines) == 3
+    assert [item.params["prompt"] for item in parse_jsonl(lines, "b.jsonl")] == prompts
+    with pytest.raises(BatchInputError, match="line 4: not JSON"):  # numbered by \n alone
+        parse_jsonl(decode_lines(data + b"{oops\n", "b.jsonl"), "b.jsonl")
