@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from multidict import CIMultiDict
 
 from .credentials import SecretMapping
 from .defaults import MAX_REDIRECTS, MAX_RESPONSE_BYTES, POOL_SIZE, USER_AGENT, Timeouts
@@ -385,6 +386,18 @@ _MARKERS: dict[int, Any] = {}
 
 _ENCODE = _new_encoder(_MARKERS) if c_make_encoder is not None else None
 """One encoder for every request body (making one per body cost a tenth of the encoding)."""
+
+
+class SecretHeaders(CIMultiDict[str]):
+    """Request headers as aiohttp keeps them (case-insensitive, ordered), shown without their
+    values: they carry credentials. aiohttp takes a multidict as it is, where any other
+    mapping is first copied into one (about 5 k instructions a request): the engine builds
+    these once per provider and set of credentials."""
+
+    def __repr__(self) -> str:
+        return "<SecretHeaders(" + ", ".join(f"{k!r}: '***'" for k in self.keys()) + ")>"
+
+    __str__ = __repr__
 
 
 def _has_content_type(headers: Mapping[str, str]) -> bool:
