@@ -109,7 +109,7 @@ class Transport:
         progress = _Progress()  # marked by _MarkingRequest once aiohttp starts sending
         token = _in_flight.set(progress)
         try:
-            data = None
+            data: bytes | BytesPayload | None = None
             if json is not None:
                 # Encoded here, as aiohttp's JSON payload would (json.dumps, UTF-8), without
                 # building one; the engine's headers carry the Content-Type already.
@@ -416,7 +416,8 @@ class _JsonBody(BytesPayload):
 
     _encoding = None
     _filename = None
-    _headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
+    # Shared by every body, so read-only (aiohttp only reads a request body's headers).
+    _headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))  # type: ignore[assignment]
 
     def __init__(self, value: bytes) -> None:  # Payload.__init__'s work, done once above
         self._value = value

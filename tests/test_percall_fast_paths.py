@@ -27,9 +27,10 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 import mediagen
 from mediagen import records
+from mediagen import transport as transport_module
 from mediagen.catalog import Provider
 from mediagen.catalog.paths import parse_path
-from mediagen.defaults import MAX_ANSWER_DEPTH, RetryPolicy, Timeouts
+from mediagen.defaults import MAX_ANSWER_DEPTH, USER_AGENT, RetryPolicy, Timeouts
 from mediagen.engine import (
     PollHint,
     _AskedListeners,
@@ -84,8 +85,6 @@ from mediagen.strategies import (
     new_status,
 )
 from mediagen.testing import Emulator
-from mediagen import transport as transport_module
-from mediagen.defaults import USER_AGENT
 from mediagen.transport import SecretHeaders, Transport, _json_bytes
 from mediagen.urls import host_of, split_plain
 
@@ -1265,9 +1264,7 @@ def test_a_request_goes_out_byte_for_byte_as_with_plain_headers_and_bytes() -> N
             transport = Transport(Timeouts())
             plain = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
             try:
-                await transport.request(
-                    "POST", f"{base}/", json=body, headers=SecretHeaders(given)
-                )
+                await transport.request("POST", f"{base}/", json=body, headers=SecretHeaders(given))
                 async with plain.post(
                     f"{base}/", data=json.dumps(body).encode(), headers=dict(given)
                 ):
