@@ -56,7 +56,7 @@ from .retired import retired_operation
 from .retry import backoff, decide, not_found_is_transient
 from .secrets import Scrubber, scrubber_for, secret_values
 from .strategies import Call, HttpRequest, HttpResponse, TaskStatus, new_call, query_pairs
-from .transport import Transport
+from .transport import SecretHeaders, Transport
 from .urls import split_plain
 
 log = logging.getLogger(__name__)
@@ -378,9 +378,9 @@ class Engine:
                 # Asked again for each retry (the first attempt has preflight's): a plugin's
                 # auth, never cached, may sign the time.
                 auth = self.request_auth(strategies, credentials, call.operation.id)
-            headers = auth.headers
+            headers: Mapping[str, str] = auth.wire_headers
             if request.headers:
-                headers = SecretMapping({**headers, **request.headers})
+                headers = SecretMapping({**auth.headers, **request.headers})
             params = None
             if request.query or auth.query:
                 params = query_pairs(request.query) if request.query else []
@@ -1304,7 +1304,7 @@ class _RequestAuth:
     the headers (Content-Type and auth), the auth query parameters, and the scrubber of the
     answers. Shown without a value: it holds the credentials."""
 
-    __slots__ = ("credentials", "headers", "query", "scrubber", "strategies")
+    __slots__ = ("credentials", "headers", "query", "scrubber", "strategies", "wire_headers")
 
     def __init__(
         self,
@@ -1318,6 +1318,8 @@ class _RequestAuth:
         self.strategies = strategies
         self.credentials = credentials
         self.headers = headers
+        self.wire_headers = SecretHeaders(headers)
+        """The same headers as aiohttp takes them without a copy (see SecretHeaders)."""
         self.query = query
         self.scrubber = scrubber
 

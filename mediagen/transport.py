@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp.payload import BytesPayload
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from .credentials import SecretMapping
 from .defaults import MAX_REDIRECTS, MAX_RESPONSE_BYTES, POOL_SIZE, USER_AGENT, Timeouts
@@ -107,7 +109,7 @@ class Transport:
         progress = _Progress()  # marked by _MarkingRequest once aiohttp starts sending
         token = _in_flight.set(progress)
         try:
-            data = None
+            data: bytes | BytesPayload | None = None
             if json is not None:
                 # Encoded here, as aiohttp's JSON payload would (json.dumps, UTF-8), without
                 # building one; the engine's headers carry the Content-Type already.
@@ -119,6 +121,8 @@ class Transport:
                         raise
                 else:
                     data = _json_bytes(json)
+                if _LEAN_BODY and len(data) <= _LEAN_BODY_MAX:
+                    data = _JsonBody(data)
                 if headers is None or (
                     "Content-Type" not in headers and not _has_content_type(headers)
                 ):
@@ -387,8 +391,53 @@ _ENCODE = _new_encoder(_MARKERS) if c_make_encoder is not None else None
 """One encoder for every request body (making one per body cost a tenth of the encoding)."""
 
 
+class SecretHeaders(CIMultiDict[str]):
+    """Request headers as aiohttp keeps them (case-insensitive, ordered), shown without their
+    values: they carry credentials. aiohttp takes a multidict as it is, where any other
+    mapping is first copied into one (about 5 k instructions a request): the engine builds
+    these once per provider and set of credentials."""
+
+    def __repr__(self) -> str:
+        return "<SecretHeaders(" + ", ".join(f"{k!r}: '***'" for k in self.keys()) + ")>"
+
+    __str__ = __repr__
+
+
 def _has_content_type(headers: Mapping[str, str]) -> bool:
     return any(k.lower() == "content-type" for k in headers)
+
+
+class _JsonBody(BytesPayload):
+    """An encoded JSON body as the `BytesPayload` aiohttp would make of its bytes, made
+    without `Payload.__init__` (its keyword handling and a fresh header multidict: ~7 k
+    instructions a request). The Content-Type it names is never sent: `request` puts one on
+    the request's own headers first. Used only while `_lean_body_matches()` finds it holds
+    what aiohttp's constructor gives (an aiohttp that sets more falls back to the bytes)."""
+
+    _encoding = None
+    _filename = None
+    # Shared by every body, so read-only (aiohttp only reads a request body's headers).
+    _headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))  # type: ignore[assignment]
+
+    def __init__(self, value: bytes) -> None:  # Payload.__init__'s work, done once above
+        self._value = value
+        self._size = len(value)
+
+
+def _lean_body_matches() -> bool:
+    """Whether a `_JsonBody` is what `BytesPayload(body, content_type=...)` builds: the same
+    attributes with equal values (and the same class defaults, as a subclass)."""
+    made = BytesPayload(b"{}", content_type="application/json")
+    lean = _JsonBody(b"{}")
+    fields = vars(made)
+    return set(fields) == {"_encoding", "_filename", "_headers", "_value", "_size"} and all(
+        getattr(lean, name) == value for name, value in fields.items()
+    )
+
+
+_LEAN_BODY = _lean_body_matches()
+_LEAN_BODY_MAX = getattr(aiohttp.payload, "TOO_LARGE_BYTES_BODY", 0)
+"""Larger bodies go as bytes: aiohttp's constructor warns about those."""
 
 
 class _Progress:

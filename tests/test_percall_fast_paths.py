@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import aiohttp
 import attrs
 import pytest
 from aiohttp import web
@@ -26,9 +27,10 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 import mediagen
 from mediagen import records
+from mediagen import transport as transport_module
 from mediagen.catalog import Provider
 from mediagen.catalog.paths import parse_path
-from mediagen.defaults import MAX_ANSWER_DEPTH, RetryPolicy, Timeouts
+from mediagen.defaults import MAX_ANSWER_DEPTH, USER_AGENT, RetryPolicy, Timeouts
 from mediagen.engine import (
     PollHint,
     _AskedListeners,
@@ -84,7 +86,7 @@ from mediagen.strategies import (
     new_status,
 )
 from mediagen.testing import Emulator
-from mediagen.transport import Transport, _json_bytes
+from mediagen.transport import SecretHeaders, Transport, _json_bytes
 from mediagen.urls import host_of, split_plain
 
 
@@ -1247,3 +1249,61 @@ def test_a_providers_endpoints_are_asked_once_per_client_and_a_copy_gets_its_own
         assert blocking.mediaio is first is blocking.provider("mediaio")
         copy = blocking.with_options(retry=RetryPolicy(attempts=1))
         assert copy.mediaio is not first and copy.mediaio is copy.provider("mediaio")
+
+
+def test_a_request_goes_out_byte_for_byte_as_with_plain_headers_and_bytes() -> None:
+    """The request headers as a prepared multidict (SecretHeaders) and the JSON body as a
+    payload made without aiohttp's constructor (`_JsonBody`) send the same header lines, in
+    the same order, and the same body as a plain dict of headers and the encoded bytes."""
+    body = {"data": {"prompt": "caf\u00e9 \u2603", "n": [1, 2.5, None, True]}}
+    given = {"Content-Type": "application/json", "X-API-KEY": "k-123", "X-Other": "v"}
+    seen: list[tuple[Any, bytes]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append((request.raw_headers, await request.read()))
+        return web.json_response({})
+
+    async def go() -> None:
+        async with local_server([web.post("/", record)]) as base:
+            transport = Transport(Timeouts())
+            plain = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+            try:
+                await transport.request("POST", f"{base}/", json=body, headers=SecretHeaders(given))
+                async with plain.post(
+                    f"{base}/", data=json.dumps(body).encode(), headers=dict(given)
+                ):
+                    pass
+            finally:
+                await transport.close()
+                await plain.close()
+
+    assert transport_module._LEAN_BODY  # this aiohttp: the lean payload is in use
+    asyncio.run(go())
+    assert len(seen) == 2 and seen[0] == seen[1]
+
+
+def test_secret_headers_never_show_a_value() -> None:
+    headers = SecretHeaders({"X-API-KEY": "k-123-secret", "Content-Type": "application/json"})
+    for shown in (repr(headers), str(headers), f"{headers}"):
+        assert "k-123-secret" not in shown and "application/json" not in shown
+        assert "'X-API-KEY'" in shown
+    assert headers["x-api-key"] == "k-123-secret"  # still aiohttp's case-insensitive kind
+
+
+def test_the_lean_body_is_dropped_when_aiohttps_payload_holds_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_JsonBody` is used only while it holds exactly what `BytesPayload` builds: an aiohttp
+    whose constructor sets anything else (or other values) turns it off."""
+    assert transport_module._lean_body_matches()
+    made = aiohttp.payload.BytesPayload.__init__
+
+    def more(self: Any, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        self._seekable = True
+
+    monkeypatch.setattr(aiohttp.payload.BytesPayload, "__init__", more)
+    assert not transport_module._lean_body_matches()
+    monkeypatch.setattr(aiohttp.payload.BytesPayload, "__init__", made)
+    monkeypatch.setattr(transport_module._JsonBody, "_encoding", "utf-8")
+    assert not transport_module._lean_body_matches()
