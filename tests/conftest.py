@@ -267,6 +267,26 @@ def _young_collections_for_the_tests() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
+LONG_CHAINS = (
+    "tests/plugins/test_docs_plugin_page.py::"
+    "test_the_tutorial_runs_from_new_plugin_to_an_installed_wheel",
+    "tests/test_examples.py::test_the_replicate_example_passes_its_own_tests",
+)
+"""Tests that are one long chain of child processes (pip, pytest), run first. `--dist worksteal`
+hands each worker a contiguous slice of the collection and lets idle workers take from the
+others' queues, but a test once started runs to its end on its worker: the tutorial (about 25
+s of CPU in one serial chain, four times the next longest test) came about halfway through
+its slice and was the run's last test to end, its worker's neighbours idle. First in the
+first slice, it ends well before the others, who take the rest of that slice from its
+worker. The rest keep collection order (the heavy tests do not start together: a render or
+a compile one of them leaves in the run's caches serves the others)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """LONG_CHAINS first, in collection order; every worker sorts its collection alike."""
+    items.sort(key=lambda item: item.nodeid not in LONG_CHAINS)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: two workers per core. Much of the suite waits (child processes, emulated
