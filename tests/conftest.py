@@ -7,6 +7,7 @@ import atexit
 import functools
 import gc
 import importlib.util
+import itertools
 import os
 import shutil
 import subprocess
@@ -171,14 +172,24 @@ def import_generated(out_dir: Path, provider: str, package: str) -> ModuleType:
     return importlib.import_module(f"{package}.{provider}")
 
 
+@pytest.fixture(scope="session")
+def _journal_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This process's folder of per-test journal folders (`_journal_of_its_own`)."""
+    yield tmp_path_factory.mktemp("journals")
+
+
+_JOURNAL_FOLDER_NUMBERS = itertools.count()
+
+
 @pytest.fixture(autouse=True)
-def _journal_of_its_own(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each test (and the CLI processes it starts) writes to a journal of its own: never the
-    user's, never another test's (tests run in any order, on several xdist workers)."""
-    journal = tmp_path_factory.mktemp("journal") / "tasks.sqlite3"
-    monkeypatch.setenv("MEDIAGEN_JOURNAL", str(journal))
+def _journal_of_its_own(_journal_folders: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test (and the CLI processes it starts) writes to a journal of its own, in an empty
+    folder of its own: never the user's, never another test's (tests run in any order, on
+    several xdist workers). The folders are numbered in one folder per process: `mktemp` lists
+    the whole basetemp to number each new folder, which every test of a worker paid for."""
+    folder = _journal_folders / str(next(_JOURNAL_FOLDER_NUMBERS))
+    folder.mkdir()
+    monkeypatch.setenv("MEDIAGEN_JOURNAL", str(folder / "tasks.sqlite3"))
 
 
 @pytest.fixture
