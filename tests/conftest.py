@@ -7,6 +7,7 @@ import atexit
 import functools
 import gc
 import importlib.util
+import itertools
 import os
 import shutil
 import subprocess
@@ -171,14 +172,24 @@ def import_generated(out_dir: Path, provider: str, package: str) -> ModuleType:
     return importlib.import_module(f"{package}.{provider}")
 
 
+@pytest.fixture(scope="session")
+def _journal_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This process's folder of per-test journal folders (`_journal_of_its_own`)."""
+    yield tmp_path_factory.mktemp("journals")
+
+
+_JOURNAL_FOLDER_NUMBERS = itertools.count()
+
+
 @pytest.fixture(autouse=True)
-def _journal_of_its_own(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each test (and the CLI processes it starts) writes to a journal of its own: never the
-    user's, never another test's (tests run in any order, on several xdist workers)."""
-    journal = tmp_path_factory.mktemp("journal") / "tasks.sqlite3"
-    monkeypatch.setenv("MEDIAGEN_JOURNAL", str(journal))
+def _journal_of_its_own(_journal_folders: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test (and the CLI processes it starts) writes to a journal of its own, in an empty
+    folder of its own: never the user's, never another test's (tests run in any order, on
+    several xdist workers). The folders are numbered in one folder per process: `mktemp` lists
+    the whole basetemp to number each new folder, which every test of a worker paid for."""
+    folder = _journal_folders / str(next(_JOURNAL_FOLDER_NUMBERS))
+    folder.mkdir()
+    monkeypatch.setenv("MEDIAGEN_JOURNAL", str(folder / "tasks.sqlite3"))
 
 
 @pytest.fixture
@@ -265,6 +276,26 @@ def _young_collections_for_the_tests() -> None:
     gc.collect()  # what collection left as cyclic garbage is freed, not frozen
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
+
+
+LONG_CHAINS = (
+    "tests/plugins/test_docs_plugin_page.py::"
+    "test_the_tutorial_runs_from_new_plugin_to_an_installed_wheel",
+    "tests/test_examples.py::test_the_replicate_example_passes_its_own_tests",
+)
+"""Tests that are one long chain of child processes (pip, pytest), run first. `--dist worksteal`
+hands each worker a contiguous slice of the collection and lets idle workers take from the
+others' queues, but a test once started runs to its end on its worker: the tutorial (about 25
+s of CPU in one serial chain, four times the next longest test) came about halfway through
+its slice and was the run's last test to end, its worker's neighbours idle. First in the
+first slice, it ends well before the others, who take the rest of that slice from its
+worker. The rest keep collection order (the heavy tests do not start together: a render or
+a compile one of them leaves in the run's caches serves the others)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """LONG_CHAINS first, in collection order; every worker sorts its collection alike."""
+    items.sort(key=lambda item: item.nodeid not in LONG_CHAINS)
 
 
 @pytest.hookimpl(optionalhook=True)
