@@ -50,7 +50,7 @@ def generate_check(session: nox.Session) -> None:
     session.run("mediagen", "generate", "--check")
 
 
-BENCHMARKS = ("startup", "percall", "polling", "concurrent_tasks")
+BENCHMARKS = ("startup", "percall", "journal_floor", "polling", "concurrent_tasks")
 
 
 @nox.session
