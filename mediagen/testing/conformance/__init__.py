@@ -18,8 +18,9 @@ Optional class attributes:
 - `operations = ["render", ...]`: check only these operation ids (default: every one).
 - `params = {"render": {"style": "sketch"}}`: minimal valid params per operation, on top of
   the ones the suite derives from the catalog (each required parameter gets its first allowed
-  value, its default, its lowest bound, a short text or a loopback URL). Needed only when the
-  derived ones are refused, e.g. for a `pattern` the suite cannot guess. A query that reads a
+  value, its default, its lowest bound, a short text or a loopback URL; so does each optional
+  one whose `x-required-if` holds for those values). Needed only when the derived ones are
+  refused, e.g. for a `pattern` the suite cannot guess. A query that reads a
   task by id (a parameter named like the catalog's `task.poll.task_id_param`) gets the id of a
   task the suite submits first; put `TASK_ID` there to ask for that explicitly.
 - `plugins = [plugin_object, ...]`: register these plugin objects instead of loading an
