@@ -34,7 +34,8 @@ class CallChecks(CheckBase):
     def test_round_trip(self, case: str) -> None:
         """The operation completes on the emulator with minimal valid params: a task is
         submitted and finishes, a synchronous call returns its result, a query its data;
-        a result's artifacts are all of the operation's output kind."""
+        a result's artifacts are all of the operation's output kind, and exactly the files
+        the emulator served (document order, each URL once)."""
         ctx, op = self._context(), self._op(case)
         where = op.qualified_id
 
