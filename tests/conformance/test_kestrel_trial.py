@@ -1,7 +1,7 @@
 """What an outside plugin's trial found: result parsers that lose, repeat or invent files, and
 operations whose valid params depend on an `x-required-if` rule.
 
-The plugin is `kestrel`, made by `mediagen new-plugin` (once per module) with one operation
+The plugin is `kestrel`, made by `mediagen new-plugin` with one operation
 added to its catalog: `image_to_image`, whose required `source` (url or job) decides whether
 `image_url` or `job_id` is required. Each test writes a conformance class registering a
 variant of it (`ProviderPlugin` with another result parser) and runs the checks it concerns
@@ -15,10 +15,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import render_once
 
 from mediagen.catalog.loader import load_provider
-from mediagen.codegen import generate
+from mediagen.codegen.generate import write
 from mediagen.scaffold import PluginNames, render_files
 from mediagen.testing.conformance._params import INPUT_URL, TEXT, minimal_params
 
@@ -90,21 +89,19 @@ class TestKestrelConformance(ProviderConformance):
 """
 
 
-@pytest.fixture(scope="module")
-def kestrel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def kestrel(tmp_path: Path) -> Path:
     """The files `new-plugin kestrel` writes, with `image_to_image` added, and the package
-    generated from that catalog (`create_plugin` would generate it twice). Rendered once per
-    run (xdist workers each set this fixture up)."""
-    root = tmp_path_factory.mktemp("trial") / "mediagen-kestrel"
+    generated from that catalog (`create_plugin` would generate it twice). The suite's
+    conftest keeps each catalog's render for the run: it is rendered once."""
+    root = tmp_path / "mediagen-kestrel"
     for rel, text in render_files(PluginNames.for_provider("kestrel")).items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, encoding="utf-8")
     package = root / "mediagen_kestrel"
     operations = package / "catalog" / "kestrel" / "operations.yaml"
     operations.write_text(operations.read_text(encoding="utf-8") + IMAGE_TO_IMAGE, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:  # rendered once per run, by content
-        patch.setattr(generate, "render_catalog", render_once(generate.render_catalog))
-        generate.write(package / "catalog", package / "generated")
+    write(package / "catalog", package / "generated")
     return root
 
 
