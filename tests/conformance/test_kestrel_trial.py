@@ -5,12 +5,13 @@ The plugin is `kestrel`, made by `mediagen new-plugin` with one operation
 added to its catalog: `image_to_image`, whose required `source` (url or job) decides whether
 `image_url` or `job_id` is required. Each test writes a conformance class registering a
 variant of it (`ProviderPlugin` with another result parser) and runs the checks it concerns
-in-process with pytester. Name lookups off loopback are refused in those runs (they fail, and
+with pytester, in a process of its own. Name lookups off loopback are refused in those runs (they fail, and
 never leave the machine), so a suite that tried one cannot pass, nor send anything.
 """
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -116,6 +117,7 @@ def failed_checks(output: str) -> set[str]:
 
 def run_suite(
     pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
     kestrel: Path,
     checks: str,
     *,
@@ -123,14 +125,17 @@ def run_suite(
     results: str = "None",
     operations: tuple[str, ...] = ("text_to_image",),
 ) -> tuple[pytest.RunResult, str]:
-    pytester.syspathinsert(kestrel)
+    # A process of its own: the run imports the plugin's packages and leaves this one's
+    # modules as they were.
+    path = os.pathsep.join(p for p in (str(kestrel), os.environ.get("PYTHONPATH")) if p)
+    monkeypatch.setenv("PYTHONPATH", path)
     code = (
         HEADER
         + textwrap.dedent(parser)
         + CLASS.format(operations=list(operations), results=results)
     )
     module = pytester.makepyfile(test_kestrel=code)
-    result = pytester.runpytest_inprocess(module, "-q", "-p", "no:cacheprovider", "-k", checks)
+    result = pytester.runpytest_subprocess(module, "-q", "-p", "no:cacheprovider", "-k", checks)
     return result, result.stdout.str()
 
 
@@ -156,10 +161,15 @@ class SameUrl(CatalogResults):
 
 
 def test_a_parser_repeating_the_first_file_fails_naming_the_lost_and_repeated_urls(
-    pytester: pytest.Pytester, kestrel: Path
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, kestrel: Path
 ) -> None:
     result, output = run_suite(
-        pytester, kestrel, "round_trip or several", parser=FIRST_ONLY, results="FirstOnly"
+        pytester,
+        monkeypatch,
+        kestrel,
+        "round_trip or several",
+        parser=FIRST_ONLY,
+        results="FirstOnly",
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
     # One file asked for: one served, one parsed; two asked for: the second is lost.
@@ -173,10 +183,11 @@ def test_a_parser_repeating_the_first_file_fails_naming_the_lost_and_repeated_ur
 
 
 def test_a_parser_inventing_a_url_fails_and_nothing_is_fetched_from_it(
-    pytester: pytest.Pytester, kestrel: Path
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, kestrel: Path
 ) -> None:
     result, output = run_suite(
         pytester,
+        monkeypatch,
         kestrel,
         "round_trip or several or leaks",
         parser=SAME_URL,
@@ -200,9 +211,9 @@ def test_a_parser_inventing_a_url_fails_and_nothing_is_fetched_from_it(
 
 
 def test_the_catalog_s_parser_passes_the_exact_url_checks(
-    pytester: pytest.Pytester, kestrel: Path
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, kestrel: Path
 ) -> None:
-    result, _ = run_suite(pytester, kestrel, "round_trip or several or leaks")
+    result, _ = run_suite(pytester, monkeypatch, kestrel, "round_trip or several or leaks")
     result.assert_outcomes(passed=3)
 
 
@@ -220,10 +231,11 @@ def test_derived_params_meet_the_x_required_if_rules(kestrel: Path) -> None:
 
 
 def test_an_operation_with_an_x_required_if_rule_passes_without_params(
-    pytester: pytest.Pytester, kestrel: Path
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, kestrel: Path
 ) -> None:
     result, output = run_suite(
         pytester,
+        monkeypatch,
         kestrel,
         "round_trip or bad_params or lost_submit or credentials",
         operations=("image_to_image",),
