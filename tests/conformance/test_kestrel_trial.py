@@ -12,13 +12,15 @@ never leave the machine), so a suite that tried one cannot pass, nor send anythi
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import kept_renders_env
 
 from mediagen.catalog.loader import load_provider
-from mediagen.codegen.generate import write
 from mediagen.scaffold import PluginNames, render_files
 from mediagen.testing.conformance._params import INPUT_URL, TEXT, minimal_params
 
@@ -93,8 +95,8 @@ class TestKestrelConformance(ProviderConformance):
 @pytest.fixture
 def kestrel(tmp_path: Path) -> Path:
     """The files `new-plugin kestrel` writes, with `image_to_image` added, and the package
-    generated from that catalog (`create_plugin` would generate it twice). The suite's
-    conftest keeps each catalog's render for the run: it is rendered once."""
+    generated from that catalog by `mediagen generate` in its folder (`create_plugin` would
+    generate it twice), rendered once per run."""
     root = tmp_path / "mediagen-kestrel"
     for rel, text in render_files(PluginNames.for_provider("kestrel")).items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +104,14 @@ def kestrel(tmp_path: Path) -> Path:
     package = root / "mediagen_kestrel"
     operations = package / "catalog" / "kestrel" / "operations.yaml"
     operations.write_text(operations.read_text(encoding="utf-8") + IMAGE_TO_IMAGE, encoding="utf-8")
-    write(package / "catalog", package / "generated")
+    subprocess.run(  # as an author runs it, and never importing the generator here
+        [sys.executable, "-m", "mediagen", "generate"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, **kept_renders_env(os.environ)},  # one render per run
+    )
     return root
 
 
