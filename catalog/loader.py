@@ -181,7 +181,14 @@ def load_provider(file: Path) -> Provider:
 
 def _check_operation(file: Path, op: Operation) -> None:
     label = f"operation {op.id!r}"
-    if not _NAME.match(op.id) or keyword.iskeyword(op.id):
+    if keyword.iskeyword(op.id):
+        raise InvalidEntry(
+            file,
+            f"operation id {op.id!r} is a Python keyword, so it cannot be a method name",
+            entry=label,
+            expected=f"an id that is not a keyword, e.g. {op.id}_ (rename the entry)",
+        )
+    if not _NAME.match(op.id):
         raise InvalidEntry(
             file,
             f"operation id {op.id!r} is not usable as a Python method name",

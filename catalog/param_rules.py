@@ -79,6 +79,15 @@ def describe_rule(param: Param, names: Mapping[str, str] | None = None) -> str:
     return " and ".join(parts)
 
 
+def rule_holds(param: Param, params: Mapping[str, Any]) -> bool:
+    """Whether wire `params` meet every condition of the param's `x-required-if` (types
+    matched exactly: 2 is not "2"); False for a param without a rule."""
+    return bool(param.required_if) and all(
+        any(params.get(name) == v and type(params.get(name)) is type(v) for v in values)
+        for name, values in param.required_if.items()
+    )
+
+
 def _is_scalar(value: object) -> bool:
     return isinstance(value, str | int | float | bool)
 

@@ -180,9 +180,9 @@ def param_from_property(
         if item_type not in ITEM_TYPES:
             raise UnknownType(
                 file,
-                f"unknown array item type {item_type!r}",
+                _items_problem(item_schema),
                 entry=where,
-                expected=f"items.type one of {', '.join(ITEM_TYPES)}",
+                expected=f"items: {{type: {'|'.join(ITEM_TYPES)}}}",
             )
         items = item_type
 
@@ -329,3 +329,14 @@ def _is_of_type(value: object, type_name: str) -> bool:
     if isinstance(value, bool):
         return False
     return isinstance(value, _PY_TYPES.get(type_name, ()))
+
+
+def _items_problem(items: object) -> str:
+    """What is wrong with an array property's `items`, in the catalog's own words."""
+    if items is None:
+        return "an array without `items`"
+    if not isinstance(items, Mapping):
+        return f"`items` is {items!r}, not a mapping"
+    if items.get("type") is None:
+        return "`items` without a `type`"
+    return f"unknown array item type {items.get('type')!r}"

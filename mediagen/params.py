@@ -237,9 +237,18 @@ def url_problem(value: str) -> str | None:
         return None
     if not parts.scheme or "://" not in value:
         return "is not a URL: the vendor fetches this input itself, so a local file name or path will not do; upload the file and pass its https URL"
+    if parts.scheme in ("http", "https") and not host:
+        return "has no host"
     if parts.scheme == "http":
         return "is plain http to another machine; the vendor needs https"
-    return f"is a {parts.scheme}: URL; the vendor needs https"
+    return f"is {_article(parts.scheme)} {parts.scheme} URL, which the vendor cannot fetch"
+
+
+def _article(word: str) -> str:
+    """'an' before a vowel sound: a vowel, or a letter said by its name in a word spelled out
+    (one without vowels: an ftp, an s3, a ws)."""
+    spelled = not any(c in "aeiouy" for c in word)
+    return "an" if word[:1] in "aeiou" or (spelled and word[:1] in "fhlmnrsx") else "a"
 
 
 def is_url() -> Validator:

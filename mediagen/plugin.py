@@ -13,12 +13,15 @@ from here only (a test checks it), and so should yours.
   `CatalogEmulatorProfile`.
 - Wire and result types: `HttpRequest`, `HttpResponse`, `TaskStatus`, `Call`, `EmulatedTask`,
   `Artifact`, `ArtifactKind`, `Result`, `PollSchedule`, `TaskEvent`.
-- Catalog IR a strategy reads: `Provider`, `Operation`, `Param`, `TaskState`.
+- Catalog IR a strategy reads: `Provider`, `Operation`, `Param`, `TaskState`, `TaskProtocol`
+  (`provider.task`) and `FieldPath` (a catalog field path: `.first(doc)`, `.values(doc)`).
 - Helpers: `fill_path`, `is_http_url`, `iter_urls`, `kind_for`, `output_kind`,
   `unique_artifacts`, `retry_after`, `builtin_catalog`.
 - Errors a strategy raises: `MalformedResponseError` (`UnknownTaskStatusError` for a task
-  status word it does not know: wait() then says so), `ConfigurationError`, and the
-  `APIError` family (`AuthenticationError`, `InvalidParameterError`, `NotFoundError`, ...).
+  status word it does not know: wait() then says so), `ConfigurationError`, `ParamError` (a
+  value it cannot send, before any request), and the `APIError` family
+  (`AuthenticationError`, `InvalidParameterError`, `NotFoundError`, ...); `MediagenError` is
+  the base of every error mediagen raises.
 
 Generated code (yours, from `mediagen generate`) depends on `mediagen.runtime`,
 `mediagen.params` and `mediagen.results`, which are stable in the same way.
@@ -28,7 +31,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .catalog.ir import Operation, Param, Provider, TaskState
+from .catalog.ir import Operation, Param, Provider, TaskProtocol, TaskState
+from .catalog.paths import FieldPath
 from .contributions import Factory, Register
 from .defaults import PollSchedule
 from .emulation import CatalogEmulatorProfile
@@ -42,7 +46,9 @@ from .errors import (
     InsufficientCreditsError,
     InvalidParameterError,
     MalformedResponseError,
+    MediagenError,
     NotFoundError,
+    ParamError,
     PayloadTooLargeError,
     RateLimitError,
     ServerError,
@@ -98,15 +104,18 @@ __all__ = [
     "EmulatorProfile",
     "ErrorClassifier",
     "Factory",
+    "FieldPath",
     "GenerationFailedError",
     "HttpRequest",
     "HttpResponse",
     "InsufficientCreditsError",
     "InvalidParameterError",
     "MalformedResponseError",
+    "MediagenError",
     "NotFoundError",
     "Operation",
     "Param",
+    "ParamError",
     "PayloadTooLargeError",
     "PollSchedule",
     "Provider",
@@ -117,6 +126,7 @@ __all__ = [
     "ResultParser",
     "ServerError",
     "TaskEvent",
+    "TaskProtocol",
     "TaskState",
     "TaskStatus",
     "TaskStrategy",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from mediagen.cli import main
 from mediagen.cli.common import DEFAULT_OUTPUT
 from mediagen.codegen.generate import check
-from mediagen.scaffold import mediagen_requirement
+from mediagen.scaffold import PluginNames, mediagen_requirement, render_files
 
 
 def files_under(folder: Path) -> list[str]:
@@ -189,3 +190,41 @@ def test_output_names_the_folder_it_fills(
     assert 'zeta = "mediagen_zeta.plugin:plugin"' in (
         tmp_path / "zeta" / "pyproject.toml"
     ).read_text(encoding="utf-8")
+
+
+def test_the_package_data_ships_every_file_the_catalog_folder_may_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A built (non-editable) plugin keeps its whole catalog folder: the loader reads the
+    operations file provider.yaml names, whatever its extension (`.json` is JSON, any other
+    YAML) and folder, and the compiled catalog is used only while the digest of every file
+    there matches. setuptools' own build_py, reading the rendered pyproject as a wheel build
+    does, lists the files it would put in the wheel."""
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    for rel, text in render_files(PluginNames.for_provider("zeta")).items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    folder = tmp_path / "mediagen_zeta" / "catalog" / "zeta"
+    for extra in ("operations.json", "operations.yml", "ops/images.yaml", "NOTES.md"):
+        (folder / extra).parent.mkdir(parents=True, exist_ok=True)
+        (folder / extra).write_text("{}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    dist = Distribution()
+    with warnings.catch_warnings():  # setuptools' note that [tool.setuptools] is "beta"
+        warnings.simplefilter("ignore")
+        apply_configuration(dist, tmp_path / "pyproject.toml")
+    dist.include_package_data = False  # package-data alone, not files a MANIFEST.in would add
+    build = dist.get_command_obj("build_py")
+    build.ensure_finalized()
+    shipped = {
+        (tmp_path / src_dir / name).resolve()
+        for _package, src_dir, _build_dir, names in build.data_files
+        for name in names
+    }
+    catalog_files = {p.resolve() for p in folder.rglob("*") if p.is_file()}
+    assert len(catalog_files) == 6
+    assert catalog_files - shipped == set()
+    assert (tmp_path / "mediagen_zeta" / "py.typed").resolve() in shipped

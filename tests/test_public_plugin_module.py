@@ -82,6 +82,11 @@ def test_everything_in_all_exists_and_is_public_api() -> None:
         "Provider",
         "Operation",
         "MalformedResponseError",
+        # Beyond the strategies: the base error, a refused value, the task block and paths.
+        "MediagenError",
+        "ParamError",
+        "FieldPath",
+        "TaskProtocol",
     ):
         assert needed in mediagen.plugin.__all__, needed
     assert sorted(mediagen.plugin.__all__) == mediagen.plugin.__all__

@@ -59,7 +59,34 @@ def build_params(op: Operation, pairs: Sequence[str]) -> ParamsModel:
             values[param.name] = value
     # The model refuses a required value given as nothing (`prompt=`, `images=[]`): a typo,
     # never a request (mediagen.params.is_empty).
-    return model_for(op.qualified_id).from_dict(values)
+    try:
+        return model_for(op.qualified_id).from_dict(values)
+    except ParamError as exc:
+        if _compiled_from_another_catalog(op):  # `describe` shows what the model refuses
+            exc.args = (f"{exc}; {STALE_HINT}",)
+        raise
+
+
+STALE_HINT = "the generated package is older than the catalog: run `mediagen generate`"
+
+
+def _compiled_from_another_catalog(op: Operation) -> bool:
+    """Whether the provider's generated package was compiled from another version of the
+    operation than the catalog holds now (a catalog edited without `mediagen generate`: the
+    registry reads the files then). Only after a refusal: it imports the compiled catalog."""
+    import importlib
+
+    from .. import __version__
+    from ..registry import default_registry
+
+    generated = default_registry().contribution(op.provider).generated
+    try:
+        compiled = importlib.import_module(f"{generated}._catalog_ir")
+        if __version__ != compiled.VERSION:  # other IR classes: never equal, not stale
+            return False
+        return bool(compiled.PROVIDERS[op.provider].operation(op.id) != op)
+    except (ImportError, AttributeError, KeyError):  # no compiled catalog, no such operation
+        return False
 
 
 def convert(op: Operation, param: Param, text: str) -> Any:

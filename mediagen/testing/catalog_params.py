@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..catalog.ir import Operation, Param
-from ..catalog.param_rules import describe_rule
+from ..catalog.param_rules import describe_rule, rule_holds
 from ..errors import MissingParams, ParamError, UnknownParams
 
 _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
@@ -33,7 +33,7 @@ def check_catalog_params(op: Operation, params: Mapping[str, Any]) -> None:
         if problem is not None:
             raise ParamError(op.qualified_id, param.python_name, value, problem)
     for param in op.params:
-        if param.required_if and param.name not in params and _holds(param, params):
+        if param.name not in params and rule_holds(param, params):
             condition = describe_rule(param)
             raise ParamError(
                 op.qualified_id,
@@ -42,14 +42,6 @@ def check_catalog_params(op: Operation, params: Mapping[str, Any]) -> None:
                 f"{param.name} set whenever {condition}",
                 problem=f"{param.name} is required when {condition}",
             )
-
-
-def _holds(param: Param, params: Mapping[str, Any]) -> bool:
-    """Whether the call meets every condition of the param's `x-required-if`."""
-    return all(
-        any(params.get(name) == v and type(params.get(name)) is type(v) for v in values)
-        for name, values in param.required_if.items()
-    )
 
 
 def _problem(param: Param, value: Any) -> str | None:

@@ -259,3 +259,35 @@ def test_the_tutorial_runs_from_new_plugin_to_an_installed_wheel(
     user.run("pip", "install", "--quiet", "--no-deps", wheels[0], cwd=tmp_path)
     listed = user.run("mediagen", "list", "zeta", cwd=tmp_path)
     assert "zeta.text_to_image  task   image" in listed
+
+
+PLUGIN_DOCS = (PAGE, REPO / "docs" / "catalog-format.md")
+"""The pages that tell a plugin author what to write."""
+PRIVATE_PLUGIN_MODULES = re.compile(
+    r"\bmediagen\.(?:protocol|provider_plugin|emulation|strategies|contributions|hookspecs)\b"
+)
+"""Modules whose public names a plugin imports from `mediagen.plugin` instead."""
+
+
+def test_plugin_docs_import_only_from_the_public_plugin_module() -> None:
+    """Every python block of the plugin pages imports mediagen's names from a public module
+    (catalog-format.md's too: its blocks are not run), names `mediagen.plugin` exports; no
+    page or README sentence sends a reader to a private module for them."""
+    import mediagen.plugin
+
+    for page in PLUGIN_DOCS:
+        text = page.read_text(encoding="utf-8")
+        for index, m in enumerate(BLOCK.finditer(text)):
+            if m.group("lang") != "python":
+                continue
+            where = f"{page.name} block {index + 1}"
+            for node in ast.walk(ast.parse(m.group("code"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mediagen"):
+                    assert node.module in PUBLIC_MODULES, f"{where} imports private {node.module}"
+                    if node.module == "mediagen.plugin":
+                        missing = {a.name for a in node.names} - set(mediagen.plugin.__all__)
+                        assert not missing, f"{where}: mediagen.plugin lacks {missing}"
+    for page in [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]:
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            found = PRIVATE_PLUGIN_MODULES.search(line)
+            assert found is None, f"{page.name}:{number} names {found.group()}: {line.strip()}"

@@ -18,8 +18,9 @@ Optional class attributes:
 - `operations = ["render", ...]`: check only these operation ids (default: every one).
 - `params = {"render": {"style": "sketch"}}`: minimal valid params per operation, on top of
   the ones the suite derives from the catalog (each required parameter gets its first allowed
-  value, its default, its lowest bound, a short text or a loopback URL). Needed only when the
-  derived ones are refused, e.g. for a `pattern` the suite cannot guess. A query that reads a
+  value, its default, its lowest bound, a short text or a loopback URL; so does each optional
+  one whose `x-required-if` holds for those values). Needed only when the derived ones are
+  refused, e.g. for a `pattern` the suite cannot guess. A query that reads a
   task by id (a parameter named like the catalog's `task.poll.task_id_param`) gets the id of a
   task the suite submits first; put `TASK_ID` there to ask for that explicitly.
 - `plugins = [plugin_object, ...]`: register these plugin objects instead of loading an
@@ -47,9 +48,12 @@ The checks (pytest ids name the provider and operation, e.g.
 
 - `test_round_trip` (each operation): it completes with minimal valid params: a task is
   submitted and finishes, a synchronous call returns its result, a query its data; every
-  artifact is of the operation's output kind.
+  artifact is of the operation's output kind, and the artifacts are exactly the file URLs
+  the emulator served in its answer, in document order, each once (a failure names the URLs
+  lost, duplicated or invented).
 - `test_several_artifacts_when_the_count_says_so` (operations with a count parameter): asking
-  for two files yields at least two artifacts, all of the output kind.
+  for two files yields at least two artifacts, all of the output kind, exactly the served
+  files as above.
 - `test_credentials_are_sent_as_declared` (one operation per kind): the request carries each
   credential where the catalog's `auth` block says (header, scheme, query parameter).
 - `test_wrong_credentials_raise_authentication_error` (one operation per kind).
@@ -72,7 +76,8 @@ The checks (pytest ids name the provider and operation, e.g.
   edited at random by hypothesis (derandomized, 30 examples: the same each run) end
   in a result or a `MediagenError`, never another exception, and never a hang.
 - `test_no_credential_leaks` (one operation per kind): with logging at DEBUG, after a good
-  call (files downloaded), a vendor echoing the credentials in an error and a failure reason,
+  call (files downloaded; an artifact URL the emulator did not serve fails the check before
+  any request: the suite sends nothing off loopback), a vendor echoing the credentials in an error and a failure reason,
   and a call with wrong credentials, no credential or auth header value is in a log record,
   an error's text, repr or traceback, a repr, the journal or any file written; nor is a
   secret credential in what the auth strategy raises, given the right or wrong credentials

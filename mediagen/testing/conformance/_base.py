@@ -50,7 +50,7 @@ class _Context:
 
     def session(self, **options: Any) -> Session:
         self.steering.reset()
-        return Session(self.registry, self.provider, self.params, **options)
+        return Session(self.registry, self.provider, self.params, self.steering, **options)
 
 
 class CheckBase:

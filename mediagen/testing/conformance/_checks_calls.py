@@ -13,7 +13,7 @@ from ...errors import AuthenticationError, ParamError
 from ...protocol import CatalogAuth
 from ...results import Result
 from ._base import CheckBase, run
-from ._harness import conformance_credentials, described, expect, fail
+from ._harness import artifact_problems, conformance_credentials, described, expect, fail
 from ._params import count_of
 from ._scopes import each
 
@@ -34,7 +34,8 @@ class CallChecks(CheckBase):
     def test_round_trip(self, case: str) -> None:
         """The operation completes on the emulator with minimal valid params: a task is
         submitted and finishes, a synchronous call returns its result, a query its data;
-        a result's artifacts are all of the operation's output kind."""
+        a result's artifacts are all of the operation's output kind, and exactly the files
+        the emulator served (document order, each URL once)."""
         ctx, op = self._context(), self._op(case)
         where = op.qualified_id
 
@@ -56,7 +57,7 @@ class CallChecks(CheckBase):
                     )
                     return
                 assert isinstance(out, Result)
-                _check_artifacts(op, out, 1)
+                _check_artifacts(op, out, 1, s.served(out))
 
         run(check())
 
@@ -86,7 +87,7 @@ class CallChecks(CheckBase):
                         op.qualified_id, f"a call with {name}={value!r}", "a result", described(exc)
                     )
                 assert isinstance(out, Result)
-                _check_artifacts(op, out, 2)
+                _check_artifacts(op, out, 2, s.served(out))
 
         run(check())
 
@@ -246,7 +247,9 @@ def _outside(enum: tuple[Any, ...]) -> Any:
     return "not-allowed"
 
 
-def _check_artifacts(op: Operation, result: Result, at_least: int) -> None:
+def _check_artifacts(op: Operation, result: Result, at_least: int, served: list[str]) -> None:
+    """At least `at_least` artifacts, all of the output kind, and exactly the file URLs the
+    emulator served in its answer (catalog format: document order, each URL once)."""
     where = op.qualified_id
     if op.output == "none":
         return
@@ -260,6 +263,15 @@ def _check_artifacts(op: Operation, result: Result, at_least: int) -> None:
     )
     wrong = [k for k in kinds if k != op.output]
     expect(not wrong, where, "artifact kinds", f"every artifact of kind {op.output}", f"{kinds}")
+    problems = artifact_problems(served, [a.url for a in result.artifacts])
+    expect(
+        problems is None,
+        where,
+        "artifact URLs",
+        f"the {len(served)} file URL(s) the emulator served, in document order, each once "
+        f"({', '.join(served) or 'none'})",
+        str(problems),
+    )
 
 
 def _shown(value: str | None, credentials: Mapping[str, str]) -> str:

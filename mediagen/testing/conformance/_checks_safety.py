@@ -135,7 +135,7 @@ class SafetyChecks(CheckBase):
                     out = await out.wait()
                 if isinstance(out, Result):
                     texts.append(("repr of the result", repr(out)))
-                    await s.client.download(out, tmp_path / "files")
+                    await s.download(op, out, tmp_path / "files")
                 times = POLICY.attempts * POLICY.wait_failures + 1
                 s.emulator.inject(
                     Fault("status", provider.name, status=400, message=echo, times=times)

@@ -9,8 +9,11 @@ through a mutation (the fuzz check). Everything else is the emulator as users ru
 
 from __future__ import annotations
 
+import collections
 import copy
-from collections.abc import Callable, Generator, Mapping
+import json
+import re
+from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -90,9 +93,13 @@ class Steering:
     """The progress every poll answers with (at the catalog's progress_field)."""
     mutate: Callable[[Any], Any] | None = None
     """Applied to every success answer's body."""
+    results: dict[str | None, Any] = attrs.field(factory=dict)
+    """The data of each answer that carried a finished call's files, as the profile shaped
+    it: by task id (None: the last synchronous call's), to tell which files it served."""
 
     def reset(self) -> None:
         self.status, self.progress, self.mutate = None, None, None
+        self.results.clear()
 
     @hookimpl(wrapper=True)
     def mediagen_emulator_profile(self, provider: Provider) -> Generator[None, Any, Any]:
@@ -150,10 +157,14 @@ class SteeredProfile:
             put(data, proto.status_field, self.steering.status[0])
         if self.steering.progress is not None and proto.progress_field is not None:
             put(data, proto.progress_field, self.steering.progress)
+        if task.urls:
+            self.steering.results[task.task_id] = copy.deepcopy(data)
         return data
 
     def sync_data(self, op: Operation, urls: Mapping[str, str]) -> Any:
-        return self.inner.sync_data(op, urls)
+        data = self.inner.sync_data(op, urls)
+        self.steering.results[None] = copy.deepcopy(data)
+        return data
 
     def query_data(
         self, op: Operation, params: Mapping[str, Any], tasks: Mapping[str, EmulatedTask]
@@ -176,11 +187,13 @@ class Session:
         registry: Registry,
         provider: Provider,
         params: Mapping[str, Mapping[str, Any]],
+        steering: Steering,
         *,
         journal: Path | None = None,
         durations: Mapping[str, float] | None = None,
     ) -> None:
         self.registry, self.provider, self.params = registry, provider, params
+        self.steering = steering
         self.credentials = conformance_credentials(provider)
         self.emulator = Emulator(
             registry=registry,
@@ -273,3 +286,50 @@ class Session:
         if isinstance(out, AsyncTaskHandle):
             return await out.wait(timeout=wait)
         return out
+
+    def served(self, result: Result) -> list[str]:
+        """The file URLs the emulator served in the answer that finished `result`'s call (its
+        task's, or the last synchronous call's), in document order, each once."""
+        data = self.steering.results.get(result.task_id)
+        return served_urls(data, self.emulator.files_origin) if data is not None else []
+
+    async def download(self, op: Operation, result: Result, folder: Path) -> None:
+        """Download the result's files, after refusing any URL the emulator did not serve:
+        the suite sends nothing off loopback, whatever a result parser makes up."""
+        served = set(self.served(result))
+        for artifact in result.artifacts:
+            if artifact.url not in served:
+                fail(
+                    op.qualified_id,
+                    "downloading the result's files",
+                    "only files the emulator served (the suite sends nothing off loopback)",
+                    f"{artifact.url} in the parsed result, which the emulator never served: "
+                    "refused before any request",
+                )
+        await self.client.download(result, folder)
+
+
+def served_urls(data: Any, files_origin: str) -> list[str]:
+    """The emulator's file URLs in an answer's data, in document order, each once: found in
+    its JSON text, so a result the vendor nests as a JSON string counts too."""
+    text = json.dumps(data, default=str)
+    found = re.findall(re.escape(f"{files_origin}/_files/") + r'[^"\\\s]+', text)
+    return list(dict.fromkeys(found))
+
+
+def artifact_problems(served: Sequence[str], parsed: Sequence[str]) -> str | None:
+    """What a parser made of the served file URLs, when it is not exactly them in document
+    order, each once: the URLs lost, duplicated, invented, or the order it gave them in."""
+    counts = collections.Counter(parsed)
+    problems = [
+        f"{what}: {', '.join(urls)}"
+        for what, urls in (
+            ("lost", [u for u in served if u not in counts]),
+            ("duplicated", [u for u, n in counts.items() if n > 1]),
+            ("invented (never served)", [u for u in counts if u not in served]),
+        )
+        if urls
+    ]
+    if not problems and list(parsed) != list(served):
+        problems.append(f"another order: {', '.join(parsed)}")
+    return "; ".join(problems) or None

@@ -2,8 +2,10 @@
 
 Only required parameters get a value: the enum's first value or the documented default,
 the lowest number the bounds allow, the shortest string they allow (a loopback URL for a
-URL), the fewest list items. A count parameter (`Operation.result_count_param`) can be
-raised to ask for several files. The class's `params` override what is derived here.
+URL), the fewest list items; then each optional parameter whose `x-required-if` holds for
+those values gets one too (catalog/param_rules.py: the rule the models and the emulator
+check). A count parameter (`Operation.result_count_param`) can be raised to ask for several
+files. The class's `params` override what is derived here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...catalog.ir import Operation, Param
+from ...catalog.param_rules import rule_holds
 
 INPUT_URL = "http://127.0.0.1/conformance-input.png"
 """What a URL parameter gets: loopback http, which mediagen accepts for the emulator."""
@@ -21,10 +24,15 @@ TEXT = "a conformance check"
 
 def minimal_params(op: Operation, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Wire params: a value for each required parameter, then `overrides` (wire or Python
-    names) on top."""
+    names) on top, then a value for each parameter an `x-required-if` rule requires of them."""
     params = {p.name: value_for(p) for p in op.params if p.required}
     for key, value in (overrides or {}).items():
         params[_wire_name(op, key)] = value
+    # A value added for one rule may meet another's condition: again until none holds.
+    while added := {
+        p.name: value_for(p) for p in op.params if p.name not in params and rule_holds(p, params)
+    }:
+        params.update(added)
     return params
 
 

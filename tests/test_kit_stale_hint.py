@@ -1,0 +1,77 @@
+"""A catalog edited without `mediagen generate`: `describe` shows the new value, `run` refuses
+it through the old generated model, and the refusal says why and what to run.
+
+The plugin is a `mediagen new-plugin` package whose `aspect_ratio` gained "4:3" in its catalog
+only; the CLI's `main()` runs with a registry holding it (as an installed plugin would be).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mediagen import registry
+from mediagen.cli import main
+from mediagen.codegen.generate import write
+from mediagen.plugin import ProviderPlugin
+from mediagen.scaffold import PluginNames, render_files
+
+HINT = "the generated package is older than the catalog: run `mediagen generate`"
+
+
+@pytest.fixture
+def stale_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    root = tmp_path / "mediagen-stalekit"
+    for rel, text in render_files(PluginNames.for_provider("stalekit")).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    package = root / "mediagen_stalekit"
+    write(package / "catalog", package / "generated")  # conftest keeps renders for the run
+    operations = package / "catalog" / "stalekit" / "operations.yaml"
+    text = operations.read_text(encoding="utf-8")
+    assert 'enum: ["1:1", "16:9", "9:16"]' in text
+    operations.write_text(
+        text.replace('enum: ["1:1", "16:9", "9:16"]', 'enum: ["1:1", "16:9", "9:16", "4:3"]'),
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(root))
+    plugin = ProviderPlugin(
+        "stalekit",
+        catalog=package / "catalog" / "stalekit",
+        generated="mediagen_stalekit.generated",
+    )
+    found = registry.Registry(entry_points=False)
+    found.register(plugin, name="stalekit")
+    monkeypatch.setattr(registry, "_default", found)
+    yield
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(["run", "stalekit", "text_to_image", *argv, "--emulate"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    return lines[0]
+
+
+def test_a_value_the_catalog_allows_and_the_old_model_refuses_says_to_regenerate(
+    stale_plugin: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["describe", "stalekit", "text_to_image"]) == 0
+    assert "allowed: 1:1, 16:9, 9:16, 4:3\n" in capsys.readouterr().out  # the edited catalog
+    line = run(capsys, "prompt=a kite", "aspect_ratio=4:3")
+    assert line.startswith("mediagen: error: stalekit.text_to_image: aspect_ratio='4:3' ")
+    assert line.endswith(f"; {HINT}")
+
+
+def test_the_hint_is_only_for_a_generated_package_older_than_the_catalog(
+    stale_plugin: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An up-to-date provider refusing a value: no hint.
+    assert main(["run", "tomoviee", "text_to_video", "prompt=x", "duration=7", "--emulate"]) == 2
+    assert HINT not in capsys.readouterr().err
+    # The stale provider refusing a value for another reason: the hint still holds (its model
+    # is older than the catalog), and says what to run.
+    assert run(capsys, "prompt=a kite", "n=9").endswith(f"; {HINT}")
