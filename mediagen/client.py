@@ -188,7 +188,7 @@ class AsyncClient(AsyncProviders):
 
     def _endpoints(self, provider: str) -> Any:
         if provider not in self._endpoint_cache:
-            _check_provider(self._engine, provider)
+            self._engine.check_provider(provider)
             cls = self._engine.registry.endpoints_class(provider, blocking=False)
             self._endpoint_cache[provider] = cls(self._engine)
         return self._endpoint_cache[provider]
@@ -336,7 +336,7 @@ class Client(Providers):
 
     def _endpoints(self, provider: str) -> Any:
         if provider not in self._endpoint_cache:
-            _check_provider(self._async._engine, provider)
+            self._async._engine.check_provider(provider)
             cls = self._async._engine.registry.endpoints_class(provider, blocking=True)
             # This client is the SyncRuntime its endpoints call: submit / run / query.
             self._endpoint_cache[provider] = cls(self)
@@ -415,13 +415,6 @@ def _provider_attribute(client: AsyncClient | Client, name: str) -> Any:
             message += f"; {unknown_name('provider', name, providers)}"
         raise AttributeError(message, name=name, obj=client)
     return client.provider(name)
-
-
-def _check_provider(engine: Engine, provider: str) -> None:
-    """A ConfigurationError for a provider name no plugin contributes, closest names first."""
-    providers = [p.name for p in engine.registry.catalog.providers]
-    if provider not in providers:
-        raise ConfigurationError(unknown_name("provider", provider, providers))
 
 
 if TYPE_CHECKING:  # mypy proves the engine and the blocking client fit the stubs' interface

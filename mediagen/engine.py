@@ -839,6 +839,13 @@ class Engine:
                 log.exception("could not read the task journal %s", self.journal.path)
         return AsyncTaskHandle(self, provider, operation, task_id, journal_id=entry)
 
+    def check_provider(self, provider: str) -> None:
+        """A ConfigurationError for a provider name no plugin contributes, closest names
+        first."""
+        providers = [p.name for p in self.registry.catalog.providers]
+        if provider not in providers:
+            raise ConfigurationError(unknown_name("provider", provider, providers))
+
     def _task_operation(
         self, provider: str, operation: str, task_id: str
     ) -> tuple[Operation, Entry | None]:
@@ -846,9 +853,7 @@ class Engine:
         told it), or a ConfigurationError naming the known names, before the journal is
         written. An operation the catalog lacks is a typo, unless the journal holds this task
         as that operation: then it left the catalog since (see mediagen.retired)."""
-        providers = [p.name for p in self.registry.catalog.providers]
-        if provider not in providers:
-            raise ConfigurationError(unknown_name("provider", provider, providers))
+        self.check_provider(provider)
         spec = self.strategies(provider).provider
         try:
             return spec.operation(operation), None

@@ -186,9 +186,9 @@ def find_provider_operations(provider: str) -> list[Operation]:
 
 
 def _unknown(what: str, name: str, known: list[str], lister: str) -> str:
-    import difflib
+    from ..names import close_names
 
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    close = close_names(name, known)
     if close:
         return f"no {what} {name!r}; did you mean {' or '.join(close)}? (`{lister}` shows all)"
     if len(known) <= 6:
