@@ -859,12 +859,7 @@ class Engine:
             return spec.operation(operation), None
         except KeyError:
             pass
-        known = None
-        if self.journal is not None:
-            try:
-                known = self.journal.find(provider, task_id, origin=self.origin(provider))
-            except Exception:
-                log.exception("could not read the task journal %s", self.journal.path)
+        known = self._journal_entry(provider, task_id)
         if known is not None and known.operation == operation:
             return self.operation(provider, operation, retired_ok=True)[1], known
         why = (
@@ -882,13 +877,7 @@ class Engine:
         """The journal's entry for the task, if it holds one: which must be of `op`, as a task
         is resumed as the operation it was submitted as (under another one its files would be
         named, and journaled, as that operation's)."""
-        if self.journal is None:
-            return None
-        try:
-            known = self.journal.find(op.provider, task_id, origin=self.origin(op.provider))
-        except Exception:
-            log.exception("could not read the task journal %s", self.journal.path)
-            return None
+        known = self._journal_entry(op.provider, task_id)
         if known is not None and known.operation != op.id:
             raise ConfigurationError(
                 f"task {task_id!r} was submitted as {op.provider}.{known.operation} (journal"
@@ -896,6 +885,17 @@ class Engine:
                 f"{known.operation}"
             )
         return known
+
+    def _journal_entry(self, provider: str, task_id: str) -> Entry | None:
+        """The journal's entry for the provider's task (from this client's origin), if there is
+        a journal and it holds one; a journal that cannot be read is logged and holds none."""
+        if self.journal is None:
+            return None
+        try:
+            return self.journal.find(provider, task_id, origin=self.origin(provider))
+        except Exception:
+            log.exception("could not read the task journal %s", self.journal.path)
+            return None
 
 
 class AsyncTaskHandle:
