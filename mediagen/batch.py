@@ -30,6 +30,7 @@ from .params import ParamsModel, model_for
 from .recovery import RESUBMITTABLE, Plan, item_keys, missing_files, plan
 from .registry import default_registry
 from .results import Result, artifacts_json
+from .stale_models import with_stale_hint
 from .strategies import TaskStatus
 
 if TYPE_CHECKING:
@@ -197,15 +198,15 @@ def parse_jsonl(lines: Iterable[str], source: str = "batch") -> list[BatchItem]:
 
 def validate(item: BatchItem) -> str | None:
     try:
-        default_registry().catalog.provider(item.provider).operation(item.operation)
+        op = default_registry().catalog.provider(item.provider).operation(item.operation)
     except KeyError as exc:
         return str(exc.args[0])
     if not isinstance(item.params, Mapping):
         return "params must be an object"
     try:
-        model_for(f"{item.provider}.{item.operation}").from_dict(item.params)
+        model_for(op.qualified_id).from_dict(item.params)
     except ParamError as exc:
-        return str(exc)
+        return str(with_stale_hint(op, exc))
     return None
 
 

@@ -75,3 +75,26 @@ def test_the_hint_is_only_for_a_generated_package_older_than_the_catalog(
     # The stale provider refusing a value for another reason: the hint still holds (its model
     # is older than the catalog), and says what to run.
     assert run(capsys, "prompt=a kite", "n=9").endswith(f"; {HINT}")
+
+
+def test_a_batch_line_the_old_model_refuses_says_to_regenerate(
+    stale_plugin: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`batch` validates every line before sending anything: a line the stale model refuses
+    carries the same hint as `run`; a line refused by an up-to-date provider does not."""
+    lines = tmp_path / "items.jsonl"
+    lines.write_text(
+        '{"provider": "stalekit", "operation": "text_to_image",'
+        ' "params": {"prompt": "a kite", "aspect_ratio": "4:3"}}\n'
+        '{"provider": "tomoviee", "operation": "text_to_video",'
+        ' "params": {"prompt": "x", "duration": 7}}\n',
+        encoding="utf-8",
+    )
+    journal = str(tmp_path / "journal.sqlite3")
+    assert main(["batch", str(lines), "--journal", journal, "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    first, second = err.split("; line 2: ")
+    assert "line 1: stalekit.text_to_image: aspect_ratio='4:3' " in first
+    assert first.endswith(f"; {HINT}")
+    assert HINT not in second
+    assert not (tmp_path / "out").exists()

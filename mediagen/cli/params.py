@@ -19,6 +19,7 @@ from ..defaults import MAX_ANSWER_DEPTH
 from ..errors import ParamError, UnknownParams
 from ..nesting import nested_deeper_than
 from ..params import ParamsModel, model_for
+from ..stale_models import with_stale_hint
 
 MAX_PARAM_DEPTH = MAX_ANSWER_DEPTH
 """Deeper JSON values are refused: no parameter nests, and deeper ones would recurse later."""
@@ -62,31 +63,8 @@ def build_params(op: Operation, pairs: Sequence[str]) -> ParamsModel:
     try:
         return model_for(op.qualified_id).from_dict(values)
     except ParamError as exc:
-        if _compiled_from_another_catalog(op):  # `describe` shows what the model refuses
-            exc.args = (f"{exc}; {STALE_HINT}",)
+        with_stale_hint(op, exc)
         raise
-
-
-STALE_HINT = "the generated package is older than the catalog: run `mediagen generate`"
-
-
-def _compiled_from_another_catalog(op: Operation) -> bool:
-    """Whether the provider's generated package was compiled from another version of the
-    operation than the catalog holds now (a catalog edited without `mediagen generate`: the
-    registry reads the files then). Only after a refusal: it imports the compiled catalog."""
-    import importlib
-
-    from .. import __version__
-    from ..registry import default_registry
-
-    generated = default_registry().contribution(op.provider).generated
-    try:
-        compiled = importlib.import_module(f"{generated}._catalog_ir")
-        if __version__ != compiled.VERSION:  # other IR classes: never equal, not stale
-            return False
-        return bool(compiled.PROVIDERS[op.provider].operation(op.id) != op)
-    except (ImportError, AttributeError, KeyError):  # no compiled catalog, no such operation
-        return False
 
 
 def convert(op: Operation, param: Param, text: str) -> Any:

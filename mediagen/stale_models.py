@@ -1,0 +1,39 @@
+"""A parameter model older than the catalog: a catalog edited without `mediagen generate`.
+
+The registry reads a plugin's catalog files when they are newer than its compiled catalog, so
+`describe` shows the edit while the generated models still enforce the old values. A refusal
+from such a model gets a hint saying what to run (`run`, `batch`).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import __version__
+from .catalog import Operation
+from .errors import ParamError
+
+STALE_HINT = "the generated package is older than the catalog: run `mediagen generate`"
+
+
+def compiled_from_another_catalog(op: Operation) -> bool:
+    """Whether the provider's generated package was compiled from another version of the
+    operation than the catalog holds now. Only after a refusal: it imports the compiled
+    catalog."""
+    from .registry import default_registry
+
+    generated = default_registry().contribution(op.provider).generated
+    try:
+        compiled = importlib.import_module(f"{generated}._catalog_ir")
+        if __version__ != compiled.VERSION:  # other IR classes: never equal, not stale
+            return False
+        return bool(compiled.PROVIDERS[op.provider].operation(op.id) != op)
+    except (ImportError, AttributeError, KeyError):  # no compiled catalog, no such operation
+        return False
+
+
+def with_stale_hint(op: Operation, exc: ParamError) -> ParamError:
+    """`exc`, its message ending with the hint when `op`'s model is older than the catalog."""
+    if compiled_from_another_catalog(op):  # `describe` shows what the model refuses
+        exc.args = (f"{exc}; {STALE_HINT}",)
+    return exc
