@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from ..names import unknown_name
 from . import states
 from .frozen import Record, field
 from .paths import FieldPath
@@ -318,8 +319,8 @@ class Provider(Record):
         for op in self.operations:
             if op.id == op_id:
                 return op
-        known = ", ".join(o.id for o in self.operations)
-        raise KeyError(f"{self.name} has no operation {op_id!r}; known: {known}")
+        known = [o.id for o in self.operations]
+        raise KeyError(unknown_name(f"{self.name} operation", op_id, known))
 
     @property
     def request_envelope(self) -> str | None:
@@ -342,8 +343,7 @@ class Catalog(Record):
         for p in self.providers:
             if p.name == name:
                 return p
-        known = ", ".join(p.name for p in self.providers)
-        raise KeyError(f"no provider {name!r}; known: {known}")
+        raise KeyError(unknown_name("provider", name, [p.name for p in self.providers]))
 
     def operations(self) -> tuple[Operation, ...]:
         return tuple(op for p in self.providers for op in p.operations)

@@ -88,3 +88,19 @@ def test_mediagen_wait_with_a_misspelt_operation_sends_nothing(tmp_path: Path) -
     assert out.returncode == 2, out.stderr
     assert IMAGEN4 in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert Journal(tmp_path / "tasks.sqlite3").entries() == []
+
+
+def test_a_batch_file_s_misspelt_names_get_the_same_suggestions() -> None:
+    """A batch line is checked against the catalog before anything is sent: its unknown
+    provider or operation reads as `client.task()`'s, closest names first."""
+    from mediagen.batch import BatchInputError, parse_jsonl
+
+    lines = [
+        '{"provider": "mediaoi", "operation": "imagen_4", "params": {"prompt": "x"}}',
+        '{"provider": "mediaio", "operation": "imagen4", "params": {"prompt": "x"}}',
+    ]
+    with pytest.raises(BatchInputError) as info:
+        parse_jsonl(lines)
+    first, second = info.value.problems
+    assert first == f"line 1: {MEDIAOI}"
+    assert second.startswith(f"line 2: {IMAGEN4}")

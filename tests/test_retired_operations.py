@@ -175,5 +175,5 @@ def test_submitting_still_needs_a_known_operation(emulator: Emulator) -> None:
     """Only polling falls back: a query or submit of an unknown operation is still refused."""
     with mediagen.Client(**emulator.client_options()) as client:
         engine = client._async._engine
-        with pytest.raises(ConfigurationError, match="mediaio has no operation 'hailuo_01'"):
+        with pytest.raises(ConfigurationError, match="no mediaio operation 'hailuo_01'"):
             engine.operation("mediaio", "hailuo_01")
