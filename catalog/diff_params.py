@@ -103,13 +103,13 @@ def _values(values: Iterable[Any]) -> str:
     return ", ".join(repr(v) for v in values)
 
 
-_UPPER = ("maximum", "exclusive_maximum", "max_length", "max_items")
-_LOWER = ("minimum", "exclusive_minimum", "min_length", "min_items")
+UPPER_BOUNDS = ("maximum", "exclusive_maximum", "max_length", "max_items")
+LOWER_BOUNDS = ("minimum", "exclusive_minimum", "min_length", "min_items")
 
 
 def check_bounds(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
-    for name in _UPPER + _LOWER:
-        yield from _bound(name, old.get(name), new.get(name), upper=name in _UPPER)
+    for name in UPPER_BOUNDS + LOWER_BOUNDS:
+        yield from _bound(name, old.get(name), new.get(name), upper=name in UPPER_BOUNDS)
 
 
 def check_limits(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
@@ -281,8 +281,8 @@ PARAM_CHECKS: tuple[ParamCheck, ...] = (
 )
 _HANDLED: tuple[tuple[str, ...], ...] = (
     ("python_name", "required", "type", "items", "enum", "limits", "default"),
-    _UPPER,
-    _LOWER,
+    UPPER_BOUNDS,
+    LOWER_BOUNDS,
     ("pattern", "format", "name", "location", "value_labels", "note", "required_if"),
 )
 

@@ -6,8 +6,9 @@ line that is not one is skipped, named by its line number, and the other lines a
 A call is listed when a breaking change applies to it: every call of a removed operation, a
 call that passes a removed or narrowed parameter, one that omits a newly required one. A
 call passing a literal (a constant in the source, any value in a batch line) is listed for a
-narrowed enum (values removed, or a list of values where anything went) only if the new enum
-refuses the value; one passing a variable is listed as one that may be affected.
+narrowed enum (values removed, or a list of values where anything went), a changed type or a
+tightened bound only if the new parameter refuses the value; one passing a variable is listed
+as one that may be affected.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import attrs
 
 from .diff import Change
 from .diff_scan_python import NOT_LITERAL, Call, python_calls
+from .diff_scan_values import all_known, fits_type, tightened_bounds, within_bound
 from .snapshot import CatalogData
 
 _SKIP_DIRS = frozenset({".git", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".nox"})
@@ -33,6 +35,8 @@ _WHEN_PASSED = frozenset(
 _WHEN_OMITTED = frozenset({"param_added_required", "param_became_required"})
 # Changes that hit a call passing a literal only if the literal is no longer allowed.
 _ENUM_NARROWED = frozenset({"enum_values_removed", "enum_added"})
+# Changes that hit a call passing a literal only if the new parameter refuses it.
+_VALUE_CHECKED = frozenset({"type_changed", "limit_tightened"})
 _NOT_A_BATCH_ITEM = (
     'not a batch item (expected {"provider": ..., "operation": ..., "params": {...}})'
 )
@@ -167,8 +171,12 @@ def _affecting(
         if change.operation is None:
             yield change, None  # the provider itself is gone or changed
         elif change.operation == call.operation and _applies(change, call.passed):
-            if change.change in _ENUM_NARROWED and call.passed is not None:
+            if call.passed is None:
+                yield change, None
+            elif change.change in _ENUM_NARROWED:
                 yield from _enum_hit(change, call.passed, old, new)
+            elif change.change in _VALUE_CHECKED:
+                yield from _value_hit(change, call.passed, old, new)
             else:
                 yield change, None
 
@@ -189,6 +197,34 @@ def _enum_hit(
         v for v in _members(value) if not _among(v, after) and (before is None or _among(v, before))
     ]:
         yield change, f"passes {', '.join(repr(v) for v in refused)}"
+
+
+def _value_hit(
+    change: Change, passed: Mapping[str, Any], old: CatalogData, new: CatalogData
+) -> Iterator[tuple[Change, str | None]]:
+    """A changed type or a tightened bound hits a call passing a literal the new parameter
+    refuses, and may hit one passing a value that is not a literal; what a literal cannot
+    show kept (see diff_scan_values) hits as before."""
+    assert change.param is not None  # a type or a limit is a parameter's
+    before, after = _param(old, change), _param(new, change)
+    value = passed[change.param]
+    if change.change == "type_changed":
+        checkable = bool(after)
+    else:
+        bounds = tightened_bounds(change.message, before, after)
+        checkable = bool(bounds)
+    if not checkable:
+        yield change, None
+    elif value is NOT_LITERAL:
+        yield change, "may be affected: the value passed is not a literal"
+    else:
+        fits = (
+            fits_type(value, after)
+            if change.change == "type_changed"
+            else all_known(within_bound(value, name, after.get(name)) for name in bounds)
+        )
+        if fits is not True:  # refused, or nothing the check measures: listed
+            yield change, f"passes {value!r}" if fits is False else None
 
 
 def _applies(change: Change, passed: Mapping[str, Any] | None) -> bool:

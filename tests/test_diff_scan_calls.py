@@ -291,3 +291,63 @@ def test_a_new_enum_lists_only_calls_passing_a_value_outside_it(
     assert (
         hits[(4, "enum_added")] == f"{limited} (may be affected: the value passed is not a literal)"
     )
+
+
+def test_a_changed_type_or_tightened_bound_lists_only_calls_whose_literal_no_longer_fits(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """acme.draw's `steps` maximum goes from 50 to 30 and `seed` from integer to string: a
+    literal the new parameter takes is not listed, one it refuses is (naming it), a variable
+    may be affected; a documented limit (`images` formats) cannot be judged from a literal and
+    lists every call passing the parameter, as before. Batch lines are judged alike."""
+    monkeypatch.setenv("MEDIAGEN_JOURNAL", str(tmp_path / "no-journal" / "tasks.sqlite3"))
+    old, new = FIXTURES / "diff" / "old" / "acme", FIXTURES / "diff" / "new" / "acme"
+    app = tmp_path / "app.py"
+    source = textwrap.dedent(
+        """\
+        def draw(client, steps, seed):
+            call = client.acme
+            call.draw(prompt="a", quality="q", size="s", steps=30)
+            call.draw(prompt="a", quality="q", size="s", steps=40)  # expect: limit_tightened
+            call.draw(prompt="a", quality="q", size="s", steps=steps)  # expect: limit_tightened
+            call.draw(prompt="a", quality="q", size="s", steps="40")  # expect: limit_tightened
+            call.draw(prompt="a", quality="q", size="s", seed="7")
+            call.draw(prompt="a", quality="q", size="s", seed=7)  # expect: type_changed
+            call.draw(prompt="a", quality="q", size="s", seed=seed)  # expect: type_changed
+            call.draw(prompt="a", quality="q", size="s", images=["a.png"])  # expect: limit_tightened
+        """
+    )
+    app.write_text(source, encoding="utf-8")
+    batch = tmp_path / "items.jsonl"
+    batch.write_text(
+        "\n".join(
+            json.dumps({"provider": "acme", "operation": "draw", "params": params})
+            for params in (
+                {"prompt": "a", "quality": "q", "size": "s", "steps": 12, "seed": "x"},
+                {"prompt": "a", "quality": "q", "size": "s", "steps": 31, "seed": True},
+            )
+        ),
+        encoding="utf-8",
+    )
+
+    assert main(["diff", str(old), str(new), "--format", "json", "--scan", str(tmp_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    hits = _hits(doc, "app.py")
+    assert set(hits) == _expected(source)
+    steps = "acme.draw(steps): maximum changed from 50 to 30 (tightened)"
+    seed = "acme.draw(seed): type changed from integer to string"
+    assert hits[(4, "limit_tightened")] == f"{steps} (passes 40)"
+    assert (
+        hits[(5, "limit_tightened")]
+        == f"{steps} (may be affected: the value passed is not a literal)"
+    )
+    assert hits[(6, "limit_tightened")] == steps  # a string: nothing the maximum measures
+    assert hits[(8, "type_changed")] == f"{seed} (passes 7)"
+    assert (
+        hits[(9, "type_changed")] == f"{seed} (may be affected: the value passed is not a literal)"
+    )
+    assert hits[(10, "limit_tightened")].startswith("acme.draw(images): formats")
+    assert _hits(doc, "items.jsonl") == {
+        (2, "limit_tightened"): f"{steps} (passes 31)",
+        (2, "type_changed"): f"{seed} (passes True)",
+    }
