@@ -12,9 +12,11 @@ signatures only change with a major version.
 from __future__ import annotations
 
 import math
+import operator
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any, ClassVar, Self, cast
 from urllib.parse import urlsplit
 
@@ -47,11 +49,10 @@ class ParamsModel:
         """The exact JSON object the vendor expects: wire keys, unset optional params omitted."""
         out: dict[str, Any] = {}
         cls = type(self)
-        for name, wire in _WIRE_FIELDS.get(cls) or _wire_fields(cls):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            out[wire] = list(value) if isinstance(value, tuple) else value
+        wires, values_of = _WIRE_FIELDS.get(cls) or _wire_fields(cls)
+        for wire, value in zip(wires, values_of(self), strict=True):
+            if value is not None:
+                out[wire] = list(value) if isinstance(value, tuple) else value
         return out
 
     @classmethod
@@ -91,17 +92,30 @@ def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
     return tuple(attrs.fields(cast("type[attrs.AttrsInstance]", cls)))
 
 
-_WIRE_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+_WireFields = tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]
+_WIRE_FIELDS: dict[type, _WireFields] = {}
 
 
-def _wire_fields(cls: type) -> tuple[tuple[str, str], ...]:
-    """(attribute name, wire key) of each field of a model class, in order: read from attrs
-    once per class, since `to_dict` runs on every call."""
+def _wire_fields(cls: type) -> _WireFields:
+    """The wire key of each field of a model class, in order, and a function reading the
+    fields' values as a tuple in the same order (one C call for them all): worked out once
+    per class, since `to_dict` runs on every call."""
     known = _WIRE_FIELDS.get(cls)
     if known is None:
-        known = tuple((f.name, f.metadata.get(WIRE_NAME, f.name)) for f in _fields(cls))
+        fields = _fields(cls)
+        names = tuple(f.name for f in fields)
+        values_of: Callable[[Any], tuple[Any, ...]]
+        if len(names) > 1:
+            values_of = operator.attrgetter(*names)  # a tuple, for two names or more
+        else:
+            values_of = partial(_values, names)
+        known = tuple(f.metadata.get(WIRE_NAME, f.name) for f in fields), values_of
         _WIRE_FIELDS[cls] = known
     return known
+
+
+def _values(names: tuple[str, ...], model: Any) -> tuple[Any, ...]:
+    return tuple(getattr(model, name) for name in names)
 
 
 def _fail(

@@ -139,9 +139,15 @@ class CatalogTaskStrategy:
         poll = (self.provider.task or self._task()).poll
         body: dict[str, Any] | None = None if poll.method == "GET" else {}
         if poll.task_id_in == "path":
-            return new_request(
-                poll.method, fill_path(poll.path, {"task_id": task_id}), body, {}, {}
-            )
+            around = _ID_PATHS.get(poll.path)
+            if around is not None and type(task_id) is str and _UNRESERVED(task_id):
+                # fill_path's answer for a path with one {task_id} and an id it would not
+                # quote, without its call, the values' dict and _path_value's.
+                path = around[0] + task_id + around[1]
+            else:
+                path = fill_path(poll.path, {"task_id": task_id})
+                _remember_id_path(poll.path)
+            return new_request(poll.method, path, body, {}, {})
         if poll.task_id_in == "query":
             return HttpRequest(poll.method, poll.path, body, query={poll.task_id_param: task_id})
         return HttpRequest(poll.method, poll.path, {poll.task_id_param: task_id})
@@ -686,6 +692,16 @@ def fill_path(template: str, values: Mapping[str, Any]) -> str:
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _TEMPLATES: dict[str, tuple[str, ...]] = {}
 """Path template -> its pieces (see fill_path); templates come from the catalogs."""
+
+_ID_PATHS: dict[str, tuple[str, str]] = {}
+"""Poll path template with exactly one placeholder, `{task_id}` -> the text before and after
+it (see `CatalogTaskStrategy.poll_request`); templates come from the catalogs."""
+
+
+def _remember_id_path(template: str) -> None:
+    pieces = _TEMPLATES.get(template)
+    if pieces is not None and len(pieces) == 3 and pieces[1] == "task_id":
+        _ID_PATHS[template] = (pieces[0], pieces[2])
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 """Text that `quote(..., safe="")` leaves as it is (its always-safe characters)."""
