@@ -40,6 +40,8 @@ from .strategies import HttpResponse, new_response
 
 log = logging.getLogger(__name__)
 
+_DEBUG = logging.DEBUG
+
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 PART_PREFIX = ".mediagen-"
 PART_SUFFIX = ".part"
@@ -101,7 +103,7 @@ class Transport:
         the credential headers to another origin), MalformedResponseError for an answer over
         `max_response_bytes`, TransportError (sent=False when no byte left) for the rest.
         `params` (the query string) is never logged: it may carry a key."""
-        debug = log.isEnabledFor(logging.DEBUG)  # asked once: the answer is logged too
+        debug = log.isEnabledFor(_DEBUG)  # asked once: the answer is logged too
         if debug:
             log.debug("%s %s", method, url)
         session = self._session
@@ -511,4 +513,7 @@ class _MarkingRequest(aiohttp.ClientRequest):
         progress = _in_flight.get()
         if progress is not None:
             progress.sent = True
-        return super().send(conn)
+        return _SEND(self, conn)  # super().send, without making the super object
+
+
+_SEND = aiohttp.ClientRequest.send
