@@ -12,11 +12,10 @@ signatures only change with a major version.
 from __future__ import annotations
 
 import math
-import operator
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from functools import partial
+from keyword import iskeyword
 from typing import Any, ClassVar, Self, cast
 from urllib.parse import urlsplit
 
@@ -62,13 +61,8 @@ class ParamsModel:
 
     def to_dict(self) -> dict[str, Any]:
         """The exact JSON object the vendor expects: wire keys, unset optional params omitted."""
-        out: dict[str, Any] = {}
         cls = type(self)
-        wires, values_of = _WIRE_FIELDS.get(cls) or _wire_fields(cls)
-        for wire, value in zip(wires, values_of(self), strict=True):
-            if value is not None:
-                out[wire] = list(value) if isinstance(value, tuple) else value
-        return out
+        return (_TO_DICT.get(cls) or _to_dict_of(cls))(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -107,30 +101,41 @@ def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
     return tuple(attrs.fields(cast("type[attrs.AttrsInstance]", cls)))
 
 
-_WireFields = tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]
-_WIRE_FIELDS: dict[type, _WireFields] = {}
+_TO_DICT: dict[type, Callable[[Any], dict[str, Any]]] = {}
+"""Model class -> its `to_dict`, compiled once (see _to_dict_of)."""
 
 
-def _wire_fields(cls: type) -> _WireFields:
-    """The wire key of each field of a model class, in order, and a function reading the
-    fields' values as a tuple in the same order (one C call for them all): worked out once
-    per class, since `to_dict` runs on every call."""
-    known = _WIRE_FIELDS.get(cls)
-    if known is None:
-        fields = _fields(cls)
-        names = tuple(f.name for f in fields)
-        values_of: Callable[[Any], tuple[Any, ...]]
-        if len(names) > 1:
-            values_of = operator.attrgetter(*names)  # a tuple, for two names or more
-        else:
-            values_of = partial(_values, names)
-        known = tuple(f.metadata.get(WIRE_NAME, f.name) for f in fields), values_of
-        _WIRE_FIELDS[cls] = known
-    return known
-
-
-def _values(names: tuple[str, ...], model: Any) -> tuple[Any, ...]:
-    return tuple(getattr(model, name) for name in names)
+def _to_dict_of(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """`to_dict` for one model class, compiled from its fields once (as attrs compiles its
+    `__init__`): each field read, and put under its wire key, by a line of its own rather
+    than by a loop over the field list (to_dict runs on every call). The file name says whose
+    code it is (profiles group it with mediagen's)."""
+    known = _TO_DICT.get(cls)
+    if known is not None:
+        return known
+    lines = ["def to_dict(self):", "    out = {}"]
+    for field in _fields(cls):
+        wire = field.metadata.get(WIRE_NAME, field.name)
+        name = field.name
+        read = (
+            f"self.{name}"
+            if name.isidentifier() and not iskeyword(name)
+            else f"_get(self, {name!r})"
+        )
+        lines += [
+            f"    value = {read}",
+            "    if value is not None:",
+            f"        out[{wire!r}] = list(value) if isinstance(value, tuple) else value",
+        ]
+    lines.append("    return out")
+    namespace: dict[str, Any] = {"_get": getattr}
+    exec(
+        compile("\n".join(lines), f"<mediagen params: to_dict {cls.__qualname__}>", "exec"),
+        namespace,
+    )
+    made: Callable[[Any], dict[str, Any]] = namespace["to_dict"]
+    _TO_DICT[cls] = made
+    return made
 
 
 def _fail(

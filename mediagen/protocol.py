@@ -261,7 +261,10 @@ class CatalogResults:
         spec = self.provider.results
         if spec.anywhere:
             kind: ArtifactKind = op.output if op.output != "none" else "other"  # output_kind
-            return unique_artifacts(filter(_URL.match, _stripped_strings(payload)), kind)
+            # Every string, not only those `_URL` matches: unique_artifacts drops any that is
+            # not an http(s) URL with a host (none of them matches `_URL`), and the usual
+            # one, a URL, is read once instead of twice.
+            return unique_artifacts(_stripped_strings(payload), kind)
         found: list[Artifact] = []
         for declared in spec.urls:
             urls: list[str] = []
@@ -563,6 +566,10 @@ _EXTENSIONS: dict[str, ArtifactKind] = {
 }
 
 
+_BARE_EXTENSIONS = {ext[1:]: kind for ext, kind in _EXTENSIONS.items()}
+"""_EXTENSIONS without their dots."""
+
+
 def is_http_url(value: object) -> bool:
     """An absolute http(s) URL with a host, that the standard parser can read."""
     return isinstance(value, str) and _http_parts(value) is not None
@@ -638,9 +645,10 @@ def kind_for(url: str, default: ArtifactKind) -> ArtifactKind:
 
 def _kind_of_path(path: str, default: ArtifactKind) -> ArtifactKind:
     # Every extension has one dot: the path ends with one exactly when its text after the
-    # last dot is the extension's.
-    _, dot, ext = path.lower().rpartition(".")
-    kind = _EXTENSIONS.get("." + ext) if dot else None
+    # last dot is the extension's. (That text lower-cased alone: the whole path's `lower()`
+    # gives the same text after the same dot, but for a final sigma, in no extension.)
+    _, dot, ext = path.rpartition(".")
+    kind = _BARE_EXTENSIONS.get(ext.lower()) if dot else None
     if kind is None:
         return default
     return kind if default not in ("mask", "diagram") else default
