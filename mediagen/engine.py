@@ -1232,7 +1232,9 @@ def _downloadable(
             known is not None
             and known[0] is provider
             and known[1] is target
-            and (not tail or tail.split() == [tail])
+            # No whitespace in the tail: printable text holds none but the space (a test with
+            # no list to make); anything else is split to tell.
+            and (not tail or (" " not in tail and tail.isprintable()) or tail.split() == [tail])
         ):
             kept.append(artifact)
             continue
@@ -1252,6 +1254,8 @@ def _downloadable(
         else:
             kept.append(artifact)
     artifacts = tuple(kept)
+    if not refused and artifacts:  # the usual result: every artifact downloadable
+        return artifacts, (), None
     skipped = tuple(refused)
     reasons = "; ".join(refused.values())
     if not artifacts and (skipped or op.output != "none"):

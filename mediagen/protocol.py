@@ -11,7 +11,7 @@ import base64
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 from urllib.parse import SplitResult, quote, urlsplit
 
@@ -124,7 +124,7 @@ class CatalogTaskStrategy:
         task = self.provider.task or self._task()
         fields = self._fields
         if fields is None or fields.task is not task:
-            fields = self._fields = _TaskFields(task)
+            fields = self._fields = _TaskFields(task, self)
         key = fields.id_key
         value = data.get(key) if key is not None and type(data) is dict else fields.id_first(data)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -157,7 +157,7 @@ class CatalogTaskStrategy:
         if type(data) is dict:
             fields = self._fields
             if fields is None or fields.task is not task:
-                fields = self._fields = _TaskFields(task)
+                fields = self._fields = _TaskFields(task, self)
             # One-key field paths (the usual catalog) read as dict lookups, as `first` would.
             get = data.get
             key = fields.status_key
@@ -193,7 +193,8 @@ class CatalogTaskStrategy:
                     if key is not None
                     else task.result_field.first(data)
                 )
-                payload = self.decode_result(found)
+                decode = fields.decode
+                payload = found if decode is None else decode(found)
             key = fields.reason_key
             reason = (
                 None
@@ -434,6 +435,7 @@ class _TaskFields:
     poll as plain dict lookups; None where a path has more steps (read with `first`)."""
 
     __slots__ = (
+        "decode",
         "id_first",
         "id_key",
         "progress_key",
@@ -443,8 +445,17 @@ class _TaskFields:
         "task",
     )
 
-    def __init__(self, task: TaskProtocol) -> None:
+    def __init__(self, task: TaskProtocol, strategy: CatalogTaskStrategy) -> None:
         self.task = task
+        # The strategy's decode_result, or None where it is this module's and gives the
+        # value as it is (a result not sent as a JSON string): one call less per result.
+        self.decode: Callable[[Any], Any] | None = (
+            None
+            if type(strategy).decode_result is CatalogTaskStrategy.decode_result
+            and "decode_result" not in vars(strategy)
+            and task.result_encoding != "json_string"
+            else strategy.decode_result
+        )
         self.id_first = task.id_field.first
         self.id_key = _plain_key(task.id_field)
         self.status_key = _plain_key(task.status_field)
@@ -710,6 +721,7 @@ def _remember_id_path(template: str) -> None:
     pieces = _TEMPLATES.get(template)
     if pieces is not None and len(pieces) == 3 and pieces[1] == "task_id":
         _ID_PATHS[template] = (pieces[0], pieces[2])
+
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 """Text that `quote(..., safe="")` leaves as it is (its always-safe characters)."""

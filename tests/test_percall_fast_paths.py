@@ -1584,3 +1584,30 @@ def test_the_anywhere_scan_finds_what_it_found_through_the_url_filter() -> None:
         assert strategies.results.artifacts(op, doc) == expected
         found += len(expected)
     assert found > 100
+
+
+def test_a_result_goes_through_decode_result_wherever_it_may_change_it() -> None:
+    """The catalog's own decode_result on a result not sent as a JSON string is skipped (it
+    gives the value as it is); a subclass's or an instance's own decode_result, and a
+    provider whose results are JSON strings, still decode it."""
+    registry = Registry(entry_points=False)
+    mediaio = registry.strategies("mediaio").provider
+    tomoviee = registry.strategies("tomoviee").provider
+    data = {"status": "completed", "result": {"images": [{"url": "https://h.test/a.png"}]}}
+
+    class Marked(CatalogTaskStrategy):
+        def decode_result(self, value: Any) -> Any:
+            return {"marked": value}
+
+    op = next(op for op in mediaio.operations if op.kind == "task")
+    assert CatalogTaskStrategy(mediaio).status(op, data).payload == data["result"]
+    assert Marked(mediaio).status(op, data).payload == {"marked": data["result"]}
+    patched = CatalogTaskStrategy(mediaio)
+    patched.decode_result = lambda value: ("patched", value)  # type: ignore[method-assign]
+    assert patched.status(op, data).payload == ("patched", data["result"])
+    op = next(op for op in tomoviee.operations if op.kind == "task")
+    assert tomoviee.task is not None
+    succeeded = next(word for word, state in tomoviee.task.states.items() if state == "succeeded")
+    encoded = {"status": succeeded, "result": json.dumps({"video_path": ["https://h.test/v.mp4"]})}
+    status = CatalogTaskStrategy(tomoviee).status(op, encoded)
+    assert status.payload == {"video_path": ["https://h.test/v.mp4"]}
