@@ -55,9 +55,8 @@ class ParamsModel:
         if "__attrs_post_init__" not in cls.__dict__ and (
             inherited is None or inherited is ParamsModel.__attrs_post_init__
         ):
-            cls.__attrs_post_init__ = (  # type: ignore[method-assign]
-                ParamsModel.__attrs_post_init__ if cls.RULES else None
-            )
+            post_init = ParamsModel.__attrs_post_init__ if cls.RULES else None
+            cls.__attrs_post_init__ = post_init  # type: ignore[method-assign,assignment]
 
     def to_dict(self) -> dict[str, Any]:
         """The exact JSON object the vendor expects: wire keys, unset optional params omitted."""

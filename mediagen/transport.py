@@ -486,7 +486,7 @@ _KIND = 0xFFFF
 _AWAITS = _awaits.__code__
 """The code of aiohttp's `_BaseRequestContextManager.__await__`, as written there."""
 
-_RequestContextManager = getattr(aiohttp.client, "_RequestContextManager", None)
+_RequestContextManager: Any = getattr(aiohttp.client, "_RequestContextManager", None)
 _DIRECT_REQUEST = _direct_request_matches()
 
 
