@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from .auth_failures import auth_failure
 from .catalog import Operation, Provider
@@ -49,7 +50,7 @@ from .journal import Entry, Journal
 from .names import unknown_name
 from .params import ParamsModel
 from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
-from .protocol import _CASE_INSENSITIVE, CatalogAuth, retry_after
+from .protocol import CatalogAuth, retry_after
 from .registry import ProviderStrategies, Registry, default_registry
 from .results import Artifact, Result, new_result
 from .retired import retired_operation
@@ -255,36 +256,6 @@ class Engine:
 
     # -- calls ------------------------------------------------------------------------------
 
-    def _answer(
-        self,
-        strategies: ProviderStrategies,
-        call: Call,
-        scrubber: Scrubber,
-        response: HttpResponse,
-        parse: Callable[[Any], Any] | None,
-        on_headers: Callable[[Mapping[str, str]], None] | None,
-    ) -> Any:
-        """An answer's data (through `parse`), or the CallError it means (not yet located)."""
-        # A vendor may echo a key back anywhere (errors, reasons, results, trace ids): the
-        # answer is scrubbed once, here, so nothing downstream ever holds one.
-        body = scrubber.raw(response.body)  # before any error snippet is cut from it
-        clean = body is response.body
-        if not clean:
-            response = attrs.evolve(response, body=body)
-        data = strategies.errors.check(call, response)
-        # When every string decoded from the body appears in it as is (UTF-8, as UTF-16
-        # and UTF-32 JSON always hold NUL bytes, with no backslash escape), the raw scan
-        # that found no secret has checked every decoded string too; else they are
-        # scanned as well.
-        # (A byte's value, not a one-byte bytes, as the operand of `in`: bytes' `in` tries its
-        # operand as an int first, and a bytes one raises inside before it is searched for.)
-        if not clean or _BACKSLASH in body or _NUL in body:
-            data = scrubber.data(data)
-        value = parse(data) if parse is not None else data
-        if on_headers is not None:
-            on_headers(response.headers)
-        return value
-
     def request_auth(
         self,
         strategies: ProviderStrategies,
@@ -396,9 +367,28 @@ class Engine:
                         headers=headers,
                         params=params or None,
                     )
-                    return self._answer(
-                        strategies, call, auth.scrubber, response, parse, on_headers
-                    )
+                    # The answer, read here rather than by a helper (one call less per
+                    # request). A vendor may echo a key back anywhere (errors, reasons,
+                    # results, trace ids): the answer is scrubbed once, here, so nothing
+                    # downstream ever holds one.
+                    scrubber = auth.scrubber
+                    body = scrubber.raw(response.body)  # before any error snippet is cut
+                    clean = body is response.body
+                    if not clean:
+                        response = attrs.evolve(response, body=body)
+                    data = strategies.errors.check(call, response)
+                    # When every string decoded from the body appears in it as is (UTF-8,
+                    # as UTF-16 and UTF-32 JSON always hold NUL bytes, with no backslash
+                    # escape), the raw scan that found no secret has checked every decoded
+                    # string too; else they are scanned as well. (A byte's value, not a
+                    # one-byte bytes, as the operand of `in`: bytes' `in` tries its operand
+                    # as an int first, and a bytes one raises inside before the search.)
+                    if not clean or _BACKSLASH in body or _NUL in body:
+                        data = scrubber.data(data)
+                    value = parse(data) if parse is not None else data
+                    if on_headers is not None:
+                        on_headers(response.headers)
+                    return value
                 except CallError as exc:
                     exc.locate(strategies.provider.name, call.operation.id, call.task_id)
                     if on_headers is not None and response is not None:
@@ -655,11 +645,13 @@ class Engine:
         return hint.apply(status)
 
     def _poll_call(
-        self, provider: str, operation: str, task_id: str
+        self, provider: str, operation: str, task_id: str, plan: _OpPlan | None = None
     ) -> tuple[ProviderStrategies, Call, HttpRequest, Callable[[Any], TaskStatus]]:
         """What `call` takes to poll a task (but the headers' reader): `poll`, awaited by a
-        task handle without `poll` in between (one coroutine less per poll)."""
-        plan = self._plan(provider, operation, retired_ok=True)
+        task handle without `poll` in between (one coroutine less per poll). `plan`: the
+        operation's, when the caller has it (`_plan(provider, operation, retired_ok=True)`)."""
+        if plan is None:
+            plan = self._plan(provider, operation, retired_ok=True)
         strategies, op = plan.strategies, plan.op
         call = new_call(strategies.provider, op, "poll", task_id)
         try:
@@ -698,10 +690,13 @@ class Engine:
         status: TaskStatus,
         *,
         journal_id: int | None = None,
+        plan: _OpPlan | None = None,
     ) -> Result:
         """The Result of a finished task (journaled in entry `journal_id`, if given), or the
-        error its terminal state means."""
-        plan = self._plan(provider, operation, retired_ok=True)
+        error its terminal state means. `plan`: the one the task's status was read with, when
+        the caller has it (else the operation's current one)."""
+        if plan is None:
+            plan = self._plan(provider, operation, retired_ok=True)
         strategies, op = plan.strategies, plan.op
         if status.state != "succeeded":
             what = {
@@ -984,7 +979,9 @@ class AsyncTaskHandle:
         # As status() does, without awaiting it: one coroutine less per call.
         engine = self._engine
         self._poll_hint = hint = PollHint()
-        polled = engine._poll_call(self.provider, self.operation, self.task_id)
+        # The plan that reads the answer reads the result too (one lookup less per call).
+        plan = engine._plan(self.provider, self.operation, retired_ok=True)
+        polled = engine._poll_call(self.provider, self.operation, self.task_id, plan)
         status = hint.apply(await engine.call(*polled, hint.read))
         self._observe(status)
         if status.state not in TERMINAL_STATES:
@@ -994,7 +991,7 @@ class AsyncTaskHandle:
                 operation=self.operation,
                 task_id=self.task_id,
             )
-        return self._finish(status)
+        return self._finish(status, plan)
 
     async def wait(
         self, timeout: float | None = None, on_progress: ProgressCallback | None = None
@@ -1149,13 +1146,18 @@ class AsyncTaskHandle:
             task_id=self.task_id,
         )
 
-    def _finish(self, status: TaskStatus) -> Result:
+    def _finish(self, status: TaskStatus, plan: _OpPlan | None = None) -> Result:
         if self._result is not None:
             return self._result
         engine = self._engine
         try:
             result = engine.result_of(
-                self.provider, self.operation, self.task_id, status, journal_id=self.journal_id
+                self.provider,
+                self.operation,
+                self.task_id,
+                status,
+                journal_id=self.journal_id,
+                plan=plan,
             )
         except CallError as exc:
             engine._journal_later(self.journal_id, "record_failure", status.state, str(exc))
@@ -1172,7 +1174,8 @@ class AsyncTaskHandle:
         if self.journal_id is not None:
             engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
-        elapsed = self._elapsed()
+        # As _elapsed(), written out: one call less per result.
+        elapsed = None if self._submitted_at is None else time.time() - self._submitted_at
         if elapsed is not None:  # what the next tasks of this operation may expect
             engine.durations.record(
                 self.provider, self.operation, engine.origin(self.provider), elapsed
@@ -1229,7 +1232,9 @@ def _downloadable(
             known is not None
             and known[0] is provider
             and known[1] is target
-            and (not tail or tail.split() == [tail])
+            # No whitespace in the tail: printable text holds none but the space (a test with
+            # no list to make); anything else is split to tell.
+            and (not tail or (" " not in tail and tail.isprintable()) or tail.split() == [tail])
         ):
             kept.append(artifact)
             continue
@@ -1249,6 +1254,8 @@ def _downloadable(
         else:
             kept.append(artifact)
     artifacts = tuple(kept)
+    if not refused and artifacts:  # the usual result: every artifact downloadable
+        return artifacts, (), None
     skipped = tuple(refused)
     reasons = "; ".join(refused.values())
     if not artifacts and (skipped or op.output != "none"):
@@ -1338,7 +1345,7 @@ class PollHint:
     seconds: float | None = None  # a class default: making one runs no __init__ (3 per call)
 
     def read(self, headers: Mapping[str, str]) -> None:
-        if "Retry-After" not in headers and type(headers).__name__ in _CASE_INSENSITIVE:
+        if "Retry-After" not in headers and type(headers) in _CASE_INSENSITIVE_TYPES:
             # aiohttp's headers, looked up case-insensitively: none (the usual answer).
             self.seconds = None
         else:
@@ -1348,6 +1355,10 @@ class PollHint:
         """The status with the Retry-After its answer carried, if any."""
         return status if self.seconds is None else attrs.evolve(status, poll_after=self.seconds)
 
+
+_CASE_INSENSITIVE_TYPES = frozenset({CIMultiDictProxy, CIMultiDict})
+"""aiohttp's header mappings (see protocol._CASE_INSENSITIVE: the same, by name), as types:
+`type(headers) in` them is one lookup, where the name is an attribute read first."""
 
 _NO_HINT = PollHint()
 """A handle's hint before its first poll (each poll reads into a new one): never read into."""

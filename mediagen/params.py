@@ -15,6 +15,7 @@ import math
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from keyword import iskeyword
 from typing import Any, ClassVar, Self, cast
 from urllib.parse import urlsplit
 
@@ -43,16 +44,24 @@ class ParamsModel:
         for rule in self.RULES:
             rule(self)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A model with no RULES (most) opts out of the post-init that would loop over none:
+        # attrs calls `__attrs_post_init__` only when the class has a true one (one call
+        # less per model built). One with RULES gets the loop back, also below a rule-less
+        # parent; a post-init of a model's own, or inherited from anything but this class,
+        # is left alone.
+        super().__init_subclass__(**kwargs)
+        inherited = getattr(cls, "__attrs_post_init__", None)
+        if "__attrs_post_init__" not in cls.__dict__ and (
+            inherited is None or inherited is ParamsModel.__attrs_post_init__
+        ):
+            post_init = ParamsModel.__attrs_post_init__ if cls.RULES else None
+            cls.__attrs_post_init__ = post_init  # type: ignore[method-assign,assignment]
+
     def to_dict(self) -> dict[str, Any]:
         """The exact JSON object the vendor expects: wire keys, unset optional params omitted."""
-        out: dict[str, Any] = {}
         cls = type(self)
-        for name, wire in _WIRE_FIELDS.get(cls) or _wire_fields(cls):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            out[wire] = list(value) if isinstance(value, tuple) else value
-        return out
+        return (_TO_DICT.get(cls) or _to_dict_of(cls))(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -91,17 +100,41 @@ def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
     return tuple(attrs.fields(cast("type[attrs.AttrsInstance]", cls)))
 
 
-_WIRE_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+_TO_DICT: dict[type, Callable[[Any], dict[str, Any]]] = {}
+"""Model class -> its `to_dict`, compiled once (see _to_dict_of)."""
 
 
-def _wire_fields(cls: type) -> tuple[tuple[str, str], ...]:
-    """(attribute name, wire key) of each field of a model class, in order: read from attrs
-    once per class, since `to_dict` runs on every call."""
-    known = _WIRE_FIELDS.get(cls)
-    if known is None:
-        known = tuple((f.name, f.metadata.get(WIRE_NAME, f.name)) for f in _fields(cls))
-        _WIRE_FIELDS[cls] = known
-    return known
+def _to_dict_of(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """`to_dict` for one model class, compiled from its fields once (as attrs compiles its
+    `__init__`): each field read, and put under its wire key, by a line of its own rather
+    than by a loop over the field list (to_dict runs on every call). The file name says whose
+    code it is (profiles group it with mediagen's)."""
+    known = _TO_DICT.get(cls)
+    if known is not None:
+        return known
+    lines = ["def to_dict(self):", "    out = {}"]
+    for field in _fields(cls):
+        wire = field.metadata.get(WIRE_NAME, field.name)
+        name = field.name
+        read = (
+            f"self.{name}"
+            if name.isidentifier() and not iskeyword(name)
+            else f"_get(self, {name!r})"
+        )
+        lines += [
+            f"    value = {read}",
+            "    if value is not None:",
+            f"        out[{wire!r}] = list(value) if isinstance(value, tuple) else value",
+        ]
+    lines.append("    return out")
+    namespace: dict[str, Any] = {"_get": getattr}
+    exec(
+        compile("\n".join(lines), f"<mediagen params: to_dict {cls.__qualname__}>", "exec"),
+        namespace,
+    )
+    made: Callable[[Any], dict[str, Any]] = namespace["to_dict"]
+    _TO_DICT[cls] = made
+    return made
 
 
 def _fail(

@@ -11,7 +11,7 @@ import base64
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 from urllib.parse import SplitResult, quote, urlsplit
 
@@ -124,7 +124,7 @@ class CatalogTaskStrategy:
         task = self.provider.task or self._task()
         fields = self._fields
         if fields is None or fields.task is not task:
-            fields = self._fields = _TaskFields(task)
+            fields = self._fields = _TaskFields(task, self)
         key = fields.id_key
         value = data.get(key) if key is not None and type(data) is dict else fields.id_first(data)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -139,9 +139,15 @@ class CatalogTaskStrategy:
         poll = (self.provider.task or self._task()).poll
         body: dict[str, Any] | None = None if poll.method == "GET" else {}
         if poll.task_id_in == "path":
-            return new_request(
-                poll.method, fill_path(poll.path, {"task_id": task_id}), body, {}, {}
-            )
+            around = _ID_PATHS.get(poll.path)
+            if around is not None and type(task_id) is str and _UNRESERVED(task_id):
+                # fill_path's answer for a path with one {task_id} and an id it would not
+                # quote, without its call, the values' dict and _path_value's.
+                path = around[0] + task_id + around[1]
+            else:
+                path = fill_path(poll.path, {"task_id": task_id})
+                _remember_id_path(poll.path)
+            return new_request(poll.method, path, body, {}, {})
         if poll.task_id_in == "query":
             return HttpRequest(poll.method, poll.path, body, query={poll.task_id_param: task_id})
         return HttpRequest(poll.method, poll.path, {poll.task_id_param: task_id})
@@ -151,7 +157,7 @@ class CatalogTaskStrategy:
         if type(data) is dict:
             fields = self._fields
             if fields is None or fields.task is not task:
-                fields = self._fields = _TaskFields(task)
+                fields = self._fields = _TaskFields(task, self)
             # One-key field paths (the usual catalog) read as dict lookups, as `first` would.
             get = data.get
             key = fields.status_key
@@ -187,7 +193,8 @@ class CatalogTaskStrategy:
                     if key is not None
                     else task.result_field.first(data)
                 )
-                payload = self.decode_result(found)
+                decode = fields.decode
+                payload = found if decode is None else decode(found)
             key = fields.reason_key
             reason = (
                 None
@@ -255,7 +262,10 @@ class CatalogResults:
         spec = self.provider.results
         if spec.anywhere:
             kind: ArtifactKind = op.output if op.output != "none" else "other"  # output_kind
-            return unique_artifacts(filter(_URL.match, _stripped_strings(payload)), kind)
+            # Every string, not only those `_URL` matches: unique_artifacts drops any that is
+            # not an http(s) URL with a host (none of them matches `_URL`), and the usual
+            # one, a URL, is read once instead of twice.
+            return unique_artifacts(_stripped_strings(payload), kind)
         found: list[Artifact] = []
         for declared in spec.urls:
             urls: list[str] = []
@@ -425,6 +435,7 @@ class _TaskFields:
     poll as plain dict lookups; None where a path has more steps (read with `first`)."""
 
     __slots__ = (
+        "decode",
         "id_first",
         "id_key",
         "progress_key",
@@ -434,8 +445,17 @@ class _TaskFields:
         "task",
     )
 
-    def __init__(self, task: TaskProtocol) -> None:
+    def __init__(self, task: TaskProtocol, strategy: CatalogTaskStrategy) -> None:
         self.task = task
+        # The strategy's decode_result, or None where it is this module's and gives the
+        # value as it is (a result not sent as a JSON string): one call less per result.
+        self.decode: Callable[[Any], Any] | None = (
+            None
+            if type(strategy).decode_result is CatalogTaskStrategy.decode_result
+            and "decode_result" not in vars(strategy)
+            and task.result_encoding != "json_string"
+            else strategy.decode_result
+        )
         self.id_first = task.id_field.first
         self.id_key = _plain_key(task.id_field)
         self.status_key = _plain_key(task.status_field)
@@ -557,6 +577,10 @@ _EXTENSIONS: dict[str, ArtifactKind] = {
 }
 
 
+_BARE_EXTENSIONS = {ext[1:]: kind for ext, kind in _EXTENSIONS.items()}
+"""_EXTENSIONS without their dots."""
+
+
 def is_http_url(value: object) -> bool:
     """An absolute http(s) URL with a host, that the standard parser can read."""
     return isinstance(value, str) and _http_parts(value) is not None
@@ -632,9 +656,10 @@ def kind_for(url: str, default: ArtifactKind) -> ArtifactKind:
 
 def _kind_of_path(path: str, default: ArtifactKind) -> ArtifactKind:
     # Every extension has one dot: the path ends with one exactly when its text after the
-    # last dot is the extension's.
-    _, dot, ext = path.lower().rpartition(".")
-    kind = _EXTENSIONS.get("." + ext) if dot else None
+    # last dot is the extension's. (That text lower-cased alone: the whole path's `lower()`
+    # gives the same text after the same dot, but for a final sigma, in no extension.)
+    _, dot, ext = path.rpartition(".")
+    kind = _BARE_EXTENSIONS.get(ext.lower()) if dot else None
     if kind is None:
         return default
     return kind if default not in ("mask", "diagram") else default
@@ -686,6 +711,17 @@ def fill_path(template: str, values: Mapping[str, Any]) -> str:
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _TEMPLATES: dict[str, tuple[str, ...]] = {}
 """Path template -> its pieces (see fill_path); templates come from the catalogs."""
+
+_ID_PATHS: dict[str, tuple[str, str]] = {}
+"""Poll path template with exactly one placeholder, `{task_id}` -> the text before and after
+it (see `CatalogTaskStrategy.poll_request`); templates come from the catalogs."""
+
+
+def _remember_id_path(template: str) -> None:
+    pieces = _TEMPLATES.get(template)
+    if pieces is not None and len(pieces) == 3 and pieces[1] == "task_id":
+        _ID_PATHS[template] = (pieces[0], pieces[2])
+
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 """Text that `quote(..., safe="")` leaves as it is (its always-safe characters)."""

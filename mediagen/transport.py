@@ -8,6 +8,7 @@ hand, each hop checked.
 
 from __future__ import annotations
 
+import inspect
 import json as jsonlib
 import logging
 import os
@@ -38,6 +39,8 @@ from .protocol import retry_after
 from .strategies import HttpResponse, new_response
 
 log = logging.getLogger(__name__)
+
+_DEBUG = logging.DEBUG
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 PART_PREFIX = ".mediagen-"
@@ -100,7 +103,7 @@ class Transport:
         the credential headers to another origin), MalformedResponseError for an answer over
         `max_response_bytes`, TransportError (sent=False when no byte left) for the rest.
         `params` (the query string) is never logged: it may carry a key."""
-        debug = log.isEnabledFor(logging.DEBUG)  # asked once: the answer is logged too
+        debug = log.isEnabledFor(_DEBUG)  # asked once: the answer is logged too
         if debug:
             log.debug("%s %s", method, url)
         session = self._session
@@ -130,9 +133,14 @@ class Transport:
             # `headers` is passed as given: the engine's masked mapping keeps keys out of reprs.
             # Awaited without `async with`: its enter and exit are two coroutines more per
             # request; what its exit does (release, then wait for the writer) is done below.
-            resp = await session.request(
-                method, url, data=data, headers=headers, params=params, allow_redirects=False
-            )
+            if _DIRECT_REQUEST:  # what `session.request` returns, awaited without its wrapper
+                resp = await session._request(
+                    method, url, data=data, headers=headers, params=params, allow_redirects=False
+                )
+            else:
+                resp = await session.request(
+                    method, url, data=data, headers=headers, params=params, allow_redirects=False
+                )
             read_whole = False
             try:
                 if 300 <= resp.status < 400:
@@ -440,6 +448,48 @@ _LEAN_BODY_MAX = getattr(aiohttp.payload, "TOO_LARGE_BYTES_BODY", 0)
 """Larger bodies go as bytes: aiohttp's constructor warns about those."""
 
 
+def _thin_request(self: Any, method: str, url: str, **kwargs: Any) -> Any:
+    """What aiohttp's `ClientSession.request` is: its coroutine `_request`, wrapped in an
+    object whose `__await__` is the coroutine's own (and which adds `async with`)."""
+    return _RequestContextManager(self._request(method, url, **kwargs))
+
+
+def _direct_request_matches() -> bool:
+    """Whether awaiting `session._request(...)` is awaiting `session.request(...)`: aiohttp's
+    `request` compiles to `_thin_request`'s code, and its wrapper's `__await__` hands over the
+    coroutine's own. (Awaited directly, a request makes no wrapper, no `**kwargs` dict and two
+    calls fewer.) An aiohttp where either differs is called through `request`."""
+    session = aiohttp.ClientSession
+    wrapper = getattr(aiohttp.client, "_RequestContextManager", None)
+    request = getattr(session.request, "__code__", None)
+    awaits = getattr(getattr(wrapper, "__await__", None), "__code__", None)
+    mine = _thin_request.__code__
+    return (
+        request is not None
+        and awaits is not None
+        and inspect.iscoroutinefunction(getattr(session, "_request", None))
+        and (request.co_code, request.co_names, request.co_varnames, request.co_flags & _KIND)
+        == (mine.co_code, mine.co_names, mine.co_varnames, mine.co_flags & _KIND)
+        and (awaits.co_code, awaits.co_names, awaits.co_varnames)
+        == (_AWAITS.co_code, _AWAITS.co_names, _AWAITS.co_varnames)
+    )
+
+
+def _awaits(self: Any) -> Any:
+    ret = self._coro.__await__()
+    return ret
+
+
+_KIND = 0xFFFF
+"""The code flags that say what a function is (`__future__` flags left out)."""
+
+_AWAITS = _awaits.__code__
+"""The code of aiohttp's `_BaseRequestContextManager.__await__`, as written there."""
+
+_RequestContextManager: Any = getattr(aiohttp.client, "_RequestContextManager", None)
+_DIRECT_REQUEST = _direct_request_matches()
+
+
 class _Progress:
     """Whether a request may have left: set once aiohttp starts sending it."""
 
@@ -463,4 +513,7 @@ class _MarkingRequest(aiohttp.ClientRequest):
         progress = _in_flight.get()
         if progress is not None:
             progress.sent = True
-        return super().send(conn)
+        return _SEND(self, conn)  # super().send, without making the super object
+
+
+_SEND = aiohttp.ClientRequest.send

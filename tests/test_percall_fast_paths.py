@@ -15,7 +15,7 @@ import json
 import random
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -28,6 +28,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 import mediagen
 from mediagen import records
 from mediagen import transport as transport_module
+from mediagen import urls as urls_module
 from mediagen.catalog import Provider
 from mediagen.catalog.paths import parse_path
 from mediagen.defaults import MAX_ANSWER_DEPTH, USER_AGENT, RetryPolicy, Timeouts
@@ -52,6 +53,8 @@ from mediagen.hookspecs import hookimpl
 from mediagen.hosts import Target
 from mediagen.nesting import nested_deeper_than
 from mediagen.params import (
+    WIRE_NAME,
+    ParamsModel,
     all_of,
     in_range,
     is_empty,
@@ -64,13 +67,17 @@ from mediagen.params import (
 )
 from mediagen.protocol import (
     _EXTENSIONS,
+    _URL,
     CatalogAuth,
     CatalogErrorClassifier,
     CatalogTaskStrategy,
     _kind_of_path,
+    _stripped_strings,
     fill_path,
     kind_for,
+    output_kind,
     retry_after,
+    unique_artifacts,
 )
 from mediagen.registry import Registry
 from mediagen.results import Artifact, Result, new_artifact, new_result
@@ -1307,3 +1314,300 @@ def test_the_lean_body_is_dropped_when_aiohttps_payload_holds_more(
     monkeypatch.setattr(aiohttp.payload.BytesPayload, "__init__", made)
     monkeypatch.setattr(transport_module._JsonBody, "_encoding", "utf-8")
     assert not transport_module._lean_body_matches()
+
+
+# -- round 8 -------------------------------------------------------------------------------
+
+
+def test_a_request_awaited_without_aiohttps_wrapper_goes_out_and_comes_back_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`session._request` awaited directly (`_DIRECT_REQUEST`) sends the same request lines,
+    headers and body, and gives the same answer, as `session.request` awaited; a 3xx is
+    still refused and a refused connection still says nothing was sent."""
+    seen: list[tuple[str, Any, bytes]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        headers = [pair for pair in request.raw_headers if pair[0] != b"Host"]  # its port
+        seen.append((request.path_qs, headers, await request.read()))
+        if request.path == "/moved":
+            raise web.HTTPFound("/elsewhere")
+        return web.json_response({"ok": request.query.get("q")}, headers={"X-Answer": "1"})
+
+    async def both_ways(direct: bool) -> list[Any]:
+        monkeypatch.setattr(transport_module, "_DIRECT_REQUEST", direct)
+        outcomes: list[Any] = []
+        async with local_server([web.route("*", "/{tail:.*}", record)]) as base:
+            transport = Transport(Timeouts())
+            try:
+                answer = await transport.request(
+                    "POST",
+                    f"{base}/x",
+                    json={"a": 1},
+                    headers=SecretHeaders({"X-API-KEY": "k-123"}),
+                    params=[("q", "v w")],
+                )
+                outcomes.append((answer.status, answer.headers["X-Answer"], answer.body))
+                for url in (f"{base}/moved", "http://127.0.0.1:9/refused"):
+                    with pytest.raises(CallError) as refused:
+                        await transport.request("GET", url)
+                    error = refused.value
+                    outcomes.append((type(error), getattr(error, "sent", None), error.status))
+            finally:
+                await transport.close()
+        return outcomes
+
+    assert transport_module._DIRECT_REQUEST  # this aiohttp: awaited directly
+    direct = asyncio.run(both_ways(True))
+    wrapped = asyncio.run(both_ways(False))
+    assert direct == wrapped
+    assert len(seen) == 4 and seen[:2] == seen[2:]
+
+
+def test_the_direct_await_is_dropped_when_aiohttps_request_does_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_request` is awaited directly only while `ClientSession.request` is aiohttp's thin
+    wrapper and the wrapper's `__await__` hands over the coroutine's own: an aiohttp whose
+    `request` or wrapper does anything else is called through `request`."""
+    assert transport_module._direct_request_matches()
+    made = aiohttp.ClientSession.request
+
+    def more(self: Any, method: str, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", None)
+        return aiohttp.client._RequestContextManager(self._request(method, url, **kwargs))
+
+    monkeypatch.setattr(aiohttp.ClientSession, "request", more)
+    assert not transport_module._direct_request_matches()
+    monkeypatch.setattr(aiohttp.ClientSession, "request", made)
+    wrapper = aiohttp.client._BaseRequestContextManager
+
+    def awaits_later(self: Any) -> Any:
+        return self.__aenter__().__await__()
+
+    monkeypatch.setattr(wrapper, "__await__", awaits_later)
+    assert not transport_module._direct_request_matches()
+
+
+def test_a_poll_path_filled_without_fill_path_is_what_fill_path_gives() -> None:
+    """A poll path with one `{task_id}` and an id `fill_path` would not quote is built by
+    concatenation: the same path as fill_path's, for ids that need quoting too (those go
+    through fill_path), on a template of one placeholder and on others."""
+    mediaio = Registry(entry_points=False).strategies("mediaio").provider
+    assert mediaio.task is not None
+
+    def strategy_for(template: str) -> tuple[CatalogTaskStrategy, Any]:
+        assert mediaio.task is not None
+        poll = attrs.evolve(mediaio.task.poll, path=template)
+        provider = attrs.evolve(mediaio, task=attrs.evolve(mediaio.task, poll=poll))
+        return CatalogTaskStrategy(provider), provider.operations[0]
+
+    strategy, op = strategy_for("/v1/task/{task_id}/status")
+    pieces = [*"aZ9_.~-/ ?#%@\u00e9", "\ud800", "..", "{x}"]
+    chosen = random.Random(8)
+    for _ in range(3000):
+        task_id = "".join(chosen.choice(pieces) for _ in range(chosen.randint(1, 6)))
+        got = strategy.poll_request(op, task_id).path
+        assert got == fill_path("/v1/task/{task_id}/status", {"task_id": task_id}), task_id
+    assert strategy.poll_request(op, "abc").path == "/v1/task/abc/status"
+    for template in ("/v1/fixed", "/v1/{task_id}/{task_id}", "/v1/{id}"):
+        other, op = strategy_for(template)
+        for task_id in ("abc", "a/b"):
+            try:
+                expected: Any = fill_path(template, {"task_id": task_id})
+            except KeyError as exc:
+                expected = repr(exc)
+            for _ in range(2):  # the second time, after its template was seen
+                try:
+                    got = other.poll_request(op, task_id).path
+                except KeyError as exc:
+                    got = repr(exc)
+                assert got == expected, (template, task_id)
+
+
+def _to_dict_by_loop(model: Any) -> dict[str, Any]:
+    """`ParamsModel.to_dict` as it was written before it was compiled per class."""
+    out: dict[str, Any] = {}
+    for field in attrs.fields(type(model)):
+        value = getattr(model, field.name)
+        if value is None:
+            continue
+        out[field.metadata.get(WIRE_NAME, field.name)] = (
+            list(value) if isinstance(value, tuple) else value
+        )
+    return out
+
+
+def test_a_models_compiled_to_dict_is_what_the_loop_over_its_fields_gives() -> None:
+    """Every generated model's compiled `to_dict`, on values of every shape (unset, tuples,
+    lists, falsy ones), is what the loop over its fields gave: wire keys, Nones left out,
+    tuples as lists, in field order."""
+    import importlib
+
+    values = [None, 0, "", "x", False, (1, "a"), ["b"], {"k": (1,)}, 2.5, ()]
+    chosen = random.Random(11)
+    models = [
+        cls
+        for provider in ("mediaio", "tomoviee", "edrawmax")
+        for cls in vars(importlib.import_module(f"mediagen.generated.{provider}.models")).values()
+        if isinstance(cls, type) and issubclass(cls, ParamsModel) and cls is not ParamsModel
+    ]
+    assert len(models) > 30
+
+    @attrs.define(kw_only=True)
+    class Renamed(ParamsModel):  # wire keys other than the names, as codegen writes them
+        OPERATION: ClassVar[str] = "test.renamed"
+        model_id: Any = attrs.field(default=None, metadata={WIRE_NAME: "modelId"})
+        items: Any = attrs.field(default=None, metadata={WIRE_NAME: "x-items"})
+        plain: Any = None
+
+    for cls in [*models, Renamed]:
+        fields = attrs.fields(cls)
+        for _ in range(20):
+            model: Any = object.__new__(cls)  # any values: to_dict does not check them
+            for field in fields:
+                object.__setattr__(model, field.name, chosen.choice(values))
+            got = model.to_dict()
+            assert got == _to_dict_by_loop(model) and list(got) == list(_to_dict_by_loop(model))
+    model = Renamed(model_id=(1, 2), items="i")
+    assert model.to_dict() == {"modelId": [1, 2], "x-items": "i"}
+
+
+def test_a_model_without_rules_runs_no_post_init_and_one_with_rules_runs_them() -> None:
+    """Models with no RULES opt out of the post-init (attrs then calls none); a model with
+    RULES runs them, also below a rule-less parent; a post-init of a model's own runs, and
+    stays with the models below it."""
+    from mediagen.generated.tomoviee import models as tomoviee_models
+
+    ran: list[Any] = []
+
+    @attrs.define(kw_only=True)
+    class Plain(ParamsModel):
+        OPERATION: ClassVar[str] = "test.plain"
+        a: int = 1
+
+    @attrs.define(kw_only=True)
+    class Ruled(Plain):
+        OPERATION: ClassVar[str] = "test.ruled"
+        RULES: ClassVar[tuple[Any, ...]] = (lambda model: ran.append(("rule", model.a)),)
+
+    @attrs.define(kw_only=True)
+    class Own(Plain):
+        def __attrs_post_init__(self) -> None:
+            ran.append(("own", self.a))
+
+    @attrs.define(kw_only=True)
+    class BelowOwn(Own):
+        b: int = 0
+
+    @attrs.define(kw_only=True)
+    class BelowRuled(Ruled):
+        b: int = 0
+
+    assert Plain.__attrs_post_init__ is None
+    Plain(a=0)
+    Ruled(a=2)
+    BelowRuled(a=3)
+    Own(a=4)
+    BelowOwn(a=5)
+    assert ran == [("rule", 2), ("rule", 3), ("own", 4), ("own", 5)]
+    with_rules = [
+        cls
+        for cls in vars(tomoviee_models).values()
+        if isinstance(cls, type) and issubclass(cls, ParamsModel) and cls.RULES
+    ]
+    assert with_rules and all(
+        cls.__attrs_post_init__ is ParamsModel.__attrs_post_init__ for cls in with_rules
+    )
+
+
+def test_the_ascii_url_pattern_splits_as_the_case_folding_one() -> None:
+    """ASCII text is split by a pattern with each case spelt out and `\\s` as its ASCII
+    characters: the same (scheme, netloc, path), or the same refusal, as the re.IGNORECASE
+    pattern gives; other text goes to that pattern."""
+
+    def by_pattern(url: str) -> tuple[str, str, str] | None:
+        match = urls_module._PLAIN(url)
+        if match is None:
+            return None
+        scheme, netloc, path = match.groups()
+        return scheme.lower(), netloc, path or ""
+
+    pieces = [*"hHtTpPsS:/?#.@-_aZ9 \t\x0b\x0c\x1c\x1f\x7f\x00", "://", ":80", "\u212a", "\u00a0"]
+    chosen = random.Random(12)
+    read = 0
+    for _ in range(30000):
+        url = "".join(chosen.choice(pieces) for _ in range(chosen.randint(1, 9)))
+        if chosen.random() < 0.8:
+            url = chosen.choice(["http://", "https://", "HtTpS://", "HTTP://"]) + url
+        expected = by_pattern(url)
+        assert split_plain(url) == expected, url
+        read += expected is not None
+    assert read > 3000
+
+
+def test_the_anywhere_scan_finds_what_it_found_through_the_url_filter() -> None:
+    """Every string handed to unique_artifacts (not only those `_URL` matches) gives the same
+    artifacts, in the same order: unique_artifacts drops whatever is not an http(s) URL with a
+    host."""
+    strategies = Registry(entry_points=False).strategies("mediaio")
+    op = next(op for op in strategies.provider.operations if op.kind == "task")
+    assert strategies.provider.results.anywhere
+    strings = [
+        "https://h.test/a.png",
+        " http://h.test/b.mp4 ",
+        "HTTP://H.test/c",
+        "ftp://h.test/d.png",
+        "https://",
+        "https:// h.test/e",
+        "http://[x/f",
+        "https://h.test/a.png",
+        "text",
+        "",
+        "https://h\u212a.test/g.jpg",
+        "https://user@h.test/h.wav?x=1#y",
+    ]
+    chosen = random.Random(13)
+
+    def payload(depth: int) -> Any:
+        if depth > 3 or chosen.random() < 0.3:
+            return chosen.choice([*strings, 1, 2.5, None, True])
+        if chosen.random() < 0.5:
+            return [payload(depth + 1) for _ in range(chosen.randint(0, 4))]
+        return {f"k{i}": payload(depth + 1) for i in range(chosen.randint(0, 4))}
+
+    kind = output_kind(op)
+    found = 0
+    for _ in range(500):
+        doc = payload(0)
+        expected = unique_artifacts(filter(_URL.match, _stripped_strings(doc)), kind)
+        assert strategies.results.artifacts(op, doc) == expected
+        found += len(expected)
+    assert found > 100
+
+
+def test_a_result_goes_through_decode_result_wherever_it_may_change_it() -> None:
+    """The catalog's own decode_result on a result not sent as a JSON string is skipped (it
+    gives the value as it is); a subclass's or an instance's own decode_result, and a
+    provider whose results are JSON strings, still decode it."""
+    registry = Registry(entry_points=False)
+    mediaio = registry.strategies("mediaio").provider
+    tomoviee = registry.strategies("tomoviee").provider
+    data = {"status": "completed", "result": {"images": [{"url": "https://h.test/a.png"}]}}
+
+    class Marked(CatalogTaskStrategy):
+        def decode_result(self, value: Any) -> Any:
+            return {"marked": value}
+
+    op = next(op for op in mediaio.operations if op.kind == "task")
+    assert CatalogTaskStrategy(mediaio).status(op, data).payload == data["result"]
+    assert Marked(mediaio).status(op, data).payload == {"marked": data["result"]}
+    patched = CatalogTaskStrategy(mediaio)
+    patched.decode_result = lambda value: ("patched", value)  # type: ignore[method-assign]
+    assert patched.status(op, data).payload == ("patched", data["result"])
+    op = next(op for op in tomoviee.operations if op.kind == "task")
+    assert tomoviee.task is not None
+    succeeded = next(word for word, state in tomoviee.task.states.items() if state == "succeeded")
+    encoded = {"status": succeeded, "result": json.dumps({"video_path": ["https://h.test/v.mp4"]})}
+    status = CatalogTaskStrategy(tomoviee).status(op, encoded)
+    assert status.payload == {"video_path": ["https://h.test/v.mp4"]}
