@@ -94,15 +94,11 @@ def test_readme_block_runs(
         env.update(request.getfixturevalue("emulator_env"))
     if mark == "pytest":
         (tmp_path / "test_snippet.py").write_text(code, encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "test_snippet.py",
-        ]
+        # Without the plugins the snippet does not use (hypothesis's alone is ~0.3 s of
+        # CPU to load): it needs mediagen's, for the `mediagen_emulator` fixture.
+        unused = ("cacheprovider", "hypothesispytest", "xdist", "typeguard")
+        command = [sys.executable, "-m", "pytest", "-q", "test_snippet.py"]
+        command += [arg for name in unused for arg in ("-p", f"no:{name}")]
     elif lang == "python":
         command = [sys.executable, "-c", code]
     else:

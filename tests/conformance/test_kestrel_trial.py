@@ -171,7 +171,8 @@ def run_trials(kestrel: Path, trials: dict[str, Trial]) -> dict[str, dict[str, O
         done = subprocess.run(
             [
                 *(sys.executable, "-m", "pytest", "test_kestrel.py", "-q"),
-                *("-p", "no:cacheprovider", "--junitxml", "report.xml", "-k", checks),
+                *("-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:typeguard"),
+                *("--junitxml", "report.xml", "-k", checks),
             ],
             cwd=folder,
             env={**os.environ, **NO_CA_BUNDLE, "PYTHONPATH": path},
