@@ -9,7 +9,8 @@ status; SIGKILL kills it as it kills `python -m mediagen`), runs `mediagen/__mai
 `python -m mediagen` does, with the environment, folder and output files it is given, and
 ends through the interpreter's usual exit. What it does not exercise is the interpreter's
 start-up: keep a real `python -m mediagen` process wherever start-up is the point, and at
-least one per command and flow.
+least one per command and flow. A child may run `python -c CODE` instead (the README's python
+blocks), in a fresh `__main__` module.
 
 The zygote holds no thread, event loop or open SQLite connection when it forks (it only has
 imported modules, frozen out of the garbage collector's sight: `gc.freeze`): the child starts
@@ -115,12 +116,23 @@ def _zygote_main() -> None:
     request = _serve(socket.socket(fileno=int(sys.argv[1])))
     if request is None:
         raise SystemExit(0)
-    # In the child: become `python -m mediagen ARGS` started in request["cwd"].
-    import runpy
-
+    # In the child: become `python -m mediagen ARGS` (or `python -c CODE`) started in
+    # request["cwd"].
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
+    if request.get("code") is not None:
+        import types
+
+        sys.path[0] = ""  # as `python -c` has it: the current folder
+        sys.argv = ["-c"]
+        main = types.ModuleType("__main__")
+        sys.modules["__main__"] = main
+        # dont_inherit: not this file's `from __future__` imports
+        exec(compile(request["code"], "<string>", "exec", dont_inherit=True), main.__dict__)
+        return
+    import runpy
+
     sys.path[0] = request["cwd"]
     sys.argv = ["-m", *request["args"]]
     runpy.run_module("mediagen", run_name="__main__", alter_sys=True)
@@ -210,14 +222,16 @@ class Zygote:
         env: Mapping[str, str],
         stdout: IO[bytes],
         stderr: IO[bytes],
+        code: str | None = None,
     ) -> ForkedProcess:
-        """`python -m mediagen ARGS` in `cwd` with exactly `env`, writing to the given files."""
+        """`python -m mediagen ARGS` (`python -c CODE` when `code` is given) in `cwd` with
+        exactly `env`, writing to the given files."""
         mine, theirs = socket.socketpair()
-        request = json.dumps({"args": list(args), "cwd": str(cwd), "env": dict(env)}).encode()
+        request = {"args": list(args), "cwd": str(cwd), "env": dict(env), "code": code}
         with theirs, self._lock:
             fds = [theirs.fileno(), stdout.fileno(), stderr.fileno()]
             try:
-                socket.send_fds(self._control, [request], fds)
+                socket.send_fds(self._control, [json.dumps(request).encode()], fds)
             except OSError:
                 raise RuntimeError(f"the zygote has stopped: {self._stderr()}") from None
         try:
@@ -230,14 +244,19 @@ class Zygote:
         return self._errors.read().decode(errors="replace")[-2000:]
 
     def run(
-        self, *args: str, cwd: Path, env: Mapping[str, str], timeout: float = 120.0
+        self,
+        *args: str,
+        cwd: Path,
+        env: Mapping[str, str],
+        timeout: float = 120.0,
+        code: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """`start`, then wait: its exit status, stdout and stderr as text (as
         `subprocess.run(..., capture_output=True, text=True)` gives them)."""
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = self.start(*args, cwd=cwd, env=env, stdout=out, stderr=err)
+            proc = self.start(*args, cwd=cwd, env=env, stdout=out, stderr=err, code=code)
             try:
-                code = proc.wait(timeout)
+                status = proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -247,7 +266,8 @@ class Zygote:
                 file.seek(0)
                 data = file.read().decode(locale.getpreferredencoding(False))
                 texts.append(data.replace("\r\n", "\n"))
-        return subprocess.CompletedProcess(["mediagen", *args], code, *texts)
+        command = ["python", "-c", code] if code is not None else ["mediagen", *args]
+        return subprocess.CompletedProcess(command, status, *texts)
 
     def close(self) -> None:
         self._control.close()
@@ -273,21 +293,38 @@ class OwnProcesses(Zygote):
         pass
 
     def start(  # type: ignore[override]
-        self, *args: str, cwd: Path, env: Mapping[str, str], stdout: IO[bytes], stderr: IO[bytes]
+        self,
+        *args: str,
+        cwd: Path,
+        env: Mapping[str, str],
+        stdout: IO[bytes],
+        stderr: IO[bytes],
+        code: str | None = None,
     ) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "mediagen", *args]
+        command = _command(args, code)
         return subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=stdout, stderr=stderr)
 
     def run(
-        self, *args: str, cwd: Path, env: Mapping[str, str], timeout: float = 120.0
+        self,
+        *args: str,
+        cwd: Path,
+        env: Mapping[str, str],
+        timeout: float = 120.0,
+        code: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "mediagen", *args]
+        command = _command(args, code)
         return subprocess.run(
             command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout
         )
 
     def close(self) -> None:
         pass
+
+
+def _command(args: Sequence[str], code: str | None) -> list[str]:
+    if code is not None:
+        return [sys.executable, "-c", code]
+    return [sys.executable, "-m", "mediagen", *args]
 
 
 def cli_processes(env: Mapping[str, str]) -> Zygote:

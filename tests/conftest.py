@@ -15,6 +15,7 @@ import sys
 import sysconfig
 import tempfile
 import textwrap
+import venv
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -326,14 +327,12 @@ class AuthorVenv:
         import helpers
         import render_cache
 
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+        # What `python -m venv --without-pip ROOT` does (symlinks: its default here), without
+        # an interpreter's start-up for it; its site-packages is the venv scheme's purelib.
+        venv.EnvBuilder(symlinks=True, with_pip=False).create(root)
         self.python = root / "bin" / "python"
-        site = subprocess.run(
-            [self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        site = sysconfig.get_path("purelib", "venv", vars={"base": root, "platbase": root})
+        assert Path(site).is_dir(), site
         ours = sysconfig.get_paths()["purelib"]
         # A venv made from a venv sees the base interpreter's packages, not ours: add ours,
         # after this run's build tools (helpers.BUILD_ENV: pip builds with them).
@@ -347,9 +346,12 @@ class AuthorVenv:
         hook = render_cache.MODULE
         shutil.copyfile(TESTS / "render_cache.py", Path(site, f"{hook}.py"))
         Path(site, f"{hook}.pth").write_text(f"import {hook}; {hook}.install()\n")
-        for command, module in (("mediagen", "mediagen"), ("pip", "pip"), ("pytest", "pytest")):
+        # `mediagen` and `pytest` here talk plain HTTP to loopback only: they skip the CA
+        # bundle, as every CLI child of this suite does (helpers.NO_CA_BUNDLE); pip keeps it.
+        no_ca = "".join(f"export {k}={v}\n" for k, v in helpers.NO_CA_BUNDLE.items())
+        for command, prefix in (("mediagen", no_ca), ("pip", ""), ("pytest", no_ca)):
             script = root / "bin" / command
-            script.write_text(f'#!/bin/sh\nexec "{self.python}" -m {module} "$@"\n')
+            script.write_text(f'#!/bin/sh\n{prefix}exec "{self.python}" -m {command} "$@"\n')
             script.chmod(0o755)
         # Plugins not restricted (unlike this suite), no vendor credentials, a journal apart.
         self.env = {

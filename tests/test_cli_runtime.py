@@ -183,7 +183,8 @@ def test_wait_reports_a_failed_task(
 
 
 def test_demo(tmp_path: Path) -> None:
-    out = mediagen_process("demo", "--output", "demo-out", cwd=tmp_path)
+    # In this process: `demo`'s own process is test_cli_polish's, in a terminal.
+    out = mediagen_main("demo", "--output", "demo-out", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     files = sorted(p.suffix for p in (tmp_path / "demo-out").iterdir())
     assert files == [".mmd", ".mp4", ".png", ".png", ".svg"]

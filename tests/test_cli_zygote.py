@@ -51,3 +51,30 @@ def test_a_child_is_a_process_that_a_signal_ends(tmp_path: Path, cli_zygote: Zyg
 def test_a_child_that_outlives_its_timeout_is_killed(tmp_path: Path, cli_zygote: Zygote) -> None:
     with pytest.raises(subprocess.TimeoutExpired):
         cli_zygote.run("emulate", "--port", "0", cwd=tmp_path, env=dict(os.environ), timeout=0.5)
+
+
+CODE = """\
+import os, sys
+print(__name__, sys.argv, repr(sys.path[0]), os.getcwd(), os.environ["ZYGOTE_TEST_MARK"])
+print("zygote" in globals(), "annotations" in globals(), "_serve" in globals())
+def f(x: undefined_name) -> None: ...
+print(f.__annotations__ != {})
+sys.exit(int(sys.argv[0] == "-c") * 3)
+"""
+
+
+def test_a_child_runs_python_c_code_in_a_fresh_main_module(
+    tmp_path: Path, cli_zygote: Zygote
+) -> None:
+    """As `python -c CODE` runs it: in `__main__`, a module of its own (none of the zygote's
+    names, nor its `from __future__ import annotations`: the annotation is evaluated, so an
+    undefined name fails), argv ["-c"], the current folder first on the path."""
+    env = {**os.environ, "ZYGOTE_TEST_MARK": "y"}
+    done = cli_zygote.run(cwd=tmp_path, env=env, code=CODE)
+    assert done.stderr.splitlines()[-1] == "NameError: name 'undefined_name' is not defined"
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines == [f"__main__ ['-c'] '' {tmp_path} y", "False False False"]
+    ends = cli_zygote.run(cwd=tmp_path, env=env, code=CODE.replace("undefined_name", "int"))
+    assert ends.returncode == 3, ends.stderr
+    assert ends.stdout.splitlines()[-1] == "True"

@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import hypothesis_env, install_editable, kept_renders_env, mypy
+from helpers import NO_CA_BUNDLE, hypothesis_env, install_editable, kept_renders_env, mypy
 
 import mediagen
 from mediagen.registry import Registry
@@ -44,14 +44,17 @@ def replicate_installed() -> Path:
 
 @pytest.fixture
 def user_env(tmp_path: Path) -> dict[str, str]:
-    """A user's environment: no plugin allow-list, no Replicate token, a journal of its own."""
+    """A user's environment: no plugin allow-list, no Replicate token, a journal of its own
+    (and `helpers.NO_CA_BUNDLE`)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("MEDIAGEN_PLUGINS", "REPLICATE_API_TOKEN", "MEDIAGEN_REPLICATE_BASE_URL")
     }
     env["MEDIAGEN_JOURNAL"] = str(tmp_path / "journal.sqlite3")
-    return env
+    # Its processes talk plain HTTP to loopback only (the emulator, the tests' local servers):
+    # they skip loading the CA bundle, as every such child of this suite does.
+    return {**env, **NO_CA_BUNDLE}
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -10,12 +10,12 @@ this file's own end-to-end test did, in a virtualenv of its own.
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
+import os
 import warnings
 from pathlib import Path
 
 import pytest
+from cli_zygote import Zygote
 
 from mediagen.cli import main
 from mediagen.cli.common import DEFAULT_OUTPUT
@@ -109,16 +109,20 @@ def test_a_folder_that_is_not_empty_or_is_a_file_is_refused(
     assert files_under(tmp_path) == before
 
 
-def test_without_the_code_generator_it_says_what_to_install(tmp_path: Path) -> None:
-    # An import of None in sys.modules fails as a missing package would.
+def test_without_the_code_generator_it_says_what_to_install(
+    tmp_path: Path, cli_zygote: Zygote
+) -> None:
+    # An import of None in sys.modules fails as a missing package would. In a process of its
+    # own (forked: cli_zygote, which never imports the code generator), this one may have.
     script = (
-        "import sys; sys.modules['datamodel_code_generator'] = None\n"
+        "import sys\n"
+        "loaded = ('datamodel_code_generator', 'mediagen.codegen', 'mediagen.scaffold')\n"
+        "assert not [m for m in sys.modules if m.startswith(loaded)], 'imported already'\n"
+        "sys.modules['datamodel_code_generator'] = None\n"
         "from mediagen.cli import main\n"
         "sys.exit(main(['new-plugin', 'zeta', '--output', 'zeta']))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    done = cli_zygote.run(cwd=tmp_path, env=dict(os.environ), timeout=120, code=script)
     assert done.returncode == 2
     assert done.stderr == (
         "mediagen: error: new-plugin runs the code generator, which needs "
