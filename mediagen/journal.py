@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import operator
 import os
 import sqlite3
 import threading
@@ -110,8 +111,41 @@ _TASK_COLUMNS = (
     "provider, operation, params, state, batch, item, created_at, updated_at, owner, origin,"
     " item_key, output"
 )
-_INSERT_TASK = f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES ({', '.join('?' * 12)})"
-_INSERT_TASK_WITH_ID = f"INSERT INTO tasks (id, {_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+_COLUMNS = tuple(_TASK_COLUMNS.split(", "))
+_NULLABLE = (4, 5, 9, 10, 11)
+"""The intent row's columns that are often None (batch, item, origin, item_key, output)."""
+_INTENT_INSERTS: dict[tuple[bool, ...], tuple[str, str, Callable[[tuple[Any, ...]], Any]]] = {}
+"""An intent's INSERT statements (without and with its id) by which of `_NULLABLE` are None,
+and what picks the rest out of its row, built once each."""
+
+
+def _intent_insert(row: tuple[Any, ...]) -> tuple[str, str, Callable[[tuple[Any, ...]], Any]]:
+    """The INSERT of an intent's tasks row (`_intent_row`) with its None columns left out of
+    the statement: they are NULL all the same, and sqlite3 binds a None only after looking for
+    an adapter for it (about as costly as the rest of the INSERT's binding). (statement,
+    statement with the id first, the picker of the row's values it binds)."""
+    key = (row[4] is None, row[5] is None, row[9] is None, row[10] is None, row[11] is None)
+    known = _INTENT_INSERTS.get(key)
+    if known is None:
+        null = {i for i, none in zip(_NULLABLE, key, strict=True) if none}
+        keep = [i for i in range(len(_COLUMNS)) if i not in null]
+        columns = ", ".join(_COLUMNS[i] for i in keep)
+        pick: Callable[[tuple[Any, ...]], Any] = operator.itemgetter(*keep)
+        known = _INTENT_INSERTS[key] = (
+            f"INSERT INTO tasks ({columns}) VALUES ({', '.join('?' * len(keep))})",
+            f"INSERT INTO tasks (id, {columns}) VALUES ({', '.join('?' * (len(keep) + 1))})",
+            pick,
+        )
+    return known
+
+
+def _insert_intent(db: _Db, row: tuple[Any, ...]) -> int:
+    """Insert an intent's tasks row (see `_intent_insert`); its entry id."""
+    sql, _, pick = _intent_insert(row)
+    return int(db.execute(sql, pick(row)).lastrowid or 0)
+
+
+_INSERT_ALL = f"INSERT INTO tasks (id, {_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _INTENT_EVENT = "INSERT INTO events (task, at, state) VALUES (?, ?, ?)"
 _EVENT = "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)"
 _SUBMITTED = "UPDATE tasks SET state = 'queued', task_id = ?, updated_at = ? WHERE id = ?"
@@ -331,13 +365,15 @@ class Journal:
         """Queue `write` (the name of a write method: record_intent, record_submitted, ...) with
         its arguments, for the running loop's next batch, committed as soon as the loop has run
         what is ready now (so writes from many tasks share one transaction). The future holds
-        the method's return value once committed, or its exception."""
+        the method's return value once committed, or its exception; cancelling it (or a task
+        awaiting it) does not cancel the write: the future settles when the write is committed
+        or fails, and a cancelled waiter sees its CancelledError then."""
         import asyncio
 
         loop = asyncio.get_running_loop()
         if self._callers > 1:
             return self._commit_later(loop, write, args, kwargs)
-        future = loop.create_future()
+        future = _committed_future()(loop=loop)
         try:
             future.set_result(self._commit_alone(write, args, kwargs))
         except Exception as exc:
@@ -365,7 +401,7 @@ class Journal:
     ) -> asyncio.Future[Any]:
         """Among other submits: a short window first, so that the writes of many tasks share
         one transaction."""
-        future = loop.create_future()
+        future = _committed_future()(loop=loop)
         self._queue(
             loop, _Queued(write, args, kwargs, time.time(), future, loop), JOURNAL_COMMIT_WINDOW
         )
@@ -391,27 +427,16 @@ class Journal:
             if taken is None:
                 self._flush_queued()
                 taken = []
-            return self._commit_with(taken, write, args, kwargs, at)
-
-    def _commit_with(
-        self,
-        taken: list[_Queued],
-        write: str,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        at: float,
-    ) -> Any:
-        """Queued writes `taken` (in order), then `write`, in one transaction (the caller
-        holds `_lock`); when that fails, each queued one is committed on its own and `write`
-        alone again, so one bad write spoils no other."""
-        try:
-            values, value = self._transaction(taken, (write, args, kwargs, at))
-        except Exception:
-            if not taken:
-                raise
-            for queued in taken:
-                self._flush_one(queued)
-            return self._commit_with([], write, args, kwargs, at)
+            last = (write, args, kwargs, at)
+            try:
+                values, value = self._transaction(taken, last)
+            except Exception:
+                if not taken:
+                    raise
+                # One bad write spoils no other: each queued one on its own, then this one.
+                for queued in taken:
+                    self._flush_one(queued)
+                return self._transaction((), last)[1]
         if taken:
             waited = [(w, True, v) for w, v in zip(taken, values, strict=True) if w.future]
             if waited:
@@ -437,6 +462,14 @@ class Journal:
                     self._queued.append(_Queued(write, args, kwargs, time.time()))
                 self._flush_queued()
             return
+        if write == "record_result" and len(args) == 2 and not kwargs:
+            # Queued as its JSON: the Result and the vendor's payload are not kept alive (and
+            # walked by the garbage collector's young collections) until the batch.
+            try:
+                args = (args[0], _dump_result(args[1]))
+                write = _RESULT_JSON
+            except Exception:  # queued as it is: its batch fails it and logs why
+                pass
         self._queue(loop, _Queued(write, args, kwargs, time.time()), JOURNAL_FLUSH_DELAY)
 
     def flush(self) -> None:
@@ -562,7 +595,12 @@ class Journal:
             raise
         finally:
             self._batching = self._at = None
-        _commit(db, cursor)
+        try:  # `_commit`, inline: one call less on every commit
+            cursor.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
         return values, value
 
     def _apply_all(self, db: _Db, writes: Sequence[_Queued]) -> list[Any]:
@@ -596,7 +634,7 @@ class Journal:
         engine's writes as their methods make them, without the methods' own transaction."""
         if name == "record_intent":
             row = self._intent_row(at, *args, **kwargs)
-            entry_id = int(db.execute(_INSERT_TASK, row).lastrowid or 0)
+            entry_id = _insert_intent(db, row)
             db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
             return entry_id
         if name == "record_submitted" and not kwargs and len(args) == 2:
@@ -622,9 +660,12 @@ class Journal:
             # Under BEGIN IMMEDIATE nobody else inserts: these are the ids SQLite would pick.
             top = db.execute("SELECT IFNULL(MAX(id), 0) FROM tasks").fetchone()[0]
             ids = list(range(top + 1, top + 1 + len(rows)))
-            db.executemany(
-                _INSERT_TASK_WITH_ID, [(i, *row) for i, row in zip(ids, rows, strict=True)]
-            )
+            _, sql, pick = _intent_insert(rows[0])
+            if all(_intent_insert(row)[1] is sql for row in rows):  # the usual: all alike
+                values = [(i, *pick(row)) for i, row in zip(ids, rows, strict=True)]
+            else:
+                sql, values = _INSERT_ALL, [(i, *row) for i, row in zip(ids, rows, strict=True)]
+            db.executemany(sql, values)
             db.executemany(
                 _INTENT_EVENT, [_intent_event(i, row) for i, row in zip(ids, rows, strict=True)]
             )
@@ -718,7 +759,7 @@ class Journal:
             output=output,
         )
         with self._tx() as db:
-            entry_id = int(db.execute(_INSERT_TASK, row).lastrowid or 0)
+            entry_id = _insert_intent(db, row)
             db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
         return entry_id
 
@@ -736,7 +777,7 @@ class Journal:
         item_key: str | None = None,
         output: str | None = None,
     ) -> tuple[Any, ...]:
-        """The tasks row of an intent, in `_INSERT_TASK`'s column order. The parameters' JSON
+        """The tasks row of an intent, in `_TASK_COLUMNS`' order. The parameters' JSON
         is ASCII (escaped) and the state one of ours: only the other text may need `_sql`."""
         me = self._me()
         return (
@@ -1022,7 +1063,15 @@ def _state_fields(entry_id: int, state: str, progress: float | None) -> tuple[in
 
 
 def _result_fields(entry_id: int, result: Result) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": "succeeded", "progress": 100.0, "result": _dump_result(result)}
+    return _result_json_fields(entry_id, _dump_result(result))
+
+
+def _result_json_fields(entry_id: int, text: str) -> tuple[int, dict[str, Any]]:
+    return entry_id, {"state": "succeeded", "progress": 100.0, "result": text}
+
+
+_RESULT_JSON = "record_result_json"
+"""A deferred `record_result` as queued: the entry and the result's JSON (`_dump_result`)."""
 
 
 def _failure_fields(entry_id: int, state: str, error: str) -> tuple[int, dict[str, Any]]:
@@ -1041,6 +1090,7 @@ _FIELDS: dict[str, Callable[..., tuple[int, dict[str, Any]]]] = {
     "record_submitted": _submitted_fields,
     "record_state": _state_fields,
     "record_result": _result_fields,
+    _RESULT_JSON: _result_json_fields,
     "record_failure": _failure_fields,
     "record_rejected": _rejected_fields,
     "record_unknown": _unknown_fields,
@@ -1136,8 +1186,13 @@ def _settle_all(outcomes: Sequence[tuple[_Queued, bool, Any]]) -> None:
 
 
 def _resolve_all(settled: Sequence[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for future, ok, value in settled:
-        _resolve(future, ok, value)
+    for future, ok, value in settled:  # `_resolve`, inline: a batch settles many
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 class _Writer:
@@ -1189,8 +1244,26 @@ def _commit(db: sqlite3.Connection, cursor: _Db | None = None) -> None:
         raise
 
 
+@functools.cache
+def _committed_future() -> type[asyncio.Future[Any]]:
+    """The class of a commit's future (made on first use: `mediagen tasks` imports no asyncio):
+    an asyncio Future that cancelling does not cancel. A task awaiting it that is cancelled
+    gets its CancelledError once the write is committed (or failed), with the outcome still
+    on the future, so whoever waited for an intent knows the entry it made; `asyncio.shield`
+    did that with a second future and three callbacks a write."""
+    import asyncio
+
+    class _Committed(asyncio.Future):  # type: ignore[type-arg]
+        __slots__ = ()
+
+        def cancel(self, msg: Any = None) -> bool:
+            return False
+
+    return _Committed
+
+
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():  # its waiter was cancelled; the write stands
+    if future.done():  # settled already (a write retried alone after its batch failed)
         return
     if ok:
         future.set_result(value)
@@ -1250,10 +1323,35 @@ def _load_params(text: str) -> tuple[dict[str, Any], str | None]:
     return params, None
 
 
-# Encoders built once (json.dumps with options builds one per call). A result's raw payload
-# was parsed from JSON, so it has no cycles to check for.
-_params_json = json.JSONEncoder(sort_keys=True).encode
-_result_json = json.JSONEncoder(default=str, check_circular=False).encode
+_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_ascii: Any = json.encoder.encode_basestring_ascii
+_default = json.JSONEncoder().default
+
+
+def _params_json(params: dict[str, Any]) -> str:
+    """The parameters as JSON, as `json.JSONEncoder(sort_keys=True).encode` writes them (sorted
+    keys, ASCII, a cycle refused), from the C encoder it builds, without its Python layers."""
+    if _c_encoder is None:  # an interpreter without json's C accelerator
+        return json.JSONEncoder(sort_keys=True).encode(params)
+    encode = _c_encoder({}, _default, _ascii, None, ": ", ", ", True, False, True)
+    return "".join(encode(params, 0))
+
+
+# A result's raw payload was parsed from JSON, so it has no cycles to check for: one encoder,
+# built once (without a cycle check it keeps nothing between calls).
+_encode_result: Any = (
+    None
+    if _c_encoder is None
+    else _c_encoder(None, str, _ascii, None, ": ", ", ", False, False, True)
+)
+
+
+def _result_json(value: Any) -> str:
+    """`json.JSONEncoder(default=str, check_circular=False).encode(value)`, without its Python
+    layers."""
+    if _encode_result is None:
+        return json.JSONEncoder(default=str, check_circular=False).encode(value)
+    return "".join(_encode_result(value, 0))
 
 
 @functools.cache
