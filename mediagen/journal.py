@@ -68,6 +68,8 @@ _Db = sqlite3.Connection | sqlite3.Cursor
 
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
 
+_monotonic = time.monotonic
+
 _TABLES = """
 CREATE TABLE IF NOT EXISTS tasks (
     id INTEGER PRIMARY KEY,
@@ -386,10 +388,14 @@ class Journal:
         """`commit`, for a caller that can take the value at once: (value, None) when the write
         was committed inline (a write alone: nobody to share a transaction with; its failure
         raises here), else (None, the future of the batch it waits for)."""
-        if self._callers > 1:
+        if self._callers > 1:  # `_commit_later`, inline (every batched intent and task id)
             import asyncio
 
-            return None, self._commit_later(asyncio.get_running_loop(), write, args, kwargs)
+            loop = asyncio.get_running_loop()
+            future = _committed_future()(loop=loop)
+            queued = _Queued(write, args, kwargs, time.time(), future, loop)
+            self._queue(loop, queued, JOURNAL_COMMIT_WINDOW)
+            return None, future
         return self._commit_alone(write, args, kwargs), None
 
     def _commit_later(
@@ -489,7 +495,10 @@ class Journal:
         self.flush()
 
     def _queue(self, loop: asyncio.AbstractEventLoop, write: _Queued, delay: float) -> None:
-        due = write.due = loop.time() + delay
+        """Queue `write` for a batch committed within `delay` seconds, scheduling the loop's
+        batch timer unless one comes soon enough. Due times are `time.monotonic()` (asyncio's
+        own loop clock; read without a call to `loop.time()` on every write)."""
+        due = write.due = _monotonic() + delay
         with self._qlock:
             self._queued.append(write)
             scheduled = self._flushes.get(loop)
@@ -498,7 +507,7 @@ class Journal:
                     return  # a batch that commits soon enough is coming
                 scheduled[0].cancel()
             self._flushes[loop] = (
-                (loop.call_at(due, self._flush_for, loop), due)
+                (loop.call_later(delay, self._flush_for, loop), due)
                 if delay
                 else (loop.call_soon(self._flush_for, loop), 0.0)
             )
@@ -511,10 +520,11 @@ class Journal:
             queue = self._queued
             if not queue:
                 return
-            now = loop.time()
+            now = _monotonic()
             if not any(w.due <= now for w in queue):  # queued since a commit took the rest
                 due = min(w.due for w in queue)
-                self._flushes[loop] = (loop.call_at(due, self._flush_for, loop), due)
+                handle = loop.call_later(due - now, self._flush_for, loop)
+                self._flushes[loop] = (handle, due)
                 return
         writer = self._writer
         if self._closed:  # no thread outlives close(): this write fails here, and says so
@@ -1143,7 +1153,7 @@ class _Queued:
         self.future = future
         self.loop = loop
         self.due = 0.0
-        """When (loop time) its batch must commit at the latest, if it waits for one."""
+        """When (`time.monotonic()`) its batch must commit at the latest, if it is queued."""
 
     def settle(self, ok: bool, value: Any) -> bool:
         """Hand the outcome to whoever waits, on their loop; False when nobody does."""
