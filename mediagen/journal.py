@@ -142,9 +142,11 @@ def _intent_insert(row: tuple[Any, ...]) -> tuple[str, str, Callable[[tuple[Any,
 
 
 def _insert_intent(db: _Db, row: tuple[Any, ...]) -> int:
-    """Insert an intent's tasks row (see `_intent_insert`); its entry id."""
+    """Insert an intent's tasks row (see `_intent_insert`) and its first event; its entry id."""
     sql, _, pick = _intent_insert(row)
-    return int(db.execute(sql, pick(row)).lastrowid or 0)
+    entry_id = int(db.execute(sql, pick(row)).lastrowid or 0)
+    db.execute(_INTENT_EVENT, (entry_id, row[6], row[3]))  # `_intent_event`, inline
+    return entry_id
 
 
 _INSERT_ALL = f"INSERT INTO tasks (id, {_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
@@ -597,7 +599,11 @@ class Journal:
         cursor = self._cursor
         cursor.execute("BEGIN IMMEDIATE")
         try:
-            values = self._apply_all(cursor, writes) if writes else []
+            if len(writes) == 1:  # the usual inline case: the previous call's result
+                write = writes[0]
+                values = [self._apply(cursor, write.name, write.args, write.kwargs, write.at)]
+            else:
+                values = self._apply_all(cursor, writes) if writes else []
             value = self._apply(cursor, *last) if last is not None else None
         except BaseException:
             if db.in_transaction:
@@ -645,7 +651,6 @@ class Journal:
         if name == "record_intent":
             row = self._intent_row(at, *args, **kwargs)
             entry_id = _insert_intent(db, row)
-            db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
             return entry_id
         if name == "record_submitted" and not kwargs and len(args) == 2:
             entry_id, task_id = args
@@ -659,7 +664,9 @@ class Journal:
             self._at = at
             return getattr(self, name)(*args, **kwargs)
         entry_id, fields = fields_of(*args, **kwargs)
-        db.execute(_update_sql(tuple(fields)), (*fields.values(), at, entry_id))
+        columns = tuple(fields)
+        sql = _UPDATES.get(columns) or _update_sql(columns)
+        db.execute(sql, (*fields.values(), at, entry_id))
         db.execute(_EVENT, (entry_id, at, fields["state"], fields.get("progress")))
         return None
 
@@ -770,7 +777,6 @@ class Journal:
         )
         with self._tx() as db:
             entry_id = _insert_intent(db, row)
-            db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
         return entry_id
 
     def _intent_row(
@@ -834,7 +840,7 @@ class Journal:
         """`record_submitted` in the open transaction: the usual case in two statements; the
         unique index catches a reissued id."""
         try:
-            db.execute(_SUBMITTED, (_sql(task_id), now, entry_id))
+            db.execute(_SUBMITTED, (task_id if task_id.isascii() else _sql(task_id), now, entry_id))
         except sqlite3.IntegrityError:
             self._unlink_reissued(db, entry_id, task_id, now)
             db.execute(_SUBMITTED, (_sql(task_id), now, entry_id))
@@ -1377,21 +1383,27 @@ def _dump_result(result: Result) -> str:
     """The result as JSON, as cattrs unstructures it (which `_load_result` reads back); built
     by hand for the classes mediagen defines, which every call journals (cattrs walks the
     vendor's raw payload value by value)."""
-    if type(result) is not Result or any(type(a) is not Artifact for a in result.artifacts):
+    plain = type(result) is Result
+    artifacts: list[dict[str, Any]] = []  # a loop: no generator or comprehension call
+    for a in result.artifacts if plain else ():
+        if type(a) is not Artifact:
+            plain = False
+            break
+        artifacts.append(
+            {
+                "url": a.url,
+                "kind": a.kind,
+                "source_code": a.source_code,
+                "source_language": a.source_language,
+            }
+        )
+    if not plain:
         return json.dumps(_cattrs_converter().unstructure(result), default=str)
     return _result_json(
         {
             "provider": result.provider,
             "operation": result.operation,
-            "artifacts": [
-                {
-                    "url": a.url,
-                    "kind": a.kind,
-                    "source_code": a.source_code,
-                    "source_language": a.source_language,
-                }
-                for a in result.artifacts
-            ],
+            "artifacts": artifacts,
             "raw": result.raw,
             "task_id": result.task_id,
             "skipped_urls": list(result.skipped_urls),
