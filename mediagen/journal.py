@@ -470,14 +470,6 @@ class Journal:
                     self._queued.append(_Queued(write, args, kwargs, time.time()))
                 self._flush_queued()
             return
-        if write == "record_result" and len(args) == 2 and not kwargs:
-            # Queued as its JSON: the Result and the vendor's payload are not kept alive (and
-            # walked by the garbage collector's young collections) until the batch.
-            try:
-                args = (args[0], _dump_result(args[1]))
-                write = _RESULT_JSON
-            except Exception:  # queued as it is: its batch fails it and logs why
-                pass
         self._queue(loop, _Queued(write, args, kwargs, time.time()), JOURNAL_FLUSH_DELAY)
 
     def flush(self) -> None:
@@ -1079,15 +1071,7 @@ def _state_fields(entry_id: int, state: str, progress: float | None) -> tuple[in
 
 
 def _result_fields(entry_id: int, result: Result) -> tuple[int, dict[str, Any]]:
-    return _result_json_fields(entry_id, _dump_result(result))
-
-
-def _result_json_fields(entry_id: int, text: str) -> tuple[int, dict[str, Any]]:
-    return entry_id, {"state": "succeeded", "progress": 100.0, "result": text}
-
-
-_RESULT_JSON = "record_result_json"
-"""A deferred `record_result` as queued: the entry and the result's JSON (`_dump_result`)."""
+    return entry_id, {"state": "succeeded", "progress": 100.0, "result": _dump_result(result)}
 
 
 def _failure_fields(entry_id: int, state: str, error: str) -> tuple[int, dict[str, Any]]:
@@ -1106,7 +1090,6 @@ _FIELDS: dict[str, Callable[..., tuple[int, dict[str, Any]]]] = {
     "record_submitted": _submitted_fields,
     "record_state": _state_fields,
     "record_result": _result_fields,
-    _RESULT_JSON: _result_json_fields,
     "record_failure": _failure_fields,
     "record_rejected": _rejected_fields,
     "record_unknown": _unknown_fields,

@@ -1,6 +1,5 @@
 """The journal's fast paths write what the general paths they skip would: parameters and
-results as JSON from json's C encoder, byte for byte what `json.JSONEncoder` writes; a deferred
-result queued as its JSON, the same row and events as the Result committed itself; a commit's
+results as JSON from json's C encoder, byte for byte what `json.JSONEncoder` writes; a commit's
 future, which a cancelled waiter does not cancel, still settles with the write's outcome.
 Commits are checked from a second SQLite connection."""
 
@@ -9,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
-import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ from journal_checks import committed
 
 import mediagen.journal
 from mediagen.journal import Journal
-from mediagen.results import Artifact, Result
 
 PARAMS: list[dict[str, Any]] = [
     {},
@@ -55,73 +52,6 @@ def test_params_json_refuses_a_cycle_as_the_json_encoder_does() -> None:
 def test_result_json_is_what_the_result_encoder_writes(value: Any) -> None:
     reference = json.JSONEncoder(default=str, check_circular=False).encode(value)
     assert mediagen.journal._result_json(value) == reference
-
-
-def result(entry: int) -> Result:
-    return Result(
-        provider="mediaio",
-        operation="imagen_4",
-        artifacts=(Artifact(url=f"http://127.0.0.1:9/{entry}.png", kind="image"),),
-        raw={"data": {"task_id": f"t-{entry}", "status": "completed", "note": "\u732b"}},
-        task_id=f"t-{entry}",
-        journal_id=entry,
-    )
-
-
-ROW = "SELECT state, progress, result, error FROM tasks WHERE id = ?"
-EVENTS = "SELECT state, progress FROM events WHERE task = ? ORDER BY id"
-
-
-def test_a_deferred_result_queued_as_json_writes_the_row_its_result_writes(
-    tmp_path: Path,
-) -> None:
-    """One entry's result deferred (queued as its JSON), another's committed through
-    `record_result` with the Result itself: the same row, events and Result read back."""
-    path = tmp_path / "j.sqlite3"
-    journal = Journal(path)
-    deferred = journal.record_intent("mediaio", "imagen_4", {"p": 1})
-    direct = journal.record_intent("mediaio", "imagen_4", {"p": 1})
-
-    async def go() -> None:
-        journal.defer("record_result", deferred, result(7))
-        queued = [w.name for w in journal._queued]
-        assert queued == [mediagen.journal._RESULT_JSON]  # the fast path was taken
-        journal.flush()
-
-    asyncio.run(go())
-    journal.record_result(direct, result(7))
-    assert committed(path, ROW, deferred) == committed(path, ROW, direct)
-    assert committed(path, EVENTS, deferred) == committed(path, EVENTS, direct)
-    assert committed(path, ROW, deferred)[0][:2] == ("succeeded", 100.0)
-    assert journal.get(deferred).result == result(7) == journal.get(direct).result
-    journal.close()
-
-
-def test_a_result_that_cannot_be_encoded_when_deferred_is_logged_by_its_batch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The JSON fails at `defer`: the write is queued as it came, nothing raises to the
-    caller, and its batch logs the failure as any failing deferred write."""
-    path = tmp_path / "j.sqlite3"
-    journal = Journal(path)
-    entry = journal.record_intent("mediaio", "imagen_4", {"p": 1})
-
-    def refuse(_: Result) -> str:
-        raise TypeError("not encodable")
-
-    monkeypatch.setattr(mediagen.journal, "_dump_result", refuse)
-
-    async def go() -> None:
-        journal.defer("record_result", entry, result(1))
-        assert [w.name for w in journal._queued] == ["record_result"]
-        with caplog.at_level(logging.ERROR, logger="mediagen.journal"):
-            journal.flush()
-
-    asyncio.run(go())
-    assert "could not write to the task journal" in caplog.text
-    assert "not encodable" in caplog.text
-    assert committed(path, ROW, entry) == [("pending", None, None, None)]
-    journal.close()
 
 
 def test_a_commit_future_is_not_cancelled_and_settles_with_the_write(tmp_path: Path) -> None:
