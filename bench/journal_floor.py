@@ -8,16 +8,24 @@ Peers, in this process, against the emulator process (`_server.py`), sequential 
                  intent with the previous call's result, then the task id), as bare sqlite3
                  statements on a file with the journal's schema and settings: SQLite's cost
                  of the durability order with no journal code around it
+  +2 appends     journal off, plus per call two appends of a small JSON line (the intent's,
+                 then the task id's, ~200 bytes each), one `os.write` each to an O_APPEND
+                 file opened once: what a per-process append-only intent log (folded into
+                 SQLite in batches off the hot path) would cost at best, with the durability
+                 of a WAL commit with synchronous=NORMAL (survives a killed process, not a
+                 power cut). A measure for a decision: no such log exists
 
     python bench/journal_floor.py [calls per round] [rounds]
 
-Prints the median per-round ratios against journal off: what the journal adds, and what two
-transactions alone add (the floor while both commits stay).
+Prints the median per-round ratios against journal off: what the journal adds, what two
+transactions alone add (the floor while both commits stay) and what two appends alone add.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -41,6 +49,55 @@ RESULT = (
     ' "height": 256}]}}, "task_id": "0123456789abcdef0123456789abcdef", "skipped_urls": [],'
     ' "warnings": [], "journal_id": 1}'
 )
+
+
+def appending_peer(client: mediagen.AsyncClient, log: int) -> Call:
+    """Journal off, plus the two durable points as appended JSON lines: the intent before the
+    submit is sent, the task id before the handle is returned (each built per call, as a log
+    would build them)."""
+    encode = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+    origin = "http://127.0.0.1:1/mediaio"
+
+    async def call(i: int) -> None:
+        entry = i + 1
+        os.write(
+            log,
+            (
+                encode(
+                    {
+                        "entry": entry,
+                        "at": time.time(),
+                        "provider": "mediaio",
+                        "operation": "imagen_4",
+                        "params": {"prompt": f"cat {i}"},
+                        "origin": origin,
+                        "owner": "1@x/y",
+                        "state": "pending",
+                    }
+                )
+                + "\n"
+            ).encode(),
+        )
+        task = await client.mediaio.imagen_4(prompt=f"cat {i}")
+        os.write(
+            log,
+            (
+                encode(
+                    {
+                        "entry": entry,
+                        "at": time.time(),
+                        "task_id": task.task_id,
+                        "origin": origin,
+                        "state": "queued",
+                    }
+                )
+                + "\n"
+            ).encode(),
+        )
+        result = await task.result()
+        assert result.artifacts
+
+    return call
 
 
 def peer(client: mediagen.AsyncClient, db: sqlite3.Connection | None = None) -> Call:
@@ -109,12 +166,18 @@ async def measure(server: _common.Server, calls: int, rounds: int, folder: Path)
     Journal(folder / "bare.sqlite3").close()  # the journal's schema, WAL, synchronous=NORMAL
     bare = sqlite3.connect(folder / "bare.sqlite3", isolation_level=None)
     bare.execute("PRAGMA synchronous = NORMAL")
+    log = os.open(folder / "intents.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     results: dict[str, list[float]] = {}
     async with (
         mediagen.AsyncClient(**server.client_options()) as off,
         mediagen.AsyncClient(**server.client_options(journal=folder / "tasks.sqlite3")) as on,
     ):
-        peers = {"mediagen": peer(off), "+journal": peer(on), "+2 commits": peer(off, bare)}
+        peers = {
+            "mediagen": peer(off),
+            "+journal": peer(on),
+            "+2 commits": peer(off, bare),
+            "+2 appends": appending_peer(off, log),
+        }
         for call in peers.values():  # warm-up
             await cpu_per_call(call, 30, 0)
         for r in range(rounds):
@@ -122,6 +185,7 @@ async def measure(server: _common.Server, calls: int, rounds: int, folder: Path)
                 cost = await cpu_per_call(call, calls, (r + 1) * calls)
                 results.setdefault(name, []).append(cost)
     bare.close()
+    os.close(log)
     base = results["mediagen"]
 
     def ratio(name: str) -> str:
@@ -132,6 +196,7 @@ async def measure(server: _common.Server, calls: int, rounds: int, folder: Path)
     print(
         f"  journal off {_common.median(base) * 1e3:.3f} ms"
         f" | +journal {ratio('+journal')} | +2 bare commits {ratio('+2 commits')}"
+        f" | +2 appends {ratio('+2 appends')}"
     )
 
 

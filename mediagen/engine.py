@@ -453,6 +453,7 @@ class Engine:
                 plan.task_id_of,
                 poll_hint.read,
                 output=output,
+                call=plan.submit_call,
             )
             if entry is not None and not await self._journal_committed(
                 entry, "record_submitted", task_id
@@ -522,10 +523,13 @@ class Engine:
         on_headers: Callable[[Mapping[str, str]], None] | None = None,
         *,
         output: str | None = None,
+        call: Call | None = None,
     ) -> tuple[Any, int | None]:
         """A request that may create something at the vendor, journaled around it: the intent
-        first; after it, rejected (nothing exists) or unknown (the answer was lost or cut off)."""
-        call = Call(strategies.provider, op, phase)
+        first; after it, rejected (nothing exists) or unknown (the answer was lost or cut off).
+        `call`: the operation's Call for `phase`, when the caller has it made already."""
+        if call is None:
+            call = Call(strategies.provider, op, phase)
         request = strategies.task.submit_request(op, params.to_dict())
         # What fails here is not an intent: nothing was sent.
         prepared = self.preflight(strategies, request, op.id)
@@ -575,11 +579,14 @@ class Engine:
         if committed is None:  # committed at once (a submit alone): nothing to wait for
             return int(entry)
         try:
-            return int(await asyncio.shield(committed))
+            # Not shielded: cancelling this task does not cancel the commit's future (see
+            # Journal.commit), so the CancelledError comes once the intent is committed.
+            return int(await committed)
         except asyncio.CancelledError:
             # Cancelled before the submit was sent: the intent is committed now, and says so.
-            with contextlib.suppress(Exception):  # a failing journal is logged by it
-                journal.flush()
+            if not committed.done():
+                with contextlib.suppress(Exception):  # a failing journal is logged by it
+                    journal.flush()
             if committed.done() and not committed.cancelled() and not committed.exception():
                 self._journal(committed.result(), "record_rejected", NOTHING_SENT)
             raise

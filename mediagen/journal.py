@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import operator
 import os
 import sqlite3
 import threading
@@ -66,6 +67,8 @@ _Db = sqlite3.Connection | sqlite3.Cursor
 """What a write runs its statements through (both have `execute` and `executemany`)."""
 
 JOURNAL_ENV = "MEDIAGEN_JOURNAL"
+
+_monotonic = time.monotonic
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -110,8 +113,43 @@ _TASK_COLUMNS = (
     "provider, operation, params, state, batch, item, created_at, updated_at, owner, origin,"
     " item_key, output"
 )
-_INSERT_TASK = f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES ({', '.join('?' * 12)})"
-_INSERT_TASK_WITH_ID = f"INSERT INTO tasks (id, {_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+_COLUMNS = tuple(_TASK_COLUMNS.split(", "))
+_NULLABLE = (4, 5, 9, 10, 11)
+"""The intent row's columns that are often None (batch, item, origin, item_key, output)."""
+_INTENT_INSERTS: dict[tuple[bool, ...], tuple[str, str, Callable[[tuple[Any, ...]], Any]]] = {}
+"""An intent's INSERT statements (without and with its id) by which of `_NULLABLE` are None,
+and what picks the rest out of its row, built once each."""
+
+
+def _intent_insert(row: tuple[Any, ...]) -> tuple[str, str, Callable[[tuple[Any, ...]], Any]]:
+    """The INSERT of an intent's tasks row (`_intent_row`) with its None columns left out of
+    the statement: they are NULL all the same, and sqlite3 binds a None only after looking for
+    an adapter for it (about as costly as the rest of the INSERT's binding). (statement,
+    statement with the id first, the picker of the row's values it binds)."""
+    key = (row[4] is None, row[5] is None, row[9] is None, row[10] is None, row[11] is None)
+    known = _INTENT_INSERTS.get(key)
+    if known is None:
+        null = {i for i, none in zip(_NULLABLE, key, strict=True) if none}
+        keep = [i for i in range(len(_COLUMNS)) if i not in null]
+        columns = ", ".join(_COLUMNS[i] for i in keep)
+        pick: Callable[[tuple[Any, ...]], Any] = operator.itemgetter(*keep)
+        known = _INTENT_INSERTS[key] = (
+            f"INSERT INTO tasks ({columns}) VALUES ({', '.join('?' * len(keep))})",
+            f"INSERT INTO tasks (id, {columns}) VALUES ({', '.join('?' * (len(keep) + 1))})",
+            pick,
+        )
+    return known
+
+
+def _insert_intent(db: _Db, row: tuple[Any, ...]) -> int:
+    """Insert an intent's tasks row (see `_intent_insert`) and its first event; its entry id."""
+    sql, _, pick = _intent_insert(row)
+    entry_id = int(db.execute(sql, pick(row)).lastrowid or 0)
+    db.execute(_INTENT_EVENT, (entry_id, row[6], row[3]))  # `_intent_event`, inline
+    return entry_id
+
+
+_INSERT_ALL = f"INSERT INTO tasks (id, {_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _INTENT_EVENT = "INSERT INTO events (task, at, state) VALUES (?, ?, ?)"
 _EVENT = "INSERT INTO events (task, at, state, progress) VALUES (?, ?, ?, ?)"
 _SUBMITTED = "UPDATE tasks SET state = 'queued', task_id = ?, updated_at = ? WHERE id = ?"
@@ -331,13 +369,15 @@ class Journal:
         """Queue `write` (the name of a write method: record_intent, record_submitted, ...) with
         its arguments, for the running loop's next batch, committed as soon as the loop has run
         what is ready now (so writes from many tasks share one transaction). The future holds
-        the method's return value once committed, or its exception."""
+        the method's return value once committed, or its exception; cancelling it (or a task
+        awaiting it) does not cancel the write: the future settles when the write is committed
+        or fails, and a cancelled waiter sees its CancelledError then."""
         import asyncio
 
         loop = asyncio.get_running_loop()
         if self._callers > 1:
             return self._commit_later(loop, write, args, kwargs)
-        future = loop.create_future()
+        future = _committed_future()(loop=loop)
         try:
             future.set_result(self._commit_alone(write, args, kwargs))
         except Exception as exc:
@@ -350,10 +390,14 @@ class Journal:
         """`commit`, for a caller that can take the value at once: (value, None) when the write
         was committed inline (a write alone: nobody to share a transaction with; its failure
         raises here), else (None, the future of the batch it waits for)."""
-        if self._callers > 1:
+        if self._callers > 1:  # `_commit_later`, inline (every batched intent and task id)
             import asyncio
 
-            return None, self._commit_later(asyncio.get_running_loop(), write, args, kwargs)
+            loop = asyncio.get_running_loop()
+            future = _committed_future()(loop=loop)
+            queued = _Queued(write, args, kwargs, time.time(), future, loop)
+            self._queue(loop, queued, JOURNAL_COMMIT_WINDOW)
+            return None, future
         return self._commit_alone(write, args, kwargs), None
 
     def _commit_later(
@@ -365,7 +409,7 @@ class Journal:
     ) -> asyncio.Future[Any]:
         """Among other submits: a short window first, so that the writes of many tasks share
         one transaction."""
-        future = loop.create_future()
+        future = _committed_future()(loop=loop)
         self._queue(
             loop, _Queued(write, args, kwargs, time.time(), future, loop), JOURNAL_COMMIT_WINDOW
         )
@@ -391,27 +435,16 @@ class Journal:
             if taken is None:
                 self._flush_queued()
                 taken = []
-            return self._commit_with(taken, write, args, kwargs, at)
-
-    def _commit_with(
-        self,
-        taken: list[_Queued],
-        write: str,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        at: float,
-    ) -> Any:
-        """Queued writes `taken` (in order), then `write`, in one transaction (the caller
-        holds `_lock`); when that fails, each queued one is committed on its own and `write`
-        alone again, so one bad write spoils no other."""
-        try:
-            values, value = self._transaction(taken, (write, args, kwargs, at))
-        except Exception:
-            if not taken:
-                raise
-            for queued in taken:
-                self._flush_one(queued)
-            return self._commit_with([], write, args, kwargs, at)
+            last = (write, args, kwargs, at)
+            try:
+                values, value = self._transaction(taken, last)
+            except Exception:
+                if not taken:
+                    raise
+                # One bad write spoils no other: each queued one on its own, then this one.
+                for queued in taken:
+                    self._flush_one(queued)
+                return self._transaction((), last)[1]
         if taken:
             waited = [(w, True, v) for w, v in zip(taken, values, strict=True) if w.future]
             if waited:
@@ -456,7 +489,10 @@ class Journal:
         self.flush()
 
     def _queue(self, loop: asyncio.AbstractEventLoop, write: _Queued, delay: float) -> None:
-        due = write.due = loop.time() + delay
+        """Queue `write` for a batch committed within `delay` seconds, scheduling the loop's
+        batch timer unless one comes soon enough. Due times are `time.monotonic()` (asyncio's
+        own loop clock; read without a call to `loop.time()` on every write)."""
+        due = write.due = _monotonic() + delay
         with self._qlock:
             self._queued.append(write)
             scheduled = self._flushes.get(loop)
@@ -465,7 +501,7 @@ class Journal:
                     return  # a batch that commits soon enough is coming
                 scheduled[0].cancel()
             self._flushes[loop] = (
-                (loop.call_at(due, self._flush_for, loop), due)
+                (loop.call_later(delay, self._flush_for, loop), due)
                 if delay
                 else (loop.call_soon(self._flush_for, loop), 0.0)
             )
@@ -478,10 +514,11 @@ class Journal:
             queue = self._queued
             if not queue:
                 return
-            now = loop.time()
+            now = _monotonic()
             if not any(w.due <= now for w in queue):  # queued since a commit took the rest
                 due = min(w.due for w in queue)
-                self._flushes[loop] = (loop.call_at(due, self._flush_for, loop), due)
+                handle = loop.call_later(due - now, self._flush_for, loop)
+                self._flushes[loop] = (handle, due)
                 return
         writer = self._writer
         if self._closed:  # no thread outlives close(): this write fails here, and says so
@@ -554,7 +591,11 @@ class Journal:
         cursor = self._cursor
         cursor.execute("BEGIN IMMEDIATE")
         try:
-            values = self._apply_all(cursor, writes) if writes else []
+            if len(writes) == 1:  # the usual inline case: the previous call's result
+                write = writes[0]
+                values = [self._apply(cursor, write.name, write.args, write.kwargs, write.at)]
+            else:
+                values = self._apply_all(cursor, writes) if writes else []
             value = self._apply(cursor, *last) if last is not None else None
         except BaseException:
             if db.in_transaction:
@@ -562,7 +603,12 @@ class Journal:
             raise
         finally:
             self._batching = self._at = None
-        _commit(db, cursor)
+        try:  # `_commit`, inline: one call less on every commit
+            cursor.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
         return values, value
 
     def _apply_all(self, db: _Db, writes: Sequence[_Queued]) -> list[Any]:
@@ -596,8 +642,7 @@ class Journal:
         engine's writes as their methods make them, without the methods' own transaction."""
         if name == "record_intent":
             row = self._intent_row(at, *args, **kwargs)
-            entry_id = int(db.execute(_INSERT_TASK, row).lastrowid or 0)
-            db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
+            entry_id = _insert_intent(db, row)
             return entry_id
         if name == "record_submitted" and not kwargs and len(args) == 2:
             entry_id, task_id = args
@@ -611,7 +656,9 @@ class Journal:
             self._at = at
             return getattr(self, name)(*args, **kwargs)
         entry_id, fields = fields_of(*args, **kwargs)
-        db.execute(_update_sql(tuple(fields)), (*fields.values(), at, entry_id))
+        columns = tuple(fields)
+        sql = _UPDATES.get(columns) or _update_sql(columns)
+        db.execute(sql, (*fields.values(), at, entry_id))
         db.execute(_EVENT, (entry_id, at, fields["state"], fields.get("progress")))
         return None
 
@@ -622,9 +669,12 @@ class Journal:
             # Under BEGIN IMMEDIATE nobody else inserts: these are the ids SQLite would pick.
             top = db.execute("SELECT IFNULL(MAX(id), 0) FROM tasks").fetchone()[0]
             ids = list(range(top + 1, top + 1 + len(rows)))
-            db.executemany(
-                _INSERT_TASK_WITH_ID, [(i, *row) for i, row in zip(ids, rows, strict=True)]
-            )
+            _, sql, pick = _intent_insert(rows[0])
+            if all(_intent_insert(row)[1] is sql for row in rows):  # the usual: all alike
+                values = [(i, *pick(row)) for i, row in zip(ids, rows, strict=True)]
+            else:
+                sql, values = _INSERT_ALL, [(i, *row) for i, row in zip(ids, rows, strict=True)]
+            db.executemany(sql, values)
             db.executemany(
                 _INTENT_EVENT, [_intent_event(i, row) for i, row in zip(ids, rows, strict=True)]
             )
@@ -718,8 +768,7 @@ class Journal:
             output=output,
         )
         with self._tx() as db:
-            entry_id = int(db.execute(_INSERT_TASK, row).lastrowid or 0)
-            db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
+            entry_id = _insert_intent(db, row)
         return entry_id
 
     def _intent_row(
@@ -736,7 +785,7 @@ class Journal:
         item_key: str | None = None,
         output: str | None = None,
     ) -> tuple[Any, ...]:
-        """The tasks row of an intent, in `_INSERT_TASK`'s column order. The parameters' JSON
+        """The tasks row of an intent, in `_TASK_COLUMNS`' order. The parameters' JSON
         is ASCII (escaped) and the state one of ours: only the other text may need `_sql`."""
         me = self._me()
         return (
@@ -783,7 +832,7 @@ class Journal:
         """`record_submitted` in the open transaction: the usual case in two statements; the
         unique index catches a reissued id."""
         try:
-            db.execute(_SUBMITTED, (_sql(task_id), now, entry_id))
+            db.execute(_SUBMITTED, (task_id if task_id.isascii() else _sql(task_id), now, entry_id))
         except sqlite3.IntegrityError:
             self._unlink_reissued(db, entry_id, task_id, now)
             db.execute(_SUBMITTED, (_sql(task_id), now, entry_id))
@@ -1093,7 +1142,7 @@ class _Queued:
         self.future = future
         self.loop = loop
         self.due = 0.0
-        """When (loop time) its batch must commit at the latest, if it waits for one."""
+        """When (`time.monotonic()`) its batch must commit at the latest, if it is queued."""
 
     def settle(self, ok: bool, value: Any) -> bool:
         """Hand the outcome to whoever waits, on their loop; False when nobody does."""
@@ -1136,8 +1185,13 @@ def _settle_all(outcomes: Sequence[tuple[_Queued, bool, Any]]) -> None:
 
 
 def _resolve_all(settled: Sequence[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for future, ok, value in settled:
-        _resolve(future, ok, value)
+    for future, ok, value in settled:  # `_resolve`, inline: a batch settles many
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 class _Writer:
@@ -1189,8 +1243,26 @@ def _commit(db: sqlite3.Connection, cursor: _Db | None = None) -> None:
         raise
 
 
+@functools.cache
+def _committed_future() -> type[asyncio.Future[Any]]:
+    """The class of a commit's future (made on first use: `mediagen tasks` imports no asyncio):
+    an asyncio Future that cancelling does not cancel. A task awaiting it that is cancelled
+    gets its CancelledError once the write is committed (or failed), with the outcome still
+    on the future, so whoever waited for an intent knows the entry it made; `asyncio.shield`
+    did that with a second future and three callbacks a write."""
+    import asyncio
+
+    class _Committed(asyncio.Future):  # type: ignore[type-arg]
+        __slots__ = ()
+
+        def cancel(self, msg: Any = None) -> bool:
+            return False
+
+    return _Committed
+
+
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():  # its waiter was cancelled; the write stands
+    if future.done():  # settled already (a write retried alone after its batch failed)
         return
     if ok:
         future.set_result(value)
@@ -1250,10 +1322,35 @@ def _load_params(text: str) -> tuple[dict[str, Any], str | None]:
     return params, None
 
 
-# Encoders built once (json.dumps with options builds one per call). A result's raw payload
-# was parsed from JSON, so it has no cycles to check for.
-_params_json = json.JSONEncoder(sort_keys=True).encode
-_result_json = json.JSONEncoder(default=str, check_circular=False).encode
+_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_ascii: Any = json.encoder.encode_basestring_ascii
+_default = json.JSONEncoder().default
+
+
+def _params_json(params: dict[str, Any]) -> str:
+    """The parameters as JSON, as `json.JSONEncoder(sort_keys=True).encode` writes them (sorted
+    keys, ASCII, a cycle refused), from the C encoder it builds, without its Python layers."""
+    if _c_encoder is None:  # an interpreter without json's C accelerator
+        return json.JSONEncoder(sort_keys=True).encode(params)
+    encode = _c_encoder({}, _default, _ascii, None, ": ", ", ", True, False, True)
+    return "".join(encode(params, 0))
+
+
+# A result's raw payload was parsed from JSON, so it has no cycles to check for: one encoder,
+# built once (without a cycle check it keeps nothing between calls).
+_encode_result: Any = (
+    None
+    if _c_encoder is None
+    else _c_encoder(None, str, _ascii, None, ": ", ", ", False, False, True)
+)
+
+
+def _result_json(value: Any) -> str:
+    """`json.JSONEncoder(default=str, check_circular=False).encode(value)`, without its Python
+    layers."""
+    if _encode_result is None:
+        return json.JSONEncoder(default=str, check_circular=False).encode(value)
+    return "".join(_encode_result(value, 0))
 
 
 @functools.cache
@@ -1269,21 +1366,27 @@ def _dump_result(result: Result) -> str:
     """The result as JSON, as cattrs unstructures it (which `_load_result` reads back); built
     by hand for the classes mediagen defines, which every call journals (cattrs walks the
     vendor's raw payload value by value)."""
-    if type(result) is not Result or any(type(a) is not Artifact for a in result.artifacts):
+    plain = type(result) is Result
+    artifacts: list[dict[str, Any]] = []  # a loop: no generator or comprehension call
+    for a in result.artifacts if plain else ():
+        if type(a) is not Artifact:
+            plain = False
+            break
+        artifacts.append(
+            {
+                "url": a.url,
+                "kind": a.kind,
+                "source_code": a.source_code,
+                "source_language": a.source_language,
+            }
+        )
+    if not plain:
         return json.dumps(_cattrs_converter().unstructure(result), default=str)
     return _result_json(
         {
             "provider": result.provider,
             "operation": result.operation,
-            "artifacts": [
-                {
-                    "url": a.url,
-                    "kind": a.kind,
-                    "source_code": a.source_code,
-                    "source_language": a.source_language,
-                }
-                for a in result.artifacts
-            ],
+            "artifacts": artifacts,
             "raw": result.raw,
             "task_id": result.task_id,
             "skipped_urls": list(result.skipped_urls),

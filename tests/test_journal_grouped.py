@@ -175,3 +175,49 @@ def test_a_batch_of_like_writes_commits_as_one_transaction(tmp_path: Path) -> No
     assert "ROLLBACK" not in seen
     # The intents, the task ids, and the states and results of the final flush.
     assert seen.count("COMMIT") == 3
+
+
+def test_an_intent_row_is_the_same_whichever_optional_columns_are_unset(tmp_path: Path) -> None:
+    """An intent is inserted without its None columns (no NULL bound), alone or in a batch of
+    intents that leave the same columns unset; a batch of unlike ones binds every column. The
+    rows are the same either way, for each mix of set and unset columns."""
+    kinds = [
+        {"batch": b, "item": i, "origin": o, "item_key": k, "output": out}
+        for b in (None, "b-1")
+        for i in (None, 3)
+        for o in (None, "http://127.0.0.1:9/mediaio")
+        for k in (None, "k-\u00e9")
+        for out in (None, "/tmp/out")
+    ]
+    columns = "provider, operation, params, state, batch, item, origin, item_key, output"
+
+    def rows(path: Path, how: str) -> list[tuple[Any, ...]]:
+        journal = Journal(path)
+
+        async def batched(groups: list[list[tuple[int, dict[str, Any]]]]) -> None:
+            with journal.caller(), journal.caller():
+                for group in groups:  # each group one batch (gathered, then committed)
+                    await asyncio.gather(
+                        *(
+                            journal.commit("record_intent", "mediaio", "imagen_4", {"n": n}, **k)
+                            for n, k in group
+                        )
+                    )
+
+        numbered = list(enumerate(kinds))
+        if how == "alone":
+            for n, kind in numbered:
+                journal.commit_now("record_intent", "mediaio", "imagen_4", {"n": n}, **kind)
+        elif how == "unlike":
+            asyncio.run(batched([numbered]))
+        else:  # "alike": two of a kind per batch
+            asyncio.run(batched([[(n, k), (n, k)] for n, k in numbered]))
+        journal.close()
+        assert committed(path, "SELECT count(*) FROM tasks WHERE owner IS NULL") == [(0,)]
+        return committed(path, f"SELECT {columns} FROM tasks ORDER BY id")
+
+    alone = rows(tmp_path / "alone.sqlite3", "alone")
+    assert alone == rows(tmp_path / "unlike.sqlite3", "unlike")
+    assert [row for row in alone for _ in range(2)] == rows(tmp_path / "alike.sqlite3", "alike")
+    assert len(alone) == len(kinds) == 32
+    assert [row[4:9] for row in alone] == [tuple(k.values()) for k in kinds]
