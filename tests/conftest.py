@@ -252,7 +252,9 @@ def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
     of CPU each), each CLI or pytest subprocess all of mediagen. Instead the run keeps the
     bytecode it compiles in its own temporary folder (`PYTHONPYCACHEPREFIX`), never beside the
     sources: the workers and subprocesses started from here inherit it. Python checks each
-    cached file against its source's size and mtime, as it does any `__pycache__`."""
+    cached file against its source's size and mtime, as it does any `__pycache__`. The
+    bytecode installed with the interpreter and the virtualenv's packages is linked in
+    (`compile_first.link_installed_bytecode`), not compiled again."""
     if not sys.dont_write_bytecode or hasattr(config, "workerinput"):
         return  # bytecode is written as usual, or the controller has set this up already
     prefix = config._tmp_path_factory.getbasetemp() / "pycache"  # type: ignore[attr-defined]
@@ -260,6 +262,7 @@ def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
     os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)
     sys.pycache_prefix = str(prefix)
     sys.dont_write_bytecode = False
+    compile_first.link_installed_bytecode(str(prefix))  # before any worker starts
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
