@@ -219,7 +219,7 @@ class AsyncClient(AsyncProviders):
 
         An unknown provider or operation is a ConfigurationError naming the closest known
         names, raised before the journal is touched; an operation that has left the catalog
-        is accepted only for a task the journal holds as it (mediagen.retired). With
+        is accepted only for a task the journal recorded under it (mediagen.retired). With
         `journal=False` the task is not recorded in the journal (e.g. to check with one
         `status()` that the vendor knows the id before adopting it)."""
         return self._engine.task(provider, operation, task_id, journal=journal)

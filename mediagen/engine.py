@@ -824,6 +824,8 @@ class Engine:
     def task(
         self, provider: str, operation: str, task_id: str, *, journal: bool = True
     ) -> AsyncTaskHandle:
+        if task_id is not None and not isinstance(task_id, str):  # an int from a vendor's JSON
+            raise ConfigurationError(f"a task id is a string, not {type(task_id).__name__}")
         if not task_id or not task_id.strip():
             raise ConfigurationError("a task id is required")
         task_id = task_id.strip()
@@ -868,7 +870,7 @@ class Engine:
             f"{provider} answers synchronously: there is no task to pick up"
             if spec.task is None
             else "an operation that left the catalog is accepted only for a task the journal"
-            " holds as it"
+            " recorded under it"
         )
         names = [op.id for op in spec.operations]
         raise ConfigurationError(

@@ -1,6 +1,6 @@
 """`client.task()` with an operation or provider the catalog lacks is refused, the closest
 known names first, before the journal is touched. An operation that left the catalog stays
-accepted for a task the journal holds as it, and a plugin's operations are known like the
+accepted for a task the journal recorded under it, and a plugin's operations are known like the
 built-in ones."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_a_misspelt_operation_is_refused_before_the_journal_is_touched(
         with pytest.raises(ConfigurationError) as info:
             client._async.task("mediaio", "imagen4", "abc", journal=journaled)
         assert str(info.value).startswith(IMAGEN4)
-        assert "accepted only for a task the journal holds" in str(info.value)
+        assert "accepted only for a task the journal recorded under it" in str(info.value)
         with pytest.raises(ConfigurationError, match=r"^no mediaio operation 'zzz'; known: "):
             client.task("mediaio", "zzz", "abc")
         with pytest.raises(ConfigurationError) as provider:
@@ -104,3 +104,14 @@ def test_a_batch_file_s_misspelt_names_get_the_same_suggestions() -> None:
     first, second = info.value.problems
     assert first == f"line 1: {MEDIAOI}"
     assert second.startswith(f"line 2: {IMAGEN4}")
+
+
+@pytest.mark.parametrize("task_id", [123, 1.5, b"abc"])
+def test_a_task_id_that_is_not_a_string_is_refused_naming_its_type(
+    tmp_path: Path, task_id: object
+) -> None:
+    """An int from a vendor's JSON (or bytes) is not an id mediagen sends: a ConfigurationError
+    naming the type, not an AttributeError from inside the engine."""
+    with mediagen.Client(journal=tmp_path / "tasks.sqlite3") as client:
+        with pytest.raises(ConfigurationError, match="^a task id is a string, not "):
+            client.task("tomoviee", "text_to_video", task_id)  # type: ignore[arg-type]
