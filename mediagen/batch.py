@@ -52,6 +52,10 @@ class BatchInputError(MediagenError, ValueError):
         )
         super().__init__(f"{source}: {len(problems)} invalid item(s), nothing was sent: {listed}")
 
+    def to_json(self) -> dict[str, Any]:
+        """The `--json` error object, with every invalid line in `problems`."""
+        return {**super().to_json(), "problems": self.problems}
+
 
 @attrs.frozen
 class BatchItem:

@@ -126,6 +126,28 @@ def test_batch_cli_validates_every_line_before_sending(tmp_path: Path) -> None:
     assert not (tmp_path / "mediagen-output").exists()
 
 
+def test_batch_json_lists_every_invalid_line(tmp_path: Path) -> None:
+    """The one-line message names the first five invalid lines and how many more; `--json`'s
+    error carries every one in `problems`, so a file is fixed in one go."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        "".join(
+            json.dumps({"provider": "mediaio", "operation": "imagen_4", "params": {"n": n}}) + "\n"
+            for n in range(7)
+        ),
+        encoding="utf-8",
+    )
+    text = mediagen_main("batch", str(bad), cwd=tmp_path)
+    assert text.returncode == 2
+    assert text.stderr.rstrip().endswith("; and 2 more")
+    out = mediagen_main("batch", str(bad), "--json", cwd=tmp_path)
+    assert out.returncode == 2
+    error = json.loads(out.stdout)["error"]
+    assert error["type"] == "BatchInputError"
+    assert [p.split(":")[0] for p in error["problems"]] == [f"line {n}" for n in range(1, 8)]
+    assert not (tmp_path / "mediagen-output").exists()
+
+
 # -- input that cannot run: one line naming the file and line, exit 2, nothing sent ------------
 
 IMAGEN = '{"provider": "mediaio", "operation": "imagen_4", "params": {"prompt": "ok"}}\n'

@@ -107,7 +107,9 @@ def convert_scalar(op: Operation, param: Param, type_name: str, text: str) -> An
         lowered = text.strip().lower()
         if lowered in _TRUE | _FALSE:
             return lowered in _TRUE
-        raise ParamError(op.qualified_id, param.python_name, text, "true or false")
+        raise ParamError(
+            op.qualified_id, param.python_name, text, "true or false (or yes/no, on/off, 1/0)"
+        )
     try:
         return int(text) if type_name == "integer" else float(text)
     except ValueError:
