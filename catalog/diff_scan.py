@@ -105,6 +105,15 @@ def scan(
 
 
 def _files(paths: Sequence[Path]) -> Iterator[Path]:
+    """The files to read, each once (a file named and also inside a folder named)."""
+    seen: set[Path] = set()
+    for file in _candidates(paths):
+        if (key := file.resolve()) not in seen:
+            seen.add(key)
+            yield file
+
+
+def _candidates(paths: Sequence[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_file():
             yield path
@@ -170,15 +179,32 @@ def _affecting(
             continue
         if change.operation is None:
             yield change, None  # the provider itself is gone or changed
-        elif change.operation == call.operation and _applies(change, call.passed):
-            if call.passed is None:
-                yield change, None
-            elif change.change in _ENUM_NARROWED:
-                yield from _enum_hit(change, call.passed, old, new)
-            elif change.change in _VALUE_CHECKED:
-                yield from _value_hit(change, call.passed, old, new)
-            else:
-                yield change, None
+        elif change.operation == call.operation:
+            yield from _operation_hit(change, call, old, new)
+
+
+def _operation_hit(
+    change: Change, call: Call, old: CatalogData, new: CatalogData
+) -> Iterator[tuple[Change, str | None]]:
+    """A change of the call's operation: one of the operation itself hits every call; one of
+    a parameter hits a call passing it (or omitting it, for a newly required one), judged by
+    the literal passed where a literal can show it; a call spreading a `**mapping` without
+    naming the parameter may be affected."""
+    if change.param is None:
+        yield change, None
+        return
+    given = change.param in call.passed
+    if change.change in _WHEN_PASSED and given:
+        if change.change in _ENUM_NARROWED:
+            yield from _enum_hit(change, call.passed, old, new)
+        elif change.change in _VALUE_CHECKED:
+            yield from _value_hit(change, call.passed, old, new)
+        else:
+            yield change, None
+    elif change.change in _WHEN_OMITTED and not given and not call.spread:
+        yield change, None
+    elif change.change in _WHEN_PASSED | _WHEN_OMITTED and not given and call.spread:
+        yield change, "may be affected: keywords passed with ** are not read"
 
 
 def _enum_hit(
@@ -225,17 +251,6 @@ def _value_hit(
         )
         if fits is not True:  # refused, or nothing the check measures: listed
             yield change, f"passes {value!r}" if fits is False else None
-
-
-def _applies(change: Change, passed: Mapping[str, Any] | None) -> bool:
-    """Whether an operation's breaking change hits a call passing these keywords (None: any)."""
-    if change.param is None:
-        return True
-    if change.change in _WHEN_PASSED:
-        return passed is None or change.param in passed
-    if change.change in _WHEN_OMITTED:
-        return passed is None or change.param not in passed
-    return False
 
 
 def _param(data: CatalogData, change: Change) -> Mapping[str, Any]:

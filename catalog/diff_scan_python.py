@@ -37,12 +37,14 @@ _MAX_ALIAS_DEPTH = 16  # `a = b`, `b = a`: give up rather than recurse forever
 @attrs.frozen
 class Call:
     """A provider call: `operation` None for `provider(<key>)` alone; `passed` maps each
-    keyword to its literal value (or NOT_LITERAL), None when unknowable (`**params`)."""
+    keyword written out to its literal value (or NOT_LITERAL); `spread` when the call also
+    passes a `**mapping`, whose keys the scan cannot read."""
 
     line: int
     provider: str
     operation: str | None
-    passed: Mapping[str, Any] | None
+    passed: Mapping[str, Any]
+    spread: bool = False
 
 
 def python_calls(text: str, filename: str, providers: Collection[str]) -> list[Call]:
@@ -59,7 +61,8 @@ def python_calls(text: str, filename: str, providers: Collection[str]) -> list[C
             if provider is not None:
                 if isinstance(target, ast.Call):
                     chained.add(id(target))
-                calls.append(Call(node.lineno, provider, node.func.attr, _passed(node)))
+                spread = any(k.arg is None for k in node.keywords)
+                calls.append(Call(node.lineno, provider, node.func.attr, _passed(node), spread))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and id(node) not in chained:
             provider = names.provider_call(node, node)
@@ -68,9 +71,7 @@ def python_calls(text: str, filename: str, providers: Collection[str]) -> list[C
     return sorted(calls, key=lambda call: call.line)
 
 
-def _passed(node: ast.Call) -> dict[str, Any] | None:
-    if any(k.arg is None for k in node.keywords):
-        return None
+def _passed(node: ast.Call) -> dict[str, Any]:
     return {k.arg: _literal(k.value) for k in node.keywords if k.arg is not None}
 
 

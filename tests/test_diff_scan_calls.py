@@ -351,3 +351,45 @@ def test_a_changed_type_or_tightened_bound_lists_only_calls_whose_literal_no_lon
         (2, "limit_tightened"): f"{steps} (passes 31)",
         (2, "type_changed"): f"{seed} (passes True)",
     }
+
+
+def test_keywords_spread_with_stars_may_be_affected_and_a_file_is_read_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """acme.draw makes `quality` and `size` required: a call naming both is not listed for
+    them even when it also spreads `**opts`; one spreading `**opts` without them may be
+    affected, as may any parameter the mapping could hold. A file given both by name and by
+    its folder is read once."""
+    monkeypatch.setenv("MEDIAGEN_JOURNAL", str(tmp_path / "no-journal" / "tasks.sqlite3"))
+    old, new = FIXTURES / "diff" / "old" / "acme", FIXTURES / "diff" / "new" / "acme"
+    app = tmp_path / "src" / "app.py"
+    app.parent.mkdir()
+    app.write_text(
+        textwrap.dedent(
+            """\
+            def draw(client, opts):
+                client.acme.draw(prompt="a", quality="q", size="s", **opts)
+                client.acme.draw(prompt="a", **opts)
+                client.acme.draw(prompt="a")
+            """
+        ),
+        encoding="utf-8",
+    )
+    scan = ["--scan", str(app), str(app.parent)]
+    assert main(["diff", str(old), str(new), "--format", "json", *scan]) == 0
+    affected = json.loads(capsys.readouterr().out)["affected"]
+    by_line: dict[int, list[tuple[str, str]]] = {}
+    for a in affected:
+        by_line.setdefault(a["line"], []).append((a["change"], a["message"]))
+    spread = "(may be affected: keywords passed with ** are not read)"
+    required = {"param_added_required", "param_became_required"}
+    assert not [c for c, _ in by_line[2] if c in required]
+    assert (
+        "type_changed",
+        f"acme.draw(seed): type changed from integer to string {spread}",
+    ) in by_line[2]
+    assert all(m.endswith(spread) for c, m in by_line[2] + by_line[3])
+    assert sorted(c for c, _ in by_line[3] if c in required) == sorted(required)
+    assert sorted(c for c, _ in by_line[4]) == sorted(required)  # named nothing, spread nothing
+    assert not any(m.endswith(spread) for _, m in by_line[4])
+    assert len(affected) == len({(a["line"], a["message"]) for a in affected})  # read once

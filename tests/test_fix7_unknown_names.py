@@ -112,6 +112,8 @@ def test_a_task_id_that_is_not_a_string_is_refused_naming_its_type(
 ) -> None:
     """An int from a vendor's JSON (or bytes) is not an id mediagen sends: a ConfigurationError
     naming the type, not an AttributeError from inside the engine."""
-    with mediagen.Client(journal=tmp_path / "tasks.sqlite3") as client:
-        with pytest.raises(ConfigurationError, match="^a task id is a string, not "):
-            client.task("tomoviee", "text_to_video", task_id)  # type: ignore[arg-type]
+    with (
+        mediagen.Client(journal=tmp_path / "tasks.sqlite3") as client,
+        pytest.raises(ConfigurationError, match=r"^a task id is a string, not "),
+    ):
+        client.task("tomoviee", "text_to_video", task_id)  # type: ignore[arg-type]
