@@ -874,7 +874,9 @@ class Engine:
         )
         names = [op.id for op in spec.operations]
         raise ConfigurationError(
-            f"{unknown_name(f'{provider} operation', operation, names)}; {why}"
+            f"{unknown_name(f'{provider} operation', operation, names)}; {why}",
+            provider=provider,
+            operation=operation,
         )
 
     def _journaled_as(self, op: Operation, task_id: str) -> Entry | None:

@@ -106,7 +106,17 @@ class MissingParams(ParamError):
 
 
 class ConfigurationError(MediagenError, ValueError):
-    """The client is set up in a way that cannot work (unknown provider, bad base URL, ...)."""
+    """The client is set up in a way that cannot work (unknown provider, bad base URL, ...).
+    `provider` and `operation` locate it, where it concerns one (its `to_json` names them)."""
+
+    def __init__(
+        self, message: str = "", *, provider: str | None = None, operation: str | None = None
+    ) -> None:
+        super().__init__(message)
+        if provider is not None:  # a subclass may have set them before
+            self.provider = provider
+        if operation is not None:
+            self.operation = operation
 
 
 class MissingCredentialError(ConfigurationError):

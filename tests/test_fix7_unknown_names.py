@@ -35,6 +35,10 @@ def test_a_misspelt_operation_is_refused_before_the_journal_is_touched(
         with pytest.raises(ConfigurationError) as info:
             client._async.task("mediaio", "imagen4", "abc", journal=journaled)
         assert str(info.value).startswith(IMAGEN4)
+        assert (info.value.to_json()["provider"], info.value.to_json()["operation"]) == (
+            "mediaio",
+            "imagen4",
+        )
         assert "accepted only for a task the journal recorded under it" in str(info.value)
         with pytest.raises(ConfigurationError, match=r"^no mediaio operation 'zzz'; known: "):
             client.task("mediaio", "zzz", "abc")
