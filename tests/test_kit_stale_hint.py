@@ -60,7 +60,9 @@ def test_a_value_the_catalog_allows_and_the_old_model_refuses_says_to_regenerate
     stale_plugin: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["describe", "stalekit", "text_to_image"]) == 0
-    assert "allowed: 1:1, 16:9, 9:16, 4:3\n" in capsys.readouterr().out  # the edited catalog
+    described = capsys.readouterr().out
+    assert "allowed: 1:1, 16:9, 9:16, 4:3\n" in described  # the edited catalog
+    assert f"  stale: {HINT} (calls are checked by its models until then)\n" in described
     line = run(capsys, "prompt=a kite", "aspect_ratio=4:3")
     assert line.startswith("mediagen: error: stalekit.text_to_image: aspect_ratio='4:3' ")
     assert line.endswith(f"; {HINT}")
@@ -69,7 +71,9 @@ def test_a_value_the_catalog_allows_and_the_old_model_refuses_says_to_regenerate
 def test_the_hint_is_only_for_a_generated_package_older_than_the_catalog(
     stale_plugin: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # An up-to-date provider refusing a value: no hint.
+    # An up-to-date provider refusing a value: no hint; its description says nothing of it.
+    assert main(["describe", "tomoviee", "text_to_video"]) == 0
+    assert "stale:" not in capsys.readouterr().out
     assert main(["run", "tomoviee", "text_to_video", "prompt=x", "duration=7", "--emulate"]) == 2
     assert HINT not in capsys.readouterr().err
     # The stale provider refusing a value for another reason: the hint still holds (its model

@@ -83,6 +83,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         raise UsageError("describe needs PROVIDER OPERATION (or PROVIDER.OPERATION)")
     op = find_operation(name, operation)
     from ..registry import default_registry
+    from ..stale_models import STALE_HINT, compiled_from_another_catalog
 
     provider = default_registry().catalog.provider(op.provider)
     if args.json:
@@ -93,6 +94,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
     print(f"  kind: {op.kind}   output: {op.output}   {op.method} {base_url}{op.path}")
     if override_note:
         out(f"  {override_note}")  # may quote the variable's text
+    if compiled_from_another_catalog(op):  # what is shown here is not yet what calls accept
+        print(f"  stale: {STALE_HINT} (calls are checked by its models until then)")
     if op.model_code:
         print(f"  model code: {op.model_code}")
     if args.verbose and op.vendor_status not in (None, 1):
