@@ -109,6 +109,9 @@ class ConfigurationError(MediagenError, ValueError):
     """The client is set up in a way that cannot work (unknown provider, bad base URL, ...).
     `provider` and `operation` locate it, where it concerns one (its `to_json` names them)."""
 
+    provider: str | None = None
+    operation: str | None = None
+
     def __init__(
         self, message: str = "", *, provider: str | None = None, operation: str | None = None
     ) -> None:
