@@ -171,3 +171,19 @@ def test_generate_outside_a_checkout(tmp_path: Path) -> None:
     out = mediagen_main("generate", "--check", cwd=tmp_path)
     assert out.returncode == 2
     assert "no mediagen catalog here" in out.stderr
+    assert "projects in this folder" not in out.stderr
+
+
+def test_generate_beside_a_plugin_names_the_plugin_s_folder(tmp_path: Path) -> None:
+    """Run from where `new-plugin` made the plugin (its parent), `generate` says which folder
+    below is a project, rather than only that there is none here."""
+    plugin = tmp_path / "mediagen-zeta"
+    plugin.mkdir()
+    (plugin / "pyproject.toml").write_text(
+        '[tool.mediagen]\ncatalog = "mediagen_zeta/catalog"\noutput = "mediagen_zeta/generated"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "notes").mkdir()
+    out = mediagen_main("generate", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith("; projects in this folder: mediagen-zeta/ (cd into one)")

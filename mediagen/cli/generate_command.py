@@ -120,10 +120,29 @@ def _checkout_dirs(catalog: Path | None, out: Path | None) -> tuple[Path, Path]:
             return catalog or folder / config["catalog"], out or folder / config["output"]
         if any((folder / "catalog").glob("*/provider.yaml")) and (folder / "generated").is_dir():
             return catalog or folder / "catalog", out or folder / "generated"
+    below = _projects_below(here)
     raise UsageError(
         "no mediagen catalog here (a pyproject.toml with [tool.mediagen], or a folder with "
         "catalog/ and generated/); run from the project or pass --catalog and --out"
+        + (f"; projects in this folder: {', '.join(below)} (cd into one)" if below else "")
     )
+
+
+def _projects_below(folder: Path) -> list[str]:
+    """The folders right below `folder` that are mediagen projects (a plugin made by
+    `new-plugin` beside where it was run, say), as `name/`."""
+    try:
+        children = sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        return []
+    return [f"{p.name}/" for p in children if _is_project(p)]
+
+
+def _is_project(folder: Path) -> bool:
+    try:
+        return tool_config(folder / "pyproject.toml") is not None
+    except UsageError:  # a broken table still says the folder is one
+        return True
 
 
 def tool_config(pyproject: Path) -> dict[str, str] | None:
