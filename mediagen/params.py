@@ -74,10 +74,10 @@ class ParamsModel:
         by_wire = {f.metadata.get(WIRE_NAME, f.name): f for f in _fields(cls)}
         unknown = [k for k in data if k not in by_wire]
         if unknown:
-            raise UnknownParams(cls.OPERATION, unknown, list(by_wire))
+            raise _hinted(cls.OPERATION, UnknownParams(cls.OPERATION, unknown, list(by_wire)))
         missing = [w for w, f in by_wire.items() if f.default is attrs.NOTHING and w not in data]
         if missing:
-            raise MissingParams(cls.OPERATION, missing)
+            raise _hinted(cls.OPERATION, MissingParams(cls.OPERATION, missing))
         values = {f.name: data.get(wire) for wire, f in by_wire.items()}
         return cls(**values)
 
@@ -140,7 +140,16 @@ def _to_dict_of(cls: type) -> Callable[[Any], dict[str, Any]]:
 def _fail(
     inst: Any, attribute: attrs.Attribute[Any], value: Any, allowed: str, problem: str | None = None
 ) -> None:
-    raise ParamError(type(inst).OPERATION, attribute.name, value, allowed, problem=problem)
+    operation = type(inst).OPERATION
+    raise _hinted(operation, ParamError(operation, attribute.name, value, allowed, problem=problem))
+
+
+def _hinted(operation: str, error: ParamError) -> ParamError:
+    """`error`, saying to run `mediagen generate` when the model is older than its catalog
+    (only on a refusal: the check reads the compiled catalog)."""
+    from .stale_models import hinted
+
+    return hinted(operation, error)
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a finite number", bool: "true or false"}
@@ -437,12 +446,12 @@ def required_if(field: str, when: Mapping[str, tuple[Any, ...]]) -> Rule:
             value = getattr(inst, name)
             if not any(value == v and type(value) is type(v) for v in values):
                 return
-        raise ParamError(
-            type(inst).OPERATION,
-            field,
-            None,
-            allowed,
-            problem=f"{field} is required when {conditions}",
+        operation = type(inst).OPERATION
+        raise _hinted(
+            operation,
+            ParamError(
+                operation, field, None, allowed, problem=f"{field} is required when {conditions}"
+            ),
         )
 
     return check

@@ -33,7 +33,21 @@ def compiled_from_another_catalog(op: Operation) -> bool:
 
 
 def with_stale_hint(op: Operation, exc: ParamError) -> ParamError:
-    """`exc`, its message ending with the hint when `op`'s model is older than the catalog."""
-    if compiled_from_another_catalog(op):  # `describe` shows what the model refuses
-        exc.args = (f"{exc}; {STALE_HINT}",)
+    """`exc`, its message ending with the hint (once) when `op`'s model is older than the
+    catalog."""
+    if not str(exc).endswith(STALE_HINT) and compiled_from_another_catalog(op):
+        exc.args = (f"{exc}; {STALE_HINT}",)  # `describe` shows what the model refuses
     return exc
+
+
+def hinted(qualified_id: str, exc: ParamError) -> ParamError:
+    """`with_stale_hint` for a model's refusal, by its `provider.operation` (a model of an
+    operation the registry does not know is left as it is)."""
+    from .registry import default_registry
+
+    provider, _, operation = qualified_id.partition(".")
+    try:
+        op = default_registry().catalog.provider(provider).operation(operation)
+    except KeyError:
+        return exc
+    return with_stale_hint(op, exc)

@@ -65,7 +65,26 @@ def test_a_value_the_catalog_allows_and_the_old_model_refuses_says_to_regenerate
     assert f"  stale: {HINT} (calls are checked by its models until then)\n" in described
     line = run(capsys, "prompt=a kite", "aspect_ratio=4:3")
     assert line.startswith("mediagen: error: stalekit.text_to_image: aspect_ratio='4:3' ")
-    assert line.endswith(f"; {HINT}")
+    assert line.endswith(f"; {HINT}") and line.count(HINT) == 1
+
+
+def test_the_library_s_refusal_by_a_stale_model_says_to_regenerate_too(stale_plugin: None) -> None:
+    """From Python (the generated model a client call builds), the same refusal carries the
+    same hint: a value refused, and a key the old model does not know."""
+    from mediagen.errors import ParamError
+    from mediagen.params import model_for
+
+    model = model_for("stalekit.text_to_image")
+    with pytest.raises(ParamError) as refused:
+        model(prompt="a kite", aspect_ratio="4:3")  # type: ignore[call-arg]
+    assert str(refused.value).endswith(f"; {HINT}")
+    with pytest.raises(ParamError) as unknown:
+        model.from_dict({"prompt": "a kite", "style": "x"})
+    assert str(unknown.value).endswith(f"; {HINT}")
+    tomoviee = model_for("tomoviee.text_to_video")
+    with pytest.raises(ParamError) as fresh:
+        tomoviee.from_dict({"prompt": "x", "duration": 7})
+    assert HINT not in str(fresh.value)
 
 
 def test_the_hint_is_only_for_a_generated_package_older_than_the_catalog(
