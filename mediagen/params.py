@@ -44,20 +44,6 @@ class ParamsModel:
         for rule in self.RULES:
             rule(self)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # A model with no RULES (most) opts out of the post-init that would loop over none:
-        # attrs calls `__attrs_post_init__` only when the class has a true one (one call
-        # less per model built). One with RULES gets the loop back, also below a rule-less
-        # parent; a post-init of a model's own, or inherited from anything but this class,
-        # is left alone.
-        super().__init_subclass__(**kwargs)
-        inherited = getattr(cls, "__attrs_post_init__", None)
-        if "__attrs_post_init__" not in cls.__dict__ and (
-            inherited is None or inherited is ParamsModel.__attrs_post_init__
-        ):
-            post_init = ParamsModel.__attrs_post_init__ if cls.RULES else None
-            cls.__attrs_post_init__ = post_init  # type: ignore[method-assign,assignment]
-
     def to_dict(self) -> dict[str, Any]:
         """The exact JSON object the vendor expects: wire keys, unset optional params omitted."""
         cls = type(self)

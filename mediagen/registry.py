@@ -609,6 +609,12 @@ def _check_generated(provider: str, generated: str) -> None:
 _default: Registry | None = None
 
 
+def built_default_registry() -> Registry | None:
+    """The process-wide registry if something has built it already, else None (nothing is
+    loaded to answer)."""
+    return _default
+
+
 def default_registry() -> Registry:
     """The process-wide registry: built-ins plus installed entry points (MEDIAGEN_PLUGINS)."""
     global _default

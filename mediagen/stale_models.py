@@ -41,13 +41,17 @@ def with_stale_hint(op: Operation, exc: ParamError) -> ParamError:
 
 
 def hinted(qualified_id: str, exc: ParamError) -> ParamError:
-    """`with_stale_hint` for a model's refusal, by its `provider.operation` (a model of an
-    operation the registry does not know is left as it is)."""
-    from .registry import default_registry
+    """`with_stale_hint` for a model's refusal, by its `provider.operation`. Only where the
+    process's registry is built already (a client, `model_for`): a refusal never builds it
+    (loading plugins) and never fails for the hint's sake; a model of an operation the
+    registry does not know is left as it is."""
+    from .registry import built_default_registry
 
+    built = built_default_registry()
+    if built is None:
+        return exc
     provider, _, operation = qualified_id.partition(".")
     try:
-        op = default_registry().catalog.provider(provider).operation(operation)
-    except KeyError:
+        return with_stale_hint(built.catalog.provider(provider).operation(operation), exc)
+    except Exception:  # the hint is a courtesy: the refusal is what matters
         return exc
-    return with_stale_hint(op, exc)

@@ -121,3 +121,16 @@ def test_a_batch_line_the_old_model_refuses_says_to_regenerate(
     assert first.endswith(f"; {HINT}")
     assert HINT not in second
     assert not (tmp_path / "out").exists()
+
+
+def test_a_refusal_never_builds_the_registry_for_the_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library process that has built no registry (no client, no `model_for`) gets the
+    model's refusal as it is: the hint's check loads no plugin."""
+    from mediagen.errors import ParamError
+    from mediagen.generated.tomoviee.models import TextToVideoParams
+
+    monkeypatch.setattr(registry, "_default", None)
+    with pytest.raises(ParamError, match="duration=7") as refused:
+        TextToVideoParams(prompt="x", duration=7)  # type: ignore[arg-type]
+    assert HINT not in str(refused.value)
+    assert registry.built_default_registry() is None
