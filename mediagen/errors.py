@@ -109,17 +109,12 @@ class ConfigurationError(MediagenError, ValueError):
     """The client is set up in a way that cannot work (unknown provider, bad base URL, ...).
     `provider` and `operation` locate it, where it concerns one (its `to_json` names them)."""
 
-    provider: str | None = None
-    operation: str | None = None
-
     def __init__(
         self, message: str = "", *, provider: str | None = None, operation: str | None = None
     ) -> None:
         super().__init__(message)
-        if provider is not None:  # a subclass may have set them before
-            self.provider = provider
-        if operation is not None:
-            self.operation = operation
+        self.provider = provider
+        self.operation = operation
 
 
 class MissingCredentialError(ConfigurationError):
@@ -138,7 +133,6 @@ class MissingCredentialError(ConfigurationError):
         shortcut: str | None = None,
         more: Sequence[tuple[str, Sequence[str], str | None]] = (),
     ) -> None:
-        self.provider = provider
         self.credential = credential
         self.env = tuple(env)
         missing = [(credential, tuple(env), shortcut), *((n, tuple(e), s) for n, e, s in more)]
@@ -152,7 +146,8 @@ class MissingCredentialError(ConfigurationError):
             given = " and ".join(f"{s}=..." for _, _, s in missing) + f" or {given}"
         them = "them" if len(missing) > 1 else "it"
         super().__init__(
-            f"{provider}: no {names} given; set {variables} or pass {them} to the client ({given})"
+            f"{provider}: no {names} given; set {variables} or pass {them} to the client ({given})",
+            provider=provider,
         )
 
 
@@ -172,13 +167,11 @@ class AuthStrategyError(ConfigurationError):
         strategy: str,
         original: str,
     ) -> None:
-        self.provider = provider
-        self.operation = operation
         self.strategy = strategy
         """The auth strategy's class, as module.qualname."""
         self.original = original
         """The type name of the exception the strategy raised."""
-        super().__init__(message)
+        super().__init__(message, provider=provider, operation=operation)
 
 
 class CallError(MediagenError):

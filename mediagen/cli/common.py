@@ -30,14 +30,15 @@ class CredentialsNotInEnvironment(ConfigurationError):
 
     def __init__(self, missing: dict[str, list[str]], *, operation: str | None = None) -> None:
         self.missing = missing
-        self.provider = next(iter(missing)) if len(missing) == 1 else None
-        self.operation = operation if self.provider is not None else None
+        provider = next(iter(missing)) if len(missing) == 1 else None
         problems = "; ".join(
             f"set {' and '.join(variables)} for {name}" for name, variables in missing.items()
         )
         super().__init__(
             f"missing credentials: {problems} in the environment"
-            " (or try it offline: `mediagen run ... --emulate`, or `mediagen emulate`)"
+            " (or try it offline: `mediagen run ... --emulate`, or `mediagen emulate`)",
+            provider=provider,
+            operation=operation if provider is not None else None,
         )
 
     def to_json(self) -> dict[str, Any]:
