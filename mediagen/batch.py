@@ -30,7 +30,6 @@ from .params import ParamsModel, model_for
 from .recovery import RESUBMITTABLE, Plan, item_keys, missing_files, plan
 from .registry import default_registry
 from .results import Result, artifacts_json
-from .stale_models import with_stale_hint
 from .strategies import TaskStatus
 
 if TYPE_CHECKING:
@@ -210,7 +209,7 @@ def validate(item: BatchItem) -> str | None:
     try:
         model_for(op.qualified_id).from_dict(item.params)
     except ParamError as exc:
-        return str(with_stale_hint(op, exc))
+        return str(exc)
     return None
 
 

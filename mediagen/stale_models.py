@@ -2,7 +2,8 @@
 
 The registry reads a plugin's catalog files when they are newer than its compiled catalog, so
 `describe` shows the edit while the generated models still enforce the old values. A refusal
-from such a model gets a hint saying what to run (`run`, `batch`).
+from such a model (mediagen.params, so the library, `run` and `batch` alike) gets a hint saying
+what to run; `describe` warns.
 """
 
 from __future__ import annotations
@@ -33,10 +34,9 @@ def compiled_from_another_catalog(op: Operation) -> bool:
 
 
 def with_stale_hint(op: Operation, exc: ParamError) -> ParamError:
-    """`exc`, its message ending with the hint (once) when `op`'s model is older than the
-    catalog."""
-    if not str(exc).endswith(STALE_HINT) and compiled_from_another_catalog(op):
-        exc.args = (f"{exc}; {STALE_HINT}",)  # `describe` shows what the model refuses
+    """`exc`, its message ending with the hint when `op`'s model is older than the catalog."""
+    if compiled_from_another_catalog(op):  # `describe` shows what the model refuses
+        exc.args = (f"{exc}; {STALE_HINT}",)
     return exc
 
 

@@ -19,7 +19,6 @@ from ..defaults import MAX_ANSWER_DEPTH
 from ..errors import ParamError, UnknownParams
 from ..nesting import nested_deeper_than
 from ..params import ParamsModel, model_for
-from ..stale_models import with_stale_hint
 
 MAX_PARAM_DEPTH = MAX_ANSWER_DEPTH
 """Deeper JSON values are refused: no parameter nests, and deeper ones would recurse later."""
@@ -59,12 +58,9 @@ def build_params(op: Operation, pairs: Sequence[str]) -> ParamsModel:
         else:
             values[param.name] = value
     # The model refuses a required value given as nothing (`prompt=`, `images=[]`): a typo,
-    # never a request (mediagen.params.is_empty).
-    try:
-        return model_for(op.qualified_id).from_dict(values)
-    except ParamError as exc:
-        with_stale_hint(op, exc)
-        raise
+    # never a request (mediagen.params.is_empty). A model older than the catalog says so in
+    # its refusal (mediagen.stale_models).
+    return model_for(op.qualified_id).from_dict(values)
 
 
 def convert(op: Operation, param: Param, text: str) -> Any:
