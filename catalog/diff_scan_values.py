@@ -28,8 +28,7 @@ def fits_type(value: Any, param: Mapping[str, Any]) -> bool | None:
     None when the type is not one a literal can be checked against."""
     fits = _fits(value, param.get("type"))
     if fits and param.get("type") == "array" and param.get("items") is not None:
-        members = [_fits(v, param.get("items")) for v in value]
-        return None if None in members else all(members)
+        return all_known(_fits(v, param.get("items")) for v in value)
     return fits
 
 
