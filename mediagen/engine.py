@@ -47,7 +47,6 @@ from .errors import (
 from .events import TaskEvent
 from .hosts import Target, download_allowed, resolve_target
 from .journal import Entry, Journal
-from .names import unknown_name
 from .params import ParamsModel
 from .polling import DurationModel, first_poll_at, next_delay, next_poll_delay, stagger
 from .protocol import CatalogAuth, retry_after
@@ -583,11 +582,9 @@ class Engine:
             # Journal.commit), so the CancelledError comes once the intent is committed.
             return int(await committed)
         except asyncio.CancelledError:
-            # Cancelled before the submit was sent: the intent is committed now, and says so.
-            if not committed.done():
-                with contextlib.suppress(Exception):  # a failing journal is logged by it
-                    journal.flush()
-            if committed.done() and not committed.cancelled() and not committed.exception():
+            # Cancelled before the submit was sent: the intent is committed (above), and says
+            # so.
+            if committed.done() and not committed.exception():
                 self._journal(committed.result(), "record_rejected", NOTHING_SENT)
             raise
 
@@ -846,9 +843,10 @@ class Engine:
     def check_provider(self, provider: str) -> None:
         """A ConfigurationError for a provider name no plugin contributes, closest names
         first."""
-        providers = [p.name for p in self.registry.catalog.providers]
-        if provider not in providers:
-            raise ConfigurationError(unknown_name("provider", provider, providers))
+        try:
+            self.registry.catalog.provider(provider)
+        except KeyError as exc:  # its text names the closest names (names.unknown_name)
+            raise ConfigurationError(exc.args[0]) from None
 
     def _task_operation(
         self, provider: str, operation: str, task_id: str
@@ -861,8 +859,8 @@ class Engine:
         spec = self.strategies(provider).provider
         try:
             return spec.operation(operation), None
-        except KeyError:
-            pass
+        except KeyError as exc:
+            unknown = exc.args[0]  # closest names first (names.unknown_name)
         known = self._journal_entry(provider, task_id)
         if known is not None and known.operation == operation:
             return self.operation(provider, operation, retired_ok=True)[1], known
@@ -872,9 +870,8 @@ class Engine:
             else "an operation that left the catalog is accepted only for a task the journal"
             " recorded under it"
         )
-        names = [op.id for op in spec.operations]
         raise ConfigurationError(
-            f"{unknown_name(f'{provider} operation', operation, names)}; {why}",
+            f"{unknown}; {why}",
             provider=provider,
             operation=operation,
         )

@@ -390,14 +390,10 @@ class Journal:
         """`commit`, for a caller that can take the value at once: (value, None) when the write
         was committed inline (a write alone: nobody to share a transaction with; its failure
         raises here), else (None, the future of the batch it waits for)."""
-        if self._callers > 1:  # `_commit_later`, inline (every batched intent and task id)
+        if self._callers > 1:  # every batched intent and task id
             import asyncio
 
-            loop = asyncio.get_running_loop()
-            future = _committed_future()(loop=loop)
-            queued = _Queued(write, args, kwargs, time.time(), future, loop)
-            self._queue(loop, queued, JOURNAL_COMMIT_WINDOW)
-            return None, future
+            return None, self._commit_later(asyncio.get_running_loop(), write, args, kwargs)
         return self._commit_alone(write, args, kwargs), None
 
     def _commit_later(
@@ -603,12 +599,7 @@ class Journal:
             raise
         finally:
             self._batching = self._at = None
-        try:  # `_commit`, inline: one call less on every commit
-            cursor.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                cursor.execute("ROLLBACK")
-            raise
+        _commit(db, cursor)
         return values, value
 
     def _apply_all(self, db: _Db, writes: Sequence[_Queued]) -> list[Any]:
@@ -1185,13 +1176,8 @@ def _settle_all(outcomes: Sequence[tuple[_Queued, bool, Any]]) -> None:
 
 
 def _resolve_all(settled: Sequence[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for future, ok, value in settled:  # `_resolve`, inline: a batch settles many
-        if future.done():
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+    for future, ok, value in settled:
+        _resolve(future, ok, value)
 
 
 class _Writer:
