@@ -11,7 +11,9 @@ sleeper woke), and each against the bare loop.
 
 Each peer opens and closes its client once before the clock starts, so what is measured is the
 run, not the imports (the bare loop's aiohttp is imported before its clock too); the journal
-peer opens its journal inside the round. mediagen's request timeout is aiohttp's default, the
+peer opens its journal inside the round, and closes it there: closing commits what is queued
+and joins the writer thread, so the journal's deferred batches are on its clock. mediagen's
+request timeout is aiohttp's default, the
 bare loop's (300 s): a submit waits for one of the POOL connections, and 10,000 of them queue.
 
     python bench/concurrent_tasks.py [N] [task seconds]
