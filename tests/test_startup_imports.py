@@ -2,7 +2,9 @@
 runtime builds its catalog from what `mediagen generate` compiled (`_catalog_ir.py`).
 
 The import checks run each command in a fresh interpreter (through `main()`, as the console
-script does) and look at `sys.modules` afterwards.
+script does) and look at `sys.modules` afterwards; `generate --check` runs as
+`python -X importtime -m mediagen` (helpers.shipped_generate_check), whose import lines say the
+same.
 """
 
 from __future__ import annotations
