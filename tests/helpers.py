@@ -9,6 +9,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import io
+import json
 import os
 import shutil
 import signal
@@ -17,7 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import render_cache
@@ -212,6 +213,62 @@ def kept_renders_env(env: Mapping[str, str]) -> dict[str, str]:
             (folder / "partial").rename(folder / CHILD_SITE[0])
     path = os.pathsep.join(p for p in (str(folder), env.get("PYTHONPATH")) if p)
     return {"PYTHONPATH": path, render_cache.ENV: str(shared_folder("codegen"))}
+
+
+class GenerateCheck(NamedTuple):
+    """What `shipped_generate_check`'s process did: its exit status and output, and the modules
+    it imported (from `-X importtime`, whose lines are left out of `stderr`)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    imported: frozenset[str]
+
+
+def _tree_digest(*folders: Path) -> str:
+    """sha256 over the names and bytes of the files under `folders` (no bytecode caches)."""
+    h = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(f"{path.relative_to(folder.parent).as_posix()}\0".encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def shipped_generate_check() -> GenerateCheck:
+    """`python -X importtime -m mediagen generate --check` as a person runs it, from the
+    catalog/ folder of a copy of this checkout's catalog/ and generated/ (the project is found
+    from a subfolder), once per run for this content: test_cli reads that it passes,
+    test_startup_imports what it imported. The process reads and renders the catalog itself
+    (`render_cache.RENDER_ANYWAY`), and that render then serves the run's other processes."""
+    repo = Path(__file__).resolve().parents[1]
+    folder = shared_folder("shipped-generate-check")
+    done = folder / _tree_digest(repo / "catalog", repo / "generated")[:16]
+    result = done / "result.json"
+    with taking_turns(folder, done.name):
+        if not result.is_file():
+            shutil.rmtree(done, ignore_errors=True)
+            for name in ("catalog", "generated"):
+                ignore = shutil.ignore_patterns("__pycache__")
+                shutil.copytree(repo / name, done / "checkout" / name, ignore=ignore)
+            env = {**os.environ, **NO_CA_BUNDLE, "MEDIAGEN_PLUGINS": ""}
+            out = subprocess.run(
+                [sys.executable, "-X", "importtime", "-m", "mediagen", "generate", "--check"],
+                cwd=done / "checkout" / "catalog",
+                capture_output=True,
+                text=True,
+                timeout=CLI_TIMEOUT,
+                env={**env, **kept_renders_env(env), render_cache.RENDER_ANYWAY: "1"},
+            )
+            partial = done / "result.partial"
+            partial.write_text(json.dumps([out.returncode, out.stdout, out.stderr]), "utf-8")
+            partial.rename(result)
+    returncode, stdout, stderr = json.loads(result.read_text(encoding="utf-8"))
+    timing = [line for line in stderr.splitlines() if line.startswith("import time:")]
+    rest = "".join(line for line in stderr.splitlines(True) if not line.startswith("import time:"))
+    imported = frozenset(line.rsplit("|", 1)[1].strip() for line in timing[1:])  # [0]: header
+    return GenerateCheck(returncode, stdout, rest, imported)
 
 
 def hypothesis_env() -> dict[str, str]:

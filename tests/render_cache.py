@@ -29,6 +29,11 @@ from typing import Any
 ENV = "MEDIAGEN_TEST_RENDER_CACHE"
 """The folder of the run's renders, in the environment of a process that is to use it."""
 
+RENDER_ANYWAY = "MEDIAGEN_TEST_RENDER_ANYWAY"
+"""Set (to anything) in the environment of a process whose test checks what rendering reads
+and imports there (tests/test_startup_imports.py): it renders every catalog itself, and what
+it renders still fills the run's cache for the other processes."""
+
 MODULE = "_mediagen_test_render_cache"
 """This module's name where a child process imports it (an author virtualenv's site-packages,
 helpers.kept_renders_env's folder): not `render_cache`, which a plugin could use."""
@@ -61,12 +66,13 @@ GENERATE = "mediagen.codegen.generate"
 Render = Callable[[Path], dict[str, str]]
 
 
-def kept(render: Render, folder: Callable[[], Path]) -> Render:
+def kept(render: Render, folder: Callable[[], Path], *, anyway: bool = False) -> Render:
     """`render` (codegen's render_catalog) with each output kept in `folder()` for the rest of
     the run, keyed by the catalog folder's own digest (what generated files name in their
     header: names and bytes of its files, not its path). Processes that share the folder take
     turns on a lock per digest. A catalog that fails to render is rendered, and fails, every
-    time."""
+    time. With `anyway`, every catalog is rendered here too, and only kept if no other process
+    has kept it yet (`RENDER_ANYWAY`)."""
 
     def rendered(catalog_dir: Path) -> dict[str, str]:
         from mediagen.catalog.folders import folder_digest
@@ -76,11 +82,12 @@ def kept(render: Render, folder: Callable[[], Path]) -> Render:
         kept = where / f"{digest}.json"
         with open(where / f"{digest}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            if not kept.exists():
+            if anyway or not kept.exists():
                 files = render(catalog_dir)
-                partial = kept.with_suffix(".part")
-                partial.write_text(json.dumps(files), encoding="utf-8")
-                partial.rename(kept)
+                if not kept.exists():
+                    partial = kept.with_suffix(".part")
+                    partial.write_text(json.dumps(files), encoding="utf-8")
+                    partial.rename(kept)
                 return files
         loaded: dict[str, str] = json.loads(kept.read_text(encoding="utf-8"))
         return loaded
@@ -100,8 +107,9 @@ class _KeepRenders:
     with the finder after the one it asked, as `_find_spec` walks the live list by index.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, anyway: bool) -> None:
         self.folder = folder
+        self.anyway = anyway
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
         if sys.meta_path[0] is not self:
@@ -115,7 +123,7 @@ class _KeepRenders:
         spec = find_spec(name)  # as the import would find it without this finder
         if spec is None or spec.loader is None:
             return spec
-        spec.loader = _KeptRenderLoader(spec.loader, self.folder)
+        spec.loader = _KeptRenderLoader(spec.loader, self.folder, self.anyway)
         return spec
 
 
@@ -123,24 +131,26 @@ class _KeptRenderLoader(Loader):
     """GENERATE's own loader (pytest's rewriter or a file loader, which may load other modules
     too), then its render_catalog wrapped with `kept`."""
 
-    def __init__(self, loader: Loader, folder: Path) -> None:
+    def __init__(self, loader: Loader, folder: Path, anyway: bool) -> None:
         self.loader = loader
         self.folder = folder
+        self.anyway = anyway
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         return self.loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         self.loader.exec_module(module)
-        module.render_catalog = kept(module.render_catalog, lambda: self.folder)
+        module.render_catalog = kept(module.render_catalog, lambda: self.folder, anyway=self.anyway)
 
     def __getattr__(self, name: str) -> Any:  # get_source, get_data, ... for tracebacks
         return getattr(self.loader, name)
 
 
 def install() -> None:
-    """In a process whose environment names a folder (`ENV`), keep codegen's renders there.
-    Once: Python 3.11's site runs a virtualenv's .pth files twice."""
+    """In a process whose environment names a folder (`ENV`), keep codegen's renders there
+    (rendering each catalog anyway where `RENDER_ANYWAY` is set). Once: Python 3.11's site runs
+    a virtualenv's .pth files twice."""
     folder = os.environ.get(ENV)
     if folder and not any(isinstance(f, _KeepRenders) for f in sys.meta_path):
-        sys.meta_path.insert(0, _KeepRenders(Path(folder)))
+        sys.meta_path.insert(0, _KeepRenders(Path(folder), bool(os.environ.get(RENDER_ANYWAY))))

@@ -4,12 +4,11 @@ through its main() in this process (the same code, without a second of interpret
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 from conftest import REPO
-from helpers import kept_renders_env, mediagen_main, mediagen_process
+from helpers import mediagen_main, mediagen_process, shipped_generate_check
 
 from mediagen.catalog import default_catalog
 
@@ -116,11 +115,10 @@ def make_checkout(tmp_path: Path) -> Path:
     return checkout
 
 
-def test_generate_check_passes_on_the_committed_tree(tmp_path: Path) -> None:
-    checkout = make_checkout(tmp_path)
-    out = mediagen_process(  # found from a subfolder too; the catalog rendered once per run
-        "generate", "--check", cwd=checkout / "catalog", env=kept_renders_env(os.environ)
-    )
+def test_generate_check_passes_on_the_committed_tree() -> None:
+    # `python -m mediagen generate --check` in a copy of the tree, from its catalog/ folder
+    # (found from a subfolder too): one process per run, which test_startup_imports also reads.
+    out = shipped_generate_check()
     assert out.returncode == 0, out.stderr
     assert "up to date" in out.stdout
 
