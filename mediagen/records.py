@@ -57,7 +57,10 @@ def maker(cls: type[T]) -> Callable[..., T]:
         return made
     body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
     source = f"def make({', '.join(names)}):\n    self = _new(_cls)\n{body}    return self\n"
-    return _compiled(cls, source, {"_new": object.__new__, "_cls": cls, **setters})
+    by_descriptors: Callable[..., T] = _compiled(
+        cls, source, {"_new": object.__new__, "_cls": cls, **setters}
+    )
+    return by_descriptors
 
 
 def _twin_maker(cls: type[T], names: list[str]) -> Callable[..., T] | None:
@@ -80,7 +83,9 @@ def _twin_maker(cls: type[T], names: list[str]) -> Callable[..., T] | None:
         f"def make({', '.join(names)}):\n    self = _new(_twin)\n{body}"
         "    self.__class__ = _cls\n    return self\n"
     )
-    make: Callable[..., T] = _compiled(cls, source, {"_new": object.__new__, "_twin": twin, "_cls": cls})
+    make: Callable[..., T] = _compiled(
+        cls, source, {"_new": object.__new__, "_twin": twin, "_cls": cls}
+    )
     try:
         sample = make(*names)  # each field holds its own name
     except TypeError:  # "__class__ assignment: ... object layout differs"
