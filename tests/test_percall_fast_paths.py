@@ -930,6 +930,33 @@ def test_the_makers_in_use_are_those_of_their_classes() -> None:
         assert maker(*values.values()) == cls(**values)
 
 
+def test_a_twin_made_record_is_its_class_alone_and_stays_frozen() -> None:
+    """The makers build a twin and give it its class: what they return is of the class
+    itself (no twin escapes) and refuses setting and deleting a field; the makers in use take
+    that path."""
+    for cls, values in RECORD_SAMPLES:
+        made = records.maker(cls)(*values.values())
+        assert type(made) is cls and made.__class__ is cls
+        name = attrs.fields(cls)[0].name
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            setattr(made, name, "other")
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            delattr(made, name)
+    for maker in (new_request, new_response, new_call, new_status, new_artifact, new_result):
+        assert "__class__" in maker.__code__.co_names  # the twin path is the one in use
+
+
+def test_a_maker_without_the_twin_builds_the_same_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a Python refuses the twin's `__class__` assignment, the maker falls back to the
+    slots' descriptors: the same records."""
+    monkeypatch.setattr(records, "_twin_maker", lambda cls, names: None)
+    for cls, values in RECORD_SAMPLES:
+        make = records.maker(cls)
+        assert "__class__" not in make.__code__.co_names
+        made = make(*values.values())
+        assert type(made) is cls and made == cls(**values) and repr(made) == repr(cls(**values))
+
+
 def test_a_class_whose_init_does_more_gets_no_maker() -> None:
     """A maker sets the slots and nothing else, so it is refused for a class whose __init__
     validates, converts or runs a hook (it would skip that work), or has no slots."""
