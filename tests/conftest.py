@@ -9,12 +9,14 @@ import gc
 import importlib.util
 import itertools
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import textwrap
+import threading
 import venv
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -232,6 +234,40 @@ def _codegen_once_per_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(generate, "render_catalog", _render_once())
 
 
+@functools.cache
+def _yaml_once() -> Callable[[Path], Any]:
+    """mediagen.catalog.files.read_yaml, each file content parsed once in this process."""
+    from mediagen.catalog import files
+
+    read_yaml = files.read_yaml
+    parsed: dict[bytes, bytes] = {}  # file content -> the data it parsed to, pickled
+
+    def read_yaml_once(path: Path) -> Any:
+        try:
+            content = Path(path).read_bytes()
+        except OSError:
+            return read_yaml(path)  # with its own error
+        kept = parsed.get(content)
+        if kept is not None:
+            return pickle.loads(kept)  # a fresh copy: a caller may change what it gets
+        data = read_yaml(path)  # a content that does not parse raises here, every time
+        parsed[content] = pickle.dumps(data)
+        return data
+
+    return read_yaml_once
+
+
+@pytest.fixture(autouse=True)
+def _yaml_parsed_once_per_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catalog YAML read in this process (codegen, `generate --check`, diff, the catalog tests)
+    is parsed once per file content: PyYAML's pure-Python parser took ~3.7 s of a run's CPU,
+    most of it on the same shipped catalog files again. Each read gets its own copy of the
+    data; a file not read before, or changed, is parsed as usual (with its errors)."""
+    from mediagen.catalog import files
+
+    monkeypatch.setattr(files, "read_yaml", _yaml_once())
+
+
 @pytest.hookimpl(trylast=True)  # after the tmpdir plugin has made its factory
 def pytest_configure(config: pytest.Config) -> None:
     """In CI, hypothesis replays a fixed sequence of examples: a red run is reproducible, and
@@ -239,6 +275,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _cache_bytecode_for_the_run(config)
     if not _runs_tests(config):
         gc.enable()  # xdist's controller collects no tests: it collects garbage as usual
+        _remove_old_runs_meanwhile(config)
         return
     from hypothesis import settings
 
@@ -264,6 +301,50 @@ def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
     sys.pycache_prefix = str(prefix)
     sys.dont_write_bytecode = False
     compile_first.link_installed_bytecode(str(prefix))  # before any worker starts
+
+
+_OLD_RUNS = threading.Event()
+"""Set when the session ends: the thread of `_remove_old_runs_meanwhile` stops."""
+
+
+def _remove_old_runs_meanwhile(config: pytest.Config) -> None:
+    """In xdist's controller, which runs no test: remove the temporary folders of earlier runs
+    while the workers start and test, instead of after the last test. pytest keeps the last
+    `tmp_path_retention_count` runs' folders and removes older ones when the run ends; one of
+    this suite's (venvs, the bytecode folder's links) is thousands of files, and on a busy
+    disk their removal took up to 29 s of the run's wall time after its last test. This is the
+    same removal (pytest's own, with its locks: a folder in use by a live run is never
+    touched) on a thread, at once and again every OLD_RUNS_PASS seconds (other runs on the
+    machine make new folders, and so older ones to remove), so that pytest's own pass at the
+    end finds little or nothing left."""
+    factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
+    keep = int(config.getini("tmp_path_retention_count"))
+    if factory._given_basetemp is not None or keep < 1:  # no numbered folders, or pytest's own
+        return  # (with keep 0 pytest removes this run's folder too: left to it, at the end)
+    from _pytest.pathlib import LOCK_TIMEOUT, cleanup_numbered_dir
+
+    basetemp = factory.getbasetemp()
+    dead_before = basetemp.stat().st_mtime - LOCK_TIMEOUT  # as pytest computes it
+
+    def passes() -> None:
+        while True:
+            cleanup_numbered_dir(basetemp.parent, "pytest-", keep, dead_before)
+            if _OLD_RUNS.wait(OLD_RUNS_PASS):
+                return
+
+    # A daemon: an interrupted run does not wait for it (a half-removed folder is left as
+    # pytest's `garbage-*`, which the next run's pass removes).
+    threading.Thread(target=passes, name="remove-old-runs", daemon=True).start()
+    config.add_cleanup(_OLD_RUNS.clear)  # pytest run again in this process (pytester)
+
+
+OLD_RUNS_PASS = 5.0
+"""Seconds between two passes of `_remove_old_runs_meanwhile` (each lists one folder)."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own removal at the session's end
+def pytest_sessionfinish() -> None:
+    _OLD_RUNS.set()  # the thread ends after the pass it is in, if any
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
