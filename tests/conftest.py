@@ -9,7 +9,6 @@ import gc
 import importlib.util
 import itertools
 import os
-import pickle
 import shutil
 import subprocess
 import sys
@@ -232,40 +231,6 @@ def _codegen_once_per_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
     from mediagen.codegen import generate
 
     monkeypatch.setattr(generate, "render_catalog", _render_once())
-
-
-@functools.cache
-def _yaml_once() -> Callable[[Path], Any]:
-    """mediagen.catalog.files.read_yaml, each file content parsed once in this process."""
-    from mediagen.catalog import files
-
-    read_yaml = files.read_yaml
-    parsed: dict[bytes, bytes] = {}  # file content -> the data it parsed to, pickled
-
-    def read_yaml_once(path: Path) -> Any:
-        try:
-            content = Path(path).read_bytes()
-        except OSError:
-            return read_yaml(path)  # with its own error
-        kept = parsed.get(content)
-        if kept is not None:
-            return pickle.loads(kept)  # a fresh copy: a caller may change what it gets
-        data = read_yaml(path)  # a content that does not parse raises here, every time
-        parsed[content] = pickle.dumps(data)
-        return data
-
-    return read_yaml_once
-
-
-@pytest.fixture(autouse=True)
-def _yaml_parsed_once_per_content(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Catalog YAML read in this process (codegen, `generate --check`, diff, the catalog tests)
-    is parsed once per file content: PyYAML's pure-Python parser took ~3.7 s of a run's CPU,
-    most of it on the same shipped catalog files again. Each read gets its own copy of the
-    data; a file not read before, or changed, is parsed as usual (with its errors)."""
-    from mediagen.catalog import files
-
-    monkeypatch.setattr(files, "read_yaml", _yaml_once())
 
 
 @pytest.hookimpl(trylast=True)  # after the tmpdir plugin has made its factory

@@ -285,3 +285,32 @@ def test_export_numeric_options_become_numbers(catalog_dir: CatalogDir) -> None:
     op = provider.operations[0]
     assert op.param("count").enum == (1, 2, 4) and op.param("count").default == 2
     assert op.param("scale").enum == (0.5, 1.5)
+
+
+def test_a_yaml_mistake_is_named_as_the_pure_python_parser_names_it(
+    catalog_dir: CatalogDir,
+) -> None:
+    """Catalog YAML is read by libyaml's C parser where PyYAML has it; a file it refuses is
+    read again by the pure-Python parser, whose message names the mistake (here the alias)."""
+    catalog_dir.replace("operations.yaml", "    kind: task\n", "    kind: *nowhere\n")
+    err = load_error(catalog_dir)
+    assert isinstance(err, UnreadableFile)
+    assert "at line 5, column 11: found undefined alias 'nowhere'" in str(err)
+
+
+def test_catalog_yaml_is_read_by_the_c_parser_where_pyyaml_has_it(
+    catalog_dir: CatalogDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A valid catalog never reaches the pure-Python parser when libyaml is there, and reads
+    to the same catalog."""
+    import yaml
+
+    if not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("this PyYAML was built without libyaml")
+    expected = load_catalog(catalog_dir.root)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the pure-Python parser read a valid file")
+
+    monkeypatch.setattr(yaml, "safe_load", refused)
+    assert load_catalog(catalog_dir.root) == expected
