@@ -111,8 +111,8 @@ async def measure(server: _common.Server, calls: int, rounds: int, folder: Path)
         journal = on.journal
         assert journal is not None
         settles = {"mediagen +journal": journal.flush}
-        for call in peers.values():  # warm-up: connections, caches, imports
-            await cpu_per_call(call, 30, 1)
+        for name, call in peers.items():  # warm-up: connections, caches, imports
+            await cpu_per_call(call, 30, 1, settles.get(name))
         for _ in range(rounds):
             for concurrency in (1, CONCURRENCY):
                 for name, call in peers.items():

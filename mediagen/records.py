@@ -20,6 +20,7 @@ per field), as before. The twin only exists inside `make`: every instance leaves
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -65,19 +66,27 @@ def maker(cls: type[T]) -> Callable[..., T]:
 
 def _twin_maker(cls: type[T], names: list[str]) -> Callable[..., T] | None:
     """The maker that builds a twin and gives it its class (see the module docstring), when
-    this Python allows that and it gives back what was stored; else None."""
-    twin = type(
-        cls.__name__,
-        (cls,),
-        {
-            "__slots__": (),
-            # Both: the two share one type slot, which a Python method of either takes over.
-            "__setattr__": object.__setattr__,
-            "__delattr__": object.__delattr__,
-            "__module__": cls.__module__,
-            "__qualname__": f"{cls.__qualname__}.<twin for make>",
-        },
-    )
+    this Python allows that and it gives back what was stored; else None. Not on a
+    free-threaded build, where a `__class__` assignment may stop every thread; not for a
+    class whose subclasses run code when they are made (`__init_subclass__`)."""
+    gil = getattr(sys, "_is_gil_enabled", None)  # 3.13+: False on a free-threaded build
+    if (gil is not None and not gil()) or "__init_subclass__" in _own_names(cls):
+        return None
+    try:
+        twin = type(
+            cls.__name__,
+            (cls,),
+            {
+                "__slots__": (),
+                # Both: the two share one type slot, which a Python method of either takes over.
+                "__setattr__": object.__setattr__,
+                "__delattr__": object.__delattr__,
+                "__module__": cls.__module__,
+                "__qualname__": f"{cls.__qualname__}.<twin for make>",
+            },
+        )
+    except TypeError:  # a class that cannot be subclassed so
+        return None
     body = "".join(f"    self.{name} = {name}\n" for name in names)
     source = (
         f"def make({', '.join(names)}):\n    self = _new(_twin)\n{body}"
@@ -93,6 +102,11 @@ def _twin_maker(cls: type[T], names: list[str]) -> Callable[..., T] | None:
     if type(sample) is not cls or any(getattr(sample, name) is not name for name in names):
         return None
     return make
+
+
+def _own_names(cls: type) -> set[str]:
+    """The names defined by `cls` and its bases other than `object`."""
+    return {name for klass in cls.__mro__[:-1] for name in vars(klass)}
 
 
 def _compiled(cls: type, source: str, namespace: dict[str, Any]) -> Any:

@@ -4,6 +4,7 @@ virtualenvs."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import gc
 import importlib.util
@@ -268,8 +269,9 @@ def _cache_bytecode_for_the_run(config: pytest.Config) -> None:
     compile_first.link_installed_bytecode(str(prefix))  # before any worker starts
 
 
-_OLD_RUNS = threading.Event()
-"""Set when the session ends: the thread of `_remove_old_runs_meanwhile` stops."""
+_OLD_RUNS_STOP = pytest.StashKey[tuple[threading.Event, threading.Thread]]()
+"""The stop signal and thread of `_remove_old_runs_meanwhile`, per session (pytester runs
+pytest again in this process)."""
 
 
 def _remove_old_runs_meanwhile(config: pytest.Config) -> None:
@@ -281,26 +283,36 @@ def _remove_old_runs_meanwhile(config: pytest.Config) -> None:
     same removal (pytest's own, with its locks: a folder in use by a live run is never
     touched) on a thread, at once and again every OLD_RUNS_PASS seconds (other runs on the
     machine make new folders, and so older ones to remove), so that pytest's own pass at the
-    end finds little or nothing left."""
+    end finds little or nothing left. Only where pytest itself would remove them: numbered
+    folders (no --basetemp), a retention policy that keeps some, this run's folder locked."""
     factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
-    keep = int(config.getini("tmp_path_retention_count"))
-    if factory._given_basetemp is not None or keep < 1:  # no numbered folders, or pytest's own
-        return  # (with keep 0 pytest removes this run's folder too: left to it, at the end)
-    from _pytest.pathlib import LOCK_TIMEOUT, cleanup_numbered_dir
-
+    if factory._given_basetemp is not None or factory._retention_policy == "none":
+        return
+    keep = factory._retention_count
+    if keep < 1:
+        return  # with keep 0 pytest removes this run's folder too: left to it, at the end
+    try:  # pytest's own helpers (private): without them, pytest's pass at the end does it
+        from _pytest.pathlib import LOCK_TIMEOUT, cleanup_numbered_dir
+    except ImportError:
+        return
     basetemp = factory.getbasetemp()
+    if not (basetemp / ".lock").exists():  # this run's folder must be one pytest protects
+        return
     dead_before = basetemp.stat().st_mtime - LOCK_TIMEOUT  # as pytest computes it
+    stop = threading.Event()
 
     def passes() -> None:
-        while True:
-            cleanup_numbered_dir(basetemp.parent, "pytest-", keep, dead_before)
-            if _OLD_RUNS.wait(OLD_RUNS_PASS):
-                return
+        while not stop.is_set():
+            # Another run removing the same folders: the next pass retries.
+            with contextlib.suppress(OSError):
+                cleanup_numbered_dir(basetemp.parent, "pytest-", keep, dead_before)
+            stop.wait(OLD_RUNS_PASS)
 
     # A daemon: an interrupted run does not wait for it (a half-removed folder is left as
     # pytest's `garbage-*`, which the next run's pass removes).
-    threading.Thread(target=passes, name="remove-old-runs", daemon=True).start()
-    config.add_cleanup(_OLD_RUNS.clear)  # pytest run again in this process (pytester)
+    thread = threading.Thread(target=passes, name="remove-old-runs", daemon=True)
+    config.stash[_OLD_RUNS_STOP] = (stop, thread)
+    thread.start()
 
 
 OLD_RUNS_PASS = 5.0
@@ -308,8 +320,13 @@ OLD_RUNS_PASS = 5.0
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's own removal at the session's end
-def pytest_sessionfinish() -> None:
-    _OLD_RUNS.set()  # the thread ends after the pass it is in, if any
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The removal thread stops; pytest's own pass, next, does what it had left."""
+    running = session.config.stash.get(_OLD_RUNS_STOP, None)
+    if running is not None:
+        stop, thread = running
+        stop.set()
+        thread.join(OLD_RUNS_PASS)  # the pass it is in, if any
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

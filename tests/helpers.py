@@ -254,7 +254,9 @@ def shipped_generate_check() -> GenerateCheck:
                 shutil.copytree(repo / name, done / "checkout" / name, ignore=ignore)
             env = {**os.environ, **NO_CA_BUNDLE, "MEDIAGEN_PLUGINS": ""}
             out = subprocess.run(
-                [sys.executable, "-X", "importtime", "-m", "mediagen", "generate", "--check"],
+                # -P: the catalog folder it runs in is not put on sys.path (its modules would
+                # shadow top-level names), as the `mediagen` script does not put it there.
+                [sys.executable, "-P", "-X", "importtime", "-m", "mediagen", "generate", "--check"],
                 cwd=done / "checkout" / "catalog",
                 capture_output=True,
                 text=True,

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import copy
 import gzip
 import json
+import pickle
 import random
 import re
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -942,8 +945,30 @@ def test_a_twin_made_record_is_its_class_alone_and_stays_frozen() -> None:
             setattr(made, name, "other")
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             delattr(made, name)
+        assert pickle.loads(pickle.dumps(made)) == made == copy.deepcopy(made)
+        assert type(copy.copy(made)) is cls and weakref.ref(made)() is made
+    # CPython with its GIL (what the suite runs on) allows the assignment: a maker falling
+    # back here would be a silent loss of the fast path, so it fails the suite.
     for maker in (new_request, new_response, new_call, new_status, new_artifact, new_result):
         assert "__class__" in maker.__code__.co_names  # the twin path is the one in use
+
+
+def test_a_class_whose_subclasses_run_code_gets_the_descriptor_maker() -> None:
+    """A twin is a subclass: for a class with `__init_subclass__` (it would run for the twin),
+    the maker sets the slots through their descriptors instead, and builds the same record."""
+    made_subclasses: list[type] = []
+
+    @attrs.frozen
+    class Watched:
+        x: int
+        y: str
+
+        def __init_subclass__(cls) -> None:
+            made_subclasses.append(cls)
+
+    make = records.maker(Watched)
+    assert "__class__" not in make.__code__.co_names and not made_subclasses
+    assert make(1, "a") == Watched(1, "a") and type(make(1, "a")) is Watched
 
 
 def test_a_maker_without_the_twin_builds_the_same_record(monkeypatch: pytest.MonkeyPatch) -> None:
