@@ -34,6 +34,8 @@ def read_yaml(path: Path) -> Any:
             return yaml.load(text, Loader=fast)
         except yaml.YAMLError:
             pass  # read again below, for the message
+        except ValueError as exc:  # a value the safe constructor cannot make
+            raise _unreadable_value(path, exc) from None
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -42,6 +44,16 @@ def read_yaml(path: Path) -> Any:
         raise UnreadableFile(path, f"invalid YAML{where}: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise UnreadableFile(path, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise UnreadableFile(path, "invalid YAML: nested too deeply") from None
+    except ValueError as exc:
+        raise _unreadable_value(path, exc) from None
+
+
+def _unreadable_value(path: Path, exc: ValueError) -> UnreadableFile:
+    """A value that parses but cannot be made (a date like 2023-02-30): the parsers say what,
+    not where."""
+    return UnreadableFile(path, f"invalid YAML: a value that cannot be read ({exc})")
 
 
 def read_data(path: Path) -> Any:

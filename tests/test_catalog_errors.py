@@ -338,3 +338,22 @@ def test_every_shipped_yaml_file_reads_the_same_with_either_parser() -> None:
         text = path.read_text(encoding="utf-8")
         fast = yaml.load(text, Loader=yaml.CSafeLoader)
         assert fast == yaml.load(text, Loader=yaml.SafeLoader), path
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2023-02-30", "invalid YAML: a value that cannot be read (day is out of range"),
+        ("[" * 3000 + "]" * 3000, "invalid YAML: nested too deeply"),
+    ],
+    ids=["impossible-date", "deep-nesting"],
+)
+def test_a_yaml_value_that_cannot_be_made_is_an_unreadable_file(
+    catalog_dir: CatalogDir, value: str, expected: str
+) -> None:
+    """A value that parses but cannot be built, or nesting past the parser's depth, is the
+    catalog's one-line error naming the file, not a ValueError or RecursionError traceback."""
+    catalog_dir.replace("operations.yaml", "    kind: task\n", f"    kind: task\n    x: {value}\n")
+    err = load_error(catalog_dir)
+    assert isinstance(err, UnreadableFile) and err.file.endswith("operations.yaml")
+    assert expected in str(err)
