@@ -330,14 +330,14 @@ def test_from_dict_accepts_what_the_catalog_allows_else_raises_param_error(
         assert err.operation == op.qualified_id
         assert err.field in bad, f"blamed {err.field!r}; the wrong keys are {sorted(bad)}"
         assert err.field in str(err)
-        outcome(type(err).__name__)
+        tally(type(err).__name__)
         return
     assert not bad, f"accepted {sorted(bad)} that the catalog does not allow"
     out = model.to_dict()
     again = model_cls.from_dict(out).to_dict()
     assert again == out, f"to_dict() -> from_dict() -> to_dict() changed {out} into {again}"
     assert {k: v for k, v in wire.items() if v is not None}.items() <= out.items()
-    outcome("accepted")
+    tally("accepted")
 
 
 def test_an_explicit_none_survives_the_round_trip() -> None:
@@ -752,7 +752,7 @@ def responses(provider: str) -> st.SearchStrategy[HttpResponse]:
     return st.builds(HttpResponse, statuses(), HEADERS, bodies(provider))
 
 
-def outcome(text: str) -> None:
+def tally(text: str) -> None:
     """Tally what happened (shown by --hypothesis-show-statistics), inside @given tests only."""
     if currently_in_test_context():
         event(text)
@@ -772,9 +772,16 @@ def check_call_error(err: MediagenError, provider: str, op: Operation) -> None:
         assert err.retry_after is None or err.retry_after >= 0, err.retry_after
 
 
-def run_pipeline(s: ProviderStrategies, op: Operation, response: HttpResponse) -> None:
-    """What the engine does with an answer, for each phase; only MediagenErrors may escape."""
+def run_pipeline(s: ProviderStrategies, op: Operation, response: HttpResponse) -> list[str]:
+    """What the engine does with an answer, for each phase; only MediagenErrors may escape.
+    What happened in each phase, in order."""
     name = s.provider.name
+    happened: list[str] = []
+
+    def outcome(text: str) -> None:
+        happened.append(text)
+        tally(text)
+
     for phase in PHASES:
         call = Call(s.provider, op, phase, "task-1" if phase == "poll" else None)
         try:
@@ -801,6 +808,7 @@ def run_pipeline(s: ProviderStrategies, op: Operation, response: HttpResponse) -
                 outcome(f"run: {min(len(found), 2)}+ artifacts")
         except MediagenError as err:
             outcome(f"{phase}: {type(err).__name__} from the data")
+    return happened
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -858,14 +866,42 @@ def test_answers_found_by_fuzzing(provider: str, op_id: str, body: str) -> None:
     run_pipeline(s, s.provider.operation(op_id), HttpResponse(200, {}, body.encode()))
 
 
-# Answers the fuzzer reached only in longer runs (each a path of its own in mediagen.protocol).
+# Answers the fuzzer reached only in longer runs (each a path of its own in mediagen.protocol),
+# with what each phase made of them.
+_REFUSED = "submit: MalformedResponseError from the data"
 REACHED: list[Any] = [
-    pytest.param("mediaio", "imagen_4", 413, '{"code": 1, "msg": "too big"}', id="status-413"),
-    pytest.param("edrawmax", "flowchart", 401, '{"code": 1, "msg": "who?"}', id="status-401"),
     pytest.param(
-        "tomoviee", "text_to_video", 200, '{"code": 0, "data": {"task_id": 7}}', id="int-task-id"
+        "mediaio",
+        "imagen_4",
+        413,
+        '{"code": 1, "msg": "too big"}',
+        [f"{p}: PayloadTooLargeError" for p in ("submit", "poll", "query", "run")],
+        id="status-413",
     ),
-    pytest.param("mediaio", "imagen_4", 200, '\ufeff{"code": 0}', id="utf8-bom-before-json"),
+    pytest.param(
+        "edrawmax",
+        "flowchart",
+        401,
+        '{"code": 1, "msg": "who?"}',
+        [f"{p}: AuthenticationError" for p in ("submit", "poll", "query", "run")],
+        id="status-401",
+    ),
+    pytest.param(
+        "tomoviee",
+        "text_to_video",
+        200,
+        '{"code": 0, "data": {"task_id": 7}}',
+        ["submit: task id", "poll: MalformedResponseError from the data"],
+        id="int-task-id",
+    ),
+    pytest.param(
+        "mediaio",
+        "imagen_4",
+        200,
+        '\ufeff{"code": 0}',
+        [_REFUSED, "poll: MalformedResponseError from the data"],
+        id="utf8-bom-before-json",
+    ),
     pytest.param(
         "tomoviee",
         "text_to_speech",
@@ -873,6 +909,7 @@ REACHED: list[Any] = [
         json.dumps(
             {"code": 0, "data": {"status": 3, "result": '{"audio_path": "https://x.test/a"}'}}
         ),
+        [_REFUSED, "poll: succeeded", "poll: 1+ artifacts"],
         id="declared-url-path-holding-one-string",
     ),
     pytest.param(
@@ -880,6 +917,7 @@ REACHED: list[Any] = [
         "imagen_4",
         200,
         json.dumps({"code": 0, "data": {"status": "completed", "result": [1, None, "x"]}}),
+        [_REFUSED, "poll: succeeded", "poll: 0+ artifacts"],
         id="scalars-beside-strings-in-a-result",
     ),
     pytest.param(
@@ -887,17 +925,21 @@ REACHED: list[Any] = [
         "imagen_4",
         200,
         json.dumps({"code": 0, "data": {"status": "completed", "result": 5}}),
+        [_REFUSED, "poll: succeeded", "poll: 0+ artifacts"],
         id="result-a-bare-number",
     ),
 ]
 
 
-@pytest.mark.parametrize(("provider", "op_id", "status", "body"), REACHED)
+@pytest.mark.parametrize(("provider", "op_id", "status", "body", "expected"), REACHED)
 def test_answers_reached_by_longer_fuzzing(
-    provider: str, op_id: str, status: int, body: str
+    provider: str, op_id: str, status: int, body: str, expected: list[str]
 ) -> None:
+    """Each answer takes the path it was pinned for in every phase, not just any path that
+    ends in data or a MediagenError."""
     s = REGISTRY.strategies(provider)
-    run_pipeline(s, s.provider.operation(op_id), HttpResponse(status, {}, body.encode()))
+    answer = HttpResponse(status, {}, body.encode())
+    assert run_pipeline(s, s.provider.operation(op_id), answer) == expected
 
 
 def test_retry_after_with_an_absurd_year_is_a_rate_limit_error() -> None:
@@ -1004,9 +1046,9 @@ async def exercise(vendor: FakeVendor, provider: str, hang: float = HANG) -> Non
         try:
             task.result()
         except MediagenError as err:
-            outcome(f"{type(err).__name__}")
+            tally(f"{type(err).__name__}")
         else:
-            outcome("result")
+            tally("result")
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
