@@ -3,7 +3,8 @@
 Peers, in this process, against the emulator process (`_server.py`), sequential warm calls
 (submit + one poll), interleaved rounds as `percall.py` runs them:
   mediagen       journal off
-  +journal       a task journal in a temporary SQLite file
+  +journal       a task journal in a temporary SQLite file (what its calls left queued is
+                 committed inside its clock, as in `percall.py`)
   +2 commits     journal off, plus per call the two transactions the journal commits (the
                  intent with the previous call's result, then the task id), as bare sqlite3
                  statements on a file with the journal's schema and settings: SQLite's cost
@@ -154,10 +155,14 @@ def peer(client: mediagen.AsyncClient, db: sqlite3.Connection | None = None) -> 
     return call
 
 
-async def cpu_per_call(call: Call, calls: int, start: int) -> float:
+async def cpu_per_call(
+    call: Call, calls: int, start: int, settle: Callable[[], None] | None = None
+) -> float:
     begin, _ = _common.cpu_wall()
     for i in range(start, start + calls):
         await call(i)
+    if settle is not None:
+        settle()  # work the peer deferred (the journal's batches) is charged to it
     end, _ = _common.cpu_wall()
     return (end - begin) / calls
 
@@ -178,11 +183,14 @@ async def measure(server: _common.Server, calls: int, rounds: int, folder: Path)
             "+2 commits": peer(off, bare),
             "+2 appends": appending_peer(off, log),
         }
-        for call in peers.values():  # warm-up
-            await cpu_per_call(call, 30, 0)
+        journal = on.journal
+        assert journal is not None
+        settles = {"+journal": journal.flush}  # as percall.py: its queued batches on its clock
+        for name, call in peers.items():  # warm-up
+            await cpu_per_call(call, 30, 0, settles.get(name))
         for r in range(rounds):
             for name, call in peers.items():
-                cost = await cpu_per_call(call, calls, (r + 1) * calls)
+                cost = await cpu_per_call(call, calls, (r + 1) * calls, settles.get(name))
                 results.setdefault(name, []).append(cost)
     bare.close()
     os.close(log)
