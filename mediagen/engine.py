@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from .auth_failures import auth_failure
 from .catalog import Operation, Provider
@@ -1182,8 +1181,7 @@ class AsyncTaskHandle:
         if self.journal_id is not None:
             engine._journal_later(self.journal_id, "record_result", result)
         self._result = result
-        # As _elapsed(), written out: one call less per result.
-        elapsed = None if self._submitted_at is None else time.time() - self._submitted_at
+        elapsed = self._elapsed()
         if elapsed is not None:  # what the next tasks of this operation may expect
             engine.durations.record(
                 self.provider, self.operation, engine.origin(self.provider), elapsed
@@ -1353,20 +1351,12 @@ class PollHint:
     seconds: float | None = None  # a class default: making one runs no __init__ (3 per call)
 
     def read(self, headers: Mapping[str, str]) -> None:
-        if "Retry-After" not in headers and type(headers) in _CASE_INSENSITIVE_TYPES:
-            # aiohttp's headers, looked up case-insensitively: none (the usual answer).
-            self.seconds = None
-        else:
-            self.seconds = retry_after(headers)
+        self.seconds = retry_after(headers)
 
     def apply(self, status: TaskStatus) -> TaskStatus:
         """The status with the Retry-After its answer carried, if any."""
         return status if self.seconds is None else attrs.evolve(status, poll_after=self.seconds)
 
-
-_CASE_INSENSITIVE_TYPES = frozenset({CIMultiDictProxy, CIMultiDict})
-"""aiohttp's header mappings (see protocol._CASE_INSENSITIVE: the same, by name), as types:
-`type(headers) in` them is one lookup, where the name is an attribute read first."""
 
 _NO_HINT = PollHint()
 """A handle's hint before its first poll (each poll reads into a new one): never read into."""

@@ -145,7 +145,7 @@ def _insert_intent(db: _Db, row: tuple[Any, ...]) -> int:
     """Insert an intent's tasks row (see `_intent_insert`) and its first event; its entry id."""
     sql, _, pick = _intent_insert(row)
     entry_id = int(db.execute(sql, pick(row)).lastrowid or 0)
-    db.execute(_INTENT_EVENT, (entry_id, row[6], row[3]))  # `_intent_event`, inline
+    db.execute(_INTENT_EVENT, _intent_event(entry_id, row))
     return entry_id
 
 
@@ -647,9 +647,7 @@ class Journal:
             self._at = at
             return getattr(self, name)(*args, **kwargs)
         entry_id, fields = fields_of(*args, **kwargs)
-        columns = tuple(fields)
-        sql = _UPDATES.get(columns) or _update_sql(columns)
-        db.execute(sql, (*fields.values(), at, entry_id))
+        db.execute(_update_sql(tuple(fields)), (*fields.values(), at, entry_id))
         db.execute(_EVENT, (entry_id, at, fields["state"], fields.get("progress")))
         return None
 

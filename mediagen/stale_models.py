@@ -33,18 +33,12 @@ def compiled_from_another_catalog(op: Operation) -> bool:
         return False
 
 
-def with_stale_hint(op: Operation, exc: ParamError) -> ParamError:
-    """`exc`, its message ending with the hint when `op`'s model is older than the catalog."""
-    if compiled_from_another_catalog(op):  # `describe` shows what the model refuses
-        exc.args = (f"{exc}; {STALE_HINT}",)
-    return exc
-
-
 def hinted(qualified_id: str, exc: ParamError) -> ParamError:
-    """`with_stale_hint` for a model's refusal, by its `provider.operation`. Only where the
-    process's registry is built already (a client, `model_for`): a refusal never builds it
-    (loading plugins) and never fails for the hint's sake; a model of an operation the
-    registry does not know is left as it is."""
+    """A model's refusal (`provider.operation` its operation), its message ending with the
+    hint when the model is older than the catalog (`describe` shows what the model refuses).
+    Only where the process's registry is built already (a client, `model_for`): a refusal
+    never builds it (loading plugins) and never fails for the hint's sake; a model of an
+    operation the registry does not know is left as it is."""
     from .registry import built_default_registry
 
     built = built_default_registry()
@@ -52,6 +46,8 @@ def hinted(qualified_id: str, exc: ParamError) -> ParamError:
         return exc
     provider, _, operation = qualified_id.partition(".")
     try:
-        return with_stale_hint(built.catalog.provider(provider).operation(operation), exc)
+        if compiled_from_another_catalog(built.catalog.provider(provider).operation(operation)):
+            exc.args = (f"{exc}; {STALE_HINT}",)
     except Exception:  # the hint is a courtesy: the refusal is what matters
-        return exc
+        pass
+    return exc
